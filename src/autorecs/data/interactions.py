@@ -1,0 +1,232 @@
+"""The dataset object: user-item interactions with owned id mapping."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from ..exceptions import DataError
+from .vocab import Vocabulary
+
+DUPLICATE_POLICIES = ("last", "first", "mean", "error")
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Names of the input columns.  ``rating`` and ``timestamp`` are optional."""
+
+    user: str = "user"
+    item: str = "item"
+    rating: str | None = "rating"
+    timestamp: str | None = "timestamp"
+
+
+# Aliases recognised when the configured name is absent (first match wins).
+_ALIASES = {
+    "user": ("user", "user_id", "userId", "userid", "uid", "user_id:token"),
+    "item": ("item", "item_id", "itemId", "itemid", "movieId", "movie_id", "iid", "item_id:token"),
+    "rating": ("rating", "ratings", "score", "value", "rating:float"),
+    "timestamp": ("timestamp", "time", "ts", "datetime", "timestamp:float"),
+}
+
+
+class Interactions:
+    """User-item interactions: int32 user/item codes, optional ratings and timestamps.
+
+    The object owns the id mapping (:class:`Vocabulary` for users and items).
+    Build it with :meth:`from_frame` (pandas or polars) or the readers in
+    :mod:`autorecs.data.readers`; it is immutable by convention.
+    """
+
+    def __init__(
+        self,
+        users: np.ndarray,
+        items: np.ndarray,
+        user_vocab: Vocabulary,
+        item_vocab: Vocabulary,
+        ratings: np.ndarray | None = None,
+        timestamps: np.ndarray | None = None,
+    ):
+        self.users = np.asarray(users, dtype=np.int32)
+        self.items = np.asarray(items, dtype=np.int32)
+        self.user_vocab = user_vocab
+        self.item_vocab = item_vocab
+        self.ratings = None if ratings is None else np.asarray(ratings, dtype=np.float32)
+        self.timestamps = None if timestamps is None else np.asarray(timestamps, dtype=np.int64)
+        n = len(self.users)
+        for name, arr in (("items", self.items), ("ratings", self.ratings), ("timestamps", self.timestamps)):
+            if arr is not None and len(arr) != n:
+                raise DataError(f"Interactions: '{name}' has {len(arr)} rows but 'users' has {n}; give arrays of one length.")
+
+    # ----------------------------------------------------------------- building
+    @classmethod
+    def from_frame(
+        cls,
+        frame,
+        columns: Columns | None = None,
+        *,
+        duplicates: str = "last",
+        source: str = "data frame",
+    ) -> "Interactions":
+        """Build from a pandas or polars DataFrame.
+
+        Duplicated (user, item) pairs are resolved by ``duplicates``: ``"last"``
+        (default: keep the latest by timestamp, or the last row without
+        timestamps), ``"first"``, ``"mean"`` (average rating, latest timestamp)
+        or ``"error"``.  The number of dropped rows is reported in a warning.
+        """
+        if duplicates not in DUPLICATE_POLICIES:
+            raise DataError(f"The 'duplicates' policy must be one of {DUPLICATE_POLICIES}; got {duplicates!r}.")
+        if not isinstance(frame, pd.DataFrame):
+            if hasattr(frame, "to_pandas"):  # polars / pyarrow
+                frame = frame.to_pandas()
+            else:
+                raise DataError(f"Expected a pandas or polars DataFrame from {source}; got {type(frame).__name__}.")
+        cols = columns or Columns()
+        user_col = _resolve(frame, cols.user, "user", source, required=True)
+        item_col = _resolve(frame, cols.item, "item", source, required=True)
+        rating_col = _resolve(frame, cols.rating, "rating", source, required=False)
+        ts_col = _resolve(frame, cols.timestamp, "timestamp", source, required=False)
+        if len(frame) == 0:
+            raise DataError(f"The input {source} has no rows; give a file with at least one interaction.")
+        keep = [c for c in (user_col, item_col, rating_col, ts_col) if c is not None]
+        df = frame[keep].rename(columns={user_col: "user", item_col: "item", rating_col: "rating", ts_col: "timestamp"})
+        if df["user"].isna().any() or df["item"].isna().any():
+            bad = "user" if df["user"].isna().any() else "item"
+            raise DataError(f"Column '{user_col if bad == 'user' else item_col}' of {source} has missing ids; drop those rows.")
+        if "rating" in df:
+            ratings = pd.to_numeric(df["rating"], errors="coerce")
+            if ratings.isna().any():
+                row = int(np.flatnonzero(ratings.isna().to_numpy())[0])
+                raise DataError(
+                    f"Column '{rating_col}' of {source} must hold numbers; row {row} has {df['rating'].iloc[row]!r}. "
+                    "Fix or drop such rows, or pass rating column None for implicit data."
+                )
+            df["rating"] = ratings.astype(np.float32)
+        if "timestamp" in df:
+            ts = df["timestamp"]
+            if pd.api.types.is_datetime64_any_dtype(ts):
+                df["timestamp"] = ts.astype("int64") // 10**9
+            else:
+                ts = pd.to_numeric(ts, errors="coerce")
+                if ts.isna().any():
+                    raise DataError(f"Column '{ts_col}' of {source} must hold numeric (epoch) or datetime values; some are missing or not numbers.")
+                df["timestamp"] = ts.astype(np.int64)
+        df = _deduplicate(df, duplicates, source)
+        user_vocab, users = Vocabulary.from_values(df["user"].to_numpy())
+        item_vocab, items = Vocabulary.from_values(df["item"].to_numpy())
+        return cls(
+            users,
+            items,
+            user_vocab,
+            item_vocab,
+            ratings=df["rating"].to_numpy() if "rating" in df else None,
+            timestamps=df["timestamp"].to_numpy() if "timestamp" in df else None,
+        )
+
+    # ----------------------------------------------------------------- views
+    def __len__(self) -> int:
+        return len(self.users)
+
+    @property
+    def n_users(self) -> int:
+        return len(self.user_vocab)
+
+    @property
+    def n_items(self) -> int:
+        return len(self.item_vocab)
+
+    @property
+    def has_ratings(self) -> bool:
+        return self.ratings is not None
+
+    def csr(self, values: str = "ratings") -> sp.csr_matrix:
+        """Users x items CSR matrix; ``values`` is ``"ratings"`` (ones if none) or ``"ones"``."""
+        data = self.ratings if (values == "ratings" and self.ratings is not None) else np.ones(len(self), np.float32)
+        m = sp.csr_matrix((data, (self.users, self.items)), shape=(self.n_users, self.n_items), dtype=np.float32)
+        m.sum_duplicates()
+        return m
+
+    def to_frame(self) -> pd.DataFrame:
+        """Raw ids back out, as a pandas DataFrame."""
+        out = {"user": self.user_vocab.ids(self.users), "item": self.item_vocab.ids(self.items)}
+        if self.ratings is not None:
+            out["rating"] = self.ratings
+        if self.timestamps is not None:
+            out["timestamp"] = self.timestamps
+        return pd.DataFrame(out)
+
+    def subset(self, rows: np.ndarray, *, compact: bool = True) -> "Interactions":
+        """The interactions at ``rows`` (indices or boolean mask).
+
+        With ``compact`` the vocabularies keep only ids that occur, in order of
+        first appearance; otherwise they are shared with this object.
+        """
+        rows = np.asarray(rows)
+        users, items = self.users[rows], self.items[rows]
+        uv, iv = self.user_vocab, self.item_vocab
+        if compact:
+            ucodes, users = np.unique(users, return_inverse=True)
+            icodes, items = np.unique(items, return_inverse=True)
+            uv = Vocabulary(self.user_vocab.index[ucodes])
+            iv = Vocabulary(self.item_vocab.index[icodes])
+        return Interactions(
+            users,
+            items,
+            uv,
+            iv,
+            ratings=None if self.ratings is None else self.ratings[rows],
+            timestamps=None if self.timestamps is None else self.timestamps[rows],
+        )
+
+    def recode(self, user_vocab: Vocabulary, item_vocab: Vocabulary) -> tuple[np.ndarray, np.ndarray]:
+        """This data's users and items as codes of other vocabularies (``-1`` where unknown)."""
+        return user_vocab.codes(self.user_vocab.index)[self.users], item_vocab.codes(self.item_vocab.index)[self.items]
+
+    def __repr__(self) -> str:
+        extra = ", ratings" if self.has_ratings else ""
+        extra += ", timestamps" if self.timestamps is not None else ""
+        return f"Interactions({len(self)} rows, {self.n_users} users, {self.n_items} items{extra})"
+
+
+def _resolve(frame: pd.DataFrame, name: str | None, role: str, source: str, required: bool) -> str | None:
+    """The column to use for ``role``: the configured name, else (for default names) a known alias."""
+    if name is None:
+        return None
+    if name in frame.columns:
+        return name
+    if name == getattr(Columns(), role):
+        for alias in _ALIASES[role]:
+            if alias in frame.columns:
+                return alias
+        if not required:
+            return None
+    raise DataError(
+        f"Column '{name}' (the {role} column) is not in {source}; its columns are {list(frame.columns)}. "
+        f"Pass the right name (e.g. --{role}-col)."
+    )
+
+
+def _deduplicate(df: pd.DataFrame, policy: str, source: str) -> pd.DataFrame:
+    dup = df.duplicated(["user", "item"], keep=False)
+    if not dup.any():
+        return df.reset_index(drop=True)
+    n_extra = int(df.duplicated(["user", "item"]).sum())
+    if policy == "error":
+        raise DataError(f"{source} has {n_extra} duplicated (user, item) rows; deduplicate them or choose duplicates='last'.")
+    if "timestamp" in df:
+        df = df.sort_values("timestamp", kind="stable")
+    if policy == "mean":
+        agg = {c: ("mean" if c == "rating" else "last") for c in df.columns if c not in ("user", "item")}
+        out = df.groupby(["user", "item"], sort=False, as_index=False).agg(agg) if agg else df.drop_duplicates(["user", "item"])
+    else:
+        out = df.drop_duplicates(["user", "item"], keep=policy)
+    warnings.warn(
+        f"{source}: {n_extra} duplicated (user, item) rows resolved by policy duplicates={policy!r}.",
+        stacklevel=3,
+    )
+    return out.sort_index(kind="stable").reset_index(drop=True) if policy != "mean" else out.reset_index(drop=True)

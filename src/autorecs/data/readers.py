@@ -1,0 +1,72 @@
+"""Readers for interaction files: CSV/TSV with a header, Parquet, MovieLens' native files, RecBole ``.inter``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ..exceptions import DataError
+from .interactions import Columns, Interactions
+
+_ML_NAMES = ["user", "item", "rating", "timestamp"]
+
+
+def read_frame(path: str | Path, *, sep: str | None = None) -> pd.DataFrame:
+    """Read a file into a pandas DataFrame, choosing the format from its name.
+
+    - ``*.parquet`` / ``*.pq``: Parquet.
+    - ``u.data``: MovieLens-100K (tab separated, no header).
+    - ``ratings.dat``: MovieLens-1M (``::`` separated, no header).
+    - ``*.inter``: RecBole atomic files (tab separated, ``name:type`` header).
+    - ``*.tsv``: tab separated with a header; anything else: comma separated with a header,
+      unless ``sep`` says otherwise.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"The file '{path}' does not exist; check the path.")
+    if path.stat().st_size == 0:
+        raise DataError(f"The file '{path}' is empty; give a file with a header and at least one row.")
+    name = path.name.lower()
+    try:
+        if name.endswith((".parquet", ".pq")):
+            return pd.read_parquet(path)
+        if name == "u.data":
+            return pd.read_csv(path, sep="\t", header=None, names=_ML_NAMES)
+        if name == "ratings.dat":
+            return pd.read_csv(path, sep="::", header=None, names=_ML_NAMES, engine="python")
+        if name.endswith(".inter"):
+            df = pd.read_csv(path, sep="\t")
+            df.columns = [c.split(":")[0] for c in df.columns]
+            return df
+        if sep is None:
+            sep = "\t" if name.endswith((".tsv", ".tab")) else ","
+        return pd.read_csv(path, sep=sep)
+    except pd.errors.EmptyDataError as exc:
+        raise DataError(f"The file '{path}' has no data; give a file with a header and at least one row.") from exc
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
+        raise DataError(f"The file '{path}' could not be parsed ({exc}); check its format and separator (--sep).") from exc
+
+
+def read_interactions(
+    path: str | Path,
+    columns: Columns | None = None,
+    *,
+    sep: str | None = None,
+    duplicates: str = "last",
+) -> Interactions:
+    """Read an interaction file into :class:`Interactions` (see :func:`read_frame` for formats)."""
+    frame = read_frame(path, sep=sep)
+    return Interactions.from_frame(frame, columns, duplicates=duplicates, source=f"'{path}'")
+
+
+def write_interactions(data: Interactions, path: str | Path) -> Path:
+    """Write raw ids (and ratings/timestamps) to CSV or Parquet, by the file's extension."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame = data.to_frame()
+    if path.suffix.lower() in (".parquet", ".pq"):
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_csv(path, index=False, sep="\t" if path.suffix.lower() == ".tsv" else ",")
+    return path

@@ -1,0 +1,70 @@
+"""Mapping between raw ids (any hashable) and contiguous int32 codes."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import DataError
+
+
+class Vocabulary:
+    """An ordered set of raw ids; code ``k`` is the ``k``-th id.
+
+    Unknown ids map to ``-1`` (never an exception), so callers decide what an
+    unknown user or item means.
+    """
+
+    def __init__(self, ids: Iterable | pd.Index):
+        index = ids if isinstance(ids, pd.Index) else pd.Index(np.asarray(list(ids) if not hasattr(ids, "__len__") else ids))
+        if not index.is_unique:
+            raise DataError("The ids given to Vocabulary must be unique; deduplicate them first.")
+        self._index = index
+
+    @classmethod
+    def from_values(cls, values) -> tuple["Vocabulary", np.ndarray]:
+        """Build a vocabulary from a column of raw ids, in order of first appearance; return it and the codes."""
+        codes, uniques = pd.factorize(pd.Series(values), sort=False)
+        if (codes < 0).any():
+            raise DataError("An id column contains missing values (NaN/None); drop or fill those rows.")
+        return cls(pd.Index(uniques)), codes.astype(np.int32)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __contains__(self, raw) -> bool:
+        return raw in self._index
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Vocabulary) and self._index.equals(other._index)
+
+    @property
+    def index(self) -> pd.Index:
+        return self._index
+
+    def codes(self, raw) -> np.ndarray:
+        """Codes of raw ids (array-like or scalar list); ``-1`` where unknown."""
+        values = np.asarray(raw) if not isinstance(raw, (pd.Series, pd.Index)) else raw
+        return self._index.get_indexer(values).astype(np.int32)
+
+    def ids(self, codes) -> np.ndarray:
+        """Raw ids of codes."""
+        return self._index.to_numpy()[np.asarray(codes)]
+
+    def to_array(self) -> np.ndarray:
+        """The ids as a NumPy array that saves without pickle (ints or unicode strings)."""
+        arr = self._index.to_numpy()
+        if arr.dtype.kind in "iub":
+            return arr.astype(np.int64)
+        if arr.dtype.kind in "f":
+            return arr
+        if all(isinstance(v, str) for v in arr):
+            return arr.astype(str)
+        if all(isinstance(v, (int, np.integer)) for v in arr):
+            return arr.astype(np.int64)
+        raise DataError("Only int, float or str ids can be saved; convert the id column to str before fitting.")
+
+    def __repr__(self) -> str:
+        return f"Vocabulary({len(self)} ids)"

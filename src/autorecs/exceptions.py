@@ -1,0 +1,56 @@
+"""All exceptions raised on purpose by autorecs.
+
+Every message is one sentence naming the parameter (or column), the value
+received and the fix.  The CLI maps these classes to exit codes and prints the
+message without a traceback.
+"""
+
+from __future__ import annotations
+
+
+class AutorecsError(Exception):
+    """Base class of every error autorecs raises on purpose."""
+
+    exit_code = 1
+
+
+class ConfigError(AutorecsError, ValueError):
+    """A hyperparameter or option has an invalid value."""
+
+    exit_code = 2
+
+
+class DataError(AutorecsError, ValueError):
+    """Input data is missing, malformed or inconsistent."""
+
+    exit_code = 3
+
+
+class DatasetUnavailableError(AutorecsError, RuntimeError):
+    """A built-in data set could be neither downloaded nor found in the cache."""
+
+    exit_code = 4
+
+
+class NotFittedError(AutorecsError, RuntimeError):
+    """A model was used before `fit` (or `load`)."""
+
+    exit_code = 5
+
+
+class DivergenceError(AutorecsError, FloatingPointError):
+    """Training produced NaN/inf or exploded; usually the learning rate is too high."""
+
+    exit_code = 6
+
+
+def check_param(ok: bool, owner: str, name: str, value, constraint: str, fix: str = "") -> None:
+    """Raise ConfigError in the library's standard wording unless `ok`.
+
+    >>> check_param(True, "BiasedMF", "factors", 8, "an int >= 1")
+    """
+    if not ok:
+        msg = f"The '{name}' parameter of {owner} must be {constraint}; got {value!r}."
+        if fix:
+            msg += f" {fix}"
+        raise ConfigError(msg)

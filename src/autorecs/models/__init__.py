@@ -1,0 +1,14 @@
+"""Recommender models, one algorithm per module, all on the :class:`Recommender` protocol."""
+
+from .base import FitConfig, Recommendations, Recommender
+from .biased_mf import BiasedMF, BiasedMFConfig
+from .bpr import BPRMF, BPRMFConfig
+from .implicit_als import ImplicitALS, ImplicitALSConfig
+
+#: Registry used by the CLI and by ``Recommender.load``.
+MODELS: dict[str, type[Recommender]] = {m.name: m for m in (BiasedMF, BPRMF, ImplicitALS)}
+
+__all__ = [
+    "BPRMF", "BPRMFConfig", "BiasedMF", "BiasedMFConfig", "FitConfig", "ImplicitALS", "ImplicitALSConfig",
+    "MODELS", "Recommendations", "Recommender",
+]

@@ -1,0 +1,322 @@
+"""The shared recommender protocol and what every model gets for free.
+
+A model defines a typed ``Config`` dataclass and five hooks:
+
+- ``_prepare(train)``: turn training interactions into tensors (once per fit);
+- ``_init_params(rng)``: fresh parameters (once per restart);
+- ``_train_epoch() -> dict``: one epoch (or ALS sweep), returning at least ``"loss"``;
+- ``_get_state()`` / ``_set_state(state)``: a copy of / restore the parameters (dict of tensors);
+- ``_score_codes(user_codes) -> Tensor``: scores of every item for some users.
+
+The base class owns ids, seeds, restarts, the epoch loop (progress, early
+stopping, callbacks), ``predict``/``recommend`` with raw ids, and ``save``/``load``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from .._progress import logger
+from .._rng import as_generator, torch_generator
+from ..data.interactions import Interactions
+from ..data.vocab import Vocabulary
+from ..exceptions import ConfigError, DataError, NotFittedError, check_param
+from ..training import Callback, History, train_loop
+
+FORMAT_VERSION = 1
+
+
+@dataclass
+class FitConfig:
+    """Options of the training loop shared by every model."""
+
+    epochs: int = 50
+    """Maximum number of epochs (ALS: sweeps)."""
+    patience: int = 5
+    """Stop after this many epochs without a validation improvement (needs validation data)."""
+    n_init: int = 1
+    """Restarts from fresh random initialisations; the best on validation (else train loss) is kept."""
+    monitor: str = ""
+    """Validation metric for early stopping and restarts; empty = the model's default."""
+
+    def validate(self) -> None:
+        owner = type(self).__qualname__.split(".")[0]
+        for name in ("epochs", "patience", "n_init"):
+            v = getattr(self, name)
+            check_param(isinstance(v, (int, np.integer)) and v >= 1, owner, name, v, "an int >= 1")
+
+    @classmethod
+    def from_dict(cls, params: dict) -> "FitConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(params) - names)
+        if unknown:
+            owner = cls.__qualname__.split(".")[0]
+            raise ConfigError(f"{owner} has no parameter(s) {unknown}; valid names are {sorted(names)}.")
+        return cls(**params)
+
+
+class Recommendations:
+    """Result of :meth:`Recommender.recommend`: unpacks as ``items, scores``.
+
+    ``items`` and ``scores`` are ``(n_users, n)`` arrays (raw item ids);
+    ``fallback[k]`` is True where user ``k`` was unknown and got the popularity
+    ranking instead.  A score of ``-inf`` marks padding (fewer than ``n``
+    unseen items remain).
+    """
+
+    def __init__(self, items: np.ndarray, scores: np.ndarray, fallback: np.ndarray):
+        self.items, self.scores, self.fallback = items, scores, fallback
+
+    def __iter__(self):
+        return iter((self.items, self.scores))
+
+    def __repr__(self) -> str:
+        return f"Recommendations({self.items.shape[0]} users x {self.items.shape[1]}, {int(self.fallback.sum())} fallback)"
+
+
+class Recommender:
+    """Base of every model; see the module docstring for the hooks."""
+
+    name: ClassVar[str] = ""
+    task: ClassVar[str] = "rating"  # "rating" or "ranking"
+    Config: ClassVar[type[FitConfig]] = FitConfig
+    default_monitor: ClassVar[str] = "rmse"
+    #: what the divergence message names as the step size
+    step_hint_fields: ClassVar[tuple[str, ...]] = ("learning_rate",)
+
+    def __init__(self, **params):
+        self.config = self.Config.from_dict(params)
+        self.config.validate()
+
+    # ------------------------------------------------------------------ params
+    def get_params(self) -> dict:
+        return dataclasses.asdict(self.config)
+
+    def __repr__(self) -> str:
+        changed = {k: v for k, v in self.get_params().items() if v != getattr(self.Config(), k)}
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
+
+    @property
+    def monitor(self) -> str:
+        return self.config.monitor or self.default_monitor
+
+    # --------------------------------------------------------------------- fit
+    def fit(
+        self,
+        train: Interactions,
+        valid: Interactions | None = None,
+        *,
+        seed: int | np.random.Generator | None = None,
+        progress: bool = True,
+        callbacks: Sequence[Callback] = (),
+    ) -> "Recommender":
+        """Train on ``train``; with ``valid``, early-stop and pick restarts on it. Returns ``self``."""
+        from ..evaluation import Evaluator
+
+        if not isinstance(train, Interactions):
+            raise DataError(f"fit() takes autorecs Interactions as 'train'; got {type(train).__name__}. Use Interactions.from_frame().")
+        if len(train) == 0:
+            raise DataError("The training data is empty; give at least one interaction.")
+        if self.task == "rating" and train.ratings is None:
+            raise DataError(f"{type(self).__name__} predicts ratings, but the training data has no rating column; add one or use a ranking model.")
+        rng = as_generator(seed)
+        torch.manual_seed(int(rng.integers(0, 2**62)))
+        self._tgen = torch_generator(rng)
+        self.user_vocab_ = train.user_vocab
+        self.item_vocab_ = train.item_vocab
+        self.seen_ = train.csr("ones")
+        self.seen_.data[:] = 1.0
+        self.item_popularity_ = np.asarray(self.seen_.sum(0)).ravel().astype(np.float32)
+        self.train_mean_ = float(train.ratings.mean()) if train.ratings is not None else 0.0
+        self.train_std_ = float(train.ratings.std()) if train.ratings is not None else 1.0
+        self._prepare(train)
+
+        validate, monitor, mode = None, None, "min"
+        if valid is not None and len(valid):
+            family, _, metric = self.monitor.rpartition(".")
+            if self.task == "rating":
+                ev = Evaluator(self, valid, task="rating")
+                validate = lambda: {f"valid_{k}": v for k, v in ev(self).items() if k in ("rmse", "mae")}  # noqa: E731
+            else:
+                family = family or "topk"
+                k = int(metric.split("@")[1]) if "@" in metric else 10
+                ev = Evaluator(self, valid, task="ranking", ks=(k,), families=(family,))
+                validate = lambda: {f"valid_{m}": v for m, v in ev(self)[family].items()}  # noqa: E731
+            monitor = f"valid_{metric}"
+            mode = "min" if metric in ("rmse", "mae", "loss") else "max"
+        hint = ", ".join(f"{f}={getattr(self.config, f)}" for f in self.step_hint_fields)
+        best = None
+        t0 = time.perf_counter()
+        for restart in range(self.config.n_init):
+            self._init_params(rng)
+            hist = train_loop(
+                self,
+                max_epochs=self.config.epochs,
+                validate=validate,
+                monitor=monitor,
+                mode=mode,
+                patience=self.config.patience,
+                callbacks=callbacks,
+                progress=progress,
+                description=f"{type(self).__name__}" + (f" {restart + 1}/{self.config.n_init}" if self.config.n_init > 1 else ""),
+                step_hint=hint,
+            )
+            value = hist.best_value if hist.best_value is not None else hist.epochs[-1]["loss"]
+            better = best is None or (value < best[0] if (mode == "min" or monitor is None) else value > best[0])
+            logger.info("restart %d: %s=%.5g", restart, monitor or "loss", value)
+            if better:
+                best = (value, self._get_state(), hist)
+        self._set_state(best[1])
+        self.history_: History = best[2]
+        self.fit_seconds_ = time.perf_counter() - t0
+        self.fitted_ = True
+        return self
+
+    # ------------------------------------------------------------------- hooks
+    def _prepare(self, train: Interactions) -> None:
+        raise NotImplementedError
+
+    def _init_params(self, rng: np.random.Generator) -> None:
+        raise NotImplementedError
+
+    def _train_epoch(self) -> dict[str, float]:
+        raise NotImplementedError
+
+    def _get_state(self) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def _set_state(self, state: dict[str, torch.Tensor]) -> None:
+        raise NotImplementedError
+
+    def _score_codes(self, users: np.ndarray) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _predict_codes(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Scores of (user, item) pairs; codes may be -1 (unknown). Default: NaN for unknowns."""
+        out = np.full(len(users), np.nan, np.float32)
+        known = (users >= 0) & (items >= 0)
+        if known.any():
+            u, i = users[known], items[known]
+            out[known] = np.concatenate([self._score_codes(u[s : s + 1024]).gather(1, torch.from_numpy(i[s : s + 1024, None].astype(np.int64))).squeeze(1).numpy() for s in range(0, len(u), 1024)])
+        return out
+
+    # ----------------------------------------------------------------- using
+    def _check_fitted(self) -> None:
+        if not getattr(self, "fitted_", False):
+            raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call fit() or load() first.")
+
+    def predict(self, users, items) -> np.ndarray:
+        """Predicted scores (ratings for rating models) of raw (user, item) pairs.
+
+        Unknown users/items: rating models fall back to the global mean plus the
+        known biases; ranking models give NaN.
+        """
+        self._check_fitted()
+        users, items = np.asarray(users), np.asarray(items)
+        if users.shape != items.shape:
+            raise DataError(f"predict(): 'users' has shape {users.shape} but 'items' has {items.shape}; give one pair per position.")
+        with torch.no_grad():
+            return self._predict_codes(self.user_vocab_.codes(users.ravel()), self.item_vocab_.codes(items.ravel())).reshape(users.shape)
+
+    def recommend(self, users, n: int = 10, exclude_seen: bool = True) -> Recommendations:
+        """Top-``n`` items for each raw user id (batch-first).
+
+        Unknown users get the most popular training items (``fallback`` flags them).
+        """
+        self._check_fitted()
+        check_param(isinstance(n, (int, np.integer)) and n >= 1, type(self).__name__ + ".recommend", "n", n, "an int >= 1")
+        users = np.atleast_1d(np.asarray(users))
+        codes = self.user_vocab_.codes(users)
+        n_items = len(self.item_vocab_)
+        n = min(int(n), n_items)
+        out_idx = np.zeros((len(users), n), np.int64)
+        out_scores = np.zeros((len(users), n), np.float32)
+        fallback = codes < 0
+        if fallback.any():
+            pop = torch.from_numpy(self.item_popularity_).topk(n)
+            out_idx[fallback], out_scores[fallback] = pop.indices.numpy(), pop.values.numpy()
+        known = np.flatnonzero(~fallback)
+        batch = max(1, 2_000_000 // max(n_items, 1))
+        with torch.no_grad():
+            for s in range(0, len(known), batch):
+                rows = known[s : s + batch]
+                scores = self._score_codes(codes[rows]).float()
+                if exclude_seen:
+                    seen = self.seen_[codes[rows]]
+                    r = np.repeat(np.arange(len(rows)), np.diff(seen.indptr))
+                    scores[torch.from_numpy(r), torch.from_numpy(seen.indices.astype(np.int64))] = float("-inf")
+                top = scores.topk(n, dim=1)
+                out_idx[rows], out_scores[rows] = top.indices.numpy(), top.values.numpy()
+        return Recommendations(self.item_vocab_.ids(out_idx), out_scores, fallback)
+
+    # ------------------------------------------------------------ persistence
+    def save(self, path: str | Path) -> Path:
+        """Write weights (``.npz``), JSON config and id maps to directory ``path``; no pickled code."""
+        self._check_fitted()
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        meta = {
+            "format": FORMAT_VERSION,
+            "model": self.name,
+            "task": self.task,
+            "params": self.get_params(),
+            "train_mean": self.train_mean_,
+            "train_std": self.train_std_,
+            "fit_seconds": getattr(self, "fit_seconds_", None),
+        }
+        (path / "model.json").write_text(json.dumps(meta, indent=2))
+        if getattr(self, "history_", None) is not None:
+            (path / "history.json").write_text(json.dumps(self.history_.to_dict(), indent=2))
+        np.savez(path / "weights.npz", **{k: v.detach().cpu().numpy() for k, v in self._get_state().items()})
+        seen = self.seen_
+        np.savez(
+            path / "ids.npz",
+            users=self.user_vocab_.to_array(),
+            items=self.item_vocab_.to_array(),
+            seen_indptr=seen.indptr,
+            seen_indices=seen.indices,
+        )
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Recommender":
+        """Load a model saved by :meth:`save` (``Recommender.load`` picks the class from the file)."""
+        from . import MODELS
+
+        path = Path(path)
+        meta_file = path / "model.json"
+        if not meta_file.is_file():
+            raise DataError(f"'{path}' is not a saved autorecs model (no model.json); pass the --out directory of `autorecs fit`.")
+        try:
+            meta = json.loads(meta_file.read_text())
+            klass = MODELS[meta["model"]]
+        except (json.JSONDecodeError, KeyError) as exc:
+            raise DataError(f"'{meta_file}' is not a valid autorecs model file ({exc}); refit the model.") from exc
+        if cls is not Recommender and not issubclass(klass, cls):
+            raise DataError(f"'{path}' holds a {klass.__name__}, not a {cls.__name__}; use Recommender.load().")
+        model = klass(**meta["params"])
+        ids = np.load(path / "ids.npz", allow_pickle=False)
+        model.user_vocab_ = Vocabulary(ids["users"])
+        model.item_vocab_ = Vocabulary(ids["items"])
+        n_u, n_i = len(model.user_vocab_), len(model.item_vocab_)
+        model.seen_ = sp.csr_matrix(
+            (np.ones(len(ids["seen_indices"]), np.float32), ids["seen_indices"], ids["seen_indptr"]), shape=(n_u, n_i)
+        )
+        model.item_popularity_ = np.asarray(model.seen_.sum(0)).ravel().astype(np.float32)
+        model.train_mean_, model.train_std_ = meta["train_mean"], meta["train_std"]
+        weights = np.load(path / "weights.npz", allow_pickle=False)
+        model._set_state({k: torch.from_numpy(weights[k]) for k in weights.files})
+        hist_file = path / "history.json"
+        model.history_ = History(**json.loads(hist_file.read_text())) if hist_file.exists() else None
+        model.fit_seconds_ = meta.get("fit_seconds")
+        model.fitted_ = True
+        return model

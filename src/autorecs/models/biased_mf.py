@@ -1,0 +1,182 @@
+"""Biased matrix factorization for explicit ratings.
+
+    r̂_ui = μ + b_u + b_i + p_u · q_i
+
+Objective (see :mod:`autorecs.regularization` for the λ convention):
+
+    Σ_(u,i)∈T (r_ui − r̂_ui)² + Σ_u n_u λ_u (b_u² + ||p_u||²) + Σ_i n_i λ_i (b_i² + ||q_i||²)
+
+Solvers: ``sgd``, ``adam``, ``adagrad`` (mini-batch, PyTorch; the batch loss is
+the mean over the batch of squared error plus the per-occurrence penalty) and
+``als`` (exact alternating ridge solves for [p_u, b_u] then [q_i, b_i], then the
+closed-form μ, as in the MF lecture).  ``weight_decay`` adds the optimizers'
+plain weight decay on every parameter (gradient solvers only).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from ..exceptions import check_param
+from ..regularization import Regularizer
+from ._als import ridge_solve
+from .base import FitConfig, Recommender
+
+SOLVERS = ("als", "sgd", "adam", "adagrad")
+_OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adagrad": torch.optim.Adagrad}
+
+
+@dataclass
+class BiasedMFConfig(FitConfig):
+    """Hyperparameters of :class:`BiasedMF`."""
+
+    factors: int = 64
+    """Latent dimension K."""
+    solver: str = "als"
+    """One of ``als``, ``sgd``, ``adam``, ``adagrad``."""
+    reg_user: float = 0.05
+    """λ for user factors and biases (per occurrence)."""
+    reg_item: float = 0.05
+    """λ for item factors and biases (per occurrence)."""
+    learning_rate: float = 0.005
+    """Step size of the gradient solvers."""
+    batch_size: int = 1024
+    """Mini-batch size of the gradient solvers."""
+    weight_decay: float = 0.0
+    """Plain (optimizer) weight decay on all parameters; gradient solvers only."""
+    init_std: float = 0.1
+    """Standard deviation of the normal initialisation of the factors."""
+    epochs: int = 100
+    patience: int = 5
+
+    def validate(self) -> None:
+        super().validate()
+        check_param(isinstance(self.factors, (int, np.integer)) and self.factors >= 1, "BiasedMF", "factors", self.factors, "an int >= 1")
+        check_param(self.solver in SOLVERS, "BiasedMF", "solver", self.solver, f"one of {SOLVERS}")
+        for name in ("reg_user", "reg_item", "weight_decay"):
+            v = getattr(self, name)
+            check_param(isinstance(v, (int, float)) and np.isfinite(v) and v >= 0, "BiasedMF", name, v, "a float in [0, inf)", "Use 0 for no regularization.")
+        check_param(isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0, "BiasedMF", "learning_rate", self.learning_rate, "a float > 0")
+        check_param(isinstance(self.batch_size, (int, np.integer)) and self.batch_size >= 1, "BiasedMF", "batch_size", self.batch_size, "an int >= 1")
+        check_param(isinstance(self.init_std, (int, float)) and self.init_std > 0, "BiasedMF", "init_std", self.init_std, "a float > 0")
+
+
+class BiasedMF(Recommender):
+    """Biased matrix factorization (see module docs). ``regularizer`` overrides the global λ."""
+
+    name = "biased-mf"
+    task = "rating"
+    Config = BiasedMFConfig
+    default_monitor = "rmse"
+
+    def __init__(self, *, regularizer: Regularizer | None = None, **params):
+        super().__init__(**params)
+        self.regularizer = regularizer
+
+    @property
+    def step_hint_fields(self):  # type: ignore[override]
+        return ("solver", "reg_user", "reg_item") if self.config.solver == "als" else ("solver", "learning_rate")
+
+    # -------------------------------------------------------------- training
+    def _prepare(self, train) -> None:
+        c = self.config
+        self._reg = self.regularizer or Regularizer(c.reg_user, c.reg_item)
+        self._u = torch.from_numpy(train.users.astype(np.int64))
+        self._i = torch.from_numpy(train.items.astype(np.int64))
+        self._r = torch.from_numpy(train.ratings.astype(np.float32))
+        if c.solver == "als":
+            self._R = sp.csr_matrix((train.ratings.astype(np.float64), (train.users, train.items)), shape=(train.n_users, train.n_items))
+            self._ones_u = self._R.copy()
+            self._ones_u.data[:] = 1.0
+            self._R_t = self._R.T.tocsr()
+            self._ones_i = self._ones_u.T.tocsr()
+            self._n_u = torch.from_numpy(np.diff(self._R.indptr).astype(np.float64))
+            self._n_i = torch.from_numpy(np.diff(self._R_t.indptr).astype(np.float64))
+
+    def _init_params(self, rng) -> None:
+        c = self.config
+        n_u, n_i = len(self.user_vocab_), len(self.item_vocab_)
+        g = self._tgen
+        self.mu = torch.nn.Parameter(torch.tensor(self.train_mean_, dtype=torch.float32))
+        self.bu = torch.nn.Parameter(torch.zeros(n_u))
+        self.bi = torch.nn.Parameter(torch.zeros(n_i))
+        self.P = torch.nn.Parameter(torch.randn(n_u, c.factors, generator=g) * c.init_std)
+        self.Q = torch.nn.Parameter(torch.randn(n_i, c.factors, generator=g) * c.init_std)
+        if c.solver != "als":
+            self._opt = _OPTIMIZERS[c.solver]([self.mu, self.bu, self.bi, self.P, self.Q], lr=c.learning_rate, weight_decay=c.weight_decay)
+
+    def _train_epoch(self) -> dict[str, float]:
+        return self._als_sweep() if self.config.solver == "als" else self._gradient_epoch()
+
+    def _gradient_epoch(self) -> dict[str, float]:
+        n, bs = len(self._r), self.config.batch_size
+        perm = torch.randperm(n, generator=self._tgen)
+        total = torch.zeros((), dtype=torch.float64)
+        reg = self._reg
+        for s in range(0, n, bs):
+            idx = perm[s : s + bs]
+            u, i, r = self._u[idx], self._i[idx], self._r[idx]
+            pu, qi, bu, bi = self.P[u], self.Q[i], self.bu[u], self.bi[i]
+            err = (self.mu + bu + bi + (pu * qi).sum(1) - r).pow(2).sum()
+            batch_loss = err + reg.penalty("user", u, pu, bu) + reg.penalty("item", i, qi, bi)
+            self._opt.zero_grad(set_to_none=True)
+            (batch_loss / len(idx)).backward()
+            self._opt.step()
+            total += batch_loss.detach()
+        return {"loss": float(total) / n}
+
+    @torch.no_grad()
+    def _als_sweep(self) -> dict[str, float]:
+        K = self.config.factors
+        mu = float(self.mu)
+        ones_col = lambda m: torch.cat([m.double(), torch.ones(len(m), 1, dtype=torch.float64)], 1)  # noqa: E731
+        # users: targets r − μ − b_i, features [q_i, 1]
+        diag_f, diag_b = self._reg.ridge("user", len(self.user_vocab_), K)
+        diag = torch.cat([diag_f.double(), diag_b.double()[:, None]], 1) * self._n_u[:, None]
+        target = self._R.copy()
+        target.data -= mu + self.bi.detach().double().numpy()[self._R.indices]
+        sol = ridge_solve(self._ones_u, target, ones_col(self.Q.detach()), diag)
+        self.P.data, self.bu.data = sol[:, :K].float(), sol[:, K].float()
+        # items: targets r − μ − b_u, features [p_u, 1]
+        diag_f, diag_b = self._reg.ridge("item", len(self.item_vocab_), K)
+        diag = torch.cat([diag_f.double(), diag_b.double()[:, None]], 1) * self._n_i[:, None]
+        target = self._R_t.copy()
+        target.data -= mu + self.bu.detach().double().numpy()[self._R_t.indices]
+        sol = ridge_solve(self._ones_i, target, ones_col(self.P.detach()), diag)
+        self.Q.data, self.bi.data = sol[:, :K].float(), sol[:, K].float()
+        # μ: mean residual
+        resid = self._r - (self.bu[self._u] + self.bi[self._i] + (self.P[self._u] * self.Q[self._i]).sum(1))
+        self.mu.data = resid.double().mean().float()
+        err = (resid - self.mu).double().pow(2).sum()
+        pen = self._reg.penalty("user", self._u, self.P[self._u], self.bu[self._u]) + self._reg.penalty("item", self._i, self.Q[self._i], self.bi[self._i])
+        return {"loss": float(err + pen) / len(self._r)}
+
+    def _get_state(self) -> dict[str, torch.Tensor]:
+        return {k: getattr(self, k).detach().clone() for k in ("mu", "bu", "bi", "P", "Q")}
+
+    def _set_state(self, state) -> None:
+        for k, v in state.items():
+            if hasattr(self, k) and isinstance(getattr(self, k), torch.nn.Parameter):
+                getattr(self, k).data = v.clone()
+            else:
+                setattr(self, k, torch.nn.Parameter(v.clone()))
+
+    # ------------------------------------------------------------- inference
+    @torch.no_grad()
+    def _score_codes(self, users: np.ndarray) -> torch.Tensor:
+        u = torch.from_numpy(np.asarray(users, np.int64))
+        return self.mu + self.bu[u, None] + self.bi[None, :] + self.P[u] @ self.Q.T
+
+    @torch.no_grad()
+    def _predict_codes(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        ku, ki = users >= 0, items >= 0
+        u = torch.from_numpy(np.where(ku, users, 0).astype(np.int64))
+        i = torch.from_numpy(np.where(ki, items, 0).astype(np.int64))
+        ku_t, ki_t = torch.from_numpy(ku), torch.from_numpy(ki)
+        both = (ku_t & ki_t).float()
+        pred = self.mu + self.bu[u] * ku_t + self.bi[i] * ki_t + both * (self.P[u] * self.Q[i]).sum(1)
+        return pred.numpy()
