@@ -25,6 +25,8 @@ def progress_bar(total: int | None, description: str, enabled: bool = True):
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from rich.console import Console
+
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -32,6 +34,7 @@ def progress_bar(total: int | None, description: str, enabled: bool = True):
         TimeElapsedColumn(),
         TextColumn("{task.fields[info]}"),
         transient=False,
+        console=Console(stderr=True),
     ) as prog:
         task = prog.add_task(description, total=total, info="")
 

@@ -37,9 +37,11 @@ def _as_lambda(value, name: str) -> torch.Tensor:
 class Regularizer:
     """Per-occurrence L2 penalty for user and item parameters (see module docs)."""
 
-    def __init__(self, user=0.0, item=0.0):
+    def __init__(self, user=0.0, item=0.0, bias=None):
         self.user = _as_lambda(user, "user")
         self.item = _as_lambda(item, "item")
+        #: λ for bias terms; None = the mean of the row's factor λ.
+        self.bias = None if bias is None else _as_lambda(bias, "bias")
 
     def _rows(self, side: str, rows: torch.Tensor | None) -> torch.Tensor:
         lam = self.user if side == "user" else self.item
@@ -52,7 +54,7 @@ class Regularizer:
         lam = self._rows(side, rows)
         total = (lam * factors.pow(2)).sum() if lam.dim() else lam * factors.pow(2).sum()
         if bias is not None:
-            lam_b = lam.mean(-1) if lam.dim() == 2 else lam.mean()
+            lam_b = self._bias_rows(lam)
             total = total + (lam_b * bias.pow(2)).sum()
         return total
 
@@ -60,8 +62,13 @@ class Regularizer:
         """Per-row ridge diagonals ``(n_rows, K)`` for factors and ``(n_rows,)`` for biases, before frequency weighting."""
         lam = self._rows(side, None)
         diag = lam.expand(n_rows, factors) if lam.dim() == 2 else lam.expand(factors).expand(n_rows, factors)
-        return diag, diag.mean(-1)
+        return diag, self._bias_rows(diag).expand(n_rows)
+
+    def _bias_rows(self, lam: torch.Tensor) -> torch.Tensor:
+        if self.bias is not None:
+            return self.bias
+        return lam.mean(-1) if lam.dim() == 2 else lam.mean()
 
     def to_dict(self) -> dict:
         as_py = lambda t: float(t) if t.dim() == 0 else t.tolist()  # noqa: E731
-        return {"user": as_py(self.user), "item": as_py(self.item)}
+        return {"user": as_py(self.user), "item": as_py(self.item), "bias": None if self.bias is None else as_py(self.bias)}

@@ -92,9 +92,9 @@ def ranking_metrics(
         test_idx, test_valid = _padded_rows(truth, rows)
         n_test = test_valid.sum(1)
         test_scores = scores.gather(1, test_idx)
+        rel = _dense_rows(truth, rows)
         if "lambdaopt" in families:
-            interacted = excl.clone()
-            interacted.scatter_(1, test_idx, test_valid | interacted.gather(1, test_idx))
+            interacted = excl | rel
             neg = scores.masked_fill(interacted, float("-inf")).sort(dim=1).values
             n_neg = n_items - interacted.sum(1)
             right = torch.searchsorted(neg, test_scores.contiguous(), right=True)
@@ -113,7 +113,6 @@ def ranking_metrics(
             cand = scores.masked_fill(excl, float("-inf"))
             kmax = min(max(ks), n_items)
             top = cand.topk(kmax, dim=1)
-            rel = _dense_rows(truth, rows)
             hits = rel.gather(1, top.indices) & torch.isfinite(top.values)
             discount = 1.0 / torch.log2(torch.arange(2, kmax + 2, dtype=torch.float64))
             for k in ks:

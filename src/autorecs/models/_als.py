@@ -4,8 +4,10 @@ For every row ``r`` of a sparse matrix, solve
 
     (G0 + Σ_j c_rj x_j x_jᵀ + diag(d_r)) w_r = Σ_j y_rj x_j
 
-exactly.  The per-row Gram sums are one sparse-times-dense product
-``C @ (x ⊗ x)`` over row chunks (bounded memory), then a batched Cholesky solve.
+exactly.  Rows are grouped into buckets of similar length (powers of two),
+their ``x_j`` gathered into zero-padded ``(rows, length, d)`` blocks, and the
+Gram matrices formed by batched matrix products (BLAS speed, bounded memory);
+then a batched Cholesky solve.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-#: Rows per chunk: keeps the (rows, d, d) Gram block to about 64 MB at d = 65.
-_CELLS = 8_000_000
+#: Elements of one gathered (rows, length, d) block: about 64 MB in float64.
+_BLOCK = 8_000_000
 _JITTER = 1e-8
 
 
@@ -34,21 +36,41 @@ def ridge_solve(
     """
     x = x.to(torch.float64)
     n_rows, d = weights.shape[0], x.shape[1]
-    xx = (x[:, :, None] * x[:, None, :]).reshape(len(x), d * d).numpy()
-    xn = x.numpy()
-    out = torch.empty(n_rows, d, dtype=torch.float64)
-    chunk = max(1, _CELLS // (d * d))
-    eye = torch.eye(d, dtype=torch.float64)
-    for s in range(0, n_rows, chunk):
-        e = min(s + chunk, n_rows)
-        gram = torch.from_numpy(np.asarray(weights[s:e] @ xx)).reshape(e - s, d, d)
-        if base is not None:
-            gram += base.to(torch.float64)
-        gram += torch.diag_embed(diag[s:e].to(torch.float64)) + _JITTER * eye
-        rhs = torch.from_numpy(np.asarray(targets[s:e] @ xn))
-        chol, info = torch.linalg.cholesky_ex(gram)
-        if bool((info > 0).any()):  # not positive definite (e.g. λ = 0 with few ratings): least squares
-            out[s:e] = torch.linalg.lstsq(gram, rhs[..., None]).solution[..., 0]
-        else:
-            out[s:e] = torch.cholesky_solve(rhs[..., None], chol)[..., 0]
+    indptr = weights.indptr
+    counts = np.diff(indptr)
+    cols = torch.from_numpy(weights.indices.astype(np.int64))
+    c_all = torch.from_numpy(np.asarray(weights.data, np.float64))
+    y_all = torch.from_numpy(np.asarray(targets.data, np.float64))
+    gram = torch.zeros(n_rows, d, d, dtype=torch.float64)
+    rhs = torch.zeros(n_rows, d, dtype=torch.float64)
+    bucket = np.where(counts > 0, np.ceil(np.log2(np.maximum(counts, 1))).astype(int), -1)
+    for b in np.unique(bucket[bucket >= 0]):
+        rows_b = np.flatnonzero(bucket == b)
+        length = int(counts[rows_b].max())
+        step = max(1, _BLOCK // (length * d))
+        for s in range(0, len(rows_b), step):
+            rows = rows_b[s : s + step]
+            n_r = counts[rows]
+            pos = np.arange(length)[None, :]
+            valid = pos < n_r[:, None]
+            flat = (indptr[rows][:, None] + pos)[valid]
+            idx = torch.from_numpy(flat)
+            mask = torch.from_numpy(valid)
+            xs = torch.zeros(len(rows), length, d, dtype=torch.float64)
+            xs[mask] = x[cols[idx]]
+            cw = torch.zeros(len(rows), length, dtype=torch.float64)
+            cw[mask] = c_all[idx]
+            yw = torch.zeros(len(rows), length, dtype=torch.float64)
+            yw[mask] = y_all[idx]
+            r = torch.from_numpy(rows)
+            gram[r] = torch.bmm((xs * cw[..., None]).transpose(1, 2), xs)
+            rhs[r] = torch.bmm(yw[:, None, :], xs)[:, 0]
+    if base is not None:
+        gram += base.to(torch.float64)
+    gram += torch.diag_embed(diag.to(torch.float64) + _JITTER)
+    chol, info = torch.linalg.cholesky_ex(gram)
+    out = torch.cholesky_solve(rhs[..., None], chol)[..., 0]
+    bad = torch.nonzero(info > 0).flatten()
+    if len(bad):  # not positive definite (e.g. λ = 0 and too few ratings): least squares
+        out[bad] = torch.linalg.lstsq(gram[bad], rhs[bad][..., None]).solution[..., 0]
     return out

@@ -42,6 +42,8 @@ class BiasedMFConfig(FitConfig):
     """λ for user factors and biases (per occurrence)."""
     reg_item: float = 0.05
     """λ for item factors and biases (per occurrence)."""
+    reg_bias: float | None = None
+    """λ for user and item biases; None = the same as their factors'."""
     learning_rate: float = 0.005
     """Step size of the gradient solvers."""
     batch_size: int = 1024
@@ -50,6 +52,8 @@ class BiasedMFConfig(FitConfig):
     """Plain (optimizer) weight decay on all parameters; gradient solvers only."""
     init_std: float = 0.1
     """Standard deviation of the normal initialisation of the factors."""
+    clip: bool = True
+    """Clip predicted ratings to the training ratings' range (as Surprise does)."""
     epochs: int = 100
     patience: int = 5
 
@@ -60,6 +64,7 @@ class BiasedMFConfig(FitConfig):
         for name in ("reg_user", "reg_item", "weight_decay"):
             v = getattr(self, name)
             check_param(isinstance(v, (int, float)) and np.isfinite(v) and v >= 0, "BiasedMF", name, v, "a float in [0, inf)", "Use 0 for no regularization.")
+        check_param(self.reg_bias is None or (isinstance(self.reg_bias, (int, float)) and self.reg_bias >= 0), "BiasedMF", "reg_bias", self.reg_bias, "None or a float in [0, inf)")
         check_param(isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0, "BiasedMF", "learning_rate", self.learning_rate, "a float > 0")
         check_param(isinstance(self.batch_size, (int, np.integer)) and self.batch_size >= 1, "BiasedMF", "batch_size", self.batch_size, "an int >= 1")
         check_param(isinstance(self.init_std, (int, float)) and self.init_std > 0, "BiasedMF", "init_std", self.init_std, "a float > 0")
@@ -84,7 +89,8 @@ class BiasedMF(Recommender):
     # -------------------------------------------------------------- training
     def _prepare(self, train) -> None:
         c = self.config
-        self._reg = self.regularizer or Regularizer(c.reg_user, c.reg_item)
+        self.rating_range = torch.tensor([train.ratings.min(), train.ratings.max()], dtype=torch.float32)
+        self._reg = self.regularizer or Regularizer(c.reg_user, c.reg_item, c.reg_bias)
         self._u = torch.from_numpy(train.users.astype(np.int64))
         self._i = torch.from_numpy(train.items.astype(np.int64))
         self._r = torch.from_numpy(train.ratings.astype(np.float32))
@@ -156,14 +162,14 @@ class BiasedMF(Recommender):
         return {"loss": float(err + pen) / len(self._r)}
 
     def _get_state(self) -> dict[str, torch.Tensor]:
-        return {k: getattr(self, k).detach().clone() for k in ("mu", "bu", "bi", "P", "Q")}
+        state = {k: getattr(self, k).detach().clone() for k in ("mu", "bu", "bi", "P", "Q")}
+        state["rating_range"] = self.rating_range.clone()
+        return state
 
     def _set_state(self, state) -> None:
-        for k, v in state.items():
-            if hasattr(self, k) and isinstance(getattr(self, k), torch.nn.Parameter):
-                getattr(self, k).data = v.clone()
-            else:
-                setattr(self, k, torch.nn.Parameter(v.clone()))
+        self.rating_range = state["rating_range"].clone()
+        for k in ("mu", "bu", "bi", "P", "Q"):
+            setattr(self, k, torch.nn.Parameter(state[k].clone()))
 
     # ------------------------------------------------------------- inference
     @torch.no_grad()
@@ -179,4 +185,6 @@ class BiasedMF(Recommender):
         ku_t, ki_t = torch.from_numpy(ku), torch.from_numpy(ki)
         both = (ku_t & ki_t).float()
         pred = self.mu + self.bu[u] * ku_t + self.bi[i] * ki_t + both * (self.P[u] * self.Q[i]).sum(1)
+        if self.config.clip:
+            pred = pred.clamp(float(self.rating_range[0]), float(self.rating_range[1]))
         return pred.numpy()

@@ -1,0 +1,316 @@
+"""The ``autorecs`` command line: a thin layer over the library.
+
+Every command that measures something takes ``--json`` and then prints exactly
+one JSON object on stdout; progress goes to stderr.  Errors raised on purpose
+print one sentence and exit non-zero (``--debug`` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+from .data import DATASETS, Columns, fetch, list_datasets, load, read_interactions, split, write_interactions
+from .evaluation import evaluate
+from .exceptions import AutorecsError, ConfigError, DataError
+from .models import MODELS, Recommender
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="Automated machine learning for recommender systems.")
+datasets_app = typer.Typer(no_args_is_help=True, help="Built-in data sets (fetched into a local cache, never redistributed).")
+app.add_typer(datasets_app, name="datasets")
+out = Console()
+err = Console(stderr=True)
+
+#: Default model per task.
+DEFAULT_MODEL = {"rating": "biased-mf", "ranking": "bpr-mf"}
+
+
+def _emit_json(obj) -> None:
+    sys.stdout.write(json.dumps(obj, indent=2, default=_json_default) + "\n")
+
+
+def _json_default(o):
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)
+
+
+def _read(path_or_name: str, columns: Columns) -> "object":
+    if path_or_name in DATASETS:
+        return load(path_or_name)
+    return read_interactions(path_or_name, columns)
+
+
+def _columns(user_col: str, item_col: str, rating_col: Optional[str], timestamp_col: Optional[str]) -> Columns:
+    none = lambda v: None if v in (None, "", "none", "None") else v  # noqa: E731
+    return Columns(user=user_col, item=item_col, rating=none(rating_col), timestamp=none(timestamp_col))
+
+
+UserCol = typer.Option("user", "--user-col", help="Name of the user id column.")
+ItemCol = typer.Option("item", "--item-col", help="Name of the item id column.")
+RatingCol = typer.Option("rating", "--rating-col", help="Name of the rating column ('none' for implicit data).")
+TimeCol = typer.Option("timestamp", "--timestamp-col", help="Name of the timestamp column ('none' if absent).")
+JsonOpt = typer.Option(False, "--json", help="Print one JSON object on stdout instead of tables.")
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", help="Print the version and exit.")) -> None:
+    if version:
+        out.print(__version__)
+        raise typer.Exit()
+
+
+# ------------------------------------------------------------------ datasets
+@datasets_app.command("list")
+def datasets_list(as_json: bool = JsonOpt) -> None:
+    """List the built-in data sets and whether they are cached."""
+    frame = list_datasets()
+    if as_json:
+        _emit_json({"datasets": frame.to_dict(orient="records")})
+        return
+    table = Table("name", "rows", "cached", "description")
+    for row in frame.itertuples():
+        table.add_row(row.name, f"{row.rows:,}", "yes" if row.cached else "no", row.description)
+    out.print(table)
+
+
+@datasets_app.command("fetch")
+def datasets_fetch(name: str = typer.Argument(..., help="Data set name, e.g. ml-100k."), force: bool = typer.Option(False, help="Download again even if cached.")) -> None:
+    """Download a built-in data set into the cache and verify it."""
+    path = fetch(name, force=force)
+    out.print(f"{name}: {path}")
+
+
+# --------------------------------------------------------------------- split
+@app.command("split")
+def split_cmd(
+    data: str = typer.Argument(..., help="A built-in data set name or an interaction file."),
+    protocol: str = typer.Option("random-50-25-25", help="random-A-B-C, temporal-60-20-20, leave-last-out or global-time-A-B-C."),
+    out_dir: Path = typer.Option(..., "--out", help="Directory for train/valid/test files."),
+    seed: int = typer.Option(0, help="Seed of random splits."),
+    cold: str = typer.Option("drop", help="Valid/test rows with users/items unseen in train: drop or keep."),
+    fmt: str = typer.Option("csv", "--format", help="csv or parquet."),
+    user_col: str = UserCol, item_col: str = ItemCol, rating_col: str = RatingCol, timestamp_col: str = TimeCol,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Split interactions by a named protocol and write train/valid/test files."""
+    if fmt not in ("csv", "parquet"):
+        raise ConfigError(f"The '--format' option must be csv or parquet; got {fmt!r}.")
+    parts = split(_read(data, _columns(user_col, item_col, rating_col, timestamp_col)), protocol, seed=seed, cold=cold)
+    files = {name: str(write_interactions(part, out_dir / f"{name}.{fmt}")) for name, part in zip(("train", "valid", "test"), parts)}
+    sizes = {name: len(part) for name, part in zip(("train", "valid", "test"), parts)}
+    if as_json:
+        _emit_json({"protocol": parts.protocol, "files": files, "rows": sizes})
+    else:
+        out.print(f"{parts.protocol}: " + ", ".join(f"{k} {v:,} rows -> {files[k]}" for k, v in sizes.items()))
+
+
+# ----------------------------------------------------------------------- fit
+def _parse_params(config: Optional[Path], params: List[str]) -> dict:
+    result: dict = {}
+    if config is not None:
+        if not config.is_file():
+            raise ConfigError(f"The '--config' file '{config}' does not exist; check the path.")
+        text = config.read_text()
+        try:
+            if config.suffix.lower() == ".toml":
+                import tomllib
+
+                result.update(tomllib.loads(text))
+            else:
+                result.update(json.loads(text))
+        except Exception as exc:  # noqa: BLE001
+            raise ConfigError(f"The '--config' file '{config}' is not valid {config.suffix[1:] or 'JSON'} ({exc}); fix its syntax.") from exc
+    for item in params:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"The '--param' option takes KEY=VALUE; got {item!r}. Example: --param factors=32.")
+        try:
+            result[key.strip().replace("-", "_")] = json.loads(value)
+        except json.JSONDecodeError:
+            result[key.strip().replace("-", "_")] = value
+    return result
+
+
+@app.command("fit")
+def fit_cmd(
+    train: str = typer.Option(..., help="Training interactions (file or built-in name)."),
+    valid: Optional[str] = typer.Option(None, help="Validation interactions, for early stopping and restarts."),
+    task: str = typer.Option(..., help="rating or ranking."),
+    model: Optional[str] = typer.Option(None, help=f"One of {sorted(MODELS)}; default biased-mf (rating) / bpr-mf (ranking)."),
+    config: Optional[Path] = typer.Option(None, help="JSON or TOML file of model parameters."),
+    param: List[str] = typer.Option([], "--param", "-p", help="Model parameter KEY=VALUE (repeatable), e.g. -p factors=32."),
+    seed: int = typer.Option(0, help="Random seed."),
+    out_dir: Path = typer.Option(..., "--out", help="Directory to save the fitted model."),
+    user_col: str = UserCol, item_col: str = ItemCol, rating_col: str = RatingCol, timestamp_col: str = TimeCol,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Train a model and save it."""
+    if task not in ("rating", "ranking"):
+        raise ConfigError(f"The '--task' option must be 'rating' or 'ranking'; got {task!r}.")
+    name = model or DEFAULT_MODEL[task]
+    if name not in MODELS:
+        raise ConfigError(f"Unknown model {name!r}; choose one of {sorted(MODELS)}.")
+    klass = MODELS[name]
+    if klass.task != task:
+        raise ConfigError(f"Model {name!r} is for the {klass.task} task, not {task!r}; pick a {task} model or change --task.")
+    cols = _columns(user_col, item_col, rating_col if task == "rating" else "none", timestamp_col)
+    train_data = _read(train, cols)
+    valid_data = _read(valid, cols) if valid else None
+    t0 = time.perf_counter()
+    fitted = klass(**_parse_params(config, param)).fit(train_data, valid_data, seed=seed, progress=not as_json)
+    seconds = time.perf_counter() - t0
+    fitted.save(out_dir)
+    hist = fitted.history_
+    result = {
+        "model": name,
+        "params": fitted.get_params(),
+        "task": task,
+        "out": str(out_dir),
+        "train_rows": len(train_data),
+        "epochs": len(hist.epochs),
+        "best_epoch": hist.best_epoch,
+        "monitor": hist.monitor,
+        "best_valid": hist.best_value,
+        "seconds": {"fit": seconds},
+    }
+    if as_json:
+        _emit_json(result)
+    else:
+        best = f", best {hist.monitor}={hist.best_value:.4f} at epoch {hist.best_epoch}" if hist.monitor else ""
+        out.print(f"{name}: {len(hist.epochs)} epochs in {seconds:.1f}s{best}; saved to {out_dir}")
+
+
+# ------------------------------------------------------------------ evaluate
+def _load_model(path: Path) -> Recommender:
+    return Recommender.load(path)
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    model_dir: Path = typer.Option(..., "--model", help="Directory written by `autorecs fit`."),
+    test: str = typer.Option(..., help="Test interactions."),
+    protocol: Optional[str] = typer.Option(None, help="Protocol name to record with the figures (e.g. random-50-25-25)."),
+    exclude: List[str] = typer.Option([], help="Interactions to exclude from ranking candidates besides training (e.g. the validation file)."),
+    ks: str = typer.Option("10,50,100", help="Cut-offs K for ranking metrics."),
+    user_col: str = UserCol, item_col: str = ItemCol, rating_col: str = RatingCol, timestamp_col: str = TimeCol,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Evaluate a saved model on test data."""
+    fitted = _load_model(model_dir)
+    try:
+        cutoffs = tuple(int(k) for k in ks.split(","))
+    except ValueError as exc:
+        raise ConfigError(f"The '--ks' option takes comma-separated integers; got {ks!r}.") from exc
+    cols = _columns(user_col, item_col, rating_col if fitted.task == "rating" else "none", timestamp_col)
+    t0 = time.perf_counter()
+    metrics = evaluate(fitted, _read(test, cols), exclude=[_read(e, cols) for e in exclude], ks=cutoffs)
+    result = {"model": fitted.name, "task": fitted.task, "protocol": protocol, "seconds": {"evaluate": time.perf_counter() - t0}}
+    if fitted.task == "rating":
+        result["rating"] = {k: metrics[k] for k in ("rmse", "mae", "rmse_std")}
+        result["rows"], result["skipped_rows"] = metrics["rows"], metrics["skipped_rows"]
+    else:
+        result.update(metrics)
+    if as_json:
+        _emit_json(result)
+        return
+    table = Table("family", "metric", "value", title=f"{fitted.name} on {test}" + (f" ({protocol})" if protocol else ""))
+    for fam in ("rating", "lambdaopt", "topk"):
+        for k, v in result.get(fam, {}).items():
+            table.add_row(fam, k, f"{v:.4f}")
+    out.print(table)
+
+
+# ----------------------------------------------------------------- recommend
+@app.command("recommend")
+def recommend_cmd(
+    model_dir: Path = typer.Option(..., "--model", help="Directory written by `autorecs fit`."),
+    user: List[str] = typer.Option(..., "--user", help="Raw user id (repeatable)."),
+    n: int = typer.Option(10, "-n", help="Number of items per user."),
+    include_seen: bool = typer.Option(False, help="Also recommend items the user has in training."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Top-N recommendations for users of a saved model."""
+    fitted = _load_model(model_dir)
+    users = _coerce_ids(user, fitted.user_vocab_.index)
+    recs = fitted.recommend(users, n=n, exclude_seen=not include_seen)
+    rows = [
+        {"user": u, "items": [i for i, s in zip(it, sc) if np.isfinite(s)], "scores": [float(s) for s in sc if np.isfinite(s)], "fallback": bool(fb)}
+        for u, it, sc, fb in zip(users.tolist(), recs.items.tolist(), recs.scores, recs.fallback)
+    ]
+    if as_json:
+        _emit_json({"model": fitted.name, "n": n, "recommendations": rows})
+        return
+    for r in rows:
+        tag = " (unknown user: popular items)" if r["fallback"] else ""
+        out.print(f"[bold]{r['user']}[/bold]{tag}: " + ", ".join(str(i) for i in r["items"]))
+
+
+def _coerce_ids(values: List[str], index) -> np.ndarray:
+    """CLI ids are strings; match the type of the model's ids."""
+    if index.dtype.kind in "iu":
+        try:
+            return np.asarray([int(v) for v in values])
+        except ValueError as exc:
+            raise DataError(f"The model's user ids are integers; '--user' got {values!r}.") from exc
+    return np.asarray(values, dtype=object)
+
+
+# ---------------------------------------------------------------- quickstart
+@app.command("quickstart")
+def quickstart_cmd(
+    out_dir: Path = typer.Option(Path("autorecs-out/quickstart"), "--out", help="Directory for the figure and results."),
+    dataset: str = typer.Option("ml-100k", help="Built-in data set."),
+    seed: int = typer.Option(0, help="Random seed."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Fetch ml-100k, split it, train BiasedMF, BPRMF and ImplicitALS, report and plot."""
+    from .quickstart import run_quickstart
+
+    result = run_quickstart(dataset=dataset, out_dir=out_dir, seed=seed, progress=not as_json)
+    if as_json:
+        _emit_json(result)
+        return
+    table = Table("model", "task", "protocol", "test metrics", "epochs", "fit s", "eval s", title=f"autorecs quickstart on {dataset}")
+    for r in result["results"]:
+        table.add_row(r["model"], r["task"], r["protocol"], r["summary"], str(r["epochs"]), f"{r['seconds']['fit']:.1f}", f"{r['seconds']['evaluate']:.2f}")
+    out.print(table)
+    out.print(f"Learning curves: {result['figure']}\nFull results: {result['results_file']}")
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Console entry point; maps autorecs errors to exit codes without tracebacks."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    if debug:
+        args.remove("--debug")
+    try:
+        app(args=args, prog_name="autorecs", standalone_mode=True)
+    except SystemExit as exc:
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 1
+    except AutorecsError as exc:
+        if debug:
+            raise
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

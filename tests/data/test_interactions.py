@@ -1,0 +1,120 @@
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from autorecs.data import Columns, Interactions, Vocabulary, read_interactions, write_interactions
+from autorecs.exceptions import DataError
+
+
+def frame(**cols):
+    return pd.DataFrame(cols)
+
+
+def test_vocabulary_maps_raw_ids_both_ways_and_unknown_to_minus_one():
+    v = Vocabulary(["b", "a", "c"])
+    assert v.codes(["a", "c", "zz"]).tolist() == [1, 2, -1]
+    assert v.ids([2, 0]).tolist() == ["c", "b"]
+    assert "a" in v and "q" not in v
+
+
+def test_from_frame_owns_ids_of_any_hashable_type():
+    d = Interactions.from_frame(frame(user=["x", "y", "x"], item=[10, 20, 20], rating=[1, 2, 3]))
+    assert d.users.dtype == np.int32 and d.n_users == 2 and d.n_items == 2
+    back = d.to_frame()
+    assert back["user"].tolist() == ["x", "y", "x"] and back["item"].tolist() == [10, 20, 20]
+    m = d.csr()
+    assert m.shape == (2, 2) and m[0, 1] == 3
+
+
+def test_duplicates_keep_last_by_timestamp_and_warn_with_count():
+    f = frame(user=[1, 1, 1, 2], item=[5, 5, 5, 5], rating=[1.0, 4.0, 2.0, 3.0], timestamp=[10, 30, 20, 5])
+    with pytest.warns(UserWarning, match="2 duplicated"):
+        d = Interactions.from_frame(f)
+    assert len(d) == 2
+    row = d.to_frame().set_index("user").loc[1]
+    assert row["rating"] == 4.0 and row["timestamp"] == 30
+
+
+def test_duplicates_mean_and_error_policies():
+    f = frame(user=[1, 1], item=[5, 5], rating=[1.0, 4.0])
+    with pytest.warns(UserWarning):
+        assert Interactions.from_frame(f, duplicates="mean").ratings.tolist() == [2.5]
+    with pytest.raises(DataError, match="duplicated"):
+        Interactions.from_frame(f, duplicates="error")
+
+
+def test_column_aliases_and_configured_names():
+    d = Interactions.from_frame(frame(userId=[1], movieId=[2], rating=[3.0]))
+    assert len(d) == 1
+    d = Interactions.from_frame(frame(who=[1], what=[2]), Columns(user="who", item="what", rating=None, timestamp=None))
+    assert not d.has_ratings
+
+
+def test_missing_column_message_names_column_and_fix():
+    with pytest.raises(DataError, match=r"Column 'who' \(the user column\).*Pass the right name"):
+        Interactions.from_frame(frame(user=[1], item=[2]), Columns(user="who"))
+    with pytest.raises(DataError, match=r"Column .user. \(the user column\) is not in data frame; its columns are \[.a., .item.\]"):
+        Interactions.from_frame(frame(a=[1], item=[2]))
+
+
+def test_non_numeric_rating_is_a_clear_error():
+    with pytest.raises(DataError, match=r"Column 'rating'.*row 1 has 'five'"):
+        Interactions.from_frame(frame(user=[1, 2], item=[1, 2], rating=["4", "five"]))
+    with pytest.raises(DataError, match="row 0"):
+        Interactions.from_frame(frame(user=[1], item=[1], rating=[np.nan]))
+
+
+def test_empty_frame_is_an_error():
+    with pytest.raises(DataError, match="no rows"):
+        Interactions.from_frame(frame(user=[], item=[]))
+
+
+def test_polars_frames_are_accepted():
+    pl = pytest.importorskip("polars")
+    d = Interactions.from_frame(pl.DataFrame({"user": ["a", "b"], "item": [1, 2], "rating": [3.0, 4.0]}))
+    assert len(d) == 2 and d.has_ratings
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".parquet"])
+def test_write_then_read_round_trip(tmp_path, suffix):
+    d = Interactions.from_frame(frame(user=["a", "b", "c"], item=["x", "x", "y"], rating=[1.0, 2.0, 5.0], timestamp=[3, 2, 1]))
+    path = write_interactions(d, tmp_path / f"data{suffix}")
+    back = read_interactions(path)
+    pd.testing.assert_frame_equal(back.to_frame().astype({"user": str, "item": str}), d.to_frame().astype({"user": str, "item": str}), check_dtype=False)
+
+
+def test_movielens_native_formats(tmp_path):
+    (tmp_path / "u.data").write_text("196\t242\t3\t881250949\n186\t302\t3\t891717742\n")
+    (tmp_path / "ratings.dat").write_text("1::1193::5::978300760\n1::661::3::978302109\n2::1193::4::978300000\n")
+    a = read_interactions(tmp_path / "u.data")
+    b = read_interactions(tmp_path / "ratings.dat")
+    assert len(a) == 2 and a.to_frame()["item"].tolist() == [242, 302]
+    assert len(b) == 3 and b.n_items == 2 and b.timestamps[0] == 978300760
+
+
+def test_empty_and_missing_files(tmp_path):
+    (tmp_path / "e.csv").write_text("")
+    with pytest.raises(DataError, match="is empty"):
+        read_interactions(tmp_path / "e.csv")
+    with pytest.raises(DataError, match="does not exist"):
+        read_interactions(tmp_path / "nope.csv")
+    (tmp_path / "h.csv").write_text("user,item,rating\n")
+    with pytest.raises(DataError, match="no rows"):
+        read_interactions(tmp_path / "h.csv")
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 8), st.sampled_from("abcdef"), st.floats(1, 5)), min_size=1, max_size=40))
+def test_property_ids_round_trip_and_pairs_unique(rows):
+    f = pd.DataFrame(rows, columns=["user", "item", "rating"])
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        d = Interactions.from_frame(f)
+    back = d.to_frame()
+    assert not back.duplicated(["user", "item"]).any()
+    assert set(map(tuple, back[["user", "item"]].to_numpy().tolist())) == set(map(tuple, f[["user", "item"]].to_numpy().tolist()))
+    assert d.users.max() < d.n_users and d.items.max() < d.n_items

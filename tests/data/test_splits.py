@@ -1,0 +1,63 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from autorecs.data import Interactions, split, temporal_user_split
+from autorecs.exceptions import ConfigError, DataError
+
+
+def _pairs(d):
+    f = d.to_frame()
+    return set(zip(f["user"], f["item"]))
+
+
+def test_temporal_60_20_20_known_answer():
+    # one user with 10 interactions at t = 0..9 (items named by time), one with 3
+    rows = [("a", f"i{t}", 1.0, t) for t in range(10)] + [("b", f"i{t}", 1.0, t) for t in range(3)]
+    d = Interactions.from_frame(pd.DataFrame(rows, columns=["user", "item", "rating", "timestamp"]))
+    s = temporal_user_split(d, cold="keep")
+    # a: n=10 -> test floor(2)=2 latest, rest 8 -> valid floor(2)=2, train 6; b: n=3 -> test 0, valid 0
+    assert _pairs(s.test) == {("a", "i8"), ("a", "i9")}
+    assert _pairs(s.valid) == {("a", "i6"), ("a", "i7")}
+    assert ("b", "i2") in _pairs(s.train) and len(s.train) == 9
+    assert s.protocol == "temporal-60-20-20"
+
+
+def test_temporal_ties_broken_by_item_id():
+    rows = [("a", i, 1.0, 5) for i in (9, 3, 7, 1, 5)]
+    d = Interactions.from_frame(pd.DataFrame(rows, columns=["user", "item", "rating", "timestamp"]))
+    s = temporal_user_split(d, cold="keep")  # n=5: test 1 (largest id), valid floor(0.25*4)=1
+    assert _pairs(s.test) == {("a", 9)} and _pairs(s.valid) == {("a", 7)}
+
+
+def test_random_split_fractions_seed_and_disjointness(ratings_data):
+    s1 = split(ratings_data, "random-50-25-25", seed=1, cold="keep")
+    s2 = split(ratings_data, "random-50-25-25", seed=1, cold="keep")
+    s3 = split(ratings_data, "random-50-25-25", seed=2, cold="keep")
+    n = len(ratings_data)
+    assert (len(s1.train), len(s1.valid), len(s1.test)) == (n // 2, n // 4, n - n // 2 - n // 4)
+    assert _pairs(s1.test) == _pairs(s2.test) and _pairs(s1.test) != _pairs(s3.test)
+    assert not (_pairs(s1.train) & _pairs(s1.test)) and not (_pairs(s1.valid) & _pairs(s1.test))
+
+
+def test_cold_rows_are_dropped_by_default():
+    rows = [("a", "x", 1.0, 1), ("a", "y", 1.0, 2), ("a", "z", 1.0, 3), ("a", "w", 1.0, 4), ("a", "v", 1.0, 5)]
+    d = Interactions.from_frame(pd.DataFrame(rows, columns=["user", "item", "rating", "timestamp"]))
+    s = split(d, "temporal-60-20-20")
+    assert len(s.test) == 0 and len(s.valid) == 0  # their items never occur in train
+    s = split(d, "temporal-60-20-20", cold="keep")
+    assert len(s.test) == 1 and len(s.valid) == 1
+
+
+def test_leave_last_out_and_global_time(ratings_data):
+    s = split(ratings_data, "leave-last-out", cold="keep")
+    assert len(s.test) == ratings_data.n_users == len(s.valid)
+    g = split(ratings_data, "global-time-80-10-10", cold="keep")
+    assert g.train.timestamps.max() < g.valid.timestamps.min() <= g.valid.timestamps.max() < g.test.timestamps.min()
+
+
+def test_bad_protocols_and_missing_timestamps():
+    with pytest.raises(ConfigError, match="Unknown split protocol 'random-50-50-50'"):
+        split(Interactions.from_frame(pd.DataFrame({"user": [1], "item": [1]})), "random-50-50-50")
+    with pytest.raises(DataError, match="timestamp"):
+        split(Interactions.from_frame(pd.DataFrame({"user": [1], "item": [1]})), "temporal-60-20-20")
