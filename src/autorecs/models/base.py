@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import ClassVar, Sequence
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 import torch
 
@@ -62,6 +63,15 @@ class FitConfig:
             owner = cls.__qualname__.split(".")[0]
             raise ConfigError(f"{owner} has no parameter(s) {unknown}; valid names are {sorted(names)}.")
         return cls(**params)
+
+
+def _id_array(ids) -> np.ndarray:
+    """Raw ids as an array without coercing mixed types (``[1, "x"]`` stays ``[1, "x"]``)."""
+    if isinstance(ids, np.ndarray):
+        return ids
+    if np.isscalar(ids):
+        ids = [ids]
+    return pd.Index(list(ids)).to_numpy()
 
 
 class Recommendations:
@@ -221,7 +231,7 @@ class Recommender:
         known biases; ranking models give NaN.
         """
         self._check_fitted()
-        users, items = np.asarray(users), np.asarray(items)
+        users, items = _id_array(users), _id_array(items)
         if users.shape != items.shape:
             raise DataError(f"predict(): 'users' has shape {users.shape} but 'items' has {items.shape}; give one pair per position.")
         with torch.no_grad():
@@ -234,7 +244,7 @@ class Recommender:
         """
         self._check_fitted()
         check_param(isinstance(n, (int, np.integer)) and n >= 1, type(self).__name__ + ".recommend", "n", n, "an int >= 1")
-        users = np.atleast_1d(np.asarray(users))
+        users = np.atleast_1d(_id_array(users))
         codes = self.user_vocab_.codes(users)
         n_items = len(self.item_vocab_)
         n = min(int(n), n_items)

@@ -45,7 +45,8 @@ class BiasedMFConfig(FitConfig):
     reg_bias: float | None = None
     """λ for user and item biases; None = the same as their factors'."""
     learning_rate: float = 0.005
-    """Step size of the gradient solvers."""
+    """Step size of the gradient solvers.  The batch loss is a mean, so plain ``sgd``
+    needs about ``batch_size`` times the per-example rate of classic SGD-MF."""
     batch_size: int = 1024
     """Mini-batch size of the gradient solvers."""
     weight_decay: float = 0.0

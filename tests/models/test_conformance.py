@@ -1,0 +1,95 @@
+"""Every model passes these tests; a new model only adds itself to MODEL_CASES."""
+
+import numpy as np
+import pytest
+
+from autorecs import BPRMF, BiasedMF, ImplicitALS, Recommender
+from autorecs.data import split
+from autorecs.exceptions import ConfigError, DataError, NotFittedError
+
+MODEL_CASES = {
+    "biased-mf-als": lambda: BiasedMF(factors=4, epochs=5),
+    "biased-mf-adam": lambda: BiasedMF(factors=4, solver="adam", learning_rate=0.01, epochs=5),
+    "bpr-mf": lambda: BPRMF(factors=4, epochs=5),
+    "implicit-als": lambda: ImplicitALS(factors=4, epochs=3),
+}
+
+
+@pytest.fixture(params=sorted(MODEL_CASES))
+def make_model(request):
+    return MODEL_CASES[request.param]
+
+
+@pytest.fixture
+def data(ratings_data):
+    return split(ratings_data, "random-80-10-10", seed=0)
+
+
+def test_fit_returns_self_and_records_history(make_model, data):
+    m = make_model()
+    assert m.fit(data.train, data.valid, seed=0, progress=False) is m
+    assert 1 <= len(m.history_.epochs) <= m.config.epochs
+    assert all(np.isfinite(e["loss"]) and e["seconds"] >= 0 for e in m.history_.epochs)
+    assert m.history_.monitor and m.history_.best_epoch is not None
+
+
+def test_same_seed_same_model(make_model, data):
+    a = make_model().fit(data.train, seed=3, progress=False)
+    b = make_model().fit(data.train, seed=3, progress=False)
+    c = make_model().fit(data.train, seed=4, progress=False)
+    users = data.train.user_vocab.ids(np.arange(5))
+    items = data.train.item_vocab.ids(np.arange(5))
+    np.testing.assert_allclose(a.predict(users, items), b.predict(users, items), rtol=1e-5)
+    assert not np.allclose(a.predict(users, items), c.predict(users, items))
+
+
+def test_recommend_raw_ids_excludes_seen_and_falls_back_for_unknown_users(make_model, data):
+    m = make_model().fit(data.train, seed=0, progress=False)
+    users = list(data.train.user_vocab.ids(np.arange(3))) + ["never-seen-user"]
+    recs = m.recommend(users, n=7)
+    items, scores = recs
+    assert items.shape == (4, 7) and scores.shape == (4, 7)
+    assert recs.fallback.tolist() == [False, False, False, True]
+    assert np.all(np.diff(scores[:3], axis=1) <= 1e-6)  # sorted best first
+    train = data.train.to_frame()
+    for u, row in zip(users[:3], items[:3]):
+        assert not set(row) & set(train.loc[train["user"] == u, "item"])
+    top_pop = train["item"].value_counts().index[:7]
+    assert set(items[3]) == set(top_pop) or len(set(items[3]) & set(top_pop)) >= 5  # popularity (ties)
+    with_seen = m.recommend(users[:1], n=m.seen_.shape[1], exclude_seen=False).items[0]
+    assert len(set(with_seen)) == m.seen_.shape[1]
+
+
+def test_save_load_round_trip_gives_identical_outputs(make_model, data, tmp_path):
+    m = make_model().fit(data.train, data.valid, seed=0, progress=False)
+    m.save(tmp_path / "m")
+    back = Recommender.load(tmp_path / "m")
+    assert type(back) is type(m) and back.get_params() == m.get_params()
+    users = data.test.user_vocab.ids(data.test.users[:50])
+    items = data.test.item_vocab.ids(data.test.items[:50])
+    np.testing.assert_allclose(back.predict(users, items), m.predict(users, items), rtol=1e-6)
+    assert (back.recommend(users[:5], n=5).items == m.recommend(users[:5], n=5).items).all()
+    assert back.history_.best_epoch == m.history_.best_epoch
+
+
+def test_load_rejects_a_directory_that_is_not_a_model(tmp_path):
+    with pytest.raises(DataError, match="is not a saved autorecs model"):
+        Recommender.load(tmp_path)
+
+
+def test_unfitted_model_says_so(make_model):
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        make_model().recommend([1])
+
+
+def test_unknown_parameter_is_named(make_model):
+    klass = type(make_model())
+    with pytest.raises(ConfigError, match=r"has no parameter\(s\) \['factorz'\]"):
+        klass(factorz=3)
+
+
+def test_restarts_keep_the_best_on_validation(make_model, data):
+    m = make_model()
+    m.config.n_init = 2
+    m.fit(data.train, data.valid, seed=0, progress=False)
+    assert m.history_.best_value is not None

@@ -1,0 +1,45 @@
+import math
+
+import pytest
+import torch
+
+from autorecs.exceptions import DivergenceError
+from autorecs.training import train_loop
+
+
+class Toy:
+    """A 'model' whose validation metric follows a given curve."""
+
+    def __init__(self, losses, curve):
+        self.losses, self.curve, self.t, self.w = list(losses), list(curve), 0, torch.zeros(1)
+
+    def _train_epoch(self):
+        self.t += 1
+        self.w += 1
+        return {"loss": self.losses[self.t - 1]}
+
+    def _get_state(self):
+        return {"w": self.w.clone()}
+
+    def _set_state(self, s):
+        self.w = s["w"].clone()
+
+
+def test_early_stopping_restores_best_weights():
+    m = Toy([1.0] * 10, [0.9, 0.8, 0.7, 0.75, 0.76, 0.77, 0.6, 0.5, 0.4, 0.3])
+    h = train_loop(m, max_epochs=10, validate=lambda: {"v": m.curve[m.t - 1]}, monitor="v", patience=3, progress=False)
+    assert h.best_epoch == 3 and h.stopped_early and len(h.epochs) == 6
+    assert float(m.w) == 3.0
+
+
+def test_callback_can_stop_training():
+    m = Toy([1.0] * 10, [0] * 10)
+    h = train_loop(m, max_epochs=10, callbacks=[lambda model, epoch, logs: epoch == 2], progress=False)
+    assert len(h.epochs) == 2
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, 1e9])
+def test_divergence_is_detected_and_names_the_step(bad):
+    m = Toy([1.0, bad], [0, 0])
+    with pytest.raises(DivergenceError, match=r"epoch 2.*learning_rate=0\.3"):
+        train_loop(m, max_epochs=2, progress=False, step_hint="learning_rate=0.3")
