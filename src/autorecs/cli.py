@@ -304,7 +304,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     except AutorecsError as exc:
         if debug:
             raise
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        sys.stderr.write(f"error: {exc}\n")
         return exc.exit_code
     except KeyboardInterrupt:
         err.print("interrupted")

@@ -1,0 +1,109 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from autorecs.cli import main
+from autorecs.data import builtin, write_interactions
+from autorecs.data.synthetic import low_rank_ratings
+
+
+def run(capsys, *args):
+    code = main([str(a) for a in args])
+    cap = capsys.readouterr()
+    return code, cap.out, cap.err
+
+
+@pytest.fixture
+def rating_files(tmp_path, ratings_data):
+    path = write_interactions(ratings_data, tmp_path / "all.csv")
+    return tmp_path, path
+
+
+def test_split_fit_evaluate_recommend_json(capsys, rating_files):
+    tmp, path = rating_files
+    code, out, _ = run(capsys, "split", path, "--protocol", "random-60-20-20", "--out", tmp / "s", "--json")
+    assert code == 0
+    info = json.loads(out)
+    assert info["protocol"] == "random-60-20-20" and info["rows"]["train"] == 3600
+    code, out, _ = run(capsys, "fit", "--train", tmp / "s/train.csv", "--valid", tmp / "s/valid.csv", "--task", "rating", "-p", "factors=3", "-p", "epochs=5", "--out", tmp / "m", "--json")
+    assert code == 0
+    fit = json.loads(out)
+    assert fit["model"] == "biased-mf" and fit["params"]["factors"] == 3 and fit["monitor"] == "valid_rmse"
+    code, out, _ = run(capsys, "evaluate", "--model", tmp / "m", "--test", tmp / "s/test.csv", "--protocol", "random-60-20-20", "--json")
+    assert code == 0
+    ev = json.loads(out)
+    assert ev["protocol"] == "random-60-20-20" and 0 < ev["rating"]["rmse"] < 1.0 and "seconds" in ev
+    code, out, _ = run(capsys, "recommend", "--model", tmp / "m", "--user", "0", "--user", "nobody-9", "-n", "3", "--json")
+    assert code != 0 and "integers" in _  # int ids: a string id is a clear error
+    code, out, _ = run(capsys, "recommend", "--model", tmp / "m", "--user", "0", "--user", "99999", "-n", "3", "--json")
+    recs = json.loads(out)["recommendations"]
+    assert code == 0 and len(recs[0]["items"]) == 3 and recs[1]["fallback"] is True
+
+
+def test_ranking_fit_and_both_metric_families(capsys, tmp_path, implicit_data):
+    from autorecs.data import split
+
+    s = split(implicit_data, "random-60-20-20", seed=0)
+    for name, part in zip(("train", "valid", "test"), s):
+        write_interactions(part, tmp_path / f"{name}.parquet")
+    code, out, _ = run(capsys, "fit", "--train", tmp_path / "train.parquet", "--valid", tmp_path / "valid.parquet", "--task", "ranking", "--model", "implicit-als", "-p", "factors=4", "--out", tmp_path / "m", "--json")
+    assert code == 0, _
+    code, out, _ = run(capsys, "evaluate", "--model", tmp_path / "m", "--test", tmp_path / "test.parquet", "--exclude", tmp_path / "valid.parquet", "--ks", "5,10", "--json")
+    ev = json.loads(out)
+    assert code == 0 and set(ev["lambdaopt"]) == {"auc", "hr@5", "ndcg@5", "hr@10", "ndcg@10"} and "recall@10" in ev["topk"]
+
+
+@pytest.mark.parametrize(
+    "content,args,message",
+    [
+        ("u,i,r\n1,2,3\n", ["--task", "rating"], "Column 'user' (the user column) is not in"),
+        ("user,item,rating\n1,2,x\n", ["--task", "rating"], "Column 'rating'"),
+        ("", ["--task", "rating"], "is empty"),
+        ("user,item,rating\n1,2,3\n", ["--task", "rating", "--model", "svd"], "Unknown model 'svd'"),
+        ("user,item,rating\n1,2,3\n", ["--task", "rating", "-p", "reg_user=-1"], "The 'reg_user' parameter of BiasedMF must be a float in [0, inf); got -1"),
+        ("user,item,rating\n1,2,3\n", ["--task", "ranking", "--model", "biased-mf"], "is for the rating task"),
+        ("user,item,rating\n1,2,3\n", ["--task", "rating", "-p", "factorz=3"], "no parameter(s) ['factorz']"),
+        ("user,item,rating\n1,2,3\n", ["--task", "rating", "-p", "learning_rate"], "KEY=VALUE"),
+    ],
+)
+def test_bad_input_exits_nonzero_with_one_clear_sentence(capsys, tmp_path, content, args, message):
+    f = tmp_path / "train.csv"
+    f.write_text(content)
+    code, out, err = run(capsys, "fit", "--train", f, "--out", tmp_path / "m", *args)
+    assert code != 0
+    assert message in " ".join(err.split()), err
+    assert "Traceback" not in err and out == ""
+
+
+def test_model_dir_that_is_not_a_model(capsys, tmp_path):
+    code, _, err = run(capsys, "evaluate", "--model", tmp_path, "--test", tmp_path / "x.csv")
+    assert code != 0 and "is not a saved autorecs model" in err
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    with pytest.raises(Exception, match="is not a saved autorecs model"):
+        main(["evaluate", "--model", str(tmp_path), "--test", "x.csv", "--debug"])
+
+
+def test_quickstart_on_a_stand_in_builtin_dataset(capsys, tmp_path, monkeypatch):
+    """The quickstart pipeline end to end, on synthetic data registered as a built-in set (no network)."""
+    data = low_rank_ratings(120, 80, 3000, factors=2, seed=1)
+    payload = data.to_frame().to_csv(sep="\t", header=False, index=False).encode()
+    monkeypatch.setenv(builtin.CACHE_ENV, str(tmp_path / "cache"))
+    spec = builtin.BuiltinDataset("fake-ml", "synthetic", (builtin.Source("url", "http://x.invalid", None, "u.data"),), rows=3000, loader=builtin._load_movielens)
+    monkeypatch.setitem(builtin.DATASETS, "fake-ml", spec)
+    monkeypatch.setattr(builtin, "_download_url", lambda src: payload)
+    code, out, err = run(capsys, "quickstart", "--dataset", "fake-ml", "--out", tmp_path / "q", "--json")
+    assert code == 0, err
+    res = json.loads(out)
+    assert [r["model"] for r in res["results"]] == ["biased-mf", "bpr-mf", "implicit-als"]
+    assert {r["protocol"] for r in res["results"]} == {"random-50-25-25", "temporal-60-20-20"}
+    assert (tmp_path / "q" / "learning_curves.png").stat().st_size > 10_000
+
+
+def test_datasets_list_json(capsys):
+    code, out, _ = run(capsys, "datasets", "list", "--json")
+    names = [d["name"] for d in json.loads(out)["datasets"]]
+    assert code == 0 and {"ml-100k", "ml-1m"} <= set(names)
