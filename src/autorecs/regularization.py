@@ -13,16 +13,25 @@ shape      granularity      meaning
 ``(n, K)`` DU / DI          one λ per row and dimension
 =========  ===============  =====================================
 
-Convention: the penalty is charged per occurrence, i.e. for a mini-batch it is
-``Σ_(u,i) in batch λ_u ⊙ p_u² + λ_i ⊙ q_i²`` (biases with the row's mean λ),
-added to the *summed* batch loss.  Over an epoch this is the objective
-``Σ_(u,i)∈T loss + Σ_u n_u λ_u ||p_u||² + Σ_i n_i λ_i ||q_i||²`` whose exact
-minimiser the ALS solvers compute (frequency-weighted ridge), so a λ means the
-same for every solver.
+Objective.  With ``n_u`` the user's number of training interactions and
+exponent ``β`` (``exponent``), the penalty in the epoch objective is
+
+    Σ_u n_u^β λ_u ⊙ ||p_u||²  +  Σ_i n_i^β λ_i ⊙ ||q_i||²   (+ the same for biases)
+
+added to the *summed* loss.  ``β = 1`` (the default) is the classic
+per-occurrence penalty of SGD matrix factorization and of the λOpt paper: a
+mini-batch is charged ``λ_u ||p_u||²`` for every row it contains.  ``β = 0`` is
+the lecture's uniform penalty.  In between, rarely seen rows are regularized
+relatively more.  Mini-batch solvers charge each occurrence ``n^(β−1) λ``, so
+that over an epoch they minimise the same objective whose exact minimiser the
+ALS solvers compute; a λ therefore means the same for every solver.
+
+Biases use ``bias`` if given, else the mean of the row's factor λ.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from .exceptions import check_param
@@ -30,45 +39,63 @@ from .exceptions import check_param
 
 def _as_lambda(value, name: str) -> torch.Tensor:
     t = torch.as_tensor(value, dtype=torch.float32)
-    check_param(bool(torch.all(t >= 0)) and bool(torch.all(torch.isfinite(t))), "Regularizer", name, value if t.dim() == 0 else f"tensor of shape {tuple(t.shape)}", "finite and >= 0", "Use 0 for no regularization.")
+    shown = value if t.dim() == 0 else f"tensor of shape {tuple(t.shape)}"
+    check_param(bool(torch.all(t >= 0)) and bool(torch.all(torch.isfinite(t))), "Regularizer", name, shown, "finite and >= 0", "Use 0 for no regularization.")
     return t
 
 
 class Regularizer:
-    """Per-occurrence L2 penalty for user and item parameters (see module docs)."""
+    """Frequency-weighted L2 penalty for user and item parameters (see module docs)."""
 
-    def __init__(self, user=0.0, item=0.0, bias=None):
+    def __init__(self, user=0.0, item=0.0, bias=None, exponent: float = 1.0):
         self.user = _as_lambda(user, "user")
         self.item = _as_lambda(item, "item")
-        #: λ for bias terms; None = the mean of the row's factor λ.
         self.bias = None if bias is None else _as_lambda(bias, "bias")
+        check_param(isinstance(exponent, (int, float)) and 0 <= exponent <= 1, "Regularizer", "exponent", exponent, "a float in [0, 1]")
+        self.exponent = float(exponent)
+        self._counts: dict[str, torch.Tensor] = {}
 
-    def _rows(self, side: str, rows: torch.Tensor | None) -> torch.Tensor:
+    def bind(self, user_counts, item_counts) -> "Regularizer":
+        """Give the training counts n_u, n_i (needed when ``exponent != 1`` and for :meth:`ridge`)."""
+        for side, counts in (("user", user_counts), ("item", item_counts)):
+            self._counts[side] = torch.as_tensor(np.asarray(counts, np.float32)).clamp(min=1.0)
+        return self
+
+    def _lam(self, side: str, rows: torch.Tensor | None) -> torch.Tensor:
         lam = self.user if side == "user" else self.item
-        if lam.dim() == 2 and rows is not None:
-            return lam[rows]
-        return lam
+        return lam[rows] if (lam.dim() == 2 and rows is not None) else lam
 
-    def penalty(self, side: str, rows: torch.Tensor, factors: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
-        """Sum of ``λ ⊙ factors²`` (plus ``λ̄ · bias²``) over the given rows of ``side`` ("user" or "item")."""
-        lam = self._rows(side, rows)
-        total = (lam * factors.pow(2)).sum() if lam.dim() else lam * factors.pow(2).sum()
-        if bias is not None:
-            lam_b = self._bias_rows(lam)
-            total = total + (lam_b * bias.pow(2)).sum()
-        return total
-
-    def ridge(self, side: str, n_rows: int, factors: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-row ridge diagonals ``(n_rows, K)`` for factors and ``(n_rows,)`` for biases, before frequency weighting."""
-        lam = self._rows(side, None)
-        diag = lam.expand(n_rows, factors) if lam.dim() == 2 else lam.expand(factors).expand(n_rows, factors)
-        return diag, self._bias_rows(diag).expand(n_rows)
-
-    def _bias_rows(self, lam: torch.Tensor) -> torch.Tensor:
+    def _bias_lam(self, lam: torch.Tensor) -> torch.Tensor:
         if self.bias is not None:
             return self.bias
         return lam.mean(-1) if lam.dim() == 2 else lam.mean()
 
+    def penalty(self, side: str, rows: torch.Tensor, factors: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+        """Penalty charged to one mini-batch for the given occurrences of rows of ``side`` ("user"/"item")."""
+        lam = self._lam(side, rows)
+        sq = factors.pow(2)
+        if lam.dim() == 2:
+            per_row = (lam * sq).sum(-1)
+        elif lam.dim() == 1:
+            per_row = sq @ lam
+        else:
+            per_row = lam * sq.sum(-1)
+        if bias is not None:
+            lam_b = self._bias_lam(lam)
+            per_row = per_row + lam_b * bias.pow(2)
+        if self.exponent != 1.0:
+            per_row = per_row * self._counts[side][rows].pow(self.exponent - 1.0)
+        return per_row.sum()
+
+    def ridge(self, side: str, factors: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Ridge diagonals of the exact row solves: ``(n_rows, K)`` for factors, ``(n_rows,)`` for biases."""
+        counts = self._counts[side].double()
+        n_rows = len(counts)
+        lam = self._lam(side, None).double()
+        diag = lam.expand(n_rows, factors) if lam.dim() == 2 else lam.expand(factors).expand(n_rows, factors)
+        weight = counts.pow(self.exponent)
+        return diag * weight[:, None], self._bias_lam(diag).double() * weight
+
     def to_dict(self) -> dict:
         as_py = lambda t: float(t) if t.dim() == 0 else t.tolist()  # noqa: E731
-        return {"user": as_py(self.user), "item": as_py(self.item), "bias": None if self.bias is None else as_py(self.bias)}
+        return {"user": as_py(self.user), "item": as_py(self.item), "bias": None if self.bias is None else as_py(self.bias), "exponent": self.exponent}

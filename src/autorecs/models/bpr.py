@@ -67,7 +67,9 @@ class BPRMF(Recommender):
         self.regularizer = regularizer
 
     def _prepare(self, train) -> None:
-        self._reg = self.regularizer or Regularizer(self.config.reg, self.config.reg)
+        self._reg = (self.regularizer or Regularizer(self.config.reg, self.config.reg)).bind(
+            np.bincount(train.users, minlength=train.n_users), np.bincount(train.items, minlength=train.n_items)
+        )
         self._u = torch.from_numpy(train.users.astype(np.int64))
         self._i = torch.from_numpy(train.items.astype(np.int64))
         self._n_items = train.n_items

@@ -7,8 +7,11 @@ confidence ``c_ui = 1 + α r_ui`` (``r_ui`` = 1, or the interaction value with
     Σ_u,i c_ui (p_ui − p_u · q_i)² + λ (Σ_u ||p_u||² + Σ_i ||q_i||²)
 
 solved exactly by alternating least squares with the ``QᵀQ`` trick, so a sweep
-costs O(nnz · K² + (users + items) · K³).  λ is plain (not frequency
-weighted), the usual convention of this model (and of the ``implicit`` library).
+costs O(nnz · K² + (users + items) · K³).  By default λ is plain
+(``reg_exponent=0``, the convention of the ``implicit`` library); with
+``reg_exponent=β`` a row is charged ``n^β λ`` (Rendle et al. 2022 scale iALS'
+regularization with the row's frequency), through the shared
+:class:`~autorecs.regularization.Regularizer`.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import scipy.sparse as sp
 import torch
 
 from ..exceptions import check_param
+from ..regularization import Regularizer
 from ._als import ridge_solve
 from .base import FitConfig, Recommender
 
@@ -33,6 +37,8 @@ class ImplicitALSConfig(FitConfig):
     """Confidence scaling: c = 1 + α r."""
     reg: float = 1.0
     """λ on user and item factors."""
+    reg_exponent: float = 0.0
+    """β: a row with n training interactions is charged n^β λ."""
     use_values: bool = False
     """Use the interaction values (e.g. ratings) as r instead of 1."""
     init_std: float = 0.01
@@ -45,6 +51,7 @@ class ImplicitALSConfig(FitConfig):
         check_param(isinstance(self.factors, (int, np.integer)) and self.factors >= 1, "ImplicitALS", "factors", self.factors, "an int >= 1")
         check_param(isinstance(self.alpha, (int, float)) and self.alpha >= 0, "ImplicitALS", "alpha", self.alpha, "a float >= 0")
         check_param(isinstance(self.reg, (int, float)) and np.isfinite(self.reg) and self.reg >= 0, "ImplicitALS", "reg", self.reg, "a float in [0, inf)")
+        check_param(isinstance(self.reg_exponent, (int, float)) and 0 <= self.reg_exponent <= 1, "ImplicitALS", "reg_exponent", self.reg_exponent, "a float in [0, 1]")
         check_param(isinstance(self.init_std, (int, float)) and self.init_std > 0, "ImplicitALS", "init_std", self.init_std, "a float > 0")
 
 
@@ -65,6 +72,8 @@ class ImplicitALS(Recommender):
         target.data = 1.0 + conf.data  # c · p with p = 1
         self._conf, self._target = conf, target
         self._conf_t, self._target_t = conf.T.tocsr(), target.T.tocsr()
+        c = self.config
+        self._reg = Regularizer(c.reg, c.reg, exponent=c.reg_exponent).bind(np.diff(r.indptr), np.diff(self._conf_t.indptr))
 
     def _init_params(self, rng) -> None:
         g, c = self._tgen, self.config
@@ -73,17 +82,17 @@ class ImplicitALS(Recommender):
 
     @torch.no_grad()
     def _train_epoch(self) -> dict[str, float]:
-        lam = float(self.config.reg)
         K = self.config.factors
-        self.P = ridge_solve(self._conf, self._target, self.Q, torch.full((len(self.P), K), lam, dtype=torch.float64), base=self.Q.T @ self.Q)
-        self.Q = ridge_solve(self._conf_t, self._target_t, self.P, torch.full((len(self.Q), K), lam, dtype=torch.float64), base=self.P.T @ self.P)
+        diag_u, diag_i = self._reg.ridge("user", K)[0], self._reg.ridge("item", K)[0]
+        self.P = ridge_solve(self._conf, self._target, self.Q, diag_u, base=self.Q.T @ self.Q)
+        self.Q = ridge_solve(self._conf_t, self._target_t, self.P, diag_i, base=self.P.T @ self.P)
         # loss over all cells: Σ x̂² + Σ_obs [c (1 − x̂)² − x̂²]
         coo = self._conf.tocoo()
         u, i = torch.from_numpy(coo.row.astype(np.int64)), torch.from_numpy(coo.col.astype(np.int64))
         xhat = (self.P[u] * self.Q[i]).sum(1)
         c = 1.0 + torch.from_numpy(coo.data)
         loss = torch.trace((self.P.T @ self.P) @ (self.Q.T @ self.Q)) + (c * (1 - xhat) ** 2 - xhat**2).sum()
-        loss += lam * (self.P.pow(2).sum() + self.Q.pow(2).sum())
+        loss += (diag_u * self.P.pow(2)).sum() + (diag_i * self.Q.pow(2)).sum()
         return {"loss": float(loss) / max(len(u), 1)}
 
     def _get_state(self) -> dict[str, torch.Tensor]:
