@@ -284,10 +284,18 @@ def quickstart_cmd(
     if as_json:
         _emit_json(result)
         return
-    table = Table("model", "task", "protocol", "test metrics", "epochs", "fit s", "eval s", title=f"autorecs quickstart on {dataset}")
+    rating = Table("model", "protocol", "RMSE", "MAE", "rmse_std", "epochs", "fit s", title=f"Rating prediction on {dataset} (test split)")
+    ranking = Table("model", "protocol", "topk NDCG@50", "topk Recall@50", "λOpt AUC", "λOpt HR@50", "λOpt NDCG@50", "epochs", "fit s", title=f"Top-K ranking on {dataset} (test split)")
     for r in result["results"]:
-        table.add_row(r["model"], r["task"], r["protocol"], r["summary"], str(r["epochs"]), f"{r['seconds']['fit']:.1f}", f"{r['seconds']['evaluate']:.2f}")
-    out.print(table)
+        m, common = r["metrics"], (r["model"], r["protocol"])
+        tail = (str(r["epochs"]), f"{r['seconds']['fit']:.1f}")
+        if r["task"] == "rating":
+            rating.add_row(*common, *(f"{m['rating'][k]:.4f}" for k in ("rmse", "mae", "rmse_std")), *tail)
+        else:
+            vals = (m["topk"]["ndcg@50"], m["topk"]["recall@50"], m["lambdaopt"]["auc"], m["lambdaopt"]["hr@50"], m["lambdaopt"]["ndcg@50"])
+            ranking.add_row(*common, *(f"{v:.4f}" for v in vals), *tail)
+    out.print(rating)
+    out.print(ranking)
     out.print(f"Learning curves: {result['figure']}\nFull results: {result['results_file']}")
 
 

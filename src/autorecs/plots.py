@@ -13,6 +13,7 @@ def plot_learning_curves(histories: dict[str, History], path: str | Path, *, tit
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     path = Path(path)
     fig, axes = plt.subplots(1, len(histories), figsize=(4.2 * len(histories), 3.4), squeeze=False)
@@ -20,6 +21,7 @@ def plot_learning_curves(histories: dict[str, History], path: str | Path, *, tit
         epochs = hist.column("epoch")
         ax.plot(epochs, hist.column("loss"), color="tab:gray", label="train loss")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel("train loss")
         ax.set_title(name)
         if hist.monitor:

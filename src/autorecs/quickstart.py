@@ -35,13 +35,7 @@ def run_quickstart(*, dataset: str = "ml-100k", out_dir: Path = Path("autorecs-o
         metrics = evaluate(model, test, exclude=[valid], ks=(10, 50, 100))
         eval_s = time.perf_counter() - t0
         if model.task == "rating":
-            summary = f"RMSE {metrics['rmse']:.4f}  MAE {metrics['mae']:.4f}  rmse_std {metrics['rmse_std']:.4f}"
             metrics = {"rating": {k: metrics[k] for k in ("rmse", "mae", "rmse_std")}}
-        else:
-            summary = (
-                f"topk NDCG@50 {metrics['topk']['ndcg@50']:.4f}  Recall@50 {metrics['topk']['recall@50']:.4f} | "
-                f"lambdaopt AUC {metrics['lambdaopt']['auc']:.4f}  HR@50 {metrics['lambdaopt']['hr@50']:.4f}  NDCG@50 {metrics['lambdaopt']['ndcg@50']:.4f}"
-            )
         histories[model.name] = model.history_
         results.append(
             {
@@ -53,7 +47,6 @@ def run_quickstart(*, dataset: str = "ml-100k", out_dir: Path = Path("autorecs-o
                 "epochs": len(model.history_.epochs),
                 "best_epoch": model.history_.best_epoch,
                 "metrics": metrics,
-                "summary": summary,
                 "seconds": {"fit": model.fit_seconds_, "evaluate": eval_s},
             }
         )
