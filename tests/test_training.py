@@ -43,3 +43,11 @@ def test_divergence_is_detected_and_names_the_step(bad):
     m = Toy([1.0, bad], [0, 0])
     with pytest.raises(DivergenceError, match=r"epoch 2.*learning_rate=0\.3"):
         train_loop(m, max_epochs=2, progress=False, step_hint="learning_rate=0.3")
+
+
+def test_unknown_monitor_is_a_config_error():
+    from autorecs.exceptions import ConfigError
+
+    m = Toy([1.0] * 3, [0] * 3)
+    with pytest.raises(ConfigError, match=r"'valid_nope' is not among the validation metrics \['valid_rmse'\]"):
+        train_loop(m, max_epochs=3, validate=lambda: {"valid_rmse": 1.0}, monitor="valid_nope", progress=False)

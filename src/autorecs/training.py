@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, Sequence
 
 from ._progress import logger, progress_bar
-from .exceptions import DivergenceError
+from .exceptions import ConfigError, DivergenceError
 
 #: A loss above this multiple of the first epoch's loss counts as divergence.
 DIVERGENCE_FACTOR = 1e4
@@ -90,6 +90,11 @@ def train_loop(
                 )
             if validate is not None:
                 logs.update(validate())
+                if monitor is not None and monitor not in logs:
+                    raise ConfigError(
+                        f"The monitored metric {monitor!r} is not among the validation metrics "
+                        f"{sorted(k for k in logs if k.startswith('valid_'))}; choose one of those."
+                    )
             logs["seconds"] = time.perf_counter() - t0
             logs["epoch"] = epoch
             history.epochs.append(logs)

@@ -211,12 +211,13 @@ class Recommender:
         raise NotImplementedError
 
     def _predict_codes(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        """Scores of (user, item) pairs; codes may be -1 (unknown). Default: NaN for unknowns."""
+        """Scores of (user, item) code pairs; codes may be -1 (unknown). Default: NaN for unknowns."""
         out = np.full(len(users), np.nan, np.float32)
-        known = (users >= 0) & (items >= 0)
-        if known.any():
-            u, i = users[known], items[known]
-            out[known] = np.concatenate([self._score_codes(u[s : s + 1024]).gather(1, torch.from_numpy(i[s : s + 1024, None].astype(np.int64))).squeeze(1).numpy() for s in range(0, len(u), 1024)])
+        known = np.flatnonzero((users >= 0) & (items >= 0))
+        for s in range(0, len(known), 1024):
+            rows = known[s : s + 1024]
+            cols = torch.from_numpy(items[rows].astype(np.int64))[:, None]
+            out[rows] = self._score_codes(users[rows]).gather(1, cols)[:, 0].numpy()
         return out
 
     # ----------------------------------------------------------------- using
