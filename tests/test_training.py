@@ -51,3 +51,17 @@ def test_unknown_monitor_is_a_config_error():
     m = Toy([1.0] * 3, [0] * 3)
     with pytest.raises(ConfigError, match=r"'valid_nope' is not among the validation metrics \['valid_rmse'\]"):
         train_loop(m, max_epochs=3, validate=lambda: {"valid_rmse": 1.0}, monitor="valid_nope", progress=False)
+
+
+def test_ctrl_c_keeps_the_best_state_so_far():
+    m = Toy([1.0] * 10, [0.9, 0.5, 0.7, 0.8])
+
+    def validate():
+        if m.t == 4:
+            raise KeyboardInterrupt
+        return {"v": m.curve[m.t - 1]}
+
+    h = train_loop(m, max_epochs=10, validate=validate, monitor="v", progress=False)
+    assert h.interrupted and h.best_epoch == 2 and float(m.w) == 2.0
+    with pytest.raises(KeyboardInterrupt):  # nothing completed: nothing to keep
+        train_loop(Toy([1.0], [0]), max_epochs=1, validate=lambda: (_ for _ in ()).throw(KeyboardInterrupt), progress=False)

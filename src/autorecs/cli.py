@@ -185,12 +185,14 @@ def fit_cmd(
         "best_epoch": hist.best_epoch,
         "monitor": hist.monitor,
         "best_valid": hist.best_value,
+        "interrupted": hist.interrupted,
         "seconds": {"fit": seconds},
     }
     if as_json:
         _emit_json(result)
     else:
         best = f", best {hist.monitor}={hist.best_value:.4f} at epoch {hist.best_epoch}" if hist.monitor else ""
+        best += " (interrupted: the best epoch so far was saved)" if hist.interrupted else ""
         out.print(f"{name}: {len(hist.epochs)} epochs in {seconds:.1f}s{best}; saved to {out_dir}")
 
 

@@ -185,6 +185,8 @@ class Recommender:
             logger.info("restart %d: %s=%.5g", restart, monitor or "loss", value)
             if better:
                 best = (value, self._get_state(), hist)
+            if hist.interrupted:
+                break
         self._set_state(best[1])
         self.history_: History = best[2]
         self.fit_seconds_ = time.perf_counter() - t0
