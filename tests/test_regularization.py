@@ -1,0 +1,54 @@
+import numpy as np
+import pytest
+import torch
+
+from autorecs import Regularizer
+from autorecs.exceptions import ConfigError
+
+P = torch.tensor([[1.0, 2.0], [3.0, 4.0], [0.5, 0.5]])  # 3 rows, K = 2
+ROWS = torch.tensor([0, 2, 0])  # occurrences in a batch
+
+
+@pytest.mark.parametrize(
+    "lam,expected",
+    [
+        (0.1, 0.1 * (5 + 0.5 + 5)),  # global
+        (torch.tensor([0.1, 1.0]), 2 * (0.1 * 1 + 1.0 * 4) + (0.1 * 0.25 + 0.25)),  # per dimension
+        (torch.tensor([[0.1], [9.0], [1.0]]), 2 * 0.1 * 5 + 1.0 * 0.5),  # per row
+        (torch.tensor([[0.1, 1.0], [9.0, 9.0], [2.0, 0.0]]), 2 * (0.1 + 4.0) + 2.0 * 0.25),  # per row and dimension
+    ],
+)
+def test_penalty_of_every_granularity_known_answer(lam, expected):
+    reg = Regularizer(user=lam).bind([4, 1, 9], [1])
+    assert float(reg.penalty("user", ROWS, P[ROWS])) == pytest.approx(expected)
+
+
+def test_bias_uses_mean_row_lambda_or_its_own():
+    b = torch.tensor([2.0, 0.0, 1.0])
+    reg = Regularizer(user=torch.tensor([0.2, 0.4])).bind([1, 1, 1], [1])
+    only_bias = float(reg.penalty("user", ROWS, torch.zeros(3, 2), b[ROWS]))
+    assert only_bias == pytest.approx(0.3 * (4 + 1 + 4))
+    reg = Regularizer(user=0.2, bias=0.01).bind([1, 1, 1], [1])
+    assert float(reg.penalty("user", ROWS, torch.zeros(3, 2), b[ROWS])) == pytest.approx(0.01 * 9)
+
+
+def test_frequency_exponent_weights_occurrences_and_ridge_consistently():
+    counts = [4, 1, 9]
+    reg = Regularizer(user=0.1, exponent=0.5).bind(counts, [1])
+    # per occurrence: λ n^(β-1) ||p||²; over an epoch row r occurs n_r times -> λ n_r^β ||p_r||²
+    epoch_rows = torch.tensor([0] * 4 + [1] * 1 + [2] * 9)
+    total = float(reg.penalty("user", epoch_rows, P[epoch_rows]))
+    expected = sum(0.1 * n**0.5 * float(P[r].pow(2).sum()) for r, n in enumerate(counts))
+    assert total == pytest.approx(expected, rel=1e-6)
+    diag, bias = reg.ridge("user", 2)
+    np.testing.assert_allclose(diag.numpy(), 0.1 * np.sqrt(np.array(counts))[:, None] * np.ones((3, 2)), rtol=1e-6)
+    np.testing.assert_allclose(bias.numpy(), 0.1 * np.sqrt(counts), rtol=1e-6)
+
+
+def test_invalid_lambdas_are_rejected():
+    with pytest.raises(ConfigError, match="'user' parameter of Regularizer must be finite and >= 0; got -1"):
+        Regularizer(user=-1)
+    with pytest.raises(ConfigError, match="tensor of shape"):
+        Regularizer(item=torch.tensor([0.1, float("nan")]))
+    with pytest.raises(ConfigError, match="exponent"):
+        Regularizer(exponent=2)
