@@ -32,9 +32,10 @@ class BPRMFConfig(FitConfig):
     """Latent dimension K."""
     optimizer: str = "adam"
     """One of ``sgd``, ``adam``, ``adagrad``."""
-    learning_rate: float = 0.005
-    reg: float = 1e-4
-    """λ for user and item factors (per occurrence in a triple)."""
+    learning_rate: float = 0.002
+    reg: float = 0.01
+    """λ for user and item factors (per occurrence in a triple).  Defaults (K, learning
+    rate, λ) chosen on the validation split of ml-100k temporal-60-20-20 (benchmarks/README.md)."""
     item_bias: bool = True
     """Learn an item bias b_i."""
     batch_size: int = 1024

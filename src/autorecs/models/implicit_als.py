@@ -32,11 +32,12 @@ from .base import FitConfig, Recommender
 class ImplicitALSConfig(FitConfig):
     """Hyperparameters of :class:`ImplicitALS`."""
 
-    factors: int = 64
-    alpha: float = 10.0
+    factors: int = 96
+    alpha: float = 1.0
     """Confidence scaling: c = 1 + α r."""
-    reg: float = 1.0
-    """λ on user and item factors."""
+    reg: float = 15.0
+    """λ on user and item factors.  Defaults (K, α, λ) chosen on the validation split of
+    ml-100k temporal-60-20-20 (benchmarks/README.md)."""
     reg_exponent: float = 0.0
     """β: a row with n training interactions is charged n^β λ."""
     use_values: bool = False
