@@ -24,10 +24,10 @@ import torch
 from ..exceptions import check_param
 from ..regularization import Regularizer
 from ._als import ridge_solve
+from ._optim import make_optimizer
 from .base import FitConfig, Recommender
 
 SOLVERS = ("als", "sgd", "adam", "adagrad")
-_OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adagrad": torch.optim.Adagrad}
 
 
 @dataclass
@@ -119,7 +119,7 @@ class BiasedMF(Recommender):
         self.P = torch.nn.Parameter(torch.randn(n_u, c.factors, generator=g) * c.init_std)
         self.Q = torch.nn.Parameter(torch.randn(n_i, c.factors, generator=g) * c.init_std)
         if c.solver != "als":
-            self._opt = _OPTIMIZERS[c.solver]([self.mu, self.bu, self.bi, self.P, self.Q], lr=c.learning_rate, weight_decay=c.weight_decay)
+            self._opt = make_optimizer(c.solver, [self.mu, self.bu, self.bi, self.P, self.Q], lr=c.learning_rate, weight_decay=c.weight_decay)
 
     def _train_epoch(self) -> dict[str, float]:
         return self._als_sweep() if self.config.solver == "als" else self._gradient_epoch()

@@ -17,9 +17,9 @@ import torch.nn.functional as F
 
 from ..exceptions import check_param
 from ..regularization import Regularizer
+from ._optim import OPTIMIZERS, make_optimizer
 from .base import FitConfig, Recommender
 
-_OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adagrad": torch.optim.Adagrad}
 #: Resampling rounds before giving up on users who have (almost) every item.
 _MAX_RESAMPLE = 50
 
@@ -47,7 +47,7 @@ class BPRMFConfig(FitConfig):
     def validate(self) -> None:
         super().validate()
         check_param(isinstance(self.factors, (int, np.integer)) and self.factors >= 1, "BPRMF", "factors", self.factors, "an int >= 1")
-        check_param(self.optimizer in _OPTIMIZERS, "BPRMF", "optimizer", self.optimizer, f"one of {tuple(_OPTIMIZERS)}")
+        check_param(self.optimizer in OPTIMIZERS, "BPRMF", "optimizer", self.optimizer, f"one of {tuple(OPTIMIZERS)}")
         check_param(isinstance(self.reg, (int, float)) and np.isfinite(self.reg) and self.reg >= 0, "BPRMF", "reg", self.reg, "a float in [0, inf)", "Use 0 for no regularization.")
         check_param(isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0, "BPRMF", "learning_rate", self.learning_rate, "a float > 0")
         check_param(isinstance(self.batch_size, (int, np.integer)) and self.batch_size >= 1, "BPRMF", "batch_size", self.batch_size, "an int >= 1")
@@ -83,7 +83,7 @@ class BPRMF(Recommender):
         self.Q = torch.nn.Parameter(torch.randn(len(self.item_vocab_), c.factors, generator=g) * c.init_std)
         self.bi = torch.nn.Parameter(torch.zeros(len(self.item_vocab_)))
         params = [self.P, self.Q] + ([self.bi] if c.item_bias else [])
-        self._opt = _OPTIMIZERS[c.optimizer](params, lr=c.learning_rate)
+        self._opt = make_optimizer(c.optimizer, params, lr=c.learning_rate)
 
     def sample_negatives(self, users: torch.Tensor) -> torch.Tensor:
         """Uniform items that each user has not interacted with in training."""
