@@ -130,8 +130,6 @@ class Recommender:
         callbacks: Sequence[Callback] = (),
     ) -> "Recommender":
         """Train on ``train``; with ``valid``, early-stop and pick restarts on it. Returns ``self``."""
-        from ..evaluation import Evaluator
-
         if not isinstance(train, Interactions):
             raise DataError(f"fit() takes autorecs Interactions as 'train'; got {type(train).__name__}. Use Interactions.from_frame().")
         if len(train) == 0:
@@ -139,7 +137,6 @@ class Recommender:
         if self.task == "rating" and train.ratings is None:
             raise DataError(f"{type(self).__name__} predicts ratings, but the training data has no rating column; add one or use a ranking model.")
         rng = as_generator(seed)
-        torch.manual_seed(int(rng.integers(0, 2**62)))
         self._tgen = torch_generator(rng)
         self.user_vocab_ = train.user_vocab
         self.item_vocab_ = train.item_vocab
@@ -150,19 +147,7 @@ class Recommender:
         self.train_std_ = float(train.ratings.std()) if train.ratings is not None else 1.0
         self._prepare(train)
 
-        validate, monitor, mode = None, None, "min"
-        if valid is not None and len(valid):
-            family, _, metric = self.monitor.rpartition(".")
-            if self.task == "rating":
-                ev = Evaluator(self, valid, task="rating")
-                validate = lambda: {f"valid_{k}": v for k, v in ev(self).items() if k in ("rmse", "mae")}  # noqa: E731
-            else:
-                family = family or "topk"
-                k = int(metric.split("@")[1]) if "@" in metric else 10
-                ev = Evaluator(self, valid, task="ranking", ks=(k,), families=(family,))
-                validate = lambda: {f"valid_{m}": v for m, v in ev(self)[family].items()}  # noqa: E731
-            monitor = f"valid_{metric}"
-            mode = "min" if metric in ("rmse", "mae", "loss") else "max"
+        validate, monitor, mode = self._validation(valid) if valid is not None and len(valid) else (None, None, "min")
         hint = ", ".join(f"{f}={getattr(self.config, f)}" for f in self.step_hint_fields)
         best = None
         t0 = time.perf_counter()
@@ -192,6 +177,21 @@ class Recommender:
         self.fit_seconds_ = time.perf_counter() - t0
         self.fitted_ = True
         return self
+
+    def _validation(self, valid: Interactions):
+        """The per-epoch validation function, the monitored key and its direction."""
+        from ..evaluation import Evaluator
+
+        family, _, metric = self.monitor.rpartition(".")
+        if self.task == "rating":
+            ev = Evaluator(self, valid, task="rating")
+            validate = lambda: {f"valid_{k}": v for k, v in ev(self).items() if k in ("rmse", "mae")}  # noqa: E731
+        else:
+            family = family or "topk"
+            k = int(metric.split("@")[1]) if "@" in metric else 10
+            ev = Evaluator(self, valid, task="ranking", ks=(k,), families=(family,))
+            validate = lambda: {f"valid_{m}": v for m, v in ev(self)[family].items()}  # noqa: E731
+        return validate, f"valid_{metric}", ("min" if metric in ("rmse", "mae") else "max")
 
     # ------------------------------------------------------------------- hooks
     def _prepare(self, train: Interactions) -> None:
