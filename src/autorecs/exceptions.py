@@ -54,3 +54,22 @@ def check_param(ok: bool, owner: str, name: str, value, constraint: str, fix: st
         if fix:
             msg += f" {fix}"
         raise ConfigError(msg)
+
+
+def check_int(owner: str, name: str, value, low: int = 1) -> None:
+    """``value`` must be an int >= ``low``."""
+    import numbers
+
+    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= low
+    check_param(ok, owner, name, value, f"an int >= {low}")
+
+
+def check_float(owner: str, name: str, value, low: float = 0.0, high: float = float("inf"), *, low_open: bool = False, fix: str = "") -> None:
+    """``value`` must be a finite real in [low, high] (``(low, high]`` with ``low_open``)."""
+    import math
+    import numbers
+
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    ok = ok and (value > low if low_open else value >= low) and value <= high
+    interval = f"{'(' if low_open else '['}{low:g}, {'inf)' if high == float('inf') else f'{high:g}]'}"
+    check_param(ok, owner, name, value, f"a float in {interval}", fix)

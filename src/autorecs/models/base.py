@@ -30,7 +30,7 @@ from .._progress import logger
 from .._rng import as_generator, torch_generator
 from ..data.interactions import Interactions
 from ..data.vocab import Vocabulary
-from ..exceptions import ConfigError, DataError, NotFittedError, check_param
+from ..exceptions import ConfigError, DataError, NotFittedError, check_int
 from ..training import Callback, History, train_loop
 
 FORMAT_VERSION = 1
@@ -50,17 +50,16 @@ class FitConfig:
     """Validation metric for early stopping and restarts; empty = the model's default."""
 
     def validate(self) -> None:
-        owner = type(self).__qualname__.split(".")[0]
+        owner = type(self).__qualname__.removesuffix("Config")
         for name in ("epochs", "patience", "n_init"):
-            v = getattr(self, name)
-            check_param(isinstance(v, (int, np.integer)) and v >= 1, owner, name, v, "an int >= 1")
+            check_int(owner, name, getattr(self, name))
 
     @classmethod
     def from_dict(cls, params: dict) -> "FitConfig":
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(params) - names)
         if unknown:
-            owner = cls.__qualname__.split(".")[0]
+            owner = cls.__qualname__.removesuffix("Config")
             raise ConfigError(f"{owner} has no parameter(s) {unknown}; valid names are {sorted(names)}.")
         return cls(**params)
 
@@ -246,7 +245,7 @@ class Recommender:
         Unknown users get the most popular training items (``fallback`` flags them).
         """
         self._check_fitted()
-        check_param(isinstance(n, (int, np.integer)) and n >= 1, type(self).__name__ + ".recommend", "n", n, "an int >= 1")
+        check_int(type(self).__name__ + ".recommend", "n", n)
         users = np.atleast_1d(_id_array(users))
         codes = self.user_vocab_.codes(users)
         n_items = len(self.item_vocab_)

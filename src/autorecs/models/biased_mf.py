@@ -21,7 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from ..exceptions import check_param
+from ..exceptions import check_float, check_int, check_param
 from ..regularization import Regularizer
 from ._als import ridge_solve
 from ._optim import make_optimizer
@@ -64,16 +64,17 @@ class BiasedMFConfig(FitConfig):
 
     def validate(self) -> None:
         super().validate()
-        check_param(isinstance(self.factors, (int, np.integer)) and self.factors >= 1, "BiasedMF", "factors", self.factors, "an int >= 1")
-        check_param(self.solver in SOLVERS, "BiasedMF", "solver", self.solver, f"one of {SOLVERS}")
+        owner = "BiasedMF"
+        check_int(owner, "factors", self.factors)
+        check_int(owner, "batch_size", self.batch_size)
+        check_param(self.solver in SOLVERS, owner, "solver", self.solver, f"one of {SOLVERS}")
         for name in ("reg_user", "reg_item", "weight_decay"):
-            v = getattr(self, name)
-            check_param(isinstance(v, (int, float)) and np.isfinite(v) and v >= 0, "BiasedMF", name, v, "a float in [0, inf)", "Use 0 for no regularization.")
-        check_param(isinstance(self.reg_exponent, (int, float)) and 0 <= self.reg_exponent <= 1, "BiasedMF", "reg_exponent", self.reg_exponent, "a float in [0, 1]")
-        check_param(self.reg_bias is None or (isinstance(self.reg_bias, (int, float)) and self.reg_bias >= 0), "BiasedMF", "reg_bias", self.reg_bias, "None or a float in [0, inf)")
-        check_param(isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0, "BiasedMF", "learning_rate", self.learning_rate, "a float > 0")
-        check_param(isinstance(self.batch_size, (int, np.integer)) and self.batch_size >= 1, "BiasedMF", "batch_size", self.batch_size, "an int >= 1")
-        check_param(isinstance(self.init_std, (int, float)) and self.init_std > 0, "BiasedMF", "init_std", self.init_std, "a float > 0")
+            check_float(owner, name, getattr(self, name), fix="Use 0 for no regularization.")
+        if self.reg_bias is not None:
+            check_float(owner, "reg_bias", self.reg_bias, fix="Use None for the factors' λ.")
+        check_float(owner, "reg_exponent", self.reg_exponent, 0.0, 1.0)
+        check_float(owner, "learning_rate", self.learning_rate, low_open=True)
+        check_float(owner, "init_std", self.init_std, low_open=True)
 
 
 class BiasedMF(Recommender):
@@ -143,29 +144,24 @@ class BiasedMF(Recommender):
 
     @torch.no_grad()
     def _als_sweep(self) -> dict[str, float]:
-        K = self.config.factors
-        mu = float(self.mu)
-        ones_col = lambda m: torch.cat([m.double(), torch.ones(len(m), 1, dtype=torch.float64)], 1)  # noqa: E731
-        # users: targets r − μ − b_i, features [q_i, 1]
-        diag_f, diag_b = self._reg.ridge("user", K)
-        diag = torch.cat([diag_f, diag_b[:, None]], 1)
-        target = self._R.copy()
-        target.data -= mu + self.bi.detach().double().numpy()[self._R.indices]
-        sol = ridge_solve(self._ones_u, target, ones_col(self.Q.detach()), diag)
-        self.P.data, self.bu.data = sol[:, :K].float(), sol[:, K].float()
-        # items: targets r − μ − b_u, features [p_u, 1]
-        diag_f, diag_b = self._reg.ridge("item", K)
-        diag = torch.cat([diag_f, diag_b[:, None]], 1)
-        target = self._R_t.copy()
-        target.data -= mu + self.bu.detach().double().numpy()[self._R_t.indices]
-        sol = ridge_solve(self._ones_i, target, ones_col(self.P.detach()), diag)
-        self.Q.data, self.bi.data = sol[:, :K].float(), sol[:, K].float()
+        self.P.data, self.bu.data = self._als_half_step("user", self._R, self._ones_u, self.Q, self.bi)
+        self.Q.data, self.bi.data = self._als_half_step("item", self._R_t, self._ones_i, self.P, self.bu)
         # μ: mean residual
         resid = self._r - (self.bu[self._u] + self.bi[self._i] + (self.P[self._u] * self.Q[self._i]).sum(1))
         self.mu.data = resid.double().mean().float()
         err = (resid - self.mu).double().pow(2).sum()
         pen = self._reg.penalty("user", self._u, self.P[self._u], self.bu[self._u]) + self._reg.penalty("item", self._i, self.Q[self._i], self.bi[self._i])
         return {"loss": float(err + pen) / len(self._r)}
+
+    def _als_half_step(self, side, R, ones, other_factors, other_bias) -> tuple[torch.Tensor, torch.Tensor]:
+        """Exact [factors, bias] of every row of ``side``: targets r − μ − b_other, features [q, 1]."""
+        K = self.config.factors
+        diag_f, diag_b = self._reg.ridge(side, K)
+        target = R.copy()
+        target.data -= float(self.mu) + other_bias.detach().double().numpy()[R.indices]
+        x = torch.cat([other_factors.detach().double(), torch.ones(len(other_factors), 1, dtype=torch.float64)], 1)
+        sol = ridge_solve(ones, target, x, torch.cat([diag_f, diag_b[:, None]], 1))
+        return sol[:, :K].float(), sol[:, K].float()
 
     def _get_state(self) -> dict[str, torch.Tensor]:
         state = {k: getattr(self, k).detach().clone() for k in ("mu", "bu", "bi", "P", "Q")}

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..exceptions import check_param
+from ..exceptions import check_float, check_int, check_param
 from ..regularization import Regularizer
 from ._optim import OPTIMIZERS, make_optimizer
 from .base import FitConfig, Recommender
@@ -46,12 +46,12 @@ class BPRMFConfig(FitConfig):
 
     def validate(self) -> None:
         super().validate()
-        check_param(isinstance(self.factors, (int, np.integer)) and self.factors >= 1, "BPRMF", "factors", self.factors, "an int >= 1")
+        check_int("BPRMF", "factors", self.factors)
+        check_int("BPRMF", "batch_size", self.batch_size)
         check_param(self.optimizer in OPTIMIZERS, "BPRMF", "optimizer", self.optimizer, f"one of {tuple(OPTIMIZERS)}")
-        check_param(isinstance(self.reg, (int, float)) and np.isfinite(self.reg) and self.reg >= 0, "BPRMF", "reg", self.reg, "a float in [0, inf)", "Use 0 for no regularization.")
-        check_param(isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0, "BPRMF", "learning_rate", self.learning_rate, "a float > 0")
-        check_param(isinstance(self.batch_size, (int, np.integer)) and self.batch_size >= 1, "BPRMF", "batch_size", self.batch_size, "an int >= 1")
-        check_param(isinstance(self.init_std, (int, float)) and self.init_std > 0, "BPRMF", "init_std", self.init_std, "a float > 0")
+        check_float("BPRMF", "reg", self.reg, fix="Use 0 for no regularization.")
+        check_float("BPRMF", "learning_rate", self.learning_rate, low_open=True)
+        check_float("BPRMF", "init_std", self.init_std, low_open=True)
 
 
 class BPRMF(Recommender):

@@ -22,7 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from ..exceptions import check_param
+from ..exceptions import check_float, check_int
 from ..regularization import Regularizer
 from ._als import ridge_solve
 from .base import FitConfig, Recommender
@@ -49,11 +49,11 @@ class ImplicitALSConfig(FitConfig):
 
     def validate(self) -> None:
         super().validate()
-        check_param(isinstance(self.factors, (int, np.integer)) and self.factors >= 1, "ImplicitALS", "factors", self.factors, "an int >= 1")
-        check_param(isinstance(self.alpha, (int, float)) and self.alpha >= 0, "ImplicitALS", "alpha", self.alpha, "a float >= 0")
-        check_param(isinstance(self.reg, (int, float)) and np.isfinite(self.reg) and self.reg >= 0, "ImplicitALS", "reg", self.reg, "a float in [0, inf)")
-        check_param(isinstance(self.reg_exponent, (int, float)) and 0 <= self.reg_exponent <= 1, "ImplicitALS", "reg_exponent", self.reg_exponent, "a float in [0, 1]")
-        check_param(isinstance(self.init_std, (int, float)) and self.init_std > 0, "ImplicitALS", "init_std", self.init_std, "a float > 0")
+        check_int("ImplicitALS", "factors", self.factors)
+        check_float("ImplicitALS", "alpha", self.alpha)
+        check_float("ImplicitALS", "reg", self.reg, fix="Use 0 for no regularization.")
+        check_float("ImplicitALS", "reg_exponent", self.reg_exponent, 0.0, 1.0)
+        check_float("ImplicitALS", "init_std", self.init_std, low_open=True)
 
 
 class ImplicitALS(Recommender):
