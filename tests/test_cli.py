@@ -107,3 +107,16 @@ def test_datasets_list_json(capsys):
     code, out, _ = run(capsys, "datasets", "list", "--json")
     names = [d["name"] for d in json.loads(out)["datasets"]]
     assert code == 0 and {"ml-100k", "ml-1m"} <= set(names)
+
+
+def test_config_file_toml_and_json(capsys, rating_files):
+    tmp, path = rating_files
+    (tmp / "c.toml").write_text("factors = 2\nepochs = 2\nsolver = 'adam'\n")
+    (tmp / "c.json").write_text('{"factors": 2, "epochs": 2}')
+    (tmp / "bad.json").write_text("{factors: 2")
+    for cfg in ("c.toml", "c.json"):
+        code, out, err = run(capsys, "fit", "--train", path, "--task", "rating", "--config", tmp / cfg, "--out", tmp / "m", "--json")
+        assert code == 0, err
+        assert json.loads(out)["params"]["factors"] == 2
+    code, _, err = run(capsys, "fit", "--train", path, "--task", "rating", "--config", tmp / "bad.json", "--out", tmp / "m")
+    assert code != 0 and "is not valid json" in err

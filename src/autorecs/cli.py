@@ -127,11 +127,15 @@ def _parse_params(config: Optional[Path], params: List[str]) -> dict:
         text = config.read_text()
         try:
             if config.suffix.lower() == ".toml":
-                import tomllib
-
+                try:
+                    import tomllib
+                except ImportError as exc:  # Python 3.10
+                    raise ConfigError(f"TOML config files need Python 3.11+; write '{config}' as JSON instead.") from exc
                 result.update(tomllib.loads(text))
             else:
                 result.update(json.loads(text))
+        except ConfigError:
+            raise
         except Exception as exc:  # noqa: BLE001
             raise ConfigError(f"The '--config' file '{config}' is not valid {config.suffix[1:] or 'JSON'} ({exc}); fix its syntax.") from exc
     for item in params:
