@@ -18,7 +18,9 @@ class Vocabulary:
     """
 
     def __init__(self, ids: Iterable | pd.Index):
-        index = ids if isinstance(ids, pd.Index) else pd.Index(np.asarray(list(ids) if not hasattr(ids, "__len__") else ids))
+        if not isinstance(ids, pd.Index):
+            ids = pd.Index(ids if isinstance(ids, np.ndarray) else list(ids))
+        index = ids
         if not index.is_unique:
             raise DataError("The ids given to Vocabulary must be unique; deduplicate them first.")
         self._index = index
@@ -46,8 +48,9 @@ class Vocabulary:
 
     def codes(self, raw) -> np.ndarray:
         """Codes of raw ids (array-like or scalar list); ``-1`` where unknown."""
-        values = np.asarray(raw) if not isinstance(raw, (pd.Series, pd.Index)) else raw
-        return self._index.get_indexer(values).astype(np.int32)
+        if not isinstance(raw, (np.ndarray, pd.Series, pd.Index)):
+            raw = pd.Index(list(raw))  # keeps mixed types as objects
+        return self._index.get_indexer(raw).astype(np.int32)
 
     def ids(self, codes) -> np.ndarray:
         """Raw ids of codes."""
