@@ -275,6 +275,91 @@ def _coerce_ids(values: List[str], index) -> np.ndarray:
     return np.asarray(values, dtype=object)
 
 
+# ---------------------------------------------------------------------- tune
+@app.command("tune")
+def tune_cmd(
+    train: str = typer.Option(..., help="Training interactions (file or built-in name)."),
+    valid: str = typer.Option(..., help="Validation interactions: every selection is made on these."),
+    test: Optional[str] = typer.Option(None, help="Test interactions, scored once for the chosen configuration."),
+    task: str = typer.Option(..., help="rating or ranking."),
+    model: Optional[str] = typer.Option(None, help=f"One of {sorted(MODELS)}; default biased-mf (rating) / bpr-mf (ranking)."),
+    space: str = typer.Option(..., help="A TOML/YAML/JSON space file or a built-in space: lambdaopt-grid, sif-grid, mf-tpe."),
+    strategy: str = typer.Option("tpe", help="grid, random or tpe; comma-separated to compare several on one figure."),
+    trials: Optional[int] = typer.Option(None, help="Budget: number of trials (grid: at most its size; default 20 otherwise)."),
+    seconds: Optional[float] = typer.Option(None, help="Budget: wall-clock seconds of this run."),
+    epochs: Optional[int] = typer.Option(None, help="Budget: total training epochs of the study."),
+    param: List[str] = typer.Option([], "--param", "-p", help="Fixed model parameter KEY=VALUE (repeatable)."),
+    backend: str = typer.Option("local", help="local (this process or a process pool) or ray."),
+    ray_address: Optional[str] = typer.Option(None, help="Ray cluster: auto or HOST:PORT (default: a local Ray)."),
+    jobs: int = typer.Option(1, help="Trials in parallel (processes, or Ray tasks)."),
+    storage: Optional[str] = typer.Option(None, help="Study storage: a journal file path or an SQLAlchemy URL; default autorecs-studies/STUDY.journal."),
+    study: Optional[str] = typer.Option(None, help="Study name (re-running the same name continues it)."),
+    seed: int = typer.Option(0, help="Seed of samplers and trials."),
+    no_prune: bool = typer.Option(False, "--no-prune", help="Do not stop unpromising trials early."),
+    report: Optional[Path] = typer.Option(None, help="Directory for the cost figure and results JSON."),
+    user_col: str = UserCol, item_col: str = ItemCol, rating_col: str = RatingCol, timestamp_col: str = TimeCol,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Grid, random or Bayesian (TPE) search of a model's hyperparameters; resumable."""
+    from .plots import plot_search_cost
+    from .search import BUILTIN_SPACES, Budget, SearchSpace, Tuner, builtin_space
+
+    if task not in ("rating", "ranking"):
+        raise ConfigError(f"The '--task' option must be 'rating' or 'ranking'; got {task!r}.")
+    name = model or DEFAULT_MODEL[task]
+    if name not in MODELS:
+        raise ConfigError(f"Unknown model {name!r}; choose one of {sorted(MODELS)}.")
+    fields = set(MODELS[name].Config.__dataclass_fields__)
+    sp = builtin_space(space, fields) if space in BUILTIN_SPACES else SearchSpace.from_file(space)
+    cols = _columns(user_col, item_col, rating_col if task == "rating" else "none", timestamp_col)
+    train_data, valid_data = _read(train, cols), _read(valid, cols)
+    test_data = _read(test, cols) if test else None
+    results = []
+    for strat in [s.strip() for s in strategy.split(",") if s.strip()]:
+        budget = Budget(trials, seconds, epochs) if (trials or seconds or epochs) else None
+        tuner = Tuner(name, sp, strategy=strat, budget=budget, fixed=_parse_params(None, param), storage=storage,
+                      study=f"{study}-{strat}" if study and "," in strategy else study, seed=seed, prune=not no_prune,
+                      n_jobs=jobs, backend=backend, ray_address=ray_address)
+
+        def show(t, strat=strat):
+            val = "-" if t.value is None else f"{t.value:.4f}"
+            err.print(f"{strat:>6} #{t.number:<3} {t.state:<8} {val:>8}  {t.fit_seconds:6.1f}s {t.epochs:4d} ep  {t.params}", highlight=False)
+
+        res = tuner.run(train_data, valid_data, test_data, exclude=[valid_data] if task == "ranking" else (), on_trial=None if as_json else show)
+        results.append(res)
+    payload = {"model": name, "task": task, "space": sp.to_dict(), "studies": [_tune_summary(r) for r in results]}
+    if report is not None:
+        report.mkdir(parents=True, exist_ok=True)
+        payload["figure"] = str(plot_search_cost(results, report / "search_cost.png", title=f"{name}: {sp.name}"))
+        (report / "results.json").write_text(json.dumps(payload, indent=2, default=_json_default))
+    if as_json:
+        _emit_json(payload)
+        return
+    table = Table("strategy", "trials", "best valid", "test", "fit s", "epochs", "wall s", "best parameters", title=f"{name} on {sp.name}")
+    for r in payload["studies"]:
+        test_s = "" if r["test"] is None else ", ".join(f"{k} {v:.4f}" for k, v in _headline(r["test"]).items())
+        best = "-" if r["best_valid"] is None else f"{r['best_valid']:.4f}"
+        table.add_row(r["strategy"], str(r["n_trials"]), best, test_s, f"{r['fit_seconds']:.1f}", str(r["epochs"]), f"{r['wall_seconds']:.1f}", json.dumps(r["best_params"]))
+    out.print(table)
+
+
+def _headline(metrics: dict) -> dict:
+    if "rmse" in metrics:
+        return {"RMSE": metrics["rmse"]}
+    return {"topk NDCG@50": metrics["topk"]["ndcg@50"], "λOpt NDCG@50": metrics["lambdaopt"]["ndcg@50"]}
+
+
+def _tune_summary(r) -> dict:
+    return {
+        "study": r.study, "strategy": r.strategy, "metric": r.metric, "direction": r.direction, "n_trials": len(r.trials),
+        "states": {s: sum(t.state == s for t in r.trials) for s in {t.state for t in r.trials}},
+        "best_valid": None if r.best is None else r.best.value, "best_params": None if r.best is None else r.best.params,
+        "model_params": r.model_params, "test": r.test, "fit_seconds": r.fit_seconds, "epochs": r.epochs,
+        "wall_seconds": r.wall_seconds, "overhead_seconds": r.wall_seconds - r.fit_seconds - r.extra.get("refit_seconds", 0.0),
+        **r.extra, "trials": [t.__dict__ for t in r.trials],
+    }
+
+
 # ---------------------------------------------------------------- quickstart
 @app.command("quickstart")
 def quickstart_cmd(

@@ -37,3 +37,43 @@ def plot_learning_curves(histories: dict[str, History], path: str | Path, *, tit
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def plot_search_cost(results, path: str | Path, *, title: str = "") -> Path:
+    """Validation metric against cumulative training cost (seconds), one line per search.
+
+    Dots are trials (completed ones); the line is the best value found so far.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for res in results:
+        cost, best, xs, ys = 0.0, None, [], []
+        dots = []
+        for t in sorted(res.trials, key=lambda t: t.number):
+            cost += t.fit_seconds
+            if t.state == "COMPLETE" and t.value is not None:
+                dots.append((cost, t.value))
+                better = best is None or (t.value < best if res.direction == "minimize" else t.value > best)
+                best = t.value if better else best
+            if best is not None:
+                xs.append(cost)
+                ys.append(best)
+        line = ax.step(xs, ys, where="post", label=f"{res.strategy} ({len(res.trials)} trials)")[0]
+        if dots:
+            ax.scatter(*zip(*dots), s=12, alpha=0.5, color=line.get_color())
+    ax.set_xlabel("cumulative training cost (s)")
+    ax.set_ylabel(f"validation {results[0].metric}" if results else "validation metric")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

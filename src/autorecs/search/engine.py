@@ -1,0 +1,363 @@
+"""The search engine: grid, random and Bayesian (TPE) searches over a model's hyperparameters.
+
+Built on Optuna's samplers and storages with an ask/tell loop of our own, so that
+every search (these baselines and the AutoML methods of later modules) reports
+its cost in the same units: fit seconds and training epochs per trial.
+
+- Studies live in a storage (an Optuna journal file by default): re-running the
+  same search continues it; finished trials are never lost, and a trial that was
+  running when the process died is queued again.
+- Budgets: number of trials, wall-clock seconds, total training epochs.
+- Bad trials are pruned through the training loop's per-epoch reports.
+- Trials can run in this process, in a local process pool (``n_jobs``) or as Ray
+  tasks (``backend="ray"``); the storage is the single source of truth.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import resource
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .._progress import logger
+from ..data.interactions import Interactions
+from ..exceptions import AutorecsError, ConfigError, DivergenceError
+from .space import SearchSpace
+
+STRATEGIES = ("grid", "random", "tpe")
+BACKENDS = ("local", "ray")
+
+
+@dataclass
+class Budget:
+    """When to stop asking for new trials (any limit reached stops; None = no limit)."""
+
+    trials: int | None = None
+    seconds: float | None = None
+    """Wall-clock seconds of this run (a resumed study gets the budget again)."""
+    epochs: int | None = None
+    """Total training epochs over all trials of the study."""
+
+    def __post_init__(self):
+        for name in ("trials", "seconds", "epochs"):
+            v = getattr(self, name)
+            if v is not None and not v > 0:
+                raise ConfigError(f"The '{name}' budget must be > 0 (or None for no limit); got {v!r}.")
+
+
+@dataclass
+class TrialResult:
+    """One trial: its parameters, validation value and cost."""
+
+    number: int
+    params: dict[str, Any]
+    state: str
+    value: float | None
+    fit_seconds: float
+    epochs: int
+    peak_rss_mib: float
+    error: str | None = None
+    test: dict | None = None
+
+
+@dataclass
+class TuneResult:
+    """What a search found and what it cost."""
+
+    study: str
+    strategy: str
+    metric: str
+    direction: str
+    trials: list[TrialResult]
+    best: TrialResult | None
+    model_params: dict[str, Any]
+    wall_seconds: float
+    test: dict | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def fit_seconds(self) -> float:
+        return float(sum(t.fit_seconds for t in self.trials))
+
+    @property
+    def epochs(self) -> int:
+        return int(sum(t.epochs for t in self.trials))
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d.update(fit_seconds=self.fit_seconds, epochs=self.epochs, n_trials=len(self.trials))
+        return d
+
+
+def _storage(path: str | Path | None, study: str):
+    import optuna
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    if isinstance(path, str) and "://" in path:
+        return optuna.storages.RDBStorage(path)
+    path = Path(path) if path is not None else Path("autorecs-studies") / f"{study}.journal"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return JournalStorage(JournalFileBackend(str(path)))
+
+
+def _sampler(strategy: str, space: SearchSpace, seed: int):
+    import optuna
+
+    if strategy in ("grid", "random"):  # grid points are enqueued (see _enqueue_grid)
+        return optuna.samplers.RandomSampler(seed=seed)
+    return optuna.samplers.TPESampler(seed=seed)
+
+
+@dataclass
+class _Job:
+    """Everything a worker needs to run trials (picklable, for process pools and Ray)."""
+
+    model: str
+    space: SearchSpace
+    fixed: dict
+    strategy: str
+    study: str
+    storage: str | None
+    seed: int
+    prune: bool
+    budget: Budget
+    deadline: float | None
+    train: Interactions
+    valid: Interactions
+
+
+def _open_study(job: _Job, direction: str):
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=3) if job.prune else optuna.pruners.NopPruner()
+    return optuna.create_study(
+        study_name=job.study,
+        storage=_storage(job.storage, job.study),
+        sampler=_sampler(job.strategy, job.space, job.seed),
+        pruner=pruner,
+        direction=direction,
+        load_if_exists=True,
+    )
+
+
+def _budget_left(study, job: _Job) -> bool:
+    from optuna.trial import TrialState
+
+    trials = study.get_trials(deepcopy=False)
+    started = [t for t in trials if t.state != TrialState.WAITING and not _interrupted(t)]
+    if job.budget.trials is not None and len(started) >= job.budget.trials:
+        return False
+    if job.deadline is not None and time.time() >= job.deadline:
+        return False
+    if job.budget.epochs is not None and sum(t.user_attrs.get("epochs", 0) for t in trials) >= job.budget.epochs:
+        return False
+    return True
+
+
+def _interrupted(t) -> bool:
+    """A trial failed by a kill (see _requeue_stale): not a result and not charged to the budget."""
+    from optuna.trial import TrialState
+
+    return t.state == TrialState.FAIL and "fit_seconds" not in t.user_attrs
+
+
+def _direction(metric: str) -> str:
+    return "minimize" if metric.split(".")[-1] in ("rmse", "mae") else "maximize"
+
+
+def _run_one(study, job: _Job, klass) -> TrialResult:
+    """Ask for a trial, train it (reporting each epoch to the pruner), tell the result."""
+    from optuna.trial import TrialState
+
+    trial = study.ask()
+    values = job.space.sample(trial)
+    params = {**job.space.fixed, **job.fixed, **job.space.model_params(values)}
+    pruned = []
+
+    def report(model, epoch, logs):
+        key = "valid_" + model.monitor.rpartition(".")[2]
+        if key in logs:
+            trial.report(float(logs[key]), epoch)
+            if trial.should_prune():
+                pruned.append(epoch)
+                return True
+        return None
+
+    t0 = time.perf_counter()
+    error = None
+    try:
+        model = klass(**params)
+        model.fit(job.train, job.valid, seed=job.seed + trial.number, progress=False, callbacks=[report])
+        value, epochs = model.history_.best_value, len(model.history_.epochs)
+    except DivergenceError as exc:  # a diverging configuration is a failed trial, not a failed search
+        value, epochs, error = None, 0, str(exc)
+    fit_s = time.perf_counter() - t0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    trial.set_user_attr("fit_seconds", fit_s)
+    trial.set_user_attr("epochs", epochs)
+    trial.set_user_attr("peak_rss_mib", rss)
+    trial.set_user_attr("model_params", params)
+    if error is not None:
+        trial.set_user_attr("error", error)
+        state = TrialState.FAIL
+        study.tell(trial, state=state)
+    elif pruned:
+        state = TrialState.PRUNED
+        study.tell(trial, state=state)
+    else:
+        state = TrialState.COMPLETE
+        study.tell(trial, value)
+    return TrialResult(trial.number, values, state.name, value, fit_s, epochs, rss, error)
+
+
+def run_worker(job: _Job, on_trial: Callable[[TrialResult], None] | None = None) -> int:
+    """Run trials until the budget is spent; returns how many this worker ran."""
+    from ..models import MODELS
+
+    klass = MODELS[job.model]
+    study = _open_study(job, _direction(klass(**{**job.space.fixed, **job.fixed}).monitor))
+    n = 0
+    while _budget_left(study, job):
+        res = _run_one(study, job, klass)
+        n += 1
+        if on_trial is not None:
+            on_trial(res)
+    return n
+
+
+def _requeue_stale(study, space: SearchSpace) -> int:
+    """Trials left RUNNING by a killed process: mark them failed and queue their parameters again."""
+    from optuna.trial import TrialState
+
+    stale = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.RUNNING]
+    for t in stale:
+        if t.params:
+            study.enqueue_trial(t.params, skip_if_exists=False)
+        study.tell(t.number, state=TrialState.FAIL)
+    return len(stale)
+
+
+def _enqueue_grid(study, space: SearchSpace) -> None:
+    """Queue every grid point not yet tried (Optuna's GridSampler cannot be driven by ask/tell)."""
+    import itertools
+
+    grid = space.grid()
+    for values in itertools.product(*grid.values()):
+        study.enqueue_trial(dict(zip(grid, values)), skip_if_exists=True)
+
+
+def _results(study) -> list[TrialResult]:
+    from optuna.trial import TrialState
+
+    out = []
+    for t in study.get_trials(deepcopy=False):
+        if t.state in (TrialState.RUNNING, TrialState.WAITING):
+            continue
+        if _interrupted(t):
+            continue  # re-queued, not a result
+        a = t.user_attrs
+        out.append(TrialResult(t.number, dict(t.params), t.state.name, t.value, a.get("fit_seconds", 0.0), a.get("epochs", 0), a.get("peak_rss_mib", math.nan), a.get("error")))
+    return out
+
+
+class Tuner:
+    """Search the hyperparameters of a registered model on a train/validation split.
+
+    >>> Tuner("biased-mf", builtin_space("lambdaopt-grid", fields), strategy="grid").run(train, valid, test)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        model: str,
+        space: SearchSpace,
+        *,
+        strategy: str = "tpe",
+        budget: Budget | None = None,
+        fixed: dict | None = None,
+        storage: str | Path | None = None,
+        study: str | None = None,
+        seed: int = 0,
+        prune: bool = True,
+        n_jobs: int = 1,
+        backend: str = "local",
+        ray_address: str | None = None,
+    ):
+        from ..models import MODELS
+
+        if model not in MODELS:
+            raise ConfigError(f"Unknown model {model!r}; choose one of {sorted(MODELS)}.")
+        if strategy not in STRATEGIES:
+            raise ConfigError(f"The 'strategy' must be one of {STRATEGIES}; got {strategy!r}.")
+        if backend not in BACKENDS:
+            raise ConfigError(f"The 'backend' must be one of {BACKENDS}; got {backend!r}.")
+        if not (isinstance(n_jobs, int) and n_jobs >= 1):
+            raise ConfigError(f"The 'n_jobs' parameter must be an int >= 1; got {n_jobs!r}.")
+        klass = MODELS[model]
+        fields = {f for f in klass.Config.__dataclass_fields__}
+        space.check_model(fields, klass.__name__)
+        fixed = dict(fixed or {})
+        bad = sorted(set(fixed) - fields)
+        if bad:
+            raise ConfigError(f"Fixed hyperparameters {bad} are not hyperparameters of {klass.__name__}; its hyperparameters are {sorted(fields)}.")
+        if strategy == "grid":
+            space.grid()  # fails early with a clear message
+        self.model, self.klass, self.space, self.strategy = model, klass, space, strategy
+        self.budget = budget or Budget(trials=space.grid_size if strategy == "grid" else 20)
+        if strategy == "grid" and (self.budget.trials is None or self.budget.trials > space.grid_size):
+            self.budget = Budget(space.grid_size, self.budget.seconds, self.budget.epochs)
+        self.fixed, self.storage, self.seed, self.prune = fixed, storage, seed, prune
+        self.study = study or f"{model}-{space.name}-{strategy}"
+        self.n_jobs, self.backend, self.ray_address = n_jobs, backend, ray_address
+        klass(**{**space.fixed, **fixed})  # validate the fixed hyperparameters now
+
+    def run(self, train: Interactions, valid: Interactions, test: Interactions | None = None, *, exclude=(), on_trial=None) -> TuneResult:
+        """Run (or continue) the search; evaluate the best trial's model on ``test`` once."""
+        from ..evaluation import evaluate
+
+        t0 = time.time()
+        job = _Job(self.model, self.space, self.fixed, self.strategy, self.study, None if self.storage is None else str(self.storage),
+                   self.seed, self.prune, self.budget, None if self.budget.seconds is None else t0 + self.budget.seconds, train, valid)
+        probe = self.klass(**{**self.space.fixed, **self.fixed})
+        direction = _direction(probe.monitor)
+        study = _open_study(job, direction)
+        requeued = _requeue_stale(study, self.space)
+        if self.strategy == "grid":
+            _enqueue_grid(study, self.space)
+        if requeued:
+            logger.warning("%d trial(s) interrupted earlier were queued again", requeued)
+        if self.backend == "ray":
+            from .ray_backend import run_on_ray
+
+            run_on_ray(job, self.n_jobs, self.ray_address)
+        elif self.n_jobs > 1:
+            from concurrent.futures import ProcessPoolExecutor
+
+            with ProcessPoolExecutor(self.n_jobs) as pool:
+                list(pool.map(run_worker, [job] * self.n_jobs))
+        else:
+            run_worker(job, on_trial)
+        trials = _results(study)
+        done = [t for t in trials if t.state == "COMPLETE"]
+        best = None
+        if done:
+            best = (min if direction == "minimize" else max)(done, key=lambda t: t.value)
+        params = {**self.space.fixed, **self.fixed, **self.space.model_params(best.params)} if best else {}
+        result = TuneResult(self.study, self.strategy, probe.monitor, direction, trials, best, params, time.time() - t0)
+        if best is not None and test is not None:
+            # the chosen trial again, with its own seed (training is deterministic on CPU), scored once on test
+            t1 = time.perf_counter()
+            model = self.klass(**params).fit(train, valid, seed=self.seed + best.number, progress=False)
+            result.test = evaluate(model, test, exclude=exclude)
+            result.extra["refit_seconds"] = time.perf_counter() - t1
+            result.extra["refit_valid"] = model.history_.best_value
+            best.test = result.test
+        return result

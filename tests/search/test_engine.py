@@ -1,0 +1,94 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from autorecs.data import split, write_interactions
+from autorecs.exceptions import ConfigError
+from autorecs.models import BiasedMF
+from autorecs.search import Budget, Param, SearchSpace, Tuner, builtin_space
+
+FIELDS = set(BiasedMF.Config.__dataclass_fields__)
+
+
+@pytest.fixture(scope="module")
+def parts(ratings_data):
+    return split(ratings_data, "random-60-20-20", seed=0)
+
+
+def test_grid_search_tries_every_point_and_selects_on_validation(parts, tmp_path):
+    space = SearchSpace((Param("reg", "categorical", choices=(1e-3, 0.05, 30.0), apply_to=("reg_user", "reg_item")),))
+    tuner = Tuner("biased-mf", space, strategy="grid", fixed={"factors": 3, "epochs": 15}, storage=tmp_path / "s.journal", prune=False)
+    res = tuner.run(parts.train, parts.valid, parts.test)
+    assert sorted(t.params["reg"] for t in res.trials) == [1e-3, 0.05, 30.0]
+    values = {t.params["reg"]: t.value for t in res.trials}
+    assert res.best.params["reg"] == min(values, key=values.get)  # the lowest validation RMSE wins
+    assert values[30.0] > values[res.best.params["reg"]]  # known answer: λ=30 underfits this rank-3 matrix
+    assert res.test is not None and abs(res.extra["refit_valid"] - res.best.value) < 1e-6  # refit is the same model
+    assert all(t.fit_seconds > 0 and t.epochs >= 1 for t in res.trials)
+
+
+def test_resume_continues_the_study_and_keeps_finished_trials(parts, tmp_path):
+    space = builtin_space("mf-tpe", FIELDS)
+    kw = dict(strategy="random", fixed={"solver": "adam", "epochs": 3}, storage=tmp_path / "s.journal", study="resume")
+    first = Tuner("biased-mf", space, budget=Budget(trials=3), **kw).run(parts.train, parts.valid)
+    second = Tuner("biased-mf", space, budget=Budget(trials=5), **kw).run(parts.train, parts.valid)
+    assert len(first.trials) == 3 and len(second.trials) == 5
+    before = {t.number: (t.params, t.value) for t in first.trials}
+    assert all(before[n] == (t.params, t.value) for t in second.trials if (n := t.number) in before)
+
+
+def test_epoch_budget_and_bad_options(parts, tmp_path):
+    space = builtin_space("mf-tpe", FIELDS)
+    res = Tuner("biased-mf", space, strategy="random", budget=Budget(epochs=10), fixed={"solver": "adam", "epochs": 4, "patience": 4},
+                storage=tmp_path / "e.journal", prune=False).run(parts.train, parts.valid)
+    assert 10 <= res.epochs < 10 + 4
+    with pytest.raises(ConfigError, match="strategy"):
+        Tuner("biased-mf", space, strategy="bayes")
+    with pytest.raises(ConfigError, match="grid strategy needs categorical"):
+        Tuner("biased-mf", space, strategy="grid")
+    with pytest.raises(ConfigError, match=r"Fixed hyperparameters \['epoch'\]"):
+        Tuner("biased-mf", space, fixed={"epoch": 3})
+    with pytest.raises(ConfigError, match="'trials' budget must be > 0"):
+        Budget(trials=0)
+
+
+def test_killed_search_resumes_without_losing_finished_trials(tmp_path, ratings_data):
+    """SIGKILL a real `autorecs tune` mid-search, run the same command again: nothing finished is lost."""
+    s = split(ratings_data, "random-60-20-20", seed=0)
+    write_interactions(s.train, tmp_path / "train.csv")
+    write_interactions(s.valid, tmp_path / "valid.csv")
+    journal = tmp_path / "study.journal"
+    cmd = [sys.executable, "-m", "autorecs.cli", "tune", "--train", str(tmp_path / "train.csv"), "--valid", str(tmp_path / "valid.csv"),
+           "--task", "rating", "--space", "mf-tpe", "--strategy", "random", "--trials", "8", "-p", "solver=adam", "-p", "epochs=25",
+           "-p", "patience=25", "--no-prune", "--storage", str(journal), "--study", "kill", "--json"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+    def finished():
+        import optuna
+        from optuna.storages import JournalStorage
+        from optuna.storages.journal import JournalFileBackend
+
+        if not journal.exists():
+            return []
+        st = optuna.load_study(study_name="kill", storage=JournalStorage(JournalFileBackend(str(journal))))
+        return [(t.number, t.value) for t in st.get_trials() if t.state.name == "COMPLETE"]
+
+    deadline = time.time() + 120
+    while len(finished()) < 2 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    assert proc.poll() is None, "the search ended before it could be killed; make trials longer"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done_before = finished()
+    assert 2 <= len(done_before) < 8
+    out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=300)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)["studies"][0]
+    after = {(t["number"], t["value"]) for t in result["trials"] if t["state"] == "COMPLETE"}
+    assert set(done_before) <= after
+    assert result["states"].get("COMPLETE", 0) + result["states"].get("PRUNED", 0) == 8
