@@ -19,6 +19,7 @@ import json
 import math
 import os
 import resource
+import socket
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -64,6 +65,8 @@ class TrialResult:
     epochs: int
     peak_rss_mib: float
     error: str | None = None
+    worker: str = ""
+    """``host:pid`` of the process that ran the trial."""
     test: dict | None = None
 
 
@@ -206,6 +209,8 @@ def _run_one(study, job: _Job, klass) -> TrialResult:
     trial.set_user_attr("epochs", epochs)
     trial.set_user_attr("peak_rss_mib", rss)
     trial.set_user_attr("model_params", params)
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    trial.set_user_attr("worker", worker)
     if error is not None:
         trial.set_user_attr("error", error)
         state = TrialState.FAIL
@@ -216,7 +221,7 @@ def _run_one(study, job: _Job, klass) -> TrialResult:
     else:
         state = TrialState.COMPLETE
         study.tell(trial, value)
-    return TrialResult(trial.number, values, state.name, value, fit_s, epochs, rss, error)
+    return TrialResult(trial.number, values, state.name, value, fit_s, epochs, rss, error, worker)
 
 
 def run_worker(job: _Job, on_trial: Callable[[TrialResult], None] | None = None) -> int:
@@ -265,7 +270,7 @@ def _results(study) -> list[TrialResult]:
         if _interrupted(t):
             continue  # re-queued, not a result
         a = t.user_attrs
-        out.append(TrialResult(t.number, dict(t.params), t.state.name, t.value, a.get("fit_seconds", 0.0), a.get("epochs", 0), a.get("peak_rss_mib", math.nan), a.get("error")))
+        out.append(TrialResult(t.number, dict(t.params), t.state.name, t.value, a.get("fit_seconds", 0.0), a.get("epochs", 0), a.get("peak_rss_mib", math.nan), a.get("error"), a.get("worker", "")))
     return out
 
 
@@ -314,8 +319,10 @@ class Tuner:
         self.budget = budget or Budget(trials=space.grid_size if strategy == "grid" else 20)
         if strategy == "grid" and (self.budget.trials is None or self.budget.trials > space.grid_size):
             self.budget = Budget(space.grid_size, self.budget.seconds, self.budget.epochs)
-        self.fixed, self.storage, self.seed, self.prune = fixed, storage, seed, prune
         self.study = study or f"{model}-{space.name}-{strategy}"
+        if storage is None or "://" not in str(storage):  # absolute, so that worker processes find it
+            storage = str((Path(storage) if storage is not None else Path("autorecs-studies") / f"{self.study}.journal").resolve())
+        self.fixed, self.storage, self.seed, self.prune = fixed, storage, seed, prune
         self.n_jobs, self.backend, self.ray_address = n_jobs, backend, ray_address
         klass(**{**space.fixed, **fixed})  # validate the fixed hyperparameters now
 

@@ -1,0 +1,31 @@
+"""The Ray backend against a real local Ray instance (not a mock)."""
+
+import os
+
+import pytest
+
+from autorecs.data import split
+from autorecs.models import BiasedMF
+from autorecs.search import Budget, Tuner, builtin_space
+
+ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'autorecs[ray]'")
+pytestmark = pytest.mark.ray
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield
+    ray.shutdown()
+
+
+def test_trials_run_as_ray_tasks_with_the_storage_as_source_of_truth(local_ray, ratings_data, tmp_path):
+    parts = split(ratings_data, "random-60-20-20", seed=0)
+    space = builtin_space("lambdaopt-grid", set(BiasedMF.Config.__dataclass_fields__))
+    tuner = Tuner("biased-mf", space, strategy="grid", fixed={"factors": 3, "epochs": 5}, storage=tmp_path / "ray.journal",
+                  backend="ray", n_jobs=2, prune=False)
+    res = tuner.run(parts.train, parts.valid, parts.test)
+    assert sorted(t.params["reg"] for t in res.trials) == sorted(space.grid()["reg"])  # each point once, none lost or repeated
+    assert res.best is not None and res.test is not None
+    workers = {t.worker for t in res.trials}
+    assert all(w and not w.endswith(f":{os.getpid()}") for w in workers)  # ran in Ray worker processes
