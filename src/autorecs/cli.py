@@ -295,7 +295,7 @@ def tune_cmd(
     storage: Optional[str] = typer.Option(None, help="Study storage: a journal file path or an SQLAlchemy URL; default autorecs-studies/STUDY.journal."),
     study: Optional[str] = typer.Option(None, help="Study name (re-running the same name continues it)."),
     seed: int = typer.Option(0, help="Seed of samplers and trials."),
-    no_prune: bool = typer.Option(False, "--no-prune", help="Do not stop unpromising trials early."),
+    prune: bool = typer.Option(False, "--prune", help="Stop unpromising trials early (median pruner; cheaper, can miss slow learners)."),
     report: Optional[Path] = typer.Option(None, help="Directory for the cost figure and results JSON."),
     user_col: str = UserCol, item_col: str = ItemCol, rating_col: str = RatingCol, timestamp_col: str = TimeCol,
     as_json: bool = JsonOpt,
@@ -318,7 +318,7 @@ def tune_cmd(
     for strat in [s.strip() for s in strategy.split(",") if s.strip()]:
         budget = Budget(trials, seconds, epochs) if (trials or seconds or epochs) else None
         tuner = Tuner(name, sp, strategy=strat, budget=budget, fixed=_parse_params(None, param), storage=storage,
-                      study=f"{study}-{strat}" if study and "," in strategy else study, seed=seed, prune=not no_prune,
+                      study=f"{study}-{strat}" if study and "," in strategy else study, seed=seed, prune=prune,
                       n_jobs=jobs, backend=backend, ray_address=ray_address)
 
         def show(t, strat=strat):

@@ -22,7 +22,7 @@ def parts(ratings_data):
 
 def test_grid_search_tries_every_point_and_selects_on_validation(parts, tmp_path):
     space = SearchSpace((Param("reg", "categorical", choices=(1e-3, 0.05, 30.0), apply_to=("reg_user", "reg_item")),))
-    tuner = Tuner("biased-mf", space, strategy="grid", fixed={"factors": 3, "epochs": 15}, storage=tmp_path / "s.journal", prune=False)
+    tuner = Tuner("biased-mf", space, strategy="grid", fixed={"factors": 3, "epochs": 15}, storage=tmp_path / "s.journal")
     res = tuner.run(parts.train, parts.valid, parts.test)
     assert sorted(t.params["reg"] for t in res.trials) == [1e-3, 0.05, 30.0]
     values = {t.params["reg"]: t.value for t in res.trials}
@@ -45,7 +45,7 @@ def test_resume_continues_the_study_and_keeps_finished_trials(parts, tmp_path):
 def test_epoch_budget_and_bad_options(parts, tmp_path):
     space = builtin_space("mf-tpe", FIELDS)
     res = Tuner("biased-mf", space, strategy="random", budget=Budget(epochs=10), fixed={"solver": "adam", "epochs": 4, "patience": 4},
-                storage=tmp_path / "e.journal", prune=False).run(parts.train, parts.valid)
+                storage=tmp_path / "e.journal").run(parts.train, parts.valid)
     assert 10 <= res.epochs < 10 + 4
     with pytest.raises(ConfigError, match="strategy"):
         Tuner("biased-mf", space, strategy="bayes")
@@ -65,7 +65,7 @@ def test_killed_search_resumes_without_losing_finished_trials(tmp_path, ratings_
     journal = tmp_path / "study.journal"
     cmd = [sys.executable, "-m", "autorecs.cli", "tune", "--train", str(tmp_path / "train.csv"), "--valid", str(tmp_path / "valid.csv"),
            "--task", "rating", "--space", "mf-tpe", "--strategy", "random", "--trials", "8", "-p", "solver=adam", "-p", "epochs=25",
-           "-p", "patience=25", "--no-prune", "--storage", str(journal), "--study", "kill", "--json"]
+           "-p", "patience=25", "--storage", str(journal), "--study", "kill", "--json"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "OMP_NUM_THREADS": "1"})
 
     def finished():
@@ -92,3 +92,13 @@ def test_killed_search_resumes_without_losing_finished_trials(tmp_path, ratings_
     after = {(t["number"], t["value"]) for t in result["trials"] if t["state"] == "COMPLETE"}
     assert set(done_before) <= after
     assert result["states"].get("COMPLETE", 0) + result["states"].get("PRUNED", 0) == 8
+
+
+def test_pruning_stops_clearly_bad_trials(parts, tmp_path):
+    space = SearchSpace((Param("reg", "categorical", choices=(0.05, 0.06, 0.07, 0.08, 0.09, 50.0, 60.0, 70.0), apply_to=("reg_user", "reg_item")),),
+                        fixed={"factors": 3, "epochs": 30, "patience": 30, "solver": "adam", "learning_rate": 0.01})
+    res = Tuner("biased-mf", space, strategy="grid", storage=tmp_path / "p.journal", prune=True).run(parts.train, parts.valid)
+    states = {t.params["reg"]: t.state for t in res.trials}
+    assert all(states[r] == "COMPLETE" for r in (0.05, 0.06, 0.07, 0.08, 0.09))  # the first five are never pruned
+    assert any(states[r] == "PRUNED" for r in (50.0, 60.0, 70.0))
+    assert sum(t.epochs for t in res.trials if t.state == "PRUNED") < 3 * 30
