@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from .training import History
 
 
@@ -66,6 +68,14 @@ def plot_search_cost(results, path: str | Path, *, title: str = "") -> Path:
         line = ax.step(xs, ys, where="post", label=f"{res.strategy} ({len(res.trials)} trials)")[0]
         if dots:
             ax.scatter(*zip(*dots), s=12, alpha=0.5, color=line.get_color())
+    values = [t.value for r in results for t in r.trials if t.state == "COMPLETE" and t.value is not None]
+    if len(values) >= 5:  # keep outliers from flattening the interesting range
+        if results[0].direction == "minimize":
+            lo, hi = float(np.min(values)), float(np.quantile(values, 0.9))
+        else:
+            lo, hi = float(np.quantile(values, 0.1)), float(np.max(values))
+        pad = 0.05 * (hi - lo) if hi > lo else 0.01
+        ax.set_ylim(lo - pad, hi + pad)
     ax.set_xlabel("cumulative training cost (s)")
     ax.set_ylabel(f"validation {results[0].metric}" if results else "validation metric")
     ax.legend()

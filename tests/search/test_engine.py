@@ -102,3 +102,18 @@ def test_pruning_stops_clearly_bad_trials(parts, tmp_path):
     assert all(states[r] == "COMPLETE" for r in (0.05, 0.06, 0.07, 0.08, 0.09))  # the first five are never pruned
     assert any(states[r] == "PRUNED" for r in (50.0, 60.0, 70.0))
     assert sum(t.epochs for t in res.trials if t.state == "PRUNED") < 3 * 30
+
+
+def test_process_pool_backend_shares_one_study(parts, tmp_path):
+    space = SearchSpace((Param("reg", "categorical", choices=(0.01, 0.1, 1.0, 10.0), apply_to=("reg_user", "reg_item")),), fixed={"factors": 2, "epochs": 3})
+    res = Tuner("biased-mf", space, strategy="grid", storage=tmp_path / "pool.journal", n_jobs=2).run(parts.train, parts.valid)
+    assert sorted(t.params["reg"] for t in res.trials) == [0.01, 0.1, 1.0, 10.0]
+    assert all(not t.worker.endswith(f":{os.getpid()}") for t in res.trials)
+
+
+def test_yaml_space_file(tmp_path):
+    pytest.importorskip("yaml")
+    f = tmp_path / "space.yaml"
+    f.write_text("params:\n  reg:\n    type: categorical\n    choices: [0.1, 1.0]\n    apply_to: [reg_user, reg_item]\nfixed:\n  epochs: 2\n")
+    space = SearchSpace.from_file(f)
+    assert space.grid() == {"reg": [0.1, 1.0]} and space.fixed == {"epochs": 2}

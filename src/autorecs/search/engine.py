@@ -349,9 +349,11 @@ class Tuner:
 
             run_on_ray(job, self.n_jobs, self.ray_address)
         elif self.n_jobs > 1:
+            import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
-            with ProcessPoolExecutor(self.n_jobs) as pool:
+            # spawn, not fork: forking a process whose PyTorch thread pool is running can hang
+            with ProcessPoolExecutor(self.n_jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
                 list(pool.map(run_worker, [job] * self.n_jobs))
         else:
             run_worker(job, on_trial)
