@@ -375,16 +375,18 @@ def quickstart_cmd(
     if as_json:
         _emit_json(result)
         return
-    rating = Table("model", "protocol", "RMSE", "MAE", "rmse_std", "epochs", "fit s", title=f"Rating prediction on {dataset} (test split)")
-    ranking = Table("model", "protocol", "topk NDCG@50", "topk Recall@50", "λOpt AUC", "λOpt HR@50", "λOpt NDCG@50", "epochs", "fit s", title=f"Top-K ranking on {dataset} (test split)")
+    protocols = {r["task"]: r["protocol"] for r in result["results"]}
+    rating = Table("model", "RMSE", "MAE", "rmse_std", "epochs", "fit s", title=f"Rating prediction, {dataset} {protocols.get('rating', '')} (test)")
+    ranking = Table("model", "topk\nNDCG@50", "topk\nRecall@50", "λOpt\nAUC", "λOpt\nHR@50", "λOpt\nNDCG@50", "fit s",
+                    title=f"Top-K ranking, {dataset} {protocols.get('ranking', '')} (test)")
     for r in result["results"]:
-        m, common = r["metrics"], (r["model"], r["protocol"])
+        m = r["metrics"]
         tail = (str(r["epochs"]), f"{r['seconds']['fit']:.1f}")
         if r["task"] == "rating":
-            rating.add_row(*common, *(f"{m['rating'][k]:.4f}" for k in ("rmse", "mae", "rmse_std")), *tail)
+            rating.add_row(r["model"], *(f"{m['rating'][k]:.4f}" for k in ("rmse", "mae", "rmse_std")), *tail)
         else:
             vals = (m["topk"]["ndcg@50"], m["topk"]["recall@50"], m["lambdaopt"]["auc"], m["lambdaopt"]["hr@50"], m["lambdaopt"]["ndcg@50"])
-            ranking.add_row(*common, *(f"{v:.4f}" for v in vals), *tail)
+            ranking.add_row(r["model"], *(f"{v:.4f}" for v in vals), tail[1])
     out.print(rating)
     out.print(ranking)
     out.print(f"Learning curves: {result['figure']}\nFull results: {result['results_file']}")
