@@ -297,6 +297,7 @@ def tune_cmd(
     seed: int = typer.Option(0, help="Seed of samplers and trials."),
     prune: bool = typer.Option(False, "--prune", help="Stop unpromising trials early (median pruner; cheaper, can miss slow learners)."),
     report: Optional[Path] = typer.Option(None, help="Directory for the cost figure and results JSON."),
+    test_all: bool = typer.Option(False, "--test-all", help="Also score every trial on --test (reported only; selection uses validation)."),
     user_col: str = UserCol, item_col: str = ItemCol, rating_col: str = RatingCol, timestamp_col: str = TimeCol,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -325,7 +326,10 @@ def tune_cmd(
             val = "-" if t.value is None else f"{t.value:.4f}"
             err.print(f"{strat:>6} #{t.number:<3} {t.state:<8} {val:>8}  {t.fit_seconds:6.1f}s {t.epochs:4d} ep  {t.params}", highlight=False)
 
-        res = tuner.run(train_data, valid_data, test_data, exclude=[valid_data] if task == "ranking" else (), on_trial=None if as_json else show)
+        if test_all and test_data is None:
+            raise ConfigError("The '--test-all' option needs a '--test' file.")
+        res = tuner.run(train_data, valid_data, test_data, exclude=[valid_data] if task == "ranking" else (), test_all=test_all,
+                        on_trial=None if as_json else show)
         results.append(res)
     payload = {"model": name, "task": task, "space": sp.to_dict(), "studies": [_tune_summary(r) for r in results]}
     if report is not None:

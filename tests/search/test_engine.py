@@ -117,3 +117,11 @@ def test_yaml_space_file(tmp_path):
     f.write_text("params:\n  reg:\n    type: categorical\n    choices: [0.1, 1.0]\n    apply_to: [reg_user, reg_item]\nfixed:\n  epochs: 2\n")
     space = SearchSpace.from_file(f)
     assert space.grid() == {"reg": [0.1, 1.0]} and space.fixed == {"epochs": 2}
+
+
+def test_test_all_scores_every_trial_but_selects_on_validation(parts, tmp_path):
+    space = SearchSpace((Param("reg", "categorical", choices=(0.01, 1.0, 30.0), apply_to=("reg_user", "reg_item")),), fixed={"factors": 3, "epochs": 10})
+    res = Tuner("biased-mf", space, strategy="grid", storage=tmp_path / "t.journal").run(parts.train, parts.valid, parts.test, test_all=True)
+    assert all(t.test is not None and "rmse" in t.test for t in res.trials)
+    assert res.best.value == min(t.value for t in res.trials)
+    assert res.test["rmse"] == pytest.approx(next(t for t in res.trials if t.number == res.best.number).test["rmse"], rel=1e-6)

@@ -138,6 +138,9 @@ class _Job:
     deadline: float | None
     train: Interactions
     valid: Interactions
+    test: Interactions | None = None
+    """Set only with ``test_all``: every completed trial is also scored on test (reported, never used to select)."""
+    exclude: tuple = ()
 
 
 def _open_study(job: _Job, direction: str):
@@ -207,6 +210,12 @@ def _run_one(study, job: _Job, klass) -> TrialResult:
     except DivergenceError as exc:  # a diverging configuration is a failed trial, not a failed search
         value, epochs, error = None, 0, str(exc)
     fit_s = time.perf_counter() - t0
+    test_metrics = None
+    if error is None and not pruned and job.test is not None:
+        from ..evaluation import evaluate
+
+        test_metrics = evaluate(model, job.test, exclude=job.exclude)
+        trial.set_user_attr("test", test_metrics)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     trial.set_user_attr("fit_seconds", fit_s)
     trial.set_user_attr("epochs", epochs)
@@ -224,7 +233,7 @@ def _run_one(study, job: _Job, klass) -> TrialResult:
     else:
         state = TrialState.COMPLETE
         study.tell(trial, value)
-    return TrialResult(trial.number, values, state.name, value, fit_s, epochs, rss, error, worker)
+    return TrialResult(trial.number, values, state.name, value, fit_s, epochs, rss, error, worker, test_metrics)
 
 
 def run_worker(job: _Job, on_trial: Callable[[TrialResult], None] | None = None) -> int:
@@ -273,7 +282,7 @@ def _results(study) -> list[TrialResult]:
         if _interrupted(t):
             continue  # re-queued, not a result
         a = t.user_attrs
-        out.append(TrialResult(t.number, dict(t.params), t.state.name, t.value, a.get("fit_seconds", 0.0), a.get("epochs", 0), a.get("peak_rss_mib", math.nan), a.get("error"), a.get("worker", "")))
+        out.append(TrialResult(t.number, dict(t.params), t.state.name, t.value, a.get("fit_seconds", 0.0), a.get("epochs", 0), a.get("peak_rss_mib", math.nan), a.get("error"), a.get("worker", ""), a.get("test")))
     return out
 
 
@@ -329,13 +338,19 @@ class Tuner:
         self.n_jobs, self.backend, self.ray_address = n_jobs, backend, ray_address
         klass(**{**space.fixed, **fixed})  # validate the fixed hyperparameters now
 
-    def run(self, train: Interactions, valid: Interactions, test: Interactions | None = None, *, exclude=(), on_trial=None) -> TuneResult:
-        """Run (or continue) the search; evaluate the best trial's model on ``test`` once."""
+    def run(self, train: Interactions, valid: Interactions, test: Interactions | None = None, *, exclude=(), test_all: bool = False,
+            on_trial=None) -> TuneResult:
+        """Run (or continue) the search; evaluate the best trial's model on ``test`` once.
+
+        With ``test_all`` every completed trial is scored on ``test`` too (for analysis
+        figures; selection still uses validation only).
+        """
         from ..evaluation import evaluate
 
         t0 = time.time()
         job = _Job(self.model, self.space, self.fixed, self.strategy, self.study, None if self.storage is None else str(self.storage),
-                   self.seed, self.prune, self.budget, None if self.budget.seconds is None else t0 + self.budget.seconds, train, valid)
+                   self.seed, self.prune, self.budget, None if self.budget.seconds is None else t0 + self.budget.seconds, train, valid,
+                   test if test_all else None, tuple(exclude))
         probe = self.klass(**{**self.space.fixed, **self.fixed})
         direction = _direction(probe.monitor)
         study = _open_study(job, direction)
