@@ -119,6 +119,19 @@ def split_cmd(
 
 
 # ----------------------------------------------------------------------- fit
+def _resolve_model(task: str, model: Optional[str]):
+    """The registered model for ``--task``/``--model``, with the standard errors."""
+    if task not in ("rating", "ranking"):
+        raise ConfigError(f"The '--task' option must be 'rating' or 'ranking'; got {task!r}.")
+    name = model or DEFAULT_MODEL[task]
+    if name not in MODELS:
+        raise ConfigError(f"Unknown model {name!r}; choose one of {sorted(MODELS)}.")
+    klass = MODELS[name]
+    if klass.task != task:
+        raise ConfigError(f"Model {name!r} is for the {klass.task} task, not {task!r}; pick a {task} model or change --task.")
+    return name, klass
+
+
 def _parse_params(config: Optional[Path], params: List[str]) -> dict:
     result: dict = {}
     if config is not None:
@@ -163,14 +176,7 @@ def fit_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     """Train a model and save it."""
-    if task not in ("rating", "ranking"):
-        raise ConfigError(f"The '--task' option must be 'rating' or 'ranking'; got {task!r}.")
-    name = model or DEFAULT_MODEL[task]
-    if name not in MODELS:
-        raise ConfigError(f"Unknown model {name!r}; choose one of {sorted(MODELS)}.")
-    klass = MODELS[name]
-    if klass.task != task:
-        raise ConfigError(f"Model {name!r} is for the {klass.task} task, not {task!r}; pick a {task} model or change --task.")
+    name, klass = _resolve_model(task, model)
     cols = _columns(user_col, item_col, rating_col if task == "rating" else "none", timestamp_col)
     train_data = _read(train, cols)
     valid_data = _read(valid, cols) if valid else None
@@ -305,12 +311,8 @@ def tune_cmd(
     from .plots import plot_search_cost
     from .search import BUILTIN_SPACES, Budget, SearchSpace, Tuner, builtin_space
 
-    if task not in ("rating", "ranking"):
-        raise ConfigError(f"The '--task' option must be 'rating' or 'ranking'; got {task!r}.")
-    name = model or DEFAULT_MODEL[task]
-    if name not in MODELS:
-        raise ConfigError(f"Unknown model {name!r}; choose one of {sorted(MODELS)}.")
-    fields = set(MODELS[name].Config.__dataclass_fields__)
+    name, klass = _resolve_model(task, model)
+    fields = set(klass.Config.__dataclass_fields__)
     sp = builtin_space(space, fields) if space in BUILTIN_SPACES else SearchSpace.from_file(space)
     cols = _columns(user_col, item_col, rating_col if task == "rating" else "none", timestamp_col)
     train_data, valid_data = _read(train, cols), _read(valid, cols)
