@@ -173,7 +173,8 @@ def _budget_left(study, job: _Job) -> bool:
 
 
 def _interrupted(t) -> bool:
-    """A trial failed by a kill (see _requeue_stale): not a result and not charged to the budget."""
+    """A trial failed by a kill (see _requeue_stale) or asked beyond the budget by a racing worker:
+    not a result and not charged to the budget."""
     from optuna.trial import TrialState
 
     return t.state == TrialState.FAIL and "fit_seconds" not in t.user_attrs
@@ -183,11 +184,16 @@ def _direction(metric: str) -> str:
     return "minimize" if metric.split(".")[-1] in ("rmse", "mae") else "maximize"
 
 
-def _run_one(study, job: _Job, klass) -> TrialResult:
+def _run_one(study, job: _Job, klass) -> TrialResult | None:
     """Ask for a trial, train it (reporting each epoch to the pruner), tell the result."""
     from optuna.trial import TrialState
 
     trial = study.ask()
+    if job.budget.trials is not None:  # another worker may have taken the last slot between our check and ask
+        earlier = [t for t in study.get_trials(deepcopy=False) if t.number < trial.number and t.state != TrialState.WAITING and not _interrupted(t)]
+        if len(earlier) >= job.budget.trials:
+            study.tell(trial, state=TrialState.FAIL)  # no fit_seconds: not a result, not charged
+            return None
     values = job.space.sample(trial)
     params = {**job.space.fixed, **job.fixed, **job.space.model_params(values)}
     pruned = []
@@ -245,6 +251,8 @@ def run_worker(job: _Job, on_trial: Callable[[TrialResult], None] | None = None)
     n = 0
     while _budget_left(study, job):
         res = _run_one(study, job, klass)
+        if res is None:
+            break
         n += 1
         if on_trial is not None:
             on_trial(res)
