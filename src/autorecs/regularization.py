@@ -38,7 +38,11 @@ from .exceptions import check_param
 
 
 def _as_lambda(value, name: str) -> torch.Tensor:
-    t = torch.as_tensor(value, dtype=torch.float32)
+    t = torch.as_tensor(value)
+    if not t.is_floating_point():  # plain numbers and ints: float32; float64 tensors keep their precision
+        t = t.to(torch.float32)
+    elif t.dtype not in (torch.float32, torch.float64):
+        t = t.to(torch.float32)
     shown = value if t.dim() == 0 else f"tensor of shape {tuple(t.shape)}"
     check_param(bool(torch.all(t >= 0)) and bool(torch.all(torch.isfinite(t))), "Regularizer", name, shown, "finite and >= 0", "Use 0 for no regularization.")
     return t
@@ -58,7 +62,7 @@ class Regularizer:
     def bind(self, user_counts, item_counts) -> "Regularizer":
         """Give the training counts n_u, n_i (needed when ``exponent != 1`` and for :meth:`ridge`)."""
         for side, counts in (("user", user_counts), ("item", item_counts)):
-            self._counts[side] = torch.as_tensor(np.asarray(counts, np.float32)).clamp(min=1.0)
+            self._counts[side] = torch.as_tensor(np.asarray(counts, np.float64)).clamp(min=1.0)
         return self
 
     def _lam(self, side: str, rows: torch.Tensor | None) -> torch.Tensor:
@@ -84,7 +88,7 @@ class Regularizer:
             lam_b = self._bias_lam(lam)
             per_row = per_row + lam_b * bias.pow(2)
         if self.exponent != 1.0:
-            per_row = per_row * self._counts[side][rows].pow(self.exponent - 1.0)
+            per_row = per_row * self._counts[side][rows].to(per_row.dtype).pow(self.exponent - 1.0)
         return per_row.sum()
 
     def ridge(self, side: str, factors: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,0 +1,58 @@
+import pytest
+import torch
+
+from autorecs.exceptions import ConfigError
+from autorecs.lambdaopt import simulated_step
+from autorecs.models._optim import make_optimizer
+
+OPTIMIZERS = [
+    ("sgd", {}),
+    ("adam", {}),
+    ("adagrad", {}),
+    ("adam", {"weight_decay": 0.01}),
+]
+
+
+@pytest.mark.parametrize("name,extra", OPTIMIZERS)
+@pytest.mark.parametrize("warm_steps", [0, 3])
+def test_simulated_step_equals_pytorchs_step(name, extra, warm_steps):
+    """Known answer: the simulated next parameters are exactly what optimizer.step() produces."""
+    g = torch.Generator().manual_seed(0)
+    p = torch.nn.Parameter(torch.randn(7, 4, generator=g))
+    opt = make_optimizer(name, [p], lr=0.05, weight_decay=extra.get("weight_decay", 0.0))
+    for _ in range(warm_steps):  # non-empty optimizer state
+        p.grad = torch.randn(7, 4, generator=g)
+        opt.step()
+    grad = torch.randn(7, 4, generator=g)
+    rows = torch.tensor([5, 1, 3])
+    before = {k: (v.clone() if torch.is_tensor(v) else v) for k, v in opt.state.get(p, {}).items()}
+    p_before = p.detach().clone()
+    sim_all = simulated_step(opt, p, grad)
+    sim_rows = simulated_step(opt, p, grad[rows], rows)
+    # the real optimizer and parameters are untouched by the simulation
+    assert torch.equal(p.detach(), p_before)
+    assert all(torch.equal(torch.as_tensor(before[k]), torch.as_tensor(v)) for k, v in opt.state.get(p, {}).items())
+    p.grad = grad.clone()
+    opt.step()
+    torch.testing.assert_close(sim_all, p.detach(), rtol=1e-6, atol=1e-7)
+    torch.testing.assert_close(sim_rows, p.detach()[rows], rtol=1e-6, atol=1e-7)
+
+
+def test_simulated_step_is_differentiable_in_the_gradient():
+    p = torch.nn.Parameter(torch.ones(3, 2))
+    opt = torch.optim.Adam([p], lr=0.1)
+    lam = torch.tensor(0.3, requires_grad=True)
+    grad = torch.full((3, 2), 0.5) + 2 * lam * p.detach()
+    out = simulated_step(opt, p, grad).sum()
+    out.backward()
+    assert lam.grad is not None and torch.isfinite(lam.grad)
+
+
+def test_unsupported_optimizers_are_named():
+    p = torch.nn.Parameter(torch.ones(2))
+    with pytest.raises(ConfigError, match="SGD without momentum"):
+        simulated_step(torch.optim.SGD([p], lr=0.1, momentum=0.9), p, torch.ones(2))
+    with pytest.raises(ConfigError, match="RMSprop"):
+        simulated_step(torch.optim.RMSprop([p], lr=0.1), p, torch.ones(2))
+    with pytest.raises(ConfigError, match="not managed by this optimizer"):
+        simulated_step(torch.optim.SGD([torch.nn.Parameter(torch.ones(2))], lr=0.1), p, torch.ones(2))
