@@ -145,6 +145,8 @@ class Recommender:
         self.train_mean_ = float(train.ratings.mean()) if train.ratings is not None else 0.0
         self.train_std_ = float(train.ratings.std()) if train.ratings is not None else 1.0
         self._prepare(train)
+        if valid is not None and len(valid):
+            self._prepare_validation(valid)
 
         validate, monitor, mode = self._validation(valid) if valid is not None and len(valid) else (None, None, "min")
         hint = ", ".join(f"{f}={getattr(self.config, f)}" for f in self.step_hint_fields)
@@ -195,6 +197,9 @@ class Recommender:
     # ------------------------------------------------------------------- hooks
     def _prepare(self, train: Interactions) -> None:
         raise NotImplementedError
+
+    def _prepare_validation(self, valid: Interactions) -> None:
+        """Optional: use validation data during training (λOpt does). Default: nothing."""
 
     def _init_params(self, rng: np.random.Generator) -> None:
         raise NotImplementedError

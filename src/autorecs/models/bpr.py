@@ -15,9 +15,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..exceptions import check_float, check_int, check_param
+from ..exceptions import DataError, check_float, check_int, check_param
 from ..regularization import Regularizer
 from ._optim import OPTIMIZERS, make_optimizer
+from .._rng import torch_generator
 from .base import FitConfig, Recommender
 
 #: Resampling rounds before giving up on users who have (almost) every item.
@@ -43,9 +44,22 @@ class BPRMFConfig(FitConfig):
     epochs: int = 200
     patience: int = 10
     monitor: str = "topk.ndcg@50"
+    lambdaopt: str = ""
+    """λOpt granularity (global, D, U, I, UI, DU, DI, DUI) to learn Λ from validation data during
+    training, starting from ``reg``; empty = fixed λ.  Needs validation data in ``fit``."""
+    lambda_lr: float = 1e-3
+    """Step size of the Λ optimizer (Adam)."""
+    lambda_clip: float = 1e-2
+    """Clip each entry of the Λ gradient to [-clip, clip] (the paper's slack KKT constraint)."""
 
     def validate(self) -> None:
         super().validate()
+        from ..lambdaopt.granularity import GRANULARITIES
+
+        if self.lambdaopt:
+            check_param(self.lambdaopt in GRANULARITIES, "BPRMF", "lambdaopt", self.lambdaopt, f"'' or one of {GRANULARITIES}")
+        check_float("BPRMF", "lambda_lr", self.lambda_lr)
+        check_float("BPRMF", "lambda_clip", self.lambda_clip, low_open=True)
         check_int("BPRMF", "factors", self.factors)
         check_int("BPRMF", "batch_size", self.batch_size)
         check_param(self.optimizer in OPTIMIZERS, "BPRMF", "optimizer", self.optimizer, f"one of {tuple(OPTIMIZERS)}")
@@ -75,6 +89,17 @@ class BPRMF(Recommender):
         self._i = torch.from_numpy(train.items.astype(np.int64))
         self._n_items = train.n_items
         self._keys = torch.sort(self._u * self._n_items + self._i).values
+        self._vu = None
+
+    def _prepare_validation(self, valid) -> None:
+        if not self.config.lambdaopt:
+            return
+        u, i = valid.recode(self.user_vocab_, self.item_vocab_)
+        keep = (u >= 0) & (i >= 0)
+        self._vu = torch.from_numpy(u[keep].astype(np.int64))
+        self._vi = torch.from_numpy(i[keep].astype(np.int64))
+        if len(self._vu) == 0:
+            raise DataError("λOpt needs validation interactions of known users and items; the validation data has none.")
 
     def _init_params(self, rng) -> None:
         c = self.config
@@ -84,10 +109,23 @@ class BPRMF(Recommender):
         self.bi = torch.nn.Parameter(torch.zeros(len(self.item_vocab_)))
         params = [self.P, self.Q] + ([self.bi] if c.item_bias else [])
         self._opt = make_optimizer(c.optimizer, params, lr=c.learning_rate)
+        if c.lambdaopt:
+            from ..lambdaopt.granularity import lambda_shapes
 
-    def sample_negatives(self, users: torch.Tensor) -> torch.Tensor:
+            if self._vu is None:
+                raise DataError("λOpt learns Λ from validation data; pass a validation set to fit().")
+            su, si = lambda_shapes(c.lambdaopt, len(self.user_vocab_), len(self.item_vocab_), c.factors)
+            self.lam_user = torch.full(su, float(c.reg), requires_grad=True)
+            self.lam_item = torch.full(si, float(c.reg), requires_grad=True)
+            self._lam_opt = torch.optim.Adam([self.lam_user, self.lam_item], lr=c.lambda_lr)
+            self._reg_graph = Regularizer(0.0, 0.0, exponent=self._reg.exponent)
+            self._reg_graph._counts = self._reg._counts
+            self._vgen = torch_generator(rng)  # validation sampling leaves the training stream untouched
+
+    def sample_negatives(self, users: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Uniform items that each user has not interacted with in training."""
-        neg = torch.randint(self._n_items, users.shape, generator=self._tgen)
+        gen = generator or self._tgen
+        neg = torch.randint(self._n_items, users.shape, generator=gen)
         todo = torch.arange(len(users))
         for _ in range(_MAX_RESAMPLE):
             keys = users[todo] * self._n_items + neg[todo]
@@ -96,36 +134,97 @@ class BPRMF(Recommender):
             if not clash.any():
                 break
             todo = todo[clash]
-            neg[todo] = torch.randint(self._n_items, todo.shape, generator=self._tgen)
+            neg[todo] = torch.randint(self._n_items, todo.shape, generator=gen)
         return neg
+
+    def _batch_penalty(self, reg, tables, u, i, j) -> torch.Tensor:
+        P, Q = tables["P"], tables["Q"]
+        bi = tables.get("bi")
+        return (
+            reg.penalty("user", u, P[u])
+            + reg.penalty("item", i, Q[i], None if bi is None else bi[i])
+            + reg.penalty("item", j, Q[j], None if bi is None else bi[j])
+        )
 
     def _train_epoch(self) -> dict[str, float]:
         n, bs = len(self._u), self.config.batch_size
         perm = torch.randperm(n, generator=self._tgen)
         users, pos = self._u[perm], self._i[perm]
         neg = self.sample_negatives(users)
+        lopt = bool(self.config.lambdaopt)
+        if lopt:  # one validation triple per training triple, resampled every epoch
+            vidx = torch.randint(len(self._vu), (n,), generator=self._vgen)
+            vu, vi = self._vu[vidx], self._vi[vidx]
+            vj = self.sample_negatives(vu, self._vgen)
         total = torch.zeros((), dtype=torch.float64)
-        reg, use_bias = self._reg, self.config.item_bias
+        reg = self._reg
+        tables = self._tables()
         for s in range(0, n, bs):
             u, i, j = users[s : s + bs], pos[s : s + bs], neg[s : s + bs]
             pu, qi, qj = self.P[u], self.Q[i], self.Q[j]
             x = (pu * (qi - qj)).sum(1)
-            if use_bias:
-                bi, bj = self.bi[i], self.bi[j]
-                x = x + bi - bj
-            loss = -F.logsigmoid(x).sum() + reg.penalty("user", u, pu) + reg.penalty("item", i, qi, bi if use_bias else None) + reg.penalty("item", j, qj, bj if use_bias else None)
+            if "bi" in tables:
+                x = x + self.bi[i] - self.bi[j]
+            data = -F.logsigmoid(x).sum()
             self._opt.zero_grad(set_to_none=True)
-            (loss / len(u)).backward()
+            if lopt:
+                (data / len(u)).backward()
+                reg.user, reg.item = self.lam_user.detach().clone(), self.lam_item.detach().clone()  # Λ_t for the real step
+                self._lambda_step(tables, u, i, j, vu[s : s + bs], vi[s : s + bs], vj[s : s + bs])
+                penalty = self._batch_penalty(reg, tables, u, i, j)
+                (penalty / len(u)).backward()
+            else:
+                penalty = self._batch_penalty(reg, tables, u, i, j)
+                ((data + penalty) / len(u)).backward()
             self._opt.step()
-            total += loss.detach()
-        return {"loss": float(total) / n}
+            total += (data + penalty).detach()
+        logs = {"loss": float(total) / n}
+        if lopt:
+            logs.update(lambda_user_mean=float(self.lam_user.detach().mean()), lambda_item_mean=float(self.lam_item.detach().mean()))
+        return logs
+
+    def _tables(self) -> dict[str, torch.nn.Parameter]:
+        return {"P": self.P, "Q": self.Q, **({"bi": self.bi} if self.config.item_bias else {})}
+
+    def _lambda_step(self, tables, u, i, j, vu, vi, vj) -> None:
+        """One λOpt Λ-step at (Θ_t, Λ_t): validation BPR loss after the simulated step, its gradient, clip, Adam, Λ ≥ 0."""
+        from ..lambdaopt import validation_loss_after_step
+
+        B = len(u)
+        reg = self._reg_graph
+        reg.user, reg.item = self.lam_user, self.lam_item  # the leaves: autograd flows into Λ
+        data_grads = {k: t.grad.detach().clone() for k, t in tables.items()}
+        urows, uinv = torch.unique(vu, return_inverse=True)
+        irows, iinv = torch.unique(torch.cat([vi, vj]), return_inverse=True)
+        rows = {"P": urows, "Q": irows, "bi": irows}
+        ipos, ineg = iinv[: len(vi)], iinv[len(vi) :]
+
+        def val_loss(new):
+            x = (new["P"][uinv] * (new["Q"][ipos] - new["Q"][ineg])).sum(1)
+            if "bi" in new:
+                x = x + new["bi"][ipos] - new["bi"][ineg]
+            return -F.logsigmoid(x).mean()
+
+        loss = validation_loss_after_step(self._opt, tables, data_grads, lambda L: self._batch_penalty(reg, L, u, i, j) / B, {k: rows[k] for k in tables}, val_loss)
+        g_user, g_item = torch.autograd.grad(loss, [self.lam_user, self.lam_item], allow_unused=True)
+        clip = self.config.lambda_clip
+        self.lam_user.grad = torch.zeros_like(self.lam_user) if g_user is None else g_user.clamp(-clip, clip)
+        self.lam_item.grad = torch.zeros_like(self.lam_item) if g_item is None else g_item.clamp(-clip, clip)
+        self._lam_opt.step()
+        with torch.no_grad():
+            self.lam_user.clamp_(min=0.0)
+            self.lam_item.clamp_(min=0.0)
 
     def _get_state(self) -> dict[str, torch.Tensor]:
-        return {k: getattr(self, k).detach().clone() for k in ("P", "Q", "bi")}
+        names = ("P", "Q", "bi") + (("lam_user", "lam_item") if self.config.lambdaopt else ())
+        return {k: getattr(self, k).detach().clone() for k in names}
 
     def _set_state(self, state) -> None:
         for k, v in state.items():
-            setattr(self, k, torch.nn.Parameter(v.clone()))
+            if k.startswith("lam_"):
+                setattr(self, k, v.clone())  # learned Λ: kept for inspection, not trained further
+            else:
+                setattr(self, k, torch.nn.Parameter(v.clone()))
 
     @torch.no_grad()
     def _score_codes(self, users: np.ndarray) -> torch.Tensor:

@@ -1,0 +1,26 @@
+"""Shapes of the λ tensors for each λOpt granularity."""
+
+from __future__ import annotations
+
+from ..exceptions import ConfigError
+
+#: global, per dimension (D), per user (U), per item (I) and their combinations (paper Table 2).
+GRANULARITIES = ("global", "D", "U", "I", "UI", "DU", "DI", "DUI")
+
+
+def lambda_shapes(granularity: str, n_users: int, n_items: int, factors: int) -> tuple[tuple, tuple]:
+    """(user Λ shape, item Λ shape) in the :class:`~autorecs.regularization.Regularizer` convention.
+
+    D adds a dimension axis on both sides; U gives users, I items, one row each.
+    """
+    if granularity not in GRANULARITIES:
+        raise ConfigError(f"The λOpt granularity must be one of {GRANULARITIES}; got {granularity!r}.")
+    g = "" if granularity == "global" else granularity
+    d = "D" in g
+
+    def shape(flag: bool, n: int) -> tuple:
+        if flag:
+            return (n, factors) if d else (n, 1)
+        return (factors,) if d else ()
+
+    return shape("U" in g, n_users), shape("I" in g, n_items)
