@@ -9,15 +9,30 @@ import numpy as np
 from .training import History
 
 
-def plot_learning_curves(histories: dict[str, History], path: str | Path, *, title: str = "") -> Path:
-    """One panel per model: train loss and the monitored validation metric per epoch."""
+def _pyplot():
+    """matplotlib's pyplot on the file-only Agg backend (no screen needed)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: str | Path) -> Path:
+    path = Path(path)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    _pyplot().close(fig)
+    return path
+
+
+def plot_learning_curves(histories: dict[str, History], path: str | Path, *, title: str = "") -> Path:
+    """One panel per model: train loss and the monitored validation metric per epoch."""
     from matplotlib.ticker import MaxNLocator
 
-    path = Path(path)
+    plt = _pyplot()
     fig, axes = plt.subplots(1, len(histories), figsize=(4.2 * len(histories), 3.4), squeeze=False)
     for ax, (name, hist) in zip(axes[0], histories.items()):
         epochs = hist.column("epoch")
@@ -34,11 +49,7 @@ def plot_learning_curves(histories: dict[str, History], path: str | Path, *, tit
                 ax2.axvline(hist.best_epoch, color="tab:blue", ls=":", lw=1)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def plot_search_cost(results, path: str | Path, *, title: str = "") -> Path:
@@ -46,13 +57,7 @@ def plot_search_cost(results, path: str | Path, *, title: str = "") -> Path:
 
     Dots are trials (completed ones); the line is the best value found so far.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    path = Path(path)
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    fig, ax = _pyplot().subplots(figsize=(6.4, 4.2))
     for res in results:
         cost, best, xs, ys = 0.0, None, [], []
         dots = []
@@ -82,8 +87,4 @@ def plot_search_cost(results, path: str | Path, *, title: str = "") -> Path:
     ax.grid(alpha=0.3)
     if title:
         ax.set_title(title)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
