@@ -30,6 +30,9 @@ def test_grid_search_tries_every_point_and_selects_on_validation(parts, tmp_path
     assert values[30.0] > values[res.best.params["reg"]]  # known answer: λ=30 underfits this rank-3 matrix
     assert res.test is not None and abs(res.extra["refit_valid"] - res.best.value) < 1e-6  # refit is the same model
     assert all(t.fit_seconds > 0 and t.epochs >= 1 for t in res.trials)
+    from autorecs.plots import plot_search_cost
+
+    assert plot_search_cost([res], tmp_path / "cost.png").stat().st_size > 5_000
 
 
 def test_resume_continues_the_study_and_keeps_finished_trials(parts, tmp_path):
