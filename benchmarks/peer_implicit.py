@@ -46,7 +46,6 @@ class _Peer:
 
 def main() -> None:
     import implicit
-    import numpy as np
     from implicit.als import AlternatingLeastSquares
     from implicit.bpr import BayesianPersonalizedRanking
 
@@ -78,7 +77,6 @@ def main() -> None:
         v, params, peer, fit_s = best
         res = Evaluator(peer, test, task="ranking", exclude=[valid], ks=(50, 100))(peer)
         print(json.dumps({"model": label, "params": params, "valid_ndcg@50": v, "fit_s": fit_s, "topk": res["topk"], "lambdaopt": res["lambdaopt"]}), flush=True)
-        _ = np  # keep import for readers
 
 
 if __name__ == "__main__":

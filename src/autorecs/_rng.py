@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-SeedLike = "int | np.random.Generator | None"
 
 
 def as_generator(seed: int | np.random.Generator | None) -> np.random.Generator:

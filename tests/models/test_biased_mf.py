@@ -74,7 +74,6 @@ def test_per_row_and_per_dimension_lambda_plug_in(ratings_data):
 @pytest.mark.parametrize("exponent,lam", [(1.0, 0.3), (0.5, 1.5), (0.0, 8.0)])
 def test_als_and_gradient_solvers_minimise_the_same_objective(ratings_data, exponent, lam):
     """Converged ALS is a stationary point of the mini-batch objective (summed over one epoch)."""
-    import torch
 
     m = BiasedMF(factors=2, reg_user=lam, reg_item=lam * 0.7, reg_exponent=exponent, epochs=100, clip=False)
     m.fit(ratings_data, seed=0, progress=False)

@@ -6,7 +6,7 @@ import pytest
 
 from autorecs.data import split
 from autorecs.models import BiasedMF
-from autorecs.search import Budget, Tuner, builtin_space
+from autorecs.search import Tuner, builtin_space
 
 ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'autorecs[ray]'")
 pytestmark = pytest.mark.ray

@@ -18,7 +18,6 @@ its cost in the same units: fit seconds and training epochs per trial.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import resource
@@ -28,11 +27,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
 
 from .._progress import logger
 from ..data.interactions import Interactions
-from ..exceptions import AutorecsError, ConfigError, DivergenceError
+from ..exceptions import ConfigError, DivergenceError
 from .space import SearchSpace
 
 STRATEGIES = ("grid", "random", "tpe")
@@ -259,7 +257,7 @@ def run_worker(job: _Job, on_trial: Callable[[TrialResult], None] | None = None)
     return n
 
 
-def _requeue_stale(study, space: SearchSpace) -> int:
+def _requeue_stale(study) -> int:
     """Trials left RUNNING by a killed process: mark them failed and queue their parameters again."""
     from optuna.trial import TrialState
 
@@ -362,7 +360,7 @@ class Tuner:
         probe = self.klass(**{**self.space.fixed, **self.fixed})
         direction = _direction(probe.monitor)
         study = _open_study(job, direction)
-        requeued = _requeue_stale(study, self.space)
+        requeued = _requeue_stale(study)
         if self.strategy == "grid":
             _enqueue_grid(study, self.space)
         if requeued:
