@@ -341,12 +341,16 @@ def tune_cmd(
     if as_json:
         _emit_json(payload)
         return
-    table = Table("strategy", "trials", "best valid", "test", "fit s", "epochs", "wall s", "best parameters", title=f"{name} on {sp.name}")
+    table = Table("strategy", "trials", "best valid", "test", "train s", "epochs", "wall s", title=f"{name} on {sp.name}")
     for r in payload["studies"]:
-        test_s = "" if r["test"] is None else ", ".join(f"{k} {v:.4f}" for k, v in _headline(r["test"]).items())
+        test_s = "" if r["test"] is None else "\n".join(f"{k} {v:.4f}" for k, v in _headline(r["test"]).items())
         best = "-" if r["best_valid"] is None else f"{r['best_valid']:.4f}"
-        table.add_row(r["strategy"], str(r["n_trials"]), best, test_s, f"{r['fit_seconds']:.1f}", str(r["epochs"]), f"{r['wall_seconds']:.1f}", json.dumps(r["best_params"]))
+        table.add_row(r["strategy"], str(r["n_trials"]), best, test_s, f"{r['fit_seconds']:.1f}", str(r["epochs"]), f"{r['wall_seconds']:.1f}")
     out.print(table)
+    for r in payload["studies"]:
+        out.print(f"{r['strategy']}: best parameters {json.dumps(r['best_params'])}", highlight=False, soft_wrap=True)
+    if report is not None:
+        out.print(f"Figure and results: {report}")
 
 
 def _headline(metrics: dict) -> dict:
