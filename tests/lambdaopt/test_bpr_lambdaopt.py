@@ -47,3 +47,17 @@ def test_learned_lambdas_are_saved_with_the_model(parts, tmp_path):
     m = BPRMF(factors=3, epochs=2, lambdaopt="UI", lambda_lr=0.05).fit(parts.train, parts.valid, seed=0, progress=False)
     back = Recommender.load(m.save(tmp_path / "m"))
     torch.testing.assert_close(back.lam_user, m.lam_user.detach())
+
+
+def test_biased_mf_lambdaopt_lr_zero_is_fixed_training_and_learns_otherwise(ratings_data):
+    from autorecs import BiasedMF
+
+    s = split(ratings_data, "random-60-20-20", seed=0)
+    kw = dict(factors=3, epochs=3, solver="adam", learning_rate=0.01, reg_user=0.05, reg_item=0.05)
+    fixed = BiasedMF(**kw).fit(s.train, s.valid, seed=0, progress=False)
+    zero = BiasedMF(**kw, lambdaopt="DUI", lambda_lr=0.0).fit(s.train, s.valid, seed=0, progress=False)
+    torch.testing.assert_close(zero.P, fixed.P, rtol=1e-5, atol=1e-6)
+    learned = BiasedMF(**kw, lambdaopt="UI", lambda_lr=0.05).fit(s.train, s.valid, seed=0, progress=False)
+    assert bool((learned.lam_user >= 0).all()) and not torch.all(learned.lam_user == 0.05)
+    with pytest.raises(ConfigError, match="ALS has none"):
+        BiasedMF(lambdaopt="D")  # the default solver is ALS

@@ -98,3 +98,55 @@ def test_hypergradient_matches_finite_differences(name, granularity, exponent):
             args = lambda f: (f.reshape(lam.shape), lam_i.detach()) if side == "user" else (lam_u.detach(), f.reshape(lam.shape))  # noqa: E731
             fd = (_real_val_loss(P, Q, opt, *args(plus), exponent) - _real_val_loss(P, Q, opt, *args(minus), exponent)) / (2 * eps)
             assert grad.reshape(-1)[k].item() == pytest.approx(fd, rel=1e-4, abs=1e-8), (side, k)
+
+
+@pytest.mark.parametrize("granularity", ["global", "DUI"])
+def test_squared_loss_hypergradient_with_a_whole_tensor_parameter(granularity):
+    """BiasedMF's case: a squared validation loss and a global bias simulated whole (rows=None)."""
+    g = torch.Generator().manual_seed(2)
+    P = torch.nn.Parameter(torch.randn(N_U, K, generator=g, dtype=torch.float64) * 0.3)
+    Q = torch.nn.Parameter(torch.randn(N_I, K, generator=g, dtype=torch.float64) * 0.3)
+    mu = torch.nn.Parameter(torch.tensor(3.0, dtype=torch.float64))
+    opt = make_optimizer("adam", [P, Q, mu], lr=0.05)
+    u, i = TRAIN[0], TRAIN[1]
+    r = torch.tensor([4.0, 3.0, 5.0, 1.0, 2.0, 4.0], dtype=torch.float64)
+    vu, vi = VALID[0], VALID[1]
+    vr = torch.tensor([5.0, 2.0, 3.0, 4.0], dtype=torch.float64)
+    lam_u, lam_i = _lambdas(granularity)
+
+    def err(P_, Q_, mu_):
+        return (mu_ + (P_[u] * Q_[i]).sum(1) - r).pow(2).sum()
+
+    def real(lu, li):
+        P2, Q2, m2 = (torch.nn.Parameter(t.detach().clone()) for t in (P, Q, mu))
+        opt2 = torch.optim.Adam([P2, Q2, m2], lr=0.05)
+        opt2.load_state_dict(copy.deepcopy(opt.state_dict()))
+        reg = Regularizer(lu, li).bind(torch.ones(N_U), torch.ones(N_I))
+        opt2.zero_grad()
+        ((err(P2, Q2, m2) + reg.penalty("user", u, P2[u]) + reg.penalty("item", i, Q2[i])) / len(u)).backward()
+        opt2.step()
+        return float((m2.detach() + (P2.detach()[vu] * Q2.detach()[vi]).sum(1) - vr).pow(2).mean())
+
+    (err(P, Q, mu) / len(u)).backward()
+    data = {"P": P.grad.clone(), "Q": Q.grad.clone(), "mu": mu.grad.clone()}
+    lu, li = lam_u.clone().requires_grad_(True), lam_i.clone().requires_grad_(True)
+    reg = Regularizer(0.0, 0.0).bind(torch.ones(N_U), torch.ones(N_I))
+    reg.user, reg.item = lu, li
+    urows, uinv = torch.unique(vu, return_inverse=True)
+    irows, iinv = torch.unique(vi, return_inverse=True)
+
+    def val_loss(new):
+        return (new["mu"] + (new["P"][uinv] * new["Q"][iinv]).sum(1) - vr).pow(2).mean()
+
+    pen = lambda L: (reg.penalty("user", u, L["P"][u]) + reg.penalty("item", i, L["Q"][i])) / len(u)  # noqa: E731
+    loss = validation_loss_after_step(opt, {"P": P, "Q": Q, "mu": mu}, data, pen, {"P": urows, "Q": irows, "mu": None}, val_loss)
+    assert loss.item() == pytest.approx(real(lam_u, lam_i), rel=1e-9)
+    gu, _ = torch.autograd.grad(loss, [lu, li])
+    eps = 1e-6
+    flat = lam_u.reshape(-1)
+    for k in range(min(flat.numel(), 3)):
+        plus, minus = flat.clone(), flat.clone()
+        plus[k] += eps
+        minus[k] -= eps
+        fd = (real(plus.reshape(lam_u.shape), lam_i) - real(minus.reshape(lam_u.shape), lam_i)) / (2 * eps)
+        assert gu.reshape(-1)[k].item() == pytest.approx(fd, rel=1e-4, abs=1e-9)

@@ -1,11 +1,11 @@
 """λOpt: learned fine-grained regularization.
 
-Work in progress (issue 4): the simulated optimizer step and the Λ-step's validation loss
-are here and tested against PyTorch and finite differences; the training loop, models and
-benchmarks are not yet.
+Work in progress (issue 4): the simulated optimizer step, the Λ-step and its use in BPRMF and
+BiasedMF (gradient solvers) are here and tested; baselines, trajectories and benchmarks are not yet.
 """
 
-from .hypergrad import validation_loss_after_step
+from .granularity import GRANULARITIES, lambda_shapes
+from .hypergrad import LambdaLearner, validation_loss_after_step
 from .simulate import simulated_step
 
-__all__ = ["simulated_step", "validation_loss_after_step"]
+__all__ = ["GRANULARITIES", "LambdaLearner", "lambda_shapes", "simulated_step", "validation_loss_after_step"]

@@ -18,6 +18,8 @@ from typing import Callable
 
 import torch
 
+from ..regularization import Regularizer
+from .granularity import lambda_shapes
 from .simulate import simulated_step
 
 
@@ -43,9 +45,46 @@ def validation_loss_after_step(
     pgrads = torch.autograd.grad(penalty, [leaves[k] for k in names], create_graph=True, allow_unused=True)
     new = {}
     for k, pg in zip(names, pgrads):
-        rows = val_rows[k]
-        g = data_grads[k][rows]
+        rows = val_rows.get(k)  # None: the whole tensor (e.g. a global bias)
+        g = data_grads[k] if rows is None else data_grads[k][rows]
         if pg is not None:
-            g = g + pg[rows]
+            g = g + (pg if rows is None else pg[rows])
         new[k] = simulated_step(optimizer, tables[k], g, rows)
     return val_loss_fn(new)
+
+
+class LambdaLearner:
+    """The learned Λ of one model: tensors of the granularity's shapes, their Adam optimizer,
+    gradient clipping and the projection Λ ≥ 0 (paper Section 3.2, eq. 8, slack version)."""
+
+    def __init__(self, granularity: str, n_users: int, n_items: int, factors: int, *, init_user: float, init_item: float,
+                 lr: float, clip: float, like: Regularizer):
+        su, si = lambda_shapes(granularity, n_users, n_items, factors)
+        self.user = torch.full(su, float(init_user), requires_grad=True)
+        self.item = torch.full(si, float(init_item), requires_grad=True)
+        self.clip = clip
+        self._opt = torch.optim.Adam([self.user, self.item], lr=lr)
+        # a regularizer whose Λ are the leaves above (autograd flows into them); same bias rule, exponent and counts
+        self._graph = Regularizer(0.0, 0.0, bias=like.bias, exponent=like.exponent)
+        self._graph._counts = like._counts
+        self._graph.user, self._graph.item = self.user, self.item
+
+    def current(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Λ_t, detached (for the real Θ-step)."""
+        return self.user.detach().clone(), self.item.detach().clone()
+
+    def step(self, optimizer, tables, penalty_fn, val_rows, val_loss_fn) -> float:
+        """One Λ-step; ``tables[k].grad`` must hold the unregularized data gradient.
+
+        ``penalty_fn(reg, leaves)`` is the batch penalty (scaled as in the real loss) under ``reg``.
+        """
+        data_grads = {k: t.grad.detach().clone() for k, t in tables.items()}
+        loss = validation_loss_after_step(optimizer, tables, data_grads, lambda L: penalty_fn(self._graph, L), val_rows, val_loss_fn)
+        g_user, g_item = torch.autograd.grad(loss, [self.user, self.item], allow_unused=True)
+        self.user.grad = torch.zeros_like(self.user) if g_user is None else g_user.clamp(-self.clip, self.clip)
+        self.item.grad = torch.zeros_like(self.item) if g_item is None else g_item.clamp(-self.clip, self.clip)
+        self._opt.step()
+        with torch.no_grad():
+            self.user.clamp_(min=0.0)
+            self.item.clamp_(min=0.0)
+        return float(loss.detach())

@@ -21,7 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from ..exceptions import check_float, check_int, check_param
+from ..exceptions import DataError, check_float, check_int, check_param
 from ..regularization import Regularizer
 from ._als import ridge_solve
 from ._optim import make_optimizer
@@ -59,6 +59,13 @@ class BiasedMFConfig(FitConfig):
     """Standard deviation of the normal initialisation of the factors."""
     clip: bool = True
     """Clip predicted ratings to the training ratings' range (as Surprise does)."""
+    lambdaopt: str = ""
+    """λOpt granularity (global, D, U, I, UI, DU, DI, DUI): learn Λ from the validation squared error
+    during training, starting from reg_user/reg_item; gradient solvers only; empty = fixed λ."""
+    lambda_lr: float = 1e-3
+    """Step size of the Λ optimizer (Adam)."""
+    lambda_clip: float = 1e-2
+    """Clip each entry of the Λ gradient to [-clip, clip]."""
     epochs: int = 100
     patience: int = 5
 
@@ -75,6 +82,13 @@ class BiasedMFConfig(FitConfig):
         check_float(owner, "reg_exponent", self.reg_exponent, 0.0, 1.0)
         check_float(owner, "learning_rate", self.learning_rate, low_open=True)
         check_float(owner, "init_std", self.init_std, low_open=True)
+        if self.lambdaopt:
+            from ..lambdaopt import GRANULARITIES
+
+            check_param(self.lambdaopt in GRANULARITIES, owner, "lambdaopt", self.lambdaopt, f"'' or one of {GRANULARITIES}")
+            check_param(self.solver != "als", owner, "solver", self.solver, "sgd, adam or adagrad with lambdaopt", "λOpt simulates an optimizer step; ALS has none.")
+        check_float(owner, "lambda_lr", self.lambda_lr)
+        check_float(owner, "lambda_clip", self.lambda_clip, low_open=True)
 
 
 class BiasedMF(Recommender):
@@ -97,6 +111,7 @@ class BiasedMF(Recommender):
     def _prepare(self, train) -> None:
         c = self.config
         self.rating_range = torch.tensor([train.ratings.min(), train.ratings.max()], dtype=torch.float32)
+        self._val = None
         self._reg = (self.regularizer or Regularizer(c.reg_user, c.reg_item, c.reg_bias, c.reg_exponent)).bind(
             np.bincount(train.users, minlength=train.n_users), np.bincount(train.items, minlength=train.n_items)
         )
@@ -121,6 +136,23 @@ class BiasedMF(Recommender):
         self.Q = torch.nn.Parameter(torch.randn(n_i, c.factors, generator=g) * c.init_std)
         if c.solver != "als":
             self._opt = make_optimizer(c.solver, [self.mu, self.bu, self.bi, self.P, self.Q], lr=c.learning_rate, weight_decay=c.weight_decay)
+        self._lam = None
+        if c.lambdaopt:
+            from .._rng import torch_generator
+            from ..lambdaopt import LambdaLearner
+
+            if getattr(self, "_val", None) is None:
+                raise DataError("λOpt learns Λ from validation data; pass a validation set to fit().")
+            self._lam = LambdaLearner(c.lambdaopt, n_u, n_i, c.factors, init_user=c.reg_user, init_item=c.reg_item,
+                                      lr=c.lambda_lr, clip=c.lambda_clip, like=self._reg)
+            self._vgen = torch_generator(rng)  # validation sampling leaves the training stream untouched
+
+    def _prepare_validation(self, valid) -> None:
+        u, i = valid.recode(self.user_vocab_, self.item_vocab_)
+        keep = (u >= 0) & (i >= 0)
+        if self.config.lambdaopt and not keep.any():
+            raise DataError("λOpt needs validation ratings of known users and items; the validation data has none.")
+        self._val = tuple(torch.from_numpy(a) for a in (u[keep].astype(np.int64), i[keep].astype(np.int64), valid.ratings[keep].astype(np.float32)))
 
     def _train_epoch(self) -> dict[str, float]:
         return self._als_sweep() if self.config.solver == "als" else self._gradient_epoch()
@@ -129,18 +161,50 @@ class BiasedMF(Recommender):
         n, bs = len(self._r), self.config.batch_size
         perm = torch.randperm(n, generator=self._tgen)
         total = torch.zeros((), dtype=torch.float64)
-        reg = self._reg
+        reg, lam = self._reg, self._lam
+        if lam is not None:
+            vidx = torch.randint(len(self._val[0]), (n,), generator=self._vgen)
         for s in range(0, n, bs):
             idx = perm[s : s + bs]
             u, i, r = self._u[idx], self._i[idx], self._r[idx]
             pu, qi, bu, bi = self.P[u], self.Q[i], self.bu[u], self.bi[i]
             err = (self.mu + bu + bi + (pu * qi).sum(1) - r).pow(2).sum()
-            batch_loss = err + reg.penalty("user", u, pu, bu) + reg.penalty("item", i, qi, bi)
             self._opt.zero_grad(set_to_none=True)
-            (batch_loss / len(idx)).backward()
+            if lam is None:
+                penalty = self._batch_penalty(reg, self._tables(), u, i)
+                ((err + penalty) / len(idx)).backward()
+            else:
+                (err / len(idx)).backward()
+                reg.user, reg.item = lam.current()  # Λ_t for the real step
+                self._lambda_step(u, i, vidx[s : s + bs])
+                penalty = self._batch_penalty(reg, self._tables(), u, i)
+                (penalty / len(idx)).backward()
             self._opt.step()
-            total += batch_loss.detach()
-        return {"loss": float(total) / n}
+            total += (err + penalty).detach()
+        logs = {"loss": float(total) / n}
+        if lam is not None:
+            logs.update(lambda_user_mean=float(lam.user.detach().mean()), lambda_item_mean=float(lam.item.detach().mean()))
+        return logs
+
+    def _tables(self) -> dict[str, torch.nn.Parameter]:
+        return {"mu": self.mu, "bu": self.bu, "bi": self.bi, "P": self.P, "Q": self.Q}
+
+    @staticmethod
+    def _batch_penalty(reg, t, u, i) -> torch.Tensor:
+        return reg.penalty("user", u, t["P"][u], t["bu"][u]) + reg.penalty("item", i, t["Q"][i], t["bi"][i])
+
+    def _lambda_step(self, u, i, vidx) -> None:
+        """One λOpt Λ-step with the validation squared error (see autorecs.lambdaopt)."""
+        vu, vi, vr = (a[vidx] for a in self._val)
+        urows, uinv = torch.unique(vu, return_inverse=True)
+        irows, iinv = torch.unique(vi, return_inverse=True)
+
+        def val_loss(new):
+            pred = new["mu"] + new["bu"][uinv] + new["bi"][iinv] + (new["P"][uinv] * new["Q"][iinv]).sum(1)
+            return (pred - vr).pow(2).mean()
+
+        rows = {"mu": None, "bu": urows, "P": urows, "bi": irows, "Q": irows}
+        self._lam.step(self._opt, self._tables(), lambda reg, L: self._batch_penalty(reg, L, u, i) / len(u), rows, val_loss)
 
     @torch.no_grad()
     def _als_sweep(self) -> dict[str, float]:
@@ -166,12 +230,17 @@ class BiasedMF(Recommender):
     def _get_state(self) -> dict[str, torch.Tensor]:
         state = {k: getattr(self, k).detach().clone() for k in ("mu", "bu", "bi", "P", "Q")}
         state["rating_range"] = self.rating_range.clone()
+        if getattr(self, "_lam", None) is not None:
+            state["lam_user"], state["lam_item"] = self._lam.current()
         return state
 
     def _set_state(self, state) -> None:
         self.rating_range = state["rating_range"].clone()
         for k in ("mu", "bu", "bi", "P", "Q"):
             setattr(self, k, torch.nn.Parameter(state[k].clone()))
+        for k in ("lam_user", "lam_item"):  # learned Λ (λOpt): kept for inspection
+            if k in state:
+                setattr(self, k, state[k].clone())
 
     # ------------------------------------------------------------- inference
     @torch.no_grad()

@@ -110,16 +110,13 @@ class BPRMF(Recommender):
         params = [self.P, self.Q] + ([self.bi] if c.item_bias else [])
         self._opt = make_optimizer(c.optimizer, params, lr=c.learning_rate)
         if c.lambdaopt:
-            from ..lambdaopt.granularity import lambda_shapes
+            from ..lambdaopt import LambdaLearner
 
             if self._vu is None:
                 raise DataError("λOpt learns Λ from validation data; pass a validation set to fit().")
-            su, si = lambda_shapes(c.lambdaopt, len(self.user_vocab_), len(self.item_vocab_), c.factors)
-            self.lam_user = torch.full(su, float(c.reg), requires_grad=True)
-            self.lam_item = torch.full(si, float(c.reg), requires_grad=True)
-            self._lam_opt = torch.optim.Adam([self.lam_user, self.lam_item], lr=c.lambda_lr)
-            self._reg_graph = Regularizer(0.0, 0.0, exponent=self._reg.exponent)
-            self._reg_graph._counts = self._reg._counts
+            self._lam = LambdaLearner(c.lambdaopt, len(self.user_vocab_), len(self.item_vocab_), c.factors, init_user=c.reg,
+                                      init_item=c.reg, lr=c.lambda_lr, clip=c.lambda_clip, like=self._reg)
+            self.lam_user, self.lam_item = self._lam.user, self._lam.item
             self._vgen = torch_generator(rng)  # validation sampling leaves the training stream untouched
 
     def sample_negatives(self, users: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -169,7 +166,7 @@ class BPRMF(Recommender):
             self._opt.zero_grad(set_to_none=True)
             if lopt:
                 (data / len(u)).backward()
-                reg.user, reg.item = self.lam_user.detach().clone(), self.lam_item.detach().clone()  # Λ_t for the real step
+                reg.user, reg.item = self._lam.current()  # Λ_t for the real step
                 self._lambda_step(tables, u, i, j, vu[s : s + bs], vi[s : s + bs], vj[s : s + bs])
                 penalty = self._batch_penalty(reg, tables, u, i, j)
                 (penalty / len(u)).backward()
@@ -187,16 +184,9 @@ class BPRMF(Recommender):
         return {"P": self.P, "Q": self.Q, **({"bi": self.bi} if self.config.item_bias else {})}
 
     def _lambda_step(self, tables, u, i, j, vu, vi, vj) -> None:
-        """One λOpt Λ-step at (Θ_t, Λ_t): validation BPR loss after the simulated step, its gradient, clip, Adam, Λ ≥ 0."""
-        from ..lambdaopt import validation_loss_after_step
-
-        B = len(u)
-        reg = self._reg_graph
-        reg.user, reg.item = self.lam_user, self.lam_item  # the leaves: autograd flows into Λ
-        data_grads = {k: t.grad.detach().clone() for k, t in tables.items()}
+        """One λOpt Λ-step at (Θ_t, Λ_t) with the validation BPR loss (see autorecs.lambdaopt)."""
         urows, uinv = torch.unique(vu, return_inverse=True)
         irows, iinv = torch.unique(torch.cat([vi, vj]), return_inverse=True)
-        rows = {"P": urows, "Q": irows, "bi": irows}
         ipos, ineg = iinv[: len(vi)], iinv[len(vi) :]
 
         def val_loss(new):
@@ -205,15 +195,8 @@ class BPRMF(Recommender):
                 x = x + new["bi"][ipos] - new["bi"][ineg]
             return -F.logsigmoid(x).mean()
 
-        loss = validation_loss_after_step(self._opt, tables, data_grads, lambda L: self._batch_penalty(reg, L, u, i, j) / B, {k: rows[k] for k in tables}, val_loss)
-        g_user, g_item = torch.autograd.grad(loss, [self.lam_user, self.lam_item], allow_unused=True)
-        clip = self.config.lambda_clip
-        self.lam_user.grad = torch.zeros_like(self.lam_user) if g_user is None else g_user.clamp(-clip, clip)
-        self.lam_item.grad = torch.zeros_like(self.lam_item) if g_item is None else g_item.clamp(-clip, clip)
-        self._lam_opt.step()
-        with torch.no_grad():
-            self.lam_user.clamp_(min=0.0)
-            self.lam_item.clamp_(min=0.0)
+        rows = {"P": urows, "Q": irows, "bi": irows}
+        self._lam.step(self._opt, tables, lambda reg, L: self._batch_penalty(reg, L, u, i, j) / len(u), {k: rows[k] for k in tables}, val_loss)
 
     def _get_state(self) -> dict[str, torch.Tensor]:
         names = ("P", "Q", "bi") + (("lam_user", "lam_item") if self.config.lambdaopt else ())
