@@ -24,3 +24,19 @@ def lambda_shapes(granularity: str, n_users: int, n_items: int, factors: int) ->
         return (factors,) if d else ()
 
     return shape("U" in g, n_users), shape("I" in g, n_items)
+
+
+def split_validation(valid, fraction: float, seed: int):
+    """Rows of ``valid`` for learning Λ and the rest for early stopping and selection.
+
+    λOpt learns Λ from validation data, so that data no longer measures the model
+    fairly (measured on ml-100k: validation RMSE 0.75 against test 0.97).  A seeded
+    random ``fraction`` of the validation rows teaches Λ; the others are held out.
+    """
+    import numpy as np
+
+    if not 0.0 < fraction < 1.0:
+        raise ConfigError(f"The 'lambda_valid_fraction' must be in (0, 1); got {fraction!r}.")
+    rng = np.random.default_rng(seed)
+    mask = rng.random(len(valid)) < fraction
+    return valid.subset(np.flatnonzero(mask)), valid.subset(np.flatnonzero(~mask))

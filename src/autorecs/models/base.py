@@ -146,7 +146,7 @@ class Recommender:
         self.train_std_ = float(train.ratings.std()) if train.ratings is not None else 1.0
         self._prepare(train)
         if valid is not None and len(valid):
-            self._prepare_validation(valid)
+            valid = self._prepare_validation(valid) or valid
 
         validate, monitor, mode = self._validation(valid) if valid is not None and len(valid) else (None, None, "min")
         hint = ", ".join(f"{f}={getattr(self.config, f)}" for f in self.step_hint_fields)
@@ -198,8 +198,9 @@ class Recommender:
     def _prepare(self, train: Interactions) -> None:
         raise NotImplementedError
 
-    def _prepare_validation(self, valid: Interactions) -> None:
-        """Optional: use validation data during training (λOpt does). Default: nothing."""
+    def _prepare_validation(self, valid: Interactions) -> Interactions | None:
+        """Optional: use validation data during training (λOpt does); return the part left
+        for early stopping and restarts (None: all of it)."""
 
     def _init_params(self, rng: np.random.Generator) -> None:
         raise NotImplementedError

@@ -64,6 +64,8 @@ class BiasedMFConfig(FitConfig):
     during training, starting from reg_user/reg_item; gradient solvers only; empty = fixed λ."""
     lambda_lr: float = 1e-3
     """Step size of the Λ optimizer (Adam)."""
+    lambda_valid_fraction: float = 0.5
+    """With λOpt: share of the validation rows that teach Λ; the rest stay for early stopping."""
     lambda_clip: float = 1e-2
     """Clip each entry of the Λ gradient to [-clip, clip]."""
     epochs: int = 100
@@ -89,6 +91,7 @@ class BiasedMFConfig(FitConfig):
             check_param(self.solver != "als", owner, "solver", self.solver, "sgd, adam or adagrad with lambdaopt", "λOpt simulates an optimizer step; ALS has none.")
         check_float(owner, "lambda_lr", self.lambda_lr)
         check_float(owner, "lambda_clip", self.lambda_clip, low_open=True)
+        check_float(owner, "lambda_valid_fraction", self.lambda_valid_fraction, 0.0, 1.0, low_open=True)
 
 
 class BiasedMF(Recommender):
@@ -147,12 +150,18 @@ class BiasedMF(Recommender):
                                       lr=c.lambda_lr, clip=c.lambda_clip, like=self._reg)
             self._vgen = torch_generator(rng)  # validation sampling leaves the training stream untouched
 
-    def _prepare_validation(self, valid) -> None:
+    def _prepare_validation(self, valid):
+        if not self.config.lambdaopt:
+            return None
+        from ..lambdaopt import split_validation
+
+        valid, held_out = split_validation(valid, self.config.lambda_valid_fraction, self._tgen.initial_seed())
         u, i = valid.recode(self.user_vocab_, self.item_vocab_)
         keep = (u >= 0) & (i >= 0)
         if self.config.lambdaopt and not keep.any():
             raise DataError("λOpt needs validation ratings of known users and items; the validation data has none.")
         self._val = tuple(torch.from_numpy(a) for a in (u[keep].astype(np.int64), i[keep].astype(np.int64), valid.ratings[keep].astype(np.float32)))
+        return held_out
 
     def _train_epoch(self) -> dict[str, float]:
         return self._als_sweep() if self.config.solver == "als" else self._gradient_epoch()

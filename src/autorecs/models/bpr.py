@@ -49,6 +49,8 @@ class BPRMFConfig(FitConfig):
     training, starting from ``reg``; empty = fixed λ.  Needs validation data in ``fit``."""
     lambda_lr: float = 1e-3
     """Step size of the Λ optimizer (Adam)."""
+    lambda_valid_fraction: float = 0.5
+    """With λOpt: share of the validation rows that teach Λ; the rest stay for early stopping."""
     lambda_clip: float = 1e-2
     """Clip each entry of the Λ gradient to [-clip, clip] (the paper's slack KKT constraint)."""
 
@@ -60,6 +62,7 @@ class BPRMFConfig(FitConfig):
             check_param(self.lambdaopt in GRANULARITIES, "BPRMF", "lambdaopt", self.lambdaopt, f"'' or one of {GRANULARITIES}")
         check_float("BPRMF", "lambda_lr", self.lambda_lr)
         check_float("BPRMF", "lambda_clip", self.lambda_clip, low_open=True)
+        check_float("BPRMF", "lambda_valid_fraction", self.lambda_valid_fraction, 0.0, 1.0, low_open=True)
         check_int("BPRMF", "factors", self.factors)
         check_int("BPRMF", "batch_size", self.batch_size)
         check_param(self.optimizer in OPTIMIZERS, "BPRMF", "optimizer", self.optimizer, f"one of {tuple(OPTIMIZERS)}")
@@ -91,15 +94,19 @@ class BPRMF(Recommender):
         self._keys = torch.sort(self._u * self._n_items + self._i).values
         self._vu = None
 
-    def _prepare_validation(self, valid) -> None:
+    def _prepare_validation(self, valid):
         if not self.config.lambdaopt:
-            return
+            return None
+        from ..lambdaopt import split_validation
+
+        valid, held_out = split_validation(valid, self.config.lambda_valid_fraction, self._tgen.initial_seed())
         u, i = valid.recode(self.user_vocab_, self.item_vocab_)
         keep = (u >= 0) & (i >= 0)
         self._vu = torch.from_numpy(u[keep].astype(np.int64))
         self._vi = torch.from_numpy(i[keep].astype(np.int64))
         if len(self._vu) == 0:
             raise DataError("λOpt needs validation interactions of known users and items; the validation data has none.")
+        return held_out
 
     def _init_params(self, rng) -> None:
         c = self.config
