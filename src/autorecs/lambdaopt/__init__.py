@@ -4,8 +4,8 @@ Work in progress (issue 4): the simulated optimizer step, the Λ-step and its us
 BiasedMF (gradient solvers) are here and tested; baselines, trajectories and benchmarks are not yet.
 """
 
-from .granularity import GRANULARITIES, lambda_shapes, split_validation
+from .granularity import GRANULARITIES, lambda_shapes, lambda_validation, split_validation
 from .hypergrad import LambdaLearner, validation_loss_after_step
 from .simulate import simulated_step
 
-__all__ = ["GRANULARITIES", "LambdaLearner", "lambda_shapes", "simulated_step", "split_validation", "validation_loss_after_step"]
+__all__ = ["GRANULARITIES", "LambdaLearner", "lambda_shapes", "lambda_validation", "simulated_step", "split_validation", "validation_loss_after_step"]

@@ -40,3 +40,23 @@ def split_validation(valid, fraction: float, seed: int):
     rng = np.random.default_rng(seed)
     mask = rng.random(len(valid)) < fraction
     return valid.subset(np.flatnonzero(mask)), valid.subset(np.flatnonzero(~mask))
+
+
+def lambda_validation(valid, user_vocab, item_vocab, fraction: float, seed: int):
+    """Split ``valid`` (see :func:`split_validation`) and code the Λ part in the model's ids.
+
+    Returns ``(users, items, ratings_or_None, held_out)``: int64/float32 torch tensors of
+    the Λ rows whose user and item the model knows, and the held-out Interactions.
+    """
+    import numpy as np
+    import torch
+
+    from ..exceptions import DataError
+
+    part, held_out = split_validation(valid, fraction, seed)
+    u, i = part.recode(user_vocab, item_vocab)
+    keep = (u >= 0) & (i >= 0)
+    if not keep.any():
+        raise DataError("λOpt needs validation interactions of known users and items; the validation data has none.")
+    ratings = None if part.ratings is None else torch.from_numpy(part.ratings[keep].astype(np.float32))
+    return torch.from_numpy(u[keep].astype(np.int64)), torch.from_numpy(i[keep].astype(np.int64)), ratings, held_out

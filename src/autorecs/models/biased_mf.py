@@ -153,14 +153,10 @@ class BiasedMF(Recommender):
     def _prepare_validation(self, valid):
         if not self.config.lambdaopt:
             return None
-        from ..lambdaopt import split_validation
+        from ..lambdaopt import lambda_validation
 
-        valid, held_out = split_validation(valid, self.config.lambda_valid_fraction, self._tgen.initial_seed())
-        u, i = valid.recode(self.user_vocab_, self.item_vocab_)
-        keep = (u >= 0) & (i >= 0)
-        if self.config.lambdaopt and not keep.any():
-            raise DataError("λOpt needs validation ratings of known users and items; the validation data has none.")
-        self._val = tuple(torch.from_numpy(a) for a in (u[keep].astype(np.int64), i[keep].astype(np.int64), valid.ratings[keep].astype(np.float32)))
+        c = self.config
+        *self._val, held_out = lambda_validation(valid, self.user_vocab_, self.item_vocab_, c.lambda_valid_fraction, self._tgen.initial_seed())
         return held_out
 
     def _train_epoch(self) -> dict[str, float]:

@@ -97,15 +97,10 @@ class BPRMF(Recommender):
     def _prepare_validation(self, valid):
         if not self.config.lambdaopt:
             return None
-        from ..lambdaopt import split_validation
+        from ..lambdaopt import lambda_validation
 
-        valid, held_out = split_validation(valid, self.config.lambda_valid_fraction, self._tgen.initial_seed())
-        u, i = valid.recode(self.user_vocab_, self.item_vocab_)
-        keep = (u >= 0) & (i >= 0)
-        self._vu = torch.from_numpy(u[keep].astype(np.int64))
-        self._vi = torch.from_numpy(i[keep].astype(np.int64))
-        if len(self._vu) == 0:
-            raise DataError("λOpt needs validation interactions of known users and items; the validation data has none.")
+        c = self.config
+        self._vu, self._vi, _, held_out = lambda_validation(valid, self.user_vocab_, self.item_vocab_, c.lambda_valid_fraction, self._tgen.initial_seed())
         return held_out
 
     def _init_params(self, rng) -> None:
