@@ -207,10 +207,6 @@ def fit_cmd(
 
 
 # ------------------------------------------------------------------ evaluate
-def _load_model(path: Path) -> Recommender:
-    return Recommender.load(path)
-
-
 @app.command("evaluate")
 def evaluate_cmd(
     model_dir: Path = typer.Option(..., "--model", help="Directory written by `autorecs fit`."),
@@ -222,7 +218,7 @@ def evaluate_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     """Evaluate a saved model on test data."""
-    fitted = _load_model(model_dir)
+    fitted = Recommender.load(model_dir)
     try:
         cutoffs = tuple(int(k) for k in ks.split(","))
     except ValueError as exc:
@@ -256,7 +252,7 @@ def recommend_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     """Top-N recommendations for users of a saved model."""
-    fitted = _load_model(model_dir)
+    fitted = Recommender.load(model_dir)
     users = _coerce_ids(user, fitted.user_vocab_.index)
     recs = fitted.recommend(users, n=n, exclude_seen=not include_seen)
     rows = [

@@ -19,10 +19,6 @@ from .metrics import FAMILIES, ranking_metrics, rating_metrics
 DEFAULT_KS = (10, 50, 100)
 
 
-def _to_model_codes(model, data: Interactions) -> tuple[np.ndarray, np.ndarray]:
-    return data.recode(model.user_vocab_, model.item_vocab_)
-
-
 def _csr(model, users: np.ndarray, items: np.ndarray) -> sp.csr_matrix:
     keep = (users >= 0) & (items >= 0)
     n_u, n_i = len(model.user_vocab_), len(model.item_vocab_)
@@ -56,7 +52,7 @@ class Evaluator:
         if task not in ("rating", "ranking"):
             raise DataError(f"The 'task' must be 'rating' or 'ranking'; got {task!r}.")
         self.task, self.ks, self.families = task, tuple(ks), tuple(families)
-        users, items = _to_model_codes(model, data)
+        users, items = data.recode(model.user_vocab_, model.item_vocab_)
         self.skipped = int(((users < 0) | (items < 0)).sum())
         if task == "rating":
             if data.ratings is None:
@@ -66,7 +62,7 @@ class Evaluator:
             self.truth = _csr(model, users, items)
             excl = model.seen_.copy()
             for other in exclude:
-                excl = excl + _csr(model, *_to_model_codes(model, other))
+                excl = excl + _csr(model, *other.recode(model.user_vocab_, model.item_vocab_))
             self.exclude = (excl > 0).astype(np.float32)
 
     def __call__(self, model) -> dict:

@@ -115,6 +115,11 @@ class Recommender:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
 
     @property
+    def item_popularity_(self) -> np.ndarray:
+        """Training interactions per item (the fallback ranking for unknown users)."""
+        return np.asarray(self.seen_.sum(0)).ravel().astype(np.float32)
+
+    @property
     def monitor(self) -> str:
         return self.config.monitor or self.default_monitor
 
@@ -140,8 +145,6 @@ class Recommender:
         self.user_vocab_ = train.user_vocab
         self.item_vocab_ = train.item_vocab
         self.seen_ = train.csr("ones")
-        self.seen_.data[:] = 1.0
-        self.item_popularity_ = np.asarray(self.seen_.sum(0)).ravel().astype(np.float32)
         self.train_mean_ = float(train.ratings.mean()) if train.ratings is not None else 0.0
         self.train_std_ = float(train.ratings.std()) if train.ratings is not None else 1.0
         self._prepare(train)
@@ -329,7 +332,6 @@ class Recommender:
         model.seen_ = sp.csr_matrix(
             (np.ones(len(ids["seen_indices"]), np.float32), ids["seen_indices"], ids["seen_indptr"]), shape=(n_u, n_i)
         )
-        model.item_popularity_ = np.asarray(model.seen_.sum(0)).ravel().astype(np.float32)
         model.train_mean_, model.train_std_ = meta["train_mean"], meta["train_std"]
         weights = np.load(path / "weights.npz", allow_pickle=False)
         model._set_state({k: torch.from_numpy(weights[k]) for k in weights.files})
