@@ -58,3 +58,38 @@ def low_rank_ratings(
         ratings=ratings,
         timestamps=timestamps,
     ).subset(np.arange(len(keys)))
+
+
+def planted_cross_table(
+    n_rows: int = 20_000,
+    *,
+    n_categorical: int = 6,
+    levels: int = 6,
+    n_numerical: int = 2,
+    planted: tuple[int, int] = (1, 3),
+    noise: float = 0.1,
+    main_effect: float = 0.5,
+    seed=0,
+) -> pd.DataFrame:
+    """A click table whose label is driven by the XOR of two categorical features.
+
+    Columns ``c0..c{n-1}`` (string levels ``v0..``), ``x0..`` (numerical) and
+    ``label``.  ``label = parity(c_a) XOR parity(c_b)`` for ``planted = (a, b)``,
+    flipped with probability ``noise``; ``c0`` carries a weak main effect (it
+    shifts the flip probability by ``main_effect * noise``), so a plain logistic
+    regression learns something but only the cross ``c_a x c_b`` explains the label.
+    """
+    rng = as_generator(seed)
+    a, b = planted
+    if not (0 <= a < n_categorical and 0 <= b < n_categorical and a != b):
+        from ..exceptions import ConfigError
+
+        raise ConfigError(f"The 'planted' parameter must name two different columns among 0..{n_categorical - 1}; got {planted!r}.")
+    codes = rng.integers(0, levels, size=(n_rows, n_categorical))
+    frame = pd.DataFrame({f"c{k}": np.char.add("v", codes[:, k].astype(str)) for k in range(n_categorical)})
+    for k in range(n_numerical):
+        frame[f"x{k}"] = rng.normal(size=n_rows)
+    xor = (codes[:, a] % 2) ^ (codes[:, b] % 2)
+    flip_p = noise * (1 + main_effect * np.where(codes[:, 0] < levels / 2, 1, -1))
+    frame["label"] = np.where(rng.random(n_rows) < flip_p, 1 - xor, xor).astype(np.int8)
+    return frame
