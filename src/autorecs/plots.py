@@ -88,3 +88,24 @@ def plot_search_cost(results, path: str | Path, *, title: str = "") -> Path:
     if title:
         ax.set_title(title)
     return _save(fig, path)
+
+
+def plot_cross_search(base_auc: float, steps: list[dict], path: str | Path, *, kept: int | None = None, title: str = "") -> Path:
+    """Validation AUC against AutoCross search step, each point labelled with the cross added there."""
+    plt = _pyplot()
+    x = list(range(len(steps) + 1))
+    y = [base_auc] + [s["valid_auc"] for s in steps]
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    ax.plot(x, y, marker="o", color="tab:blue")
+    for xi, s in zip(x[1:], steps):
+        ax.annotate(s["cross"], (xi, s["valid_auc"]), textcoords="offset points", xytext=(4, -4), fontsize=7, rotation=-30, ha="left", va="top")
+    if kept is not None and kept < len(steps):
+        ax.axvline(kept, color="tab:gray", ls="--", lw=1, label=f"kept: first {kept} crosses")
+        ax.legend(loc="lower right", fontsize=8)
+    ax.set_xlabel("search step (crosses added)")
+    ax.set_ylabel("validation AUC (LR on the current set)")
+    ax.set_title(title or "AutoCross beam search")
+    ax.set_xticks(x)
+    ax.set_xlim(-0.3, len(steps) + 2.5)  # room for the last label
+    ax.grid(alpha=0.3)
+    return _save(fig, path)

@@ -1,0 +1,38 @@
+import json
+
+import pandas as pd
+
+from autorecs.data.synthetic import planted_cross_table
+from tests.test_cli import run
+
+
+def test_cross_search_then_apply(capsys, tmp_path):
+    table = planted_cross_table(4000, seed=0)
+    table.iloc[:3000].to_csv(tmp_path / "train.csv", index=False)
+    table.iloc[3000:].to_csv(tmp_path / "test.csv", index=False)
+    code, out, _ = run(capsys, "cross", "--train", tmp_path / "train.csv", "--test", tmp_path / "test.csv", "--label", "label",
+                       "--max-crosses", "2", "--out", tmp_path / "m", "--json")
+    assert code == 0
+    rep = json.loads(out)
+    assert rep["crosses"][0] == "c1 x c3"
+    assert rep["ac+lr"]["test"]["auc"] > rep["lr"]["test"]["auc"] + 0.1
+    assert rep["ac+lr"]["inference_ms_per_row"] > 0 and (tmp_path / "m" / "cross_search.png").exists()
+    new = table.iloc[3000:].drop(columns="label")  # unlabelled rows can be transformed
+    new.to_parquet(tmp_path / "new.parquet")
+    code, out, _ = run(capsys, "cross", "apply", tmp_path / "new.parquet", "--model", tmp_path / "m", "--json")
+    assert code == 0
+    written = pd.read_parquet(json.loads(out)["output"])
+    assert list(written.columns[-len(rep["crosses"]) - 1:]) == rep["crosses"] + ["score"]
+    assert written["score"].between(0, 1).all()
+
+
+def test_cross_errors_are_one_line(capsys, tmp_path):
+    planted_cross_table(200, seed=0).to_csv(tmp_path / "t.csv", index=False)
+    code, _, err = run(capsys, "cross", "--train", tmp_path / "t.csv", "--out", tmp_path / "m")
+    assert code == 2 and "'--label' option is required" in err
+    code, _, err = run(capsys, "cross", "--train", tmp_path / "t.csv", "--label", "label", "--bins", "4,x", "--out", tmp_path / "m")
+    assert code == 2 and "'--bins' option" in err
+    code, _, err = run(capsys, "cross", "--train", tmp_path / "missing.csv", "--label", "label", "--out", tmp_path / "m")
+    assert code == 3 and "No file at" in err
+    code, _, err = run(capsys, "cross", "apply", tmp_path / "t.csv", "--model", tmp_path / "nothing")
+    assert code == 3 and "autocross.json is missing" in err
