@@ -127,6 +127,7 @@ def search_and_fit(train: pd.DataFrame, valid: pd.DataFrame | None, test: pd.Dat
         report["ac+lr"]["test"] = classification_metrics(aclr.predict_proba(Xt), yt)
     batch = test if test is not None else valid
     codes = ac.transform(batch)
+    report["lr"]["inference_ms_per_row"] = latency_ms_per_row(lambda: lr.predict_proba(codes[:, :n_base])) / len(batch)
     report["ac+lr"]["inference_ms_per_row"] = latency_ms_per_row(lambda: aclr.predict_proba(codes)) / len(batch)
     report["ac+lr"]["end_to_end_ms_per_row"] = latency_ms_per_row(lambda: aclr.predict_proba(ac.transform(batch)), 3) / len(batch)
     return CrossLR(ac, aclr), report
