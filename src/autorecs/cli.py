@@ -169,6 +169,7 @@ def fit_cmd(
     task: str = typer.Option(..., help="rating or ranking."),
     model: Optional[str] = typer.Option(None, help=f"One of {sorted(MODELS)}; default biased-mf (rating) / bpr-mf (ranking)."),
     config: Optional[Path] = typer.Option(None, help="JSON or TOML file of model parameters."),
+    arch: Optional[Path] = typer.Option(None, help="An architecture from `autorecs search-ifc` (arch-K*.json), for --model sif."),
     param: List[str] = typer.Option([], "--param", "-p", help="Model parameter KEY=VALUE (repeatable), e.g. -p factors=32."),
     seed: int = typer.Option(0, help="Random seed."),
     out_dir: Path = typer.Option(..., "--out", help="Directory to save the fitted model."),
@@ -181,7 +182,12 @@ def fit_cmd(
     train_data = _read(train, cols)
     valid_data = _read(valid, cols) if valid else None
     t0 = time.perf_counter()
-    fitted = klass(**_parse_params(config, param)).fit(train_data, valid_data, seed=seed, progress=not as_json)
+    params = _parse_params(config, param)
+    if arch is not None:
+        if name != "sif":
+            raise ConfigError(f"The '--arch' option is for --model sif (a searched interaction function); got --model {name}.")
+        params = {**_parse_params(arch, []), **params}
+    fitted = klass(**params).fit(train_data, valid_data, seed=seed, progress=not as_json)
     seconds = time.perf_counter() - t0
     fitted.save(out_dir)
     hist = fitted.history_
@@ -396,6 +402,52 @@ def quickstart_cmd(
     out.print(rating)
     out.print(ranking)
     out.print(f"Learning curves: {result['figure']}\nFull results: {result['results_file']}")
+
+
+# ---------------------------------------------------------------- search-ifc
+@app.command("search-ifc")
+def search_ifc_cmd(
+    train: str = typer.Option(..., help="Training ratings (file), or a built-in data set (then split by --protocol)."),
+    valid: Optional[str] = typer.Option(None, help="Validation ratings (the search and λ are chosen on it)."),
+    test: Optional[str] = typer.Option(None, help="Test ratings, scored once per size after retraining."),
+    protocol: str = typer.Option("random-50-25-25", help="Split of a built-in --train."),
+    dims: str = typer.Option("8", help="Embedding sizes, comma-separated, e.g. 2,4,8,16."),
+    strategy: str = typer.Option("sif", help="sif (one-shot, Algorithm 2), sif-halving, random, tpe or rl."),
+    budget: Optional[float] = typer.Option(None, help="Wall-clock seconds per size for random/tpe/rl (default 60)."),
+    epochs: int = typer.Option(10, help="Search epochs of sif / sif-halving."),
+    biases: bool = typer.Option(True, help="Learned μ + b_u + b_i in every model (--no-biases: the paper's model)."),
+    seed: int = typer.Option(0, help="Seed of the split, the search and the retraining."),
+    out_dir: Path = typer.Option(..., "--out", help="Directory for arch-K*.json, model-K*/, report.json and figures."),
+    user_col: str = UserCol, item_col: str = ItemCol, rating_col: str = RatingCol, timestamp_col: str = TimeCol,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Search the interaction function of a rating model, retrain it with λ tuned on validation, report test RMSE."""
+    from .plots import plot_sif_search
+    from .sif.pipeline import search_ifc
+
+    cols = _columns(user_col, item_col, rating_col, timestamp_col)
+    if train in DATASETS and not Path(train).exists():
+        parts = split(load(train), protocol, seed=seed)
+        tr, va, te = parts.train, parts.valid, parts.test
+        va, te = (_read(valid, cols) if valid else va), (_read(test, cols) if test else te)
+    else:
+        if valid is None:
+            raise ConfigError("The '--valid' option is required with a training file: the search learns the architecture on it.")
+        tr, va, te = _read(train, cols), _read(valid, cols), (_read(test, cols) if test else None)
+    report = search_ifc(tr, va, te, dims=_parse_ints(dims, "--dims"), strategy=strategy, budget=budget, seed=seed,
+                        out_dir=out_dir, progress=not as_json, epochs=epochs, biases=biases)
+    report["figures"] = [str(p) for p in plot_sif_search(report, out_dir)]
+    if as_json:
+        _emit_json(report)
+        return
+    table = Table("K", "interaction", "λ", "valid RMSE", "test RMSE", "search s", "retrain s")
+    for k, e in report["dims"].items():
+        t = e.get("test", {})
+        table.add_row(str(k), e["arch"]["interaction"], f"{e['reg']:g}", f"{e['valid_rmse']:.4f}",
+                      f"{t['rmse']:.4f}" if t else "-", f"{e['search_seconds']:.1f}", f"{e['retrain_seconds']:.1f}")
+    out.print(table)
+    out.print(f"architectures, models, report and figures in {out_dir}; retrain one with "
+              f"`autorecs fit --model sif --arch {out_dir}/arch-K{next(iter(report['dims']))}.json ...`")
 
 
 # --------------------------------------------------------------------- cross

@@ -109,3 +109,49 @@ def plot_cross_search(base_auc: float, steps: list[dict], path: str | Path, *, k
     ax.set_xlim(-0.3, len(steps) + 2.5)  # room for the last label
     ax.grid(alpha=0.3)
     return _save(fig, path)
+
+
+def plot_sif_search(report: dict, out_dir: str | Path) -> list[Path]:
+    """Per embedding size: the searched transforms g over the embedding range (the SIF paper's Fig. 6b),
+    α per operation over search epochs (one-shot strategies), and validation/test RMSE against seconds."""
+    import torch
+
+    from .sif.transform import ElementwiseMLP
+
+    plt = _pyplot()
+    paths = []
+    for k, e in report["dims"].items():
+        arch, curve = e["arch"], e["curve"]
+        fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+        x = torch.linspace(-1.5, 1.5, 200)
+        for side, color in (("user", "tab:blue"), ("item", "tab:orange")):
+            g = ElementwiseMLP.from_list(arch[f"transform_{side}"], arch["transform_hidden"], arch["transform_activation"],
+                                         arch.get("transform_residual", True))
+            with torch.no_grad():
+                axes[0].plot(x.numpy(), g(x).numpy(), color=color, label=f"g for {side}s")
+        axes[0].plot(x.numpy(), x.numpy(), color="tab:gray", ls=":", lw=1, label="identity")
+        axes[0].set_xlabel("embedding entry")
+        axes[0].set_title(f"searched transform ({arch['interaction']})")
+        axes[0].legend(fontsize=8)
+        if curve and "alpha" in curve[0] and report["strategy"] == "sif":
+            alphas = np.array([c["alpha"] for c in curve])
+            from .sif.search import NONADDITIVE_OPS, SEARCH_OPS
+
+            ops = NONADDITIVE_OPS if alphas.shape[1] == len(NONADDITIVE_OPS) else SEARCH_OPS
+            for j, op in enumerate(ops[: alphas.shape[1]]):
+                axes[1].plot(range(1, len(alphas) + 1), alphas[:, j], marker=".", label=op)
+            axes[1].set_xlabel("search epoch")
+            axes[1].set_ylabel("α")
+            axes[1].legend(fontsize=8)
+        else:
+            axes[1].axis("off")
+        secs = [c["seconds"] for c in curve]
+        axes[2].plot(secs, np.minimum.accumulate([c["valid_rmse"] for c in curve]), label="validation (best so far)")
+        if curve and curve[0].get("test_rmse") is not None:
+            axes[2].plot(secs, [c["test_rmse"] for c in curve], ls="--", label="test (figure only)")
+        axes[2].set_xlabel("search seconds")
+        axes[2].set_ylabel("RMSE")
+        axes[2].legend(fontsize=8)
+        fig.suptitle(f"{report['strategy']}, K={k}")
+        paths.append(_save(fig, Path(out_dir) / f"sif-{report['strategy']}-K{k}.png"))
+    return paths

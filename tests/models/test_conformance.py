@@ -4,14 +4,27 @@ import numpy as np
 import pytest
 
 from autorecs import BPRMF, BiasedMF, ImplicitALS, Recommender
+from autorecs.models import FM, NCF, SIF, AltGrad, InteractionMF, WideDeep
+from autorecs.sif.transform import ElementwiseMLP
 from autorecs.data import split
 from autorecs.exceptions import ConfigError, DataError, NotFittedError
+
+_G = ElementwiseMLP(3, generator=__import__("torch").Generator().manual_seed(0))  # a fixed "searched" transform
 
 MODEL_CASES = {
     "biased-mf-als": lambda: BiasedMF(factors=4, epochs=5),
     "biased-mf-adam": lambda: BiasedMF(factors=4, solver="adam", learning_rate=0.01, epochs=5),
     "bpr-mf": lambda: BPRMF(factors=4, epochs=5),
     "implicit-als": lambda: ImplicitALS(factors=4, epochs=3),
+    "altgrad": lambda: AltGrad(factors=4, epochs=5),
+    "ifc-concat-conv": lambda: InteractionMF(interaction="concat+conv", factors=4, epochs=5),
+    "ifc-outer-no-bias": lambda: InteractionMF(interaction="outer", biases=False, factors=4, epochs=5),
+    "ncf": lambda: NCF(factors=4, epochs=5),
+    "wide-deep": lambda: WideDeep(factors=4, epochs=5),
+    "fm": lambda: FM(factors=4, epochs=5),
+    "sif": lambda: SIF(interaction="min", factors=4, epochs=5, transform_user=_G.to_list(), transform_item=_G.to_list(),
+                       transform_hidden=3),
+    "sif-no-auto": lambda: SIF(interaction="max", factors=4, epochs=5, train_transform=True),
 }
 
 

@@ -3,12 +3,14 @@
 from .base import FitConfig, Recommendations, Recommender
 from .biased_mf import BiasedMF, BiasedMFConfig
 from .bpr import BPRMF, BPRMFConfig
+from .ifc import FM, IFC_MODELS, NCF, SIF, AltGrad, IFCConfig, InteractionMF, WideDeep
 from .implicit_als import ImplicitALS, ImplicitALSConfig
 
 #: Registry used by the CLI and by ``Recommender.load``.
-MODELS: dict[str, type[Recommender]] = {m.name: m for m in (BiasedMF, BPRMF, ImplicitALS)}
+MODELS: dict[str, type[Recommender]] = {m.name: m for m in (BiasedMF, BPRMF, ImplicitALS, *IFC_MODELS)}
 
 __all__ = [
+    "FM", "NCF", "SIF", "AltGrad", "IFCConfig", "InteractionMF", "WideDeep",
     "BPRMF", "BPRMFConfig", "BiasedMF", "BiasedMFConfig", "FitConfig", "ImplicitALS", "ImplicitALSConfig",
     "MODELS", "Recommendations", "Recommender",
 ]

@@ -1,0 +1,115 @@
+"""Search an interaction function, retrain it, report it: what ``autorecs search-ifc`` and the
+benchmark run, so both print the same figures."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .._progress import logger
+from ..evaluation import evaluate
+from ..exceptions import ConfigError
+from .baselines import STRATEGIES as BASELINES
+from .baselines import best_trial, run_baseline
+from .search import SearchConfig, SIFSearch
+
+STRATEGIES = ("sif", "sif-halving", *BASELINES)
+#: λ grid of the retraining (the library's per-occurrence λ; see autorecs.models.ifc)
+IFC_REG_GRID = (0.03, 0.1, 0.3, 1.0)
+
+
+def retrain(arch: dict, train, valid, *, seed: int = 0, grid=IFC_REG_GRID, **overrides):
+    """Train :class:`SIF` with ``arch`` from scratch for every λ in ``grid``; keep the best on validation.
+
+    Returns ``(model, {"reg": ..., "valid_rmse": {λ: value}, "seconds": ...})``.
+    """
+    from ..models import SIF
+
+    t0 = time.perf_counter()
+    best, scores = None, {}
+    for reg in grid:
+        model = SIF(**{**arch, **overrides, "reg": reg}).fit(train, valid, seed=seed, progress=False)
+        scores[reg] = float(model.history_.best_value)
+        if best is None or scores[reg] < scores[best.config.reg]:
+            best = model
+    return best, {"reg": best.config.reg, "valid_rmse": scores, "seconds": time.perf_counter() - t0}
+
+
+def five_star_topk(model, test) -> dict:
+    """The SIF paper's Table 3 figures: each user's **test items** ranked by predicted rating, ratings of
+    5 relevant, the others not (``topk`` definitions: Hit@K, NDCG@K with binary gain), averaged over the
+    users with at least one 5 among their known test items."""
+    import scipy.sparse as sp
+    import torch
+
+    from ..metrics.ranking import ranking_metrics
+
+    u, i = test.recode(model.user_vocab_, model.item_vocab_)
+    keep = (u >= 0) & (i >= 0)
+    u, i, r = u[keep], i[keep], test.ratings[keep]
+    shape = (len(model.user_vocab_), len(model.item_vocab_))
+    candidates = sp.csr_matrix((np.ones(len(u), np.float32), (u, i)), shape=shape)
+    truth = sp.csr_matrix((np.ones(int((r == 5).sum()), np.float32), (u[r == 5], i[r == 5])), shape=shape)
+    if truth.nnz == 0:
+        return {}
+
+    def scores(users: np.ndarray) -> torch.Tensor:
+        s = model._score_codes(users).clone()
+        s[torch.from_numpy(candidates[users].toarray() == 0)] = -1e30  # not a test item of this user: ranked last
+        return s
+
+    m = ranking_metrics(scores, truth, None, ks=(5, 10), families=("topk",))["topk"]
+    return {k: m[k] for k in ("hit@5", "hit@10", "ndcg@5", "ndcg@10")}
+
+
+def search_ifc(train, valid, test=None, *, dims=(8,), strategy: str = "sif", budget: float | None = None, seed: int = 0,
+               out_dir: str | Path | None = None, progress: bool = True, trial_epochs: int = 20, **search_options) -> dict:
+    """For each embedding size in ``dims``: search (``strategy``), retrain with λ tuned on validation, score on ``test``.
+
+    ``budget`` is the baselines' wall-clock budget per size in seconds (default: 60).  The test split is
+    used once per size, after retraining (the per-epoch/per-trial test curves are for figures only).
+    """
+    if strategy not in STRATEGIES:
+        raise ConfigError(f"The '--strategy' option must be one of {STRATEGIES}; got {strategy!r}.")
+    out = Path(out_dir) if out_dir is not None else None
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+    report = {"strategy": strategy, "seed": seed, "dims": {}}
+    for k in dims:
+        t0 = time.perf_counter()
+        opts = {**search_options, "factors": int(k)}
+        if strategy in ("sif", "sif-halving"):
+            result = SIFSearch(**opts, strategy="proximal" if strategy == "sif" else "halving").fit(
+                train, valid, seed=seed, progress=progress, test=test)
+            arch, curve = result.arch, [{"seconds": h.seconds, "valid_rmse": h.valid_rmse, "test_rmse": h.test_rmse,
+                                         "selected": h.selected, "alpha": h.alpha} for h in result.history]
+        else:
+            cfg = SearchConfig(**opts)
+            cfg.validate()
+            base = {"factors": cfg.factors, "biases": cfg.biases, "transform_hidden": cfg.transform_hidden,
+                    "transform_activation": cfg.transform_activation, "transform_residual": cfg.transform_residual}
+            storage = None if out is None else out / f"{strategy}-K{k}.{'journal' if strategy != 'rl' else 'jsonl'}"
+            trials = run_baseline(strategy, train, valid, test, ops=cfg.ops, base=base, budget_seconds=budget or 60.0,
+                                  trial_epochs=trial_epochs, seed=seed, storage=storage)
+            arch = best_trial(trials).arch
+            curve = [{"seconds": t.seconds, "valid_rmse": t.valid_rmse, "test_rmse": t.test_rmse, "selected": t.arch["interaction"]}
+                     for t in trials]
+        search_s = time.perf_counter() - t0
+        model, info = retrain(arch, train, valid, seed=seed)
+        entry = {"arch": arch, "search_seconds": search_s, "retrain_seconds": info["seconds"], "reg": info["reg"],
+                 "valid_rmse": info["valid_rmse"][info["reg"]], "retrain_valid": info["valid_rmse"], "curve": curve}
+        if test is not None:
+            entry["test"] = {**{k2: v for k2, v in evaluate(model, test).items() if k2 in ("rmse", "mae", "rmse_std")},
+                             **five_star_topk(model, test)}
+        report["dims"][int(k)] = entry
+        logger.info("K=%d: %s, valid %.4f%s", k, arch["interaction"], entry["valid_rmse"],
+                    f", test {entry['test']['rmse']:.4f}" if test is not None else "")
+        if out is not None:
+            (out / f"arch-K{k}.json").write_text(json.dumps({**arch, "reg": info["reg"]}, indent=1))
+            model.save(out / f"model-K{k}")
+    if out is not None:
+        (out / "report.json").write_text(json.dumps(report, indent=1))
+    return report

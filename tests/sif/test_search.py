@@ -1,0 +1,84 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from autorecs.data import Interactions, split
+from autorecs.exceptions import ConfigError
+from autorecs.models import SIF
+from autorecs.sif.baselines import run_baseline
+from autorecs.sif.pipeline import search_ifc
+from autorecs.sif.search import SIFSearch
+
+
+def planted_multiply(seed, n_users=300, n_items=200, n=30000, k=4, stars=False):
+    """Ratings driven by an inner product: only the multiply operation can fit them."""
+    rng = np.random.default_rng(seed)
+    U, V = rng.normal(size=(n_users, k)), rng.normal(size=(n_items, k))
+    u, i = rng.integers(0, n_users, n), rng.integers(0, n_items, n)
+    r = 3 + (U[u] * V[i]).sum(1) / np.sqrt(k) + 0.1 * rng.normal(size=n)
+    r = np.clip(np.round(r), 1, 5) if stars else r
+    frame = pd.DataFrame({"user": u, "item": i, "rating": r}).drop_duplicates(["user", "item"])
+    return split(Interactions.from_frame(frame), "random-70-15-15", seed=0)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_halving_search_finds_the_planted_operation(seed):
+    s = planted_multiply(seed)
+    # init_std 0.3: the planted factors are N(0, 1); from 0.1 an inner product leaves its saddle too late for a rung of 3 epochs
+    res = SIFSearch(factors=4, epochs=6, strategy="halving", rung_epochs=3, init_std=0.3).fit(s.train, s.valid, seed=seed, progress=False)
+    assert res.arch["interaction"] == "multiply"
+    assert [sum(np.isfinite(h.alpha)) for h in res.history[:4]] == [3, 3, 3, 1]  # halved after the first rung
+
+
+def test_proximal_search_invariants_and_retrain(tmp_path):
+    s = planted_multiply(0, n=8000)
+    res = SIFSearch(factors=4, epochs=3).fit(s.train, s.valid, test=s.test, progress=False)
+    assert len(res.history) == 3 and all(0 <= a <= 1 for h in res.history for a in h.alpha)
+    assert res.arch["interaction"] in ("multiply", "min", "max") and res.history[-1].test_rmse is not None
+    model = SIF(**res.arch, epochs=3).fit(s.train, s.valid, seed=0, progress=False)
+    assert np.isfinite(model.history_.best_value)
+    no_auto = SIFSearch(factors=4, epochs=1, use_validation=False, biases=False).fit(s.train, s.valid, progress=False)
+    assert no_auto.arch["interaction"] in ("multiply", "plus", "min", "max", "concat")  # no biases: the full space
+
+
+def test_bad_search_options_are_named():
+    with pytest.raises(ConfigError, match="'ops' parameter of SIFSearch"):
+        SIFSearch(ops=("multiply", "divide"))
+    with pytest.raises(ConfigError, match="'k' parameter"):
+        SIFSearch(ops=("min",), k=2)
+    with pytest.raises(ConfigError, match="'strategy' parameter"):
+        SIFSearch(strategy="darts")
+
+
+def test_random_baseline_resumes_from_its_journal(tmp_path):
+    s = planted_multiply(0, n=4000)
+    base = {"factors": 2, "biases": True, "transform_hidden": 2, "transform_activation": "sigmoid", "transform_residual": True}
+    kw = dict(ops=("multiply", "min"), base=base, budget_seconds=0.5, trial_epochs=2, storage=tmp_path / "r.journal")
+    first = run_baseline("random", s.train, s.valid, **kw)
+    second = run_baseline("random", s.train, s.valid, **kw)
+    assert len(first) >= 1 and len(second) > len(first)
+    assert [t.valid_rmse for t in second[: len(first)]] == [t.valid_rmse for t in first]
+    rl = run_baseline("rl", s.train, s.valid, **{**kw, "storage": tmp_path / "rl.jsonl"})
+    again = run_baseline("rl", s.train, s.valid, **{**kw, "storage": tmp_path / "rl.jsonl"})
+    assert len(again) > len(rl) and again[0].arch == rl[0].arch
+
+
+def test_search_ifc_writes_a_retrainable_architecture(tmp_path, capsys):
+    from tests.test_cli import run
+
+    s = planted_multiply(0, n=4000, stars=True)
+    rep = search_ifc(s.train, s.valid, s.test, dims=(2,), strategy="sif-halving", progress=False, out_dir=tmp_path, epochs=2)
+    e = rep["dims"][2]
+    assert set(e["test"]) >= {"rmse", "mae", "rmse_std", "hit@5", "ndcg@10"} and e["reg"] in e["retrain_valid"]
+    arch = json.loads((tmp_path / "arch-K2.json").read_text())
+    s.train.to_frame().to_csv(tmp_path / "train.csv", index=False)
+    s.valid.to_frame().to_csv(tmp_path / "valid.csv", index=False)
+    code, out, err = run(capsys, "fit", "--train", tmp_path / "train.csv", "--valid", tmp_path / "valid.csv", "--task", "rating",
+                         "--model", "sif", "--arch", tmp_path / "arch-K2.json", "-p", "epochs=2", "--out", tmp_path / "m", "--json")
+    assert code == 0, err
+    assert json.loads(out)["params"]["interaction"] == arch["interaction"]
+    code, _, err = run(capsys, "fit", "--train", tmp_path / "train.csv", "--task", "rating", "--model", "altgrad",
+                       "--arch", tmp_path / "arch-K2.json", "--out", tmp_path / "m2")
+    assert code == 2 and "'--arch' option is for --model sif" in err
