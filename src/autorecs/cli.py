@@ -380,7 +380,7 @@ def quickstart_cmd(
     seed: int = typer.Option(0, help="Random seed."),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Fetch ml-100k, split it, train BiasedMF, BPRMF and ImplicitALS, report and plot."""
+    """Fetch ml-100k, split it, train BiasedMF, search an interaction function (SIF), train BPRMF and ImplicitALS; report and plot."""
     from .quickstart import run_quickstart
 
     result = run_quickstart(dataset=dataset, out_dir=out_dir, seed=seed, progress=not as_json)
