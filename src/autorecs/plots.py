@@ -131,7 +131,7 @@ def plot_sif_search(report: dict, out_dir: str | Path) -> list[Path]:
                 axes[0].plot(x.numpy(), g(x).numpy(), color=color, label=f"g for {side}s")
         axes[0].plot(x.numpy(), x.numpy(), color="tab:gray", ls=":", lw=1, label="identity")
         axes[0].set_xlabel("embedding entry")
-        axes[0].set_title(f"searched transform ({arch['interaction']})")
+        axes[0].set_title(f"searched transform ({arch['interaction']}" + (", not kept" if arch.get("transform") == "none" else "") + ")")
         axes[0].legend(fontsize=8)
         if curve and "alpha" in curve[0] and report["strategy"] == "sif":
             alphas = np.array([c["alpha"] for c in curve])

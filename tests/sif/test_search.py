@@ -71,7 +71,8 @@ def test_search_ifc_writes_a_retrainable_architecture(tmp_path, capsys):
     s = planted_multiply(0, n=4000, stars=True)
     rep = search_ifc(s.train, s.valid, s.test, dims=(2,), strategy="sif-halving", progress=False, out_dir=tmp_path, epochs=2)
     e = rep["dims"][2]
-    assert set(e["test"]) >= {"rmse", "mae", "rmse_std", "hit@5", "ndcg@10"} and e["reg"] in e["retrain_valid"]
+    assert set(e["test"]) >= {"rmse", "mae", "rmse_std", "hit@5", "ndcg@10"} and e["valid_rmse"] == min(e["retrain_valid"].values())
+    assert len(e["retrain_valid"]) == 8  # 4 λ x (searched transform, identity)
     arch = json.loads((tmp_path / "arch-K2.json").read_text())
     s.train.to_frame().to_csv(tmp_path / "train.csv", index=False)
     s.valid.to_frame().to_csv(tmp_path / "valid.csv", index=False)

@@ -21,21 +21,30 @@ STRATEGIES = ("sif", "sif-halving", *BASELINES)
 IFC_REG_GRID = (0.03, 0.1, 0.3, 1.0)
 
 
-def retrain(arch: dict, train, valid, *, seed: int = 0, grid=IFC_REG_GRID, **overrides):
+def retrain(arch: dict, train, valid, *, seed: int = 0, grid=IFC_REG_GRID, try_identity: bool = True, **overrides):
     """Train :class:`SIF` with ``arch`` from scratch for every λ in ``grid``; keep the best on validation.
 
-    Returns ``(model, {"reg": ..., "valid_rmse": {λ: value}, "seconds": ...})``.
+    With ``try_identity`` the identity transform (``h = 0`` of the residual transform, a point of the
+    search space) competes on validation too: the one-step transform updates of the search are noisy,
+    and on ml-100k the searched transform alone retrained worse than none (valid 0.9307 vs 0.9279, K=8).
+    Returns ``(model, {"reg": ..., "transform": ..., "valid_rmse": {"λ[/identity]": value}, "seconds": ...})``.
     """
     from ..models import SIF
 
     t0 = time.perf_counter()
-    best, scores = None, {}
-    for reg in grid:
-        model = SIF(**{**arch, **overrides, "reg": reg}).fit(train, valid, seed=seed, progress=False)
-        scores[reg] = float(model.history_.best_value)
-        if best is None or scores[reg] < scores[best.config.reg]:
-            best = model
-    return best, {"reg": best.config.reg, "valid_rmse": scores, "seconds": time.perf_counter() - t0}
+    best, best_value, scores = None, None, {}
+    variants = [("searched", arch)]
+    if try_identity and arch.get("transform") == "mlp":
+        variants.append(("identity", {**arch, "transform": "none"}))
+    for label, a in variants:
+        for reg in grid:
+            model = SIF(**{**a, **overrides, "reg": reg}).fit(train, valid, seed=seed, progress=False)
+            value = float(model.history_.best_value)
+            scores[f"{reg:g}" + ("" if label == "searched" else "/identity")] = value
+            if best is None or value < best_value:
+                best, best_value = model, value
+    return best, {"reg": best.config.reg, "transform": best.config.transform, "valid_rmse": scores, "best_valid": best_value,
+                  "seconds": time.perf_counter() - t0}
 
 
 def five_star_topk(model, test) -> dict:
@@ -99,8 +108,9 @@ def search_ifc(train, valid, test=None, *, dims=(8,), strategy: str = "sif", bud
                      for t in trials]
         search_s = time.perf_counter() - t0
         model, info = retrain(arch, train, valid, seed=seed)
+        arch = {**arch, "transform": info["transform"]}
         entry = {"arch": arch, "search_seconds": search_s, "retrain_seconds": info["seconds"], "reg": info["reg"],
-                 "valid_rmse": info["valid_rmse"][info["reg"]], "retrain_valid": info["valid_rmse"], "curve": curve}
+                 "valid_rmse": info["best_valid"], "retrain_valid": info["valid_rmse"], "curve": curve}
         if test is not None:
             entry["test"] = {**{k2: v for k2, v in evaluate(model, test).items() if k2 in ("rmse", "mae", "rmse_std")},
                              **five_star_topk(model, test)}
