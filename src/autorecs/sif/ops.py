@@ -4,6 +4,11 @@
 linear head ``w`` (``||w||_2 <= 1``) turns that into a score (SIF paper, eq. 5).
 ``SEARCH_OPS`` is the SIF search space (eq. 7); ``conv`` and ``outer`` are kept as
 fixed interaction functions only, as in the paper (slower, and worse there).
+
+Three-way data (user, item, context) use :data:`TRIPLE_OPS` (the paper's appendix): two basic
+operations chained in one of three pairings, ``second(first(a, b), c)``, e.g.
+``multiply(max(u,v),s)``; chains of one operation do not depend on the pairing and appear once.
+``multiply(multiply(u,v),s)`` with a linear head is CP.
 """
 
 from __future__ import annotations
@@ -37,3 +42,37 @@ OPS: dict[str, Op] = {
 }
 
 SEARCH_OPS = ("multiply", "plus", "min", "max", "concat")
+
+
+#: which two of (u, v, s) are combined first
+PAIRINGS = ("uv", "us", "vs")
+
+
+def triple_name(first: str, second: str, pairing: str) -> str:
+    rest = ({"u", "v", "s"} - set(pairing)).pop()
+    return f"{second}({first}({pairing[0]},{pairing[1]}),{rest})"
+
+
+TRIPLE_OPS: dict[str, tuple[str, str, str]] = {
+    triple_name(f, s, p): (f, s, p)
+    for f in SEARCH_OPS for s in SEARCH_OPS for p in (PAIRINGS[:1] if f == s else PAIRINGS)
+}
+
+
+def _fit(c: torch.Tensor, width: int) -> torch.Tensor:
+    """Repeat ``c`` along the last axis to ``width`` (a K-vector meeting a 2K concat)."""
+    return c if c.shape[-1] == width else c.repeat_interleave(width // c.shape[-1], dim=-1)
+
+
+def apply_triple(name: str, u: torch.Tensor, v: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+    first, second, pairing = TRIPLE_OPS[name]
+    x = {"u": u, "v": v, "s": s}
+    inner = OPS[first].fn(x[pairing[0]], x[pairing[1]])
+    c = x[({"u", "v", "s"} - set(pairing)).pop()]
+    return OPS[second].fn(inner, c if second == "concat" else _fit(c, inner.shape[-1]))
+
+
+def triple_width(name: str, k: int) -> int:
+    first, second, _ = TRIPLE_OPS[name]
+    inner = OPS[first].width(k)
+    return inner + k if second == "concat" else inner

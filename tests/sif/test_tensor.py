@@ -1,0 +1,56 @@
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from autorecs.data import Interactions
+from autorecs.data.tensor import TensorRatings, hour_context, random_tensor_split
+from autorecs.exceptions import ConfigError, DataError
+from autorecs.models.tensor_ifc import TensorIFC, halving_search
+from autorecs.sif.ops import OPS, TRIPLE_OPS, apply_triple, triple_width
+
+
+def test_triple_operations_cover_the_pairings():
+    assert len(TRIPLE_OPS) == 5 + 20 * 3  # same-operation chains once, other pairs in three pairings
+    u, v, s = torch.randn(4, 3), torch.randn(4, 3), torch.randn(4, 3)
+    for name in TRIPLE_OPS:
+        assert apply_triple(name, u, v, s).shape == (4, triple_width(name, 3))
+    assert torch.allclose(apply_triple("max(multiply(u,s),v)", u, v, s), OPS["max"].fn(u * s, v))
+
+
+def test_hour_context_and_split():
+    ts = pd.Timestamp("2020-01-01", tz="UTC").value // 10**9 + np.array([1, 7, 12, 16, 20, 23]) * 3600
+    frame = pd.DataFrame({"user": [1, 1, 2, 2, 3, 3], "item": [1, 2, 1, 2, 1, 2], "rating": [1.0, 2, 3, 4, 5, 4], "timestamp": ts})
+    t = hour_context(Interactions.from_frame(frame))
+    assert list(t.vocabs[2].ids(t.codes[:, 2])) == ["night", "morning", "midday", "afternoon", "evening", "evening"]
+    with pytest.raises(DataError, match="needs ratings with timestamps"):
+        hour_context(Interactions.from_frame(frame.drop(columns="timestamp")))
+    big = TensorRatings.from_frame(pd.DataFrame({"user": np.arange(400) % 20, "item": np.arange(400) % 17,
+                                                 "context": np.arange(400) % 3, "rating": np.ones(400)}))
+    tr, va, te = random_tensor_split(big, seed=0)
+    assert (len(tr), len(va) + va.dropped, len(te) + te.dropped) == (200, 100, 100)
+
+
+def planted_cp(seed, n=20000, k=2):
+    rng = np.random.default_rng(seed)
+    U, V, S = rng.normal(size=(100, k)), rng.normal(size=(80, k)), rng.normal(size=(4, k)) + 1.0
+    u, i, c = rng.integers(0, 100, n), rng.integers(0, 80, n), rng.integers(0, 4, n)
+    r = 3 + (U[u] * V[i] * S[c]).sum(1) + 0.1 * rng.normal(size=n)
+    return random_tensor_split(TensorRatings.from_frame(pd.DataFrame({"user": u, "item": i, "context": c, "rating": r})), seed=0)
+
+
+def test_cp_fits_planted_cp_data_and_search_ranks_candidates():
+    tr, va, te = planted_cp(0)
+    # without biases: with them the biases take the early signal and the three-way product collapses
+    model = TensorIFC(interaction="cp", factors=2, reg=0.01, init_std=0.5, learning_rate=0.01, biases=False).fit(tr, va, progress=False)
+    assert model.evaluate(te)["rmse"] < 0.5 * te.values.std()
+    out = halving_search(tr, va, ops=["multiply(multiply(u,v),s)", "plus(plus(u,v),s)"], factors=2, reg=0.01, init_std=0.5,
+                         learning_rate=0.01, biases=False, rung_epochs=5, progress=False)
+    assert out["interaction"] == "multiply(multiply(u,v),s)" and out["rounds"][0]["candidates"] == 2
+
+
+def test_tensor_errors():
+    with pytest.raises(ConfigError, match="'interaction' parameter of TensorIFC"):
+        TensorIFC(interaction="divide(u,v)")
+    with pytest.raises(DataError, match=r"\['context'\] are not in the table"):
+        TensorRatings.from_frame(pd.DataFrame({"user": [1], "item": [1], "rating": [1.0]}))
