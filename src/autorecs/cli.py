@@ -416,6 +416,8 @@ def search_ifc_cmd(
     budget: Optional[float] = typer.Option(None, help="Wall-clock seconds per size for random/tpe/rl (default 60)."),
     epochs: int = typer.Option(10, help="Search epochs of sif / sif-halving."),
     biases: bool = typer.Option(True, help="Learned μ + b_u + b_i in every model (--no-biases: the paper's model)."),
+    context_col: Optional[str] = typer.Option(None, help="Three-way data: the context column of the files (user, item, context, rating)."),
+    context: Optional[str] = typer.Option(None, help="Three-way data from a built-in --train: 'hour' (hour of the rating in 5 periods)."),
     seed: int = typer.Option(0, help="Seed of the split, the search and the retraining."),
     out_dir: Path = typer.Option(..., "--out", help="Directory for arch-K*.json, model-K*/, report.json and figures."),
     user_col: str = UserCol, item_col: str = ItemCol, rating_col: str = RatingCol, timestamp_col: str = TimeCol,
@@ -425,6 +427,9 @@ def search_ifc_cmd(
     from .plots import plot_sif_search
     from .sif.pipeline import search_ifc
 
+    if context_col or context:
+        return _search_tensor(train, valid, test, dims, context_col, context, biases, seed, out_dir,
+                              (user_col, item_col, context_col, rating_col), as_json)
     cols = _columns(user_col, item_col, rating_col, timestamp_col)
     if train in DATASETS and not Path(train).exists():
         parts = split(load(train), protocol, seed=seed)
@@ -448,6 +453,41 @@ def search_ifc_cmd(
     out.print(table)
     out.print(f"architectures, models, report and figures in {out_dir}; retrain one with "
               f"`autorecs fit --model sif --arch {out_dir}/arch-K{next(iter(report['dims']))}.json ...`")
+
+
+def _search_tensor(train, valid, test, dims, context_col, context, biases, seed, out_dir, columns, as_json) -> None:
+    import pandas as pd
+
+    from .data.tensor import TensorRatings, hour_context, random_tensor_split
+    from .sif.pipeline import search_tensor_ifc
+
+    if context is not None:
+        if context != "hour" or train not in DATASETS:
+            raise ConfigError(f"The '--context' option takes 'hour' with a built-in --train (e.g. ml-100k); got --context {context} --train {train}.")
+        tr, va, te = random_tensor_split(hour_context(load(train)), seed=seed)
+    else:
+        if valid is None:
+            raise ConfigError("The '--valid' option is required with a training file: the search is judged on it.")
+
+        def read(path):
+            p = Path(path)
+            if not p.exists():
+                raise DataError(f"No file at '{p}'; pass an existing CSV/TSV/Parquet file.")
+            frame = pd.read_parquet(p) if p.suffix in (".parquet", ".pq") else pd.read_csv(p, sep="\t" if p.suffix == ".tsv" else ",")
+            return TensorRatings.from_frame(frame, columns)
+
+        tr = read(train)
+        va, te = read(valid), (read(test) if test else None)
+    report = search_tensor_ifc(tr, va, te, dims=_parse_ints(dims, "--dims"), seed=seed, out_dir=out_dir, progress=not as_json, biases=biases)
+    if as_json:
+        _emit_json(report)
+        return
+    table = Table("K", "interaction", "λ", "valid RMSE", "test RMSE", "search s", "retrain s", title="three-way SIF (successive halving)")
+    for k, e in report["dims"].items():
+        t = e.get("test", {})
+        table.add_row(str(k), e["interaction"], f"{e['reg']:g}", f"{e['valid_rmse']:.4f}", f"{t['rmse']:.4f}" if t else "-",
+                      f"{e['search_seconds']:.1f}", f"{e['retrain_seconds']:.1f}")
+    out.print(table)
 
 
 # --------------------------------------------------------------------- cross

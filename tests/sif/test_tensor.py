@@ -54,3 +54,20 @@ def test_tensor_errors():
         TensorIFC(interaction="divide(u,v)")
     with pytest.raises(DataError, match=r"\['context'\] are not in the table"):
         TensorRatings.from_frame(pd.DataFrame({"user": [1], "item": [1], "rating": [1.0]}))
+
+
+def test_cli_tensor_search_on_files(tmp_path, capsys):
+    import json
+
+    from tests.test_cli import run
+
+    tr, va, te = planted_cp(1, n=3000)
+    for name, part in (("train", tr), ("valid", va), ("test", te)):
+        pd.DataFrame({"u": part.vocabs[0].ids(part.codes[:, 0]), "i": part.vocabs[1].ids(part.codes[:, 1]),
+                      "ctx": part.vocabs[2].ids(part.codes[:, 2]), "r": part.values}).to_csv(tmp_path / f"{name}.csv", index=False)
+    code, out, err = run(capsys, "search-ifc", "--train", tmp_path / "train.csv", "--valid", tmp_path / "valid.csv", "--test",
+                         tmp_path / "test.csv", "--context-col", "ctx", "--user-col", "u", "--item-col", "i", "--rating-col", "r",
+                         "--dims", "2", "--out", tmp_path / "o", "--json")
+    assert code == 0, err
+    e = json.loads(out)["dims"]["2"]
+    assert e["interaction"] in TRIPLE_OPS and e["rounds"][0]["candidates"] == len(TRIPLE_OPS) and "rmse" in e["test"]

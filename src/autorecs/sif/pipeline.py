@@ -123,3 +123,32 @@ def search_ifc(train, valid, test=None, *, dims=(8,), strategy: str = "sif", bud
     if out is not None:
         (out / "report.json").write_text(json.dumps(report, indent=1))
     return report
+
+
+def search_tensor_ifc(train, valid, test=None, *, dims=(8,), seed: int = 0, out_dir: str | Path | None = None,
+                      progress: bool = True, ops=None, rung_epochs: int = 2, **config) -> dict:
+    """Three-way data: successive halving over the tensor operations, then the winner retrained
+    with λ chosen on validation (the grid of :data:`IFC_REG_GRID`), scored once on ``test``."""
+    from ..models.tensor_ifc import TensorIFC, halving_search
+
+    report = {"strategy": "sif-halving (tensor)", "seed": seed, "dims": {}}
+    for k in dims:
+        found = halving_search(train, valid, ops=ops, rung_epochs=rung_epochs, seed=seed, progress=progress, **{**config, "factors": int(k)})
+        t0 = time.perf_counter()
+        best, scores = None, {}
+        for reg in IFC_REG_GRID:
+            m = TensorIFC(**{**config, "factors": int(k), "interaction": found["interaction"], "reg": reg}).fit(
+                train, valid, seed=seed, progress=False)
+            scores[f"{reg:g}"] = float(m.history_.best_value)
+            if best is None or scores[f"{reg:g}"] < best.history_.best_value:
+                best = m
+        entry = {"interaction": found["interaction"], "search_seconds": found["seconds"], "retrain_seconds": time.perf_counter() - t0,
+                 "reg": best.config.reg, "valid_rmse": float(best.history_.best_value), "retrain_valid": scores,
+                 "rounds": [{k2: v for k2, v in r.items() if k2 != "scores"} for r in found["rounds"]]}
+        if test is not None:
+            entry["test"] = best.evaluate(test)
+        report["dims"][int(k)] = entry
+    if out_dir is not None:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        (Path(out_dir) / "report.json").write_text(json.dumps(report, indent=1))
+    return report
