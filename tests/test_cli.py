@@ -120,3 +120,19 @@ def test_config_file_toml_and_json(capsys, rating_files):
         assert json.loads(out)["params"]["factors"] == 2
     code, _, err = run(capsys, "fit", "--train", path, "--task", "rating", "--config", tmp / "bad.json", "--out", tmp / "m")
     assert code != 0 and "is not valid json" in err
+
+
+def test_fit_with_lambdaopt_flags(capsys, rating_files):
+    tmp, path = rating_files
+    run(capsys, "split", path, "--protocol", "random-60-20-20", "--out", tmp / "s")
+    base = ["fit", "--train", tmp / "s/train.csv", "--valid", tmp / "s/valid.csv", "--task", "rating", "-p", "factors=3", "-p", "epochs=2",
+            "-p", "solver=adam"]
+    code, out, err = run(capsys, *base, "--regularization", "lambdaopt", "--granularity", "DU", "--lambda-optimizer", "sgd",
+                         "--lambda-lr", "0.01", "--out", tmp / "m", "--json")
+    assert code == 0, err
+    p = json.loads(out)["params"]
+    assert (p["lambdaopt"], p["lambda_optimizer"], p["lambda_lr"]) == ("DU", "sgd", 0.01)
+    code, _, err = run(capsys, *base, "--granularity", "DU", "--out", tmp / "m2")
+    assert code == 2 and "need --regularization lambdaopt" in err
+    code, _, err = run(capsys, *base, "--regularization", "lambdaopt", "--lambda-optimizer", "rmsprop", "--out", tmp / "m3")
+    assert code == 2 and "'lambda_optimizer' parameter of BiasedMF" in err

@@ -170,6 +170,11 @@ def fit_cmd(
     model: Optional[str] = typer.Option(None, help=f"One of {sorted(MODELS)}; default biased-mf (rating) / bpr-mf (ranking)."),
     config: Optional[Path] = typer.Option(None, help="JSON or TOML file of model parameters."),
     arch: Optional[Path] = typer.Option(None, help="An architecture from `autorecs search-ifc` (arch-K*.json), for --model sif."),
+    regularization: str = typer.Option("fixed", help="fixed (the λ parameters) or lambdaopt (Λ learned from validation, λOpt)."),
+    granularity: Optional[str] = typer.Option(None, help="λOpt granularity: global, D, U, I, UI, DU, DI or DUI (default DUI)."),
+    lambda_lr: Optional[float] = typer.Option(None, help="λOpt: step size of the Λ optimizer."),
+    lambda_optimizer: Optional[str] = typer.Option(None, help="λOpt: adam or sgd."),
+    lambda_clip: Optional[float] = typer.Option(None, help="λOpt: clip each Λ-gradient entry to [-clip, clip]."),
     param: List[str] = typer.Option([], "--param", "-p", help="Model parameter KEY=VALUE (repeatable), e.g. -p factors=32."),
     seed: int = typer.Option(0, help="Random seed."),
     out_dir: Path = typer.Option(..., "--out", help="Directory to save the fitted model."),
@@ -183,6 +188,16 @@ def fit_cmd(
     valid_data = _read(valid, cols) if valid else None
     t0 = time.perf_counter()
     params = _parse_params(config, param)
+    lopt = {"lambda_lr": lambda_lr, "lambda_optimizer": lambda_optimizer, "lambda_clip": lambda_clip}
+    if regularization not in ("fixed", "lambdaopt"):
+        raise ConfigError(f"The '--regularization' option must be 'fixed' or 'lambdaopt'; got {regularization!r}.")
+    if regularization == "lambdaopt":
+        if "lambdaopt" not in klass.Config.__dataclass_fields__:
+            raise ConfigError(f"--regularization lambdaopt is available for biased-mf and bpr-mf; got --model {name}.")
+        params["lambdaopt"] = granularity or "DUI"
+        params.update({k: v for k, v in lopt.items() if v is not None})
+    elif granularity is not None or any(v is not None for v in lopt.values()):
+        raise ConfigError("The '--granularity' and '--lambda-*' options need --regularization lambdaopt.")
     if arch is not None:
         if name != "sif":
             raise ConfigError(f"The '--arch' option is for --model sif (a searched interaction function); got --model {name}.")

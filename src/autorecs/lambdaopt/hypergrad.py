@@ -54,16 +54,16 @@ def validation_loss_after_step(
 
 
 class LambdaLearner:
-    """The learned Λ of one model: tensors of the granularity's shapes, their Adam optimizer,
+    """The learned Λ of one model: tensors of the granularity's shapes, their optimizer (Adam or SGD),
     gradient clipping and the projection Λ ≥ 0 (paper Section 3.2, eq. 8, slack version)."""
 
     def __init__(self, granularity: str, n_users: int, n_items: int, factors: int, *, init_user: float, init_item: float,
-                 lr: float, clip: float, like: Regularizer):
+                 lr: float, clip: float, like: Regularizer, optimizer: str = "adam"):
         su, si = lambda_shapes(granularity, n_users, n_items, factors)
         self.user = torch.full(su, float(init_user), requires_grad=True)
         self.item = torch.full(si, float(init_item), requires_grad=True)
         self.clip = clip
-        self._opt = torch.optim.Adam([self.user, self.item], lr=lr)
+        self._opt = (torch.optim.Adam if optimizer == "adam" else torch.optim.SGD)([self.user, self.item], lr=lr)
         # a regularizer whose Λ are the leaves above (autograd flows into them); same bias rule, exponent and counts
         self._graph = Regularizer(0.0, 0.0, bias=like.bias, exponent=like.exponent)
         self._graph._counts = like._counts

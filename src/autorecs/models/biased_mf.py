@@ -67,6 +67,8 @@ class BiasedMFConfig(FitConfig):
     lambda_valid_fraction: float = 0.5
     """With λOpt: share of the validation rows that teach Λ; the rest stay for early stopping."""
     lambda_clip: float = 1e-2
+    lambda_optimizer: str = "adam"
+    """Optimizer of Λ: ``adam`` (the paper's code) or ``sgd``."""
     """Clip each entry of the Λ gradient to [-clip, clip]."""
     epochs: int = 100
     patience: int = 5
@@ -91,6 +93,7 @@ class BiasedMFConfig(FitConfig):
             check_param(self.solver != "als", owner, "solver", self.solver, "sgd, adam or adagrad with lambdaopt", "λOpt simulates an optimizer step; ALS has none.")
         check_float(owner, "lambda_lr", self.lambda_lr)
         check_float(owner, "lambda_clip", self.lambda_clip, low_open=True)
+        check_param(self.lambda_optimizer in ("adam", "sgd"), owner, "lambda_optimizer", self.lambda_optimizer, "'adam' or 'sgd'")
         check_float(owner, "lambda_valid_fraction", self.lambda_valid_fraction, 0.0, 1.0, low_open=True)
 
 
@@ -147,7 +150,8 @@ class BiasedMF(Recommender):
             if getattr(self, "_val", None) is None:
                 raise DataError("λOpt learns Λ from validation data; pass a validation set to fit().")
             self._lam = LambdaLearner(c.lambdaopt, n_u, n_i, c.factors, init_user=c.reg_user, init_item=c.reg_item,
-                                      lr=c.lambda_lr, clip=c.lambda_clip, like=self._reg)
+                                      lr=c.lambda_lr, clip=c.lambda_clip, like=self._reg,
+                                      optimizer=c.lambda_optimizer)
             self._vgen = torch_generator(rng)  # validation sampling leaves the training stream untouched
 
     def _prepare_validation(self, valid):

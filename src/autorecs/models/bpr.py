@@ -52,6 +52,8 @@ class BPRMFConfig(FitConfig):
     lambda_valid_fraction: float = 0.5
     """With λOpt: share of the validation rows that teach Λ; the rest stay for early stopping."""
     lambda_clip: float = 1e-2
+    lambda_optimizer: str = "adam"
+    """Optimizer of Λ: ``adam`` (the paper's code) or ``sgd``."""
     """Clip each entry of the Λ gradient to [-clip, clip] (the paper's slack KKT constraint)."""
 
     def validate(self) -> None:
@@ -62,6 +64,7 @@ class BPRMFConfig(FitConfig):
             check_param(self.lambdaopt in GRANULARITIES, "BPRMF", "lambdaopt", self.lambdaopt, f"'' or one of {GRANULARITIES}")
         check_float("BPRMF", "lambda_lr", self.lambda_lr)
         check_float("BPRMF", "lambda_clip", self.lambda_clip, low_open=True)
+        check_param(self.lambda_optimizer in ("adam", "sgd"), "BPRMF", "lambda_optimizer", self.lambda_optimizer, "'adam' or 'sgd'")
         check_float("BPRMF", "lambda_valid_fraction", self.lambda_valid_fraction, 0.0, 1.0, low_open=True)
         check_int("BPRMF", "factors", self.factors)
         check_int("BPRMF", "batch_size", self.batch_size)
@@ -117,7 +120,8 @@ class BPRMF(Recommender):
             if self._vu is None:
                 raise DataError("λOpt learns Λ from validation data; pass a validation set to fit().")
             self._lam = LambdaLearner(c.lambdaopt, len(self.user_vocab_), len(self.item_vocab_), c.factors, init_user=c.reg,
-                                      init_item=c.reg, lr=c.lambda_lr, clip=c.lambda_clip, like=self._reg)
+                                      init_item=c.reg, lr=c.lambda_lr, clip=c.lambda_clip, like=self._reg,
+                                      optimizer=c.lambda_optimizer)
             self.lam_user, self.lam_item = self._lam.user, self._lam.item
             self._vgen = torch_generator(rng)  # validation sampling leaves the training stream untouched
 
