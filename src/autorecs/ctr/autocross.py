@@ -33,6 +33,7 @@ import pandas as pd
 from .._progress import logger, progress_bar
 from .._rng import as_generator
 from ..exceptions import DataError, NotFittedError, check_param
+from ..metrics.classification import auc
 from .crosses import CrossSpec
 from .encoding import TableEncoder
 from .fieldwise import Candidate, successive_halving
@@ -160,8 +161,6 @@ class AutoCross:
             cards = [f.cardinality for f in self.encoder.fields]
             specs: list[CrossSpec] = []
             off, offv = self._lr_offsets(X, Xv, cards, y)
-            from ..metrics.classification import auc
-
             self.base_valid_auc_ = best_auc = auc(offv, yv)
             best_n, bad = 0, 0
             with progress_bar(self.max_crosses, "cross search", enabled=self.progress) as bar:

@@ -114,6 +114,7 @@ class SearchConfig:
 class SearchStep:
     epoch: int
     alpha: list[float]
+    """``proximal``: α per operation; ``halving``: validation RMSE per candidate (NaN once dropped)."""
     selected: str
     valid_rmse: float
     seconds: float
