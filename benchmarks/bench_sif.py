@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -27,6 +28,7 @@ from _common import machine, peak_rss_mib  # noqa: E402
 from autorecs import BiasedMF, evaluate  # noqa: E402
 from autorecs.data import load, split  # noqa: E402
 from autorecs.models import MODELS  # noqa: E402
+from autorecs.plots import plot_sif_search  # noqa: E402
 from autorecs.sif.pipeline import IFC_REG_GRID, five_star_topk, search_ifc  # noqa: E402
 
 FIXED = {"altgrad (multiply)": ("altgrad", {}), "plus": ("ifc", {"interaction": "plus"}), "min": ("ifc", {"interaction": "min"}),
@@ -51,8 +53,12 @@ def fixed_row(name, model_name, params, k, s, seed):
 
 
 def search_row(name, strategy, k, s, seed, out, **kw):
+    slug = {"SIF(no-auto)": "sif-no-auto"}.get(name, strategy)
     rep = search_ifc(s.train, s.valid, s.test, dims=(k,), strategy=strategy, seed=seed, progress=False,
-                     out_dir=out / f"{name}-K{k}-seed{seed}", **kw)
+                     out_dir=out / f"{slug}-K{k}-seed{seed}", **kw)
+    for model_dir in (out / f"{slug}-K{k}-seed{seed}").glob("model-K*"):  # holds the training ids: never commit data
+        shutil.rmtree(model_dir)
+    plot_sif_search(rep, out / f"{slug}-K{k}-seed{seed}")
     e = rep["dims"][k]
     return {"model": name, "reg": e["reg"], "valid_rmse": e["valid_rmse"], "search_s": e["search_seconds"],
             "fit_s": e["retrain_seconds"], "interaction": e["arch"]["interaction"], "curve": e["curve"],

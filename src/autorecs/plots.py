@@ -148,7 +148,7 @@ def plot_sif_search(report: dict, out_dir: str | Path) -> list[Path]:
         secs = [c["seconds"] for c in curve]
         axes[2].plot(secs, np.minimum.accumulate([c["valid_rmse"] for c in curve]), label="validation (best so far)")
         if curve and curve[0].get("test_rmse") is not None:
-            axes[2].plot(secs, [c["test_rmse"] for c in curve], ls="--", label="test (figure only)")
+            axes[2].plot(secs, [c["test_rmse"] for c in curve], ls="--", label="test of that epoch/trial (figure only)")
         axes[2].set_xlabel("search seconds")
         axes[2].set_ylabel("RMSE")
         axes[2].legend(fontsize=8)
