@@ -40,7 +40,8 @@ def validation_loss_after_step(
     validation loss from ``new[name]`` = Θ̄_{t+1}[val_rows[name]].
     """
     names = list(tables)
-    leaves = {k: tables[k].detach().clone().requires_grad_(True) for k in names}
+    # detached views, not copies: nothing writes to the tables during the Λ-step
+    leaves = {k: tables[k].detach().requires_grad_(True) for k in names}
     penalty = penalty_fn(leaves)
     pgrads = torch.autograd.grad(penalty, [leaves[k] for k in names], create_graph=True, allow_unused=True)
     new = {}
@@ -63,7 +64,9 @@ class LambdaLearner:
         self.user = torch.full(su, float(init_user), requires_grad=True)
         self.item = torch.full(si, float(init_item), requires_grad=True)
         self.clip = clip
-        self._opt = (torch.optim.Adam if optimizer == "adam" else torch.optim.SGD)([self.user, self.item], lr=lr)
+        from ..models._optim import make_optimizer
+
+        self._opt = make_optimizer(optimizer, [self.user, self.item], lr=lr)  # fused kernels where available
         # a regularizer whose Λ are the leaves above (autograd flows into them); same bias rule, exponent and counts
         self._graph = Regularizer(0.0, 0.0, bias=like.bias, exponent=like.exponent)
         self._graph._counts = like._counts
@@ -78,7 +81,7 @@ class LambdaLearner:
 
         ``penalty_fn(reg, leaves)`` is the batch penalty (scaled as in the real loss) under ``reg``.
         """
-        data_grads = {k: t.grad.detach().clone() for k, t in tables.items()}
+        data_grads = {k: t.grad.detach() for k, t in tables.items()}  # read (rows gathered), never written, before the real step
         loss = validation_loss_after_step(optimizer, tables, data_grads, lambda L: penalty_fn(self._graph, L), val_rows, val_loss_fn)
         g_user, g_item = torch.autograd.grad(loss, [self.user, self.item], allow_unused=True)
         self.user.grad = torch.zeros_like(self.user) if g_user is None else g_user.clamp(-self.clip, self.clip)

@@ -1,0 +1,71 @@
+"""Cost of λOpt against fixed λ: seconds per epoch and peak memory, each case in a fresh process.
+
+    python benchmarks/bench_lambdaopt_cost.py --dataset ml-1m --factors 128 --epochs 2
+    python benchmarks/bench_lambdaopt_cost.py --case GRAN --dataset ml-1m --factors 128 --epochs 2   # one case, one JSON line
+
+BPRMF (Adam, the paper's setting) on `temporal-60-20-20`, `epochs` epochs with validation (the
+held-out part of validation is scored after each epoch, as in a real run).  GRAN is `fixed` or a
+λOpt granularity (D, DU, DI, DUI).  The issue's targets: one λOpt epoch at most 3x a fixed-λ epoch,
+and DUI on ml-1m with K=128 under 2 GiB peak.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import machine, peak_rss_mib, run_isolated  # noqa: E402
+
+CASES = ["fixed", "D", "DU", "DI", "DUI"]
+
+
+def one_case(case: str, dataset: str, factors: int, epochs: int) -> dict:
+    from autorecs import BPRMF
+    from autorecs.data import load, split
+
+    s = split(load(dataset), "temporal-60-20-20")
+    params = {"factors": factors, "epochs": epochs, "patience": epochs + 1}
+    if case != "fixed":
+        params["lambdaopt"] = case
+    t0 = time.perf_counter()
+    model = BPRMF(**params).fit(s.train, s.valid, seed=0, progress=False)
+    wall = time.perf_counter() - t0
+    per_epoch = [e["seconds"] for e in model.history_.epochs]
+    return {"case": case, "dataset": dataset, "factors": factors, "epochs": len(per_epoch), "epoch_seconds": per_epoch,
+            "mean_epoch_s": sum(per_epoch) / len(per_epoch), "fit_wall_s": wall, "peak_rss_mib": peak_rss_mib()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--case", choices=CASES)
+    ap.add_argument("--dataset", default="ml-1m")
+    ap.add_argument("--factors", type=int, default=128)
+    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--out", type=Path, default=Path("benchmarks/results/lambdaopt-cost.jsonl"))
+    args = ap.parse_args()
+    if args.case:
+        print(json.dumps(one_case(args.case, args.dataset, args.factors, args.epochs)))
+        return
+    rows = []
+    for case in CASES:
+        res = run_isolated(__file__, "--case", case, "--dataset", args.dataset, "--factors", str(args.factors), "--epochs", str(args.epochs))
+        res["machine"] = machine()
+        rows.append(res)
+        print(f"{case}: {res['mean_epoch_s']:.2f} s/epoch, peak {res['peak_rss_mib']:.0f} MiB", file=sys.stderr, flush=True)
+    with args.out.open("a") as f:
+        for r in rows:
+            f.write(json.dumps(r) + "\n")
+    base = rows[0]["mean_epoch_s"]
+    print(f"\nBPRMF Adam, {args.dataset} temporal-60-20-20, K={args.factors}, {args.epochs} epochs, each case in a fresh process\n")
+    print("| Λ | s/epoch | x fixed | peak RSS MiB |")
+    print("|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['case']} | {r['mean_epoch_s']:.2f} | {r['mean_epoch_s'] / base:.2f} | {r['peak_rss_mib']:.0f} |")
+
+
+if __name__ == "__main__":
+    main()
