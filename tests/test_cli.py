@@ -128,8 +128,10 @@ def test_fit_with_lambdaopt_flags(capsys, rating_files):
     base = ["fit", "--train", tmp / "s/train.csv", "--valid", tmp / "s/valid.csv", "--task", "rating", "-p", "factors=3", "-p", "epochs=2",
             "-p", "solver=adam"]
     code, out, err = run(capsys, *base, "--regularization", "lambdaopt", "--granularity", "DU", "--lambda-optimizer", "sgd",
-                         "--lambda-lr", "0.01", "--out", tmp / "m", "--json")
+                         "--lambda-lr", "0.01", "--report", tmp / "r", "--out", tmp / "m", "--json")
     assert code == 0, err
+    assert (tmp / "r" / "lambda_trajectories.png").exists()
+    assert len(json.loads((tmp / "r" / "lambda_trajectories.json").read_text())["records"]) == json.loads(out)["epochs"]
     p = json.loads(out)["params"]
     assert (p["lambdaopt"], p["lambda_optimizer"], p["lambda_lr"]) == ("DU", "sgd", 0.01)
     code, _, err = run(capsys, *base, "--granularity", "DU", "--out", tmp / "m2")

@@ -175,6 +175,7 @@ def fit_cmd(
     lambda_lr: Optional[float] = typer.Option(None, help="λOpt: step size of the Λ optimizer."),
     lambda_optimizer: Optional[str] = typer.Option(None, help="λOpt: adam or sgd."),
     lambda_clip: Optional[float] = typer.Option(None, help="λOpt: clip each Λ-gradient entry to [-clip, clip]."),
+    report: Optional[Path] = typer.Option(None, help="λOpt: write Λ-trajectories per frequency group (PNG + JSON) here."),
     param: List[str] = typer.Option([], "--param", "-p", help="Model parameter KEY=VALUE (repeatable), e.g. -p factors=32."),
     seed: int = typer.Option(0, help="Random seed."),
     out_dir: Path = typer.Option(..., "--out", help="Directory to save the fitted model."),
@@ -202,7 +203,16 @@ def fit_cmd(
         if name != "sif":
             raise ConfigError(f"The '--arch' option is for --model sif (a searched interaction function); got --model {name}.")
         params = {**_parse_params(arch, []), **params}
-    fitted = klass(**params).fit(train_data, valid_data, seed=seed, progress=not as_json)
+    callbacks, traj = [], None
+    if report is not None:
+        if regularization != "lambdaopt":
+            raise ConfigError("The '--report' option of fit writes λOpt trajectories; add --regularization lambdaopt.")
+        from .lambdaopt import LambdaTrajectory
+
+        traj = LambdaTrajectory(np.bincount(train_data.users, minlength=train_data.n_users),
+                                np.bincount(train_data.items, minlength=train_data.n_items))
+        callbacks.append(traj)
+    fitted = klass(**params).fit(train_data, valid_data, seed=seed, progress=not as_json, callbacks=callbacks)
     seconds = time.perf_counter() - t0
     fitted.save(out_dir)
     hist = fitted.history_
@@ -219,6 +229,12 @@ def fit_cmd(
         "interrupted": hist.interrupted,
         "seconds": {"fit": seconds},
     }
+    if traj is not None:
+        from .plots import plot_lambda_trajectories
+
+        report.mkdir(parents=True, exist_ok=True)
+        (report / "lambda_trajectories.json").write_text(json.dumps(traj.to_dict()))
+        result["report"] = str(plot_lambda_trajectories(traj, report / "lambda_trajectories.png", title=f"λOpt-{params['lambdaopt']}, {name}"))
     if as_json:
         _emit_json(result)
     else:

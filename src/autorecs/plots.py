@@ -155,3 +155,33 @@ def plot_sif_search(report: dict, out_dir: str | Path) -> list[Path]:
         fig.suptitle(f"{report['strategy']}, K={k}")
         paths.append(_save(fig, Path(out_dir) / f"sif-{report['strategy']}-K{k}.png"))
     return paths
+
+
+def plot_lambda_trajectories(traj, path: str | Path, *, title: str = "") -> Path:
+    """λ per frequency group against epoch (mean ± std; the λOpt paper's Fig. 6) and the final λ of
+    every user and item against its number of training interactions (Fig. 7)."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7))
+    for row, side in enumerate(("user", "item")):
+        ax = axes[row][0]
+        epochs = [r["epoch"] for r in traj.records]
+        n_groups = len(traj.records[0][side]) if traj.records else 0
+        for k in range(n_groups):
+            mean = np.array([r[side][k]["mean"] for r in traj.records])
+            std = np.array([r[side][k]["std"] for r in traj.records])
+            line, = ax.plot(epochs, mean, label=f"group {k} (≤ {traj.records[-1][side][k]['max_count']} interactions)")
+            ax.fill_between(epochs, mean - std, mean + std, color=line.get_color(), alpha=0.15)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(f"λ of {side}s")
+        ax.legend(fontsize=7)
+        ax2 = axes[row][1]
+        if side in traj.final:
+            from matplotlib.ticker import NullFormatter
+
+            ax2.scatter(np.maximum(traj.counts[side], 1), traj.final[side], s=4, alpha=0.4)
+            ax2.set_xscale("log")
+            ax2.xaxis.set_minor_formatter(NullFormatter())
+        ax2.set_xlabel(f"training interactions per {side}")
+        ax2.set_ylabel("final λ")
+    fig.suptitle(title or "λOpt: learned regularization by frequency")
+    return _save(fig, path)
