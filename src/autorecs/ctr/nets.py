@@ -16,7 +16,7 @@ library's :func:`~autorecs.training.train_loop`).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -145,6 +145,3 @@ class CTRNet:
         if self.net is None:
             raise NotFittedError(f"This CTRNet({self.kind!r}) is not fitted; call fit(...) first.")
         return 1 / (1 + np.exp(-self._logits(torch.as_tensor(np.asarray(codes), dtype=torch.long))))
-
-    def to_dict(self) -> dict:
-        return {"kind": self.kind, **asdict(self.config)}

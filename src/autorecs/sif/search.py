@@ -27,7 +27,7 @@ with replacement, one per training batch.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -127,9 +127,6 @@ class SearchResult:
     history: list[SearchStep] = field(default_factory=list)
     seconds: float = 0.0
     interrupted: bool = False
-
-    def to_dict(self) -> dict:
-        return {"arch": self.arch, "history": [asdict(h) for h in self.history], "seconds": self.seconds, "interrupted": self.interrupted}
 
 
 def _codes(data: Interactions, users, items, what: str):
