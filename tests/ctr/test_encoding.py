@@ -63,3 +63,11 @@ def test_cross_codes_known_answer_and_unseen_pairs():
     assert spec.encode(codes).tolist() == [1, 2, 3, 1]
     assert spec.encode(np.array([[3, 3], [0, 2]])).tolist() == [0, 0]
     assert CrossSpec.fit(0, 1, codes, [4, 4], min_count=2).encode(codes).tolist() == [1, 0, 0, 1]
+
+
+def test_integer_categories_survive_a_float_column():
+    train = pd.DataFrame({"level": [1, 2, 3, 2], "y": [0, 1, 0, 1]})
+    enc = TableEncoder("y").fit(train)
+    test = pd.DataFrame({"level": [2.0, np.nan, 3.0]})  # an int column read as float because of a gap
+    assert enc.fields[0].values == ["1", "2", "3"]
+    assert enc.transform(test)[:, 0].tolist() == [3, MISSING, 4]

@@ -56,12 +56,23 @@ class FieldSpec:
             missing |= np.isnan(x)
             codes = FIRST_VALUE + np.searchsorted(np.asarray(self.edges), np.nan_to_num(x), side="right")
         elif self.kind == "hashed":
-            codes = FIRST_VALUE + (pd.util.hash_array(column.astype(str).to_numpy(object)) % np.uint64(self.buckets)).astype(np.int64)
+            codes = FIRST_VALUE + (pd.util.hash_array(_as_str(column).to_numpy(object)) % np.uint64(self.buckets)).astype(np.int64)
         else:
             lookup = pd.Index(self.values)
-            pos = lookup.get_indexer(column.astype(str))
+            pos = lookup.get_indexer(_as_str(column))
             codes = np.where(pos >= 0, FIRST_VALUE + pos, OTHER)
         return np.where(missing, MISSING, codes).astype(np.int64)
+
+
+def _as_str(column: pd.Series) -> pd.Series:
+    """Category labels as strings; integral numbers print without '.0', so an int column read as float
+    (e.g. because of a missing value in another file) maps to the same labels."""
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        x = column.astype("float64")
+        integral = x.dropna().eq(np.floor(x.dropna())).all()
+        if integral:
+            return x.map(lambda v: str(int(v)) if v == v else v)
+    return column.astype(str)
 
 
 def _edges(x: np.ndarray, bins: int, binning: str) -> list[float]:
@@ -149,7 +160,7 @@ class TableEncoder:
                     for b in self.bins:
                         self.fields.append(FieldSpec(f"{col}/{binning[0]}{b}", col, "numeric", edges=_edges(x, b, binning)))
                 continue
-            counts = s.dropna().astype(str).value_counts()
+            counts = _as_str(s.dropna()).value_counts()
             if len(counts) > self.max_levels:
                 self.fields.append(FieldSpec(col, col, "hashed", buckets=self.hash_buckets))
             else:
