@@ -487,8 +487,7 @@ def search_ifc_cmd(
 
 
 def _search_tensor(train, valid, test, dims, context_col, context, biases, seed, out_dir, columns, as_json) -> None:
-    import pandas as pd
-
+    from .ctr.pipeline import read_table
     from .data.tensor import TensorRatings, hour_context, random_tensor_split
     from .sif.pipeline import search_tensor_ifc
 
@@ -501,11 +500,7 @@ def _search_tensor(train, valid, test, dims, context_col, context, biases, seed,
             raise ConfigError("The '--valid' option is required with a training file: the search is judged on it.")
 
         def read(path):
-            p = Path(path)
-            if not p.exists():
-                raise DataError(f"No file at '{p}'; pass an existing CSV/TSV/Parquet file.")
-            frame = pd.read_parquet(p) if p.suffix in (".parquet", ".pq") else pd.read_csv(p, sep="\t" if p.suffix == ".tsv" else ",")
-            return TensorRatings.from_frame(frame, columns)
+            return TensorRatings.from_frame(read_table(path), columns)
 
         tr = read(train)
         va, te = read(valid), (read(test) if test else None)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.builtin import DATASETS, load_table
+from ..data.readers import read_frame
 from ..exceptions import DataError
 from ..metrics.classification import classification_metrics
 from .autocross import AutoCross, split_frame
@@ -34,14 +35,12 @@ def table_protocol(name: str, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame
 
 
 def read_table(path_or_name: str) -> pd.DataFrame:
-    """A CSV / TSV / Parquet file as a DataFrame (the input boundary of the CTR tools)."""
+    """A CSV / TSV / Parquet file as a DataFrame (:func:`autorecs.data.read_frame`), naming the built-in tables if it is missing."""
     path = Path(path_or_name)
     if not path.exists():
         hint = f" (built-in tables: {sorted(n for n, d in DATASETS.items() if d.kind == 'table')})"
         raise DataError(f"No file at '{path}'{hint}; pass an existing CSV or Parquet file.")
-    if path.suffix in (".parquet", ".pq"):
-        return pd.read_parquet(path)
-    return pd.read_csv(path, sep="\t" if path.suffix == ".tsv" else ",")
+    return read_frame(path)
 
 
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
