@@ -37,3 +37,11 @@ def run_isolated(script: str, *args: str) -> dict:
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     out["wall_s"] = time.perf_counter() - t0
     return out
+
+
+def mean_std(rows: list[dict], key: str, fmt: str = "{:.4f}") -> str:
+    """``mean ± std`` of ``row[key]`` over rows (a missing or None value counts as NaN); one row: the value."""
+    import numpy as np
+
+    v = np.array([r.get(key) if r.get(key) is not None else np.nan for r in rows], float)
+    return (fmt + " ± " + fmt).format(v.mean(), v.std()) if len(v) > 1 else fmt.format(v[0])

@@ -16,12 +16,13 @@ import argparse
 import json
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine, peak_rss_mib  # noqa: E402
+from _common import machine, mean_std, peak_rss_mib  # noqa: E402
 
 from autorecs.ctr import AutoCross  # noqa: E402
 from autorecs.ctr.cmi import cmi_pairs  # noqa: E402
@@ -139,9 +140,7 @@ def main() -> None:
     for m in models:
         rs = [r for r in rows if r["model"] == m]
 
-        def ms(key, fmt="{:.4f}"):
-            v = np.array([r.get(key) if r.get(key) is not None else np.nan for r in rs], float)
-            return (fmt + " ± " + fmt).format(np.mean(v), np.std(v)) if len(v) > 1 else fmt.format(v[0])
+        ms = partial(mean_std, rs)
 
         print(f"| {m} | {ms('test_auc')} | {ms('test_logloss')} | {ms('valid_auc')} | {ms('search_s', '{:.1f}')} | "
               f"{ms('fit_s', '{:.1f}')} | {ms('infer_ms_per_row', '{:.1e}')} |")

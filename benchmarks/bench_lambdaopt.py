@@ -19,13 +19,13 @@ import json
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine  # noqa: E402
+from _common import machine, mean_std  # noqa: E402
 
 from autorecs import BPRMF, ImplicitALS, evaluate  # noqa: E402
 from autorecs.data import Interactions, load, split  # noqa: E402
@@ -88,9 +88,7 @@ def main() -> None:
     for name in dict.fromkeys(r["model"] for r in rows):
         rs = [r for r in rows if r["model"] == name]
 
-        def ms(key, fmt="{:.4f}"):
-            v = np.array([r[key] for r in rs], float)
-            return (fmt + " ± " + fmt).format(v.mean(), v.std()) if len(v) > 1 else fmt.format(v[0])
+        ms = partial(mean_std, rs)
 
         print(f"| {name} | " + " | ".join(ms(k) for k in (*METRICS, "topk_ndcg@50")) + f" | {ms('seconds', '{:.0f}')} |")
 

@@ -18,12 +18,12 @@ import json
 import shutil
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine, peak_rss_mib  # noqa: E402
+from _common import machine, mean_std, peak_rss_mib  # noqa: E402
 
 from autorecs import BiasedMF, evaluate  # noqa: E402
 from autorecs.data import load, split  # noqa: E402
@@ -114,9 +114,7 @@ def summarize(rows) -> None:
         for m in dict.fromkeys(r["model"] for r in rows if r["k"] == k):
             rs = [r for r in rows if r["model"] == m and r["k"] == k]
 
-            def ms(key, fmt="{:.4f}"):
-                v = np.array([r.get(key, np.nan) for r in rs], float)
-                return (fmt + " ± " + fmt).format(v.mean(), v.std()) if len(v) > 1 else fmt.format(v[0])
+            ms = partial(mean_std, rs)
 
             chosen = ", ".join(sorted({r.get("interaction", "") for r in rs} - {""}))
             print(f"| {m} | {ms('test_rmse')} | {ms('test_mae')} | {ms('test_rmse_std')} | {ms('hit@5', '{:.3f}')} | {ms('hit@10', '{:.3f}')} | "

@@ -14,12 +14,12 @@ import argparse
 import json
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine, peak_rss_mib  # noqa: E402
+from _common import machine, mean_std, peak_rss_mib  # noqa: E402
 
 from autorecs.data import load  # noqa: E402
 from autorecs.data.tensor import hour_context, random_tensor_split  # noqa: E402
@@ -70,9 +70,7 @@ def main() -> None:
         for m in dict.fromkeys(r["model"] for r in rows):
             rs = [r for r in rows if r["model"] == m and r["k"] == k]
 
-            def ms(key, fmt="{:.4f}"):
-                v = np.array([r[key] for r in rs], float)
-                return (fmt + " ± " + fmt).format(v.mean(), v.std()) if len(v) > 1 else fmt.format(v[0])
+            ms = partial(mean_std, rs)
 
             chosen = ", ".join(sorted({r.get("interaction", "") for r in rs} - {""}))
             print(f"| {m} | {ms('test_rmse')} | {ms('test_mae')} | {ms('test_rmse_std')} | {ms('valid_rmse')} | "
