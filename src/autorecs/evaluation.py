@@ -48,10 +48,11 @@ class Evaluator:
         exclude: Sequence[Interactions] = (),
         ks: Sequence[int] = DEFAULT_KS,
         families: Sequence[str] = FAMILIES,
+        per_user: bool = False,
     ):
         if task not in ("rating", "ranking"):
             raise DataError(f"The 'task' must be 'rating' or 'ranking'; got {task!r}.")
-        self.task, self.ks, self.families = task, tuple(ks), tuple(families)
+        self.task, self.ks, self.families, self.per_user = task, tuple(ks), tuple(families), per_user
         users, items = data.recode(model.user_vocab_, model.item_vocab_)
         self.skipped = int(((users < 0) | (items < 0)).sum())
         if task == "rating":
@@ -72,7 +73,8 @@ class Evaluator:
             out = rating_metrics(pred, self.true, train_std=model.train_std_)
             out["rows"] = int(len(self.true))
         else:
-            out = ranking_metrics(model._score_codes, self.truth, self.exclude, ks=self.ks, families=self.families)
+            out = ranking_metrics(model._score_codes, self.truth, self.exclude, ks=self.ks, families=self.families,
+                                  per_user=self.per_user)
         out["skipped_rows"] = self.skipped
         return out
 
@@ -85,7 +87,12 @@ def evaluate(
     exclude: Sequence[Interactions] = (),
     ks: Sequence[int] = DEFAULT_KS,
     families: Sequence[str] = FAMILIES,
+    per_user: bool = False,
 ) -> dict:
-    """Metrics of a fitted ``model`` on ``test`` (task defaults to the model's)."""
+    """Metrics of a fitted ``model`` on ``test`` (task defaults to the model's).
+
+    Ranking with ``per_user=True`` adds ``"per_user"`` (user codes and each user's metrics;
+    see :func:`autorecs.metrics.ranking_metrics`).
+    """
     model._check_fitted()
-    return Evaluator(model, test, task=task or model.task, exclude=exclude, ks=ks, families=families)(model)
+    return Evaluator(model, test, task=task or model.task, exclude=exclude, ks=ks, families=families, per_user=per_user)(model)

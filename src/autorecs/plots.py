@@ -185,3 +185,28 @@ def plot_lambda_trajectories(traj, path: str | Path, *, title: str = "") -> Path
         ax2.set_ylabel("final λ")
     fig.suptitle(title or "λOpt: learned regularization by frequency")
     return _save(fig, path)
+
+
+def plot_group_gains(gains: dict, path: str | Path, *, title: str = "") -> Path:
+    """Relative gain over a baseline per frequency group of users and items (the λOpt paper's Fig. 6).
+
+    ``gains`` as from :func:`autorecs.lambdaopt.group_gains`; one bar group per frequency group,
+    one bar per metric.
+    """
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for ax, side in zip(axes, ("user", "item")):
+        res = gains[side]
+        metrics = [m for m in res if m != "max_count"]
+        x = np.arange(len(res["max_count"]))
+        width = 0.8 / max(len(metrics), 1)
+        for n, m in enumerate(metrics):
+            ax.bar(x + (n - (len(metrics) - 1) / 2) * width, 100 * np.asarray(res[m]), width, label=m.upper())
+        lo = [1] + [c + 1 for c in res["max_count"][:-1]]
+        ax.set_xticks(x, [f"{a}-{b}" for a, b in zip(lo, res["max_count"])], fontsize=8)
+        ax.axhline(0, color="black", lw=0.8)
+        ax.set_xlabel(f"training interactions per {side} (group)")
+        ax.set_ylabel("gain over baseline (%)")
+        ax.legend(fontsize=8)
+    fig.suptitle(title or "Gain per frequency group")
+    return _save(fig, path)

@@ -67,3 +67,20 @@ def test_batched_metrics_agree_with_naive_per_user_loop(seed):
 def test_non_finite_scores_are_rejected():
     with pytest.raises(Exception, match="non-finite"):
         ranking_metrics(_fn(np.array([[np.nan, 1.0]])), sp.csr_matrix(np.array([[1, 0]])), None, ks=(1,))
+
+
+def test_per_user_values_average_to_the_reported_means():
+    rng = np.random.default_rng(3)
+    scores = rng.normal(size=(40, 30))
+    truth = rng.random((40, 30)) < 0.1
+    exclude = (rng.random((40, 30)) < 0.2) & ~truth
+    truth[0, 0], exclude[0, 1:] = True, True  # user 0: nothing left to compare with -> AUC undefined (NaN, not in the mean)
+    truth, exclude = sp.csr_matrix(truth), sp.csr_matrix(exclude)
+    m = ranking_metrics(_fn(scores), truth, exclude, ks=(5, 10), per_user=True, batch_cells=90)  # several batches
+    pu = m["per_user"]
+    assert len(pu["users"]) == m["users"] and list(pu["users"]) == sorted(pu["users"])
+    for fam in ("lambdaopt", "topk"):
+        for name, mean in m[fam].items():
+            assert np.nanmean(pu[fam][name]) == pytest.approx(mean), (fam, name)
+    assert np.isnan(pu["lambdaopt"]["auc"][0]) and not np.isnan(pu["lambdaopt"]["auc"][1:]).any()
+    assert "per_user" not in ranking_metrics(_fn(scores), truth, exclude, ks=(5,))

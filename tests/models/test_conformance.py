@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from autorecs import BPRMF, BiasedMF, ImplicitALS, Recommender
-from autorecs.models import FM, NCF, SIF, AltGrad, InteractionMF, WideDeep
+from autorecs.models import AMF, FM, NCF, NeuMF, SIF, AltGrad, InteractionMF, WideDeep
 from autorecs.sif.transform import ElementwiseMLP
 from autorecs.data import split
 from autorecs.exceptions import ConfigError, DataError, NotFittedError
@@ -15,6 +15,9 @@ MODEL_CASES = {
     "biased-mf-als": lambda: BiasedMF(factors=4, epochs=5),
     "biased-mf-adam": lambda: BiasedMF(factors=4, solver="adam", learning_rate=0.01, epochs=5),
     "bpr-mf": lambda: BPRMF(factors=4, epochs=5),
+    "amf": lambda: AMF(factors=4, epochs=3),
+    "amf-no-pretrain": lambda: AMF(factors=4, epochs=3, pretrain=False),
+    "neumf": lambda: NeuMF(factors=4, epochs=3, mlp_layers=2),
     "implicit-als": lambda: ImplicitALS(factors=4, epochs=3),
     "altgrad": lambda: AltGrad(factors=4, epochs=5),
     "ifc-concat-conv": lambda: InteractionMF(interaction="concat+conv", factors=4, epochs=5),

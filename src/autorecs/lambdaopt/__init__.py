@@ -5,9 +5,10 @@ BiasedMF (gradient solvers), and Λ-trajectories per frequency group are here an
 paper's baselines (SGDA, NeuMF, AMF) and the Table-2 benchmark are not yet.
 """
 
+from .groups import frequency_groups, group_gains, group_metrics
 from .granularity import GRANULARITIES, lambda_shapes, lambda_validation, split_validation
 from .hypergrad import LambdaLearner, validation_loss_after_step
 from .simulate import simulated_step
 from .trajectory import LambdaTrajectory
 
-__all__ = ["GRANULARITIES", "LambdaLearner", "LambdaTrajectory", "lambda_shapes", "lambda_validation", "simulated_step", "split_validation", "validation_loss_after_step"]
+__all__ = ["GRANULARITIES", "frequency_groups", "group_gains", "group_metrics", "LambdaLearner", "LambdaTrajectory", "lambda_shapes", "lambda_validation", "simulated_step", "split_validation", "validation_loss_after_step"]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .groups import frequency_groups
+
 
 def _per_row(lam, n: int) -> np.ndarray:
     lam = lam.detach().cpu().numpy()
@@ -23,10 +25,7 @@ class LambdaTrajectory:
         self.counts = {"user": np.asarray(user_counts), "item": np.asarray(item_counts)}
         self.groups = {}
         for side, c in self.counts.items():
-            order = np.argsort(c, kind="stable")
-            g = np.empty(len(c), int)
-            g[order] = np.arange(len(c)) * groups // max(len(c), 1)
-            self.groups[side] = g
+            self.groups[side] = frequency_groups(c, groups)
         self.n_groups = groups
         self.records: list[dict] = []
         self.final: dict[str, np.ndarray] = {}

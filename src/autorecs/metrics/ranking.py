@@ -60,13 +60,17 @@ def ranking_metrics(
     ks: Sequence[int] = (10, 50, 100),
     families: Sequence[str] = FAMILIES,
     batch_cells: int = BATCH_CELLS,
+    per_user: bool = False,
 ) -> dict:
     """Evaluate ranking quality.
 
     ``score_fn(user_codes)`` returns a ``(len(user_codes), n_items)`` float tensor;
     ``truth`` and ``exclude`` are users x items CSR matrices in the same codes
     (non-zero = relevant / excluded).  Returns ``{family: {metric: value}}`` plus
-    ``"users"``, the number of users evaluated.
+    ``"users"``, the number of users evaluated.  With ``per_user=True`` also
+    ``"per_user"``: ``{"users": codes, family: {metric: values}}`` as NumPy arrays
+    in the same order (AUC: NaN for a user with no never-interacted item); the
+    averages above are their means, so a figure per user group never recomputes a metric.
     """
     for f in families:
         if f not in FAMILIES:
@@ -78,9 +82,14 @@ def ranking_metrics(
     ks = sorted(set(int(k) for k in ks))
     sums: dict[str, dict[str, float]] = {f: {} for f in families}
     auc_users = 0
+    parts: dict[str, dict[str, list]] = {f: {} for f in families}
 
-    def add(fam: str, name: str, values: torch.Tensor) -> None:
-        sums[fam][name] = sums[fam].get(name, 0.0) + float(values.double().sum())
+    def add(fam: str, name: str, values: torch.Tensor, mask: torch.Tensor | None = None) -> None:
+        kept = values if mask is None else values[mask]
+        sums[fam][name] = sums[fam].get(name, 0.0) + float(kept.double().sum())
+        if per_user:
+            full = values.double() if mask is None else torch.where(mask, values.double(), float("nan"))
+            parts[fam].setdefault(name, []).append(full.numpy())
 
     batch = max(1, batch_cells // max(n_items, 1))
     for start in range(0, len(users), batch):
@@ -103,7 +112,7 @@ def ranking_metrics(
             lower = left - (n_items - n_neg)[:, None]
             auc_pair = (lower + 0.5 * (right - left)) / n_neg.clamp(min=1)[:, None]
             has_neg = n_neg > 0
-            add("lambdaopt", "auc", ((auc_pair * test_valid).sum(1) / n_test)[has_neg])
+            add("lambdaopt", "auc", (auc_pair * test_valid).sum(1) / n_test, has_neg)
             auc_users += int(has_neg.sum())
             for k in ks:
                 hit = (rank <= k) & test_valid
@@ -132,4 +141,6 @@ def ranking_metrics(
     for fam in families:
         out[fam] = {name: (v / max(auc_users, 1) if name == "auc" else v / n) for name, v in sums[fam].items()}
     out["users"] = int(len(users))
+    if per_user:
+        out["per_user"] = {"users": users, **{f: {k: np.concatenate(v) for k, v in parts[f].items()} for f in families}}
     return out

@@ -2,15 +2,17 @@
 
 from .base import FitConfig, Recommendations, Recommender
 from .biased_mf import BiasedMF, BiasedMFConfig
+from .amf import AMF, AMFConfig
 from .bpr import BPRMF, BPRMFConfig
 from .ifc import FM, IFC_MODELS, NCF, SIF, AltGrad, IFCConfig, InteractionMF, WideDeep
 from .implicit_als import ImplicitALS, ImplicitALSConfig
+from .neumf import NeuMF, NeuMFConfig
 
 #: Registry used by the CLI and by ``Recommender.load``.
-MODELS: dict[str, type[Recommender]] = {m.name: m for m in (BiasedMF, BPRMF, ImplicitALS, *IFC_MODELS)}
+MODELS: dict[str, type[Recommender]] = {m.name: m for m in (BiasedMF, BPRMF, AMF, NeuMF, ImplicitALS, *IFC_MODELS)}
 
 __all__ = [
-    "FM", "NCF", "SIF", "AltGrad", "IFCConfig", "InteractionMF", "WideDeep",
+    "AMF", "AMFConfig", "NeuMF", "NeuMFConfig", "FM", "NCF", "SIF", "AltGrad", "IFCConfig", "InteractionMF", "WideDeep",
     "BPRMF", "BPRMFConfig", "BiasedMF", "BiasedMFConfig", "FitConfig", "ImplicitALS", "ImplicitALSConfig",
     "MODELS", "Recommendations", "Recommender",
 ]

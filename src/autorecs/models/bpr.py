@@ -219,3 +219,72 @@ class BPRMF(Recommender):
     def _score_codes(self, users: np.ndarray) -> torch.Tensor:
         u = torch.from_numpy(np.asarray(users, np.int64))
         return self.P[u] @ self.Q.T + self.bi[None, :]
+
+
+@dataclass
+class PretrainedBPRConfig(BPRMFConfig):
+    """A BPRMF config plus the pre-training switch of models that start from a trained BPR-MF."""
+
+    pretrain: bool = True
+    """First train a plain BPR-MF with these hyperparameters to convergence (early stopping on
+    validation) and start from its P, Q, b; False starts from random initialisation."""
+
+    def validate(self) -> None:
+        super().validate()
+        check_param(not self.lambdaopt, type(self).__name__.removesuffix("Config"), "lambdaopt", self.lambdaopt, "empty",
+                    "This model is a fixed-λ baseline; use BPRMF for λOpt.")
+        check_param(isinstance(self.pretrain, bool), type(self).__name__.removesuffix("Config"), "pretrain", self.pretrain, "True or False")
+
+
+class PretrainedBPR(BPRMF):
+    """Base of models that continue from a BPR-MF trained to convergence (AMF, NeuMF).
+
+    ``fit`` first fits :class:`BPRMF` with the shared hyperparameters and the same random
+    stream (``pretrain_history_``, ``pretrain_seconds_``), then the model's own loop starts
+    from its P, Q and b (``_init_params`` copies them in).  ``fit_seconds_`` counts both phases.
+    """
+
+    Config = PretrainedBPRConfig
+
+    def __init__(self, *, pretrained: BPRMF | None = None, regularizer: Regularizer | None = None, **params):
+        """``pretrained``: a BPRMF already fitted on the same training data with the same ``factors``
+        and ``item_bias``, used instead of pre-training one (e.g. the model a λ grid search chose)."""
+        super().__init__(regularizer=regularizer, **params)
+        if pretrained is not None:
+            pretrained._check_fitted()
+            name = type(self).__name__
+            check_param(type(pretrained) is BPRMF, name, "pretrained", type(pretrained).__name__, "a fitted BPRMF")
+            for f in ("factors", "item_bias"):
+                check_param(getattr(pretrained.config, f) == getattr(self.config, f), name, f"pretrained.{f}",
+                            getattr(pretrained.config, f), f"equal to {f}={getattr(self.config, f)!r}")
+        self.pretrained = pretrained
+
+    def fit(self, train, valid=None, *, seed=None, progress: bool = True, callbacks=()):
+        from .._rng import as_generator
+
+        rng = as_generator(seed)
+        self._pretrained = None
+        self.pretrain_seconds_ = 0.0
+        if self.pretrained is not None:
+            p = self.pretrained
+            if not (p.user_vocab_ == train.user_vocab and p.item_vocab_ == train.item_vocab):
+                raise DataError(f"{type(self).__name__}: the 'pretrained' BPRMF was fitted on other users or items than this "
+                                "training data; fit it on the same data or leave 'pretrained' out.")
+            self._pretrained = p._get_state()
+            self.pretrain_history_, self.pretrain_seconds_ = p.history_, p.fit_seconds_
+        elif self.config.pretrain:
+            fields = set(BPRMFConfig.__dataclass_fields__)
+            base = BPRMF(**{k: v for k, v in self.get_params().items() if k in fields})
+            base.fit(train, valid, seed=rng, progress=progress)
+            self._pretrained = base._get_state()
+            self.pretrain_history_, self.pretrain_seconds_ = base.history_, base.fit_seconds_
+        super().fit(train, valid, seed=rng, progress=progress, callbacks=callbacks)
+        self.fit_seconds_ += self.pretrain_seconds_
+        return self
+
+    def _init_params(self, rng) -> None:
+        super()._init_params(rng)
+        if self._pretrained is not None:
+            with torch.no_grad():
+                for k in ("P", "Q", "bi"):
+                    getattr(self, k).copy_(self._pretrained[k])

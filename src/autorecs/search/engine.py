@@ -25,7 +25,7 @@ import socket
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import ClassVar, Any, Callable
 
 
 from .._progress import logger
@@ -85,6 +85,8 @@ class TuneResult:
     wall_seconds: float
     test: dict | None = None
     extra: dict = field(default_factory=dict)
+    model: ClassVar = None
+    """The chosen trial refit (set by :meth:`Tuner.run` when it scores on test; never serialized)."""
 
     @property
     def fit_seconds(self) -> float:
@@ -348,6 +350,8 @@ class Tuner:
             on_trial=None) -> TuneResult:
         """Run (or continue) the search; evaluate the best trial's model on ``test`` once.
 
+        With ``test``, the refit best model is ``result.model`` (for further analysis).
+
         With ``test_all`` every completed trial is scored on ``test`` too (for analysis
         figures; selection still uses validation only).
         """
@@ -393,4 +397,5 @@ class Tuner:
             result.extra["refit_seconds"] = time.perf_counter() - t1
             result.extra["refit_valid"] = model.history_.best_value
             best.test = result.test
+            result.model = model  # plain attribute, not a field: to_dict() never serializes a model
         return result
