@@ -97,10 +97,17 @@ def test_quickstart_on_a_stand_in_builtin_dataset(capsys, tmp_path, monkeypatch)
     assert code == 0, err
     res = json.loads(out)
     models = [r["model"] for r in res["results"]]
-    assert models[0] == "biased-mf" and models[1].startswith("sif (") and models[2:] == ["bpr-mf", "implicit-als"]
+    assert models[0] == "biased-mf" and models[1].startswith("sif (") and models[4] == "implicit-als"
+    assert "of the 8-value grid" in models[2] and models[3] == "bpr-mf λOpt-DUI"
+    assert res["results"][2]["params"]["reg"] in (10.0, 1.0, 0.1, 0.01, 1e-3, 1e-4, 1e-5, 0.0)
     assert res["results"][1]["seconds"]["search"] > 0 and res["results"][1]["metrics"]["rating"]["rmse"] < 1.5
     assert {r["protocol"] for r in res["results"]} == {"random-50-25-25", "temporal-60-20-20"}
     assert (tmp_path / "q" / "learning_curves.png").stat().st_size > 10_000
+    import autorecs.quickstart
+
+    monkeypatch.setattr(autorecs.quickstart, "run_quickstart", lambda **kw: res)  # the human-readable report of the same result
+    code, out, err = run(capsys, "quickstart", "--dataset", "fake-ml", "--out", tmp_path / "q")
+    assert code == 0 and "λOpt-DUI against the λ grid: NDCG@100" in out
 
 
 def test_datasets_list_json(capsys):
