@@ -52,3 +52,20 @@ def test_invalid_lambdas_are_rejected():
         Regularizer(item=torch.tensor([0.1, float("nan")]))
     with pytest.raises(ConfigError, match="exponent"):
         Regularizer(exponent=2)
+
+
+@pytest.mark.parametrize("shape", [(), (3,), (6, 1), (6, 3)])
+@pytest.mark.parametrize("exponent", [1.0, 0.5])
+@pytest.mark.parametrize("own_bias", [False, True])
+def test_closed_form_penalty_gradient_equals_autograd(shape, exponent, own_bias):
+    g = torch.Generator().manual_seed(0)
+    lam = torch.rand(shape, generator=g, dtype=torch.float64)
+    reg = Regularizer(lam, lam * 2, bias=0.7 if own_bias else None, exponent=exponent).bind(np.arange(1, 7), np.arange(1, 7))
+    table = torch.randn(6, 3, generator=g, dtype=torch.float64, requires_grad=True)
+    bias = torch.randn(6, generator=g, dtype=torch.float64, requires_grad=True)
+    idx = torch.tensor([5, 1, 1, 3, 0, 5, 5])
+    rows = torch.tensor([0, 1, 2, 5])  # row 2 never occurs; rows 3 occurs but is not asked for
+    gt, gb = torch.autograd.grad(reg.penalty("user", idx, table[idx], bias[idx]), [table, bias])
+    ft, fb = reg.penalty_grad("user", idx, rows, table.detach()[rows], bias.detach()[rows])
+    torch.testing.assert_close(ft, gt[rows])
+    torch.testing.assert_close(fb, gb[rows])

@@ -91,6 +91,25 @@ class Regularizer:
             per_row = per_row * self._counts[side][rows].to(per_row.dtype).pow(self.exponent - 1.0)
         return per_row.sum()
 
+    def penalty_grad(self, side: str, idx: torch.Tensor, rows: torch.Tensor, factors: torch.Tensor,
+                     bias: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Gradient of ``penalty(side, idx, ...)`` with respect to the parameter rows ``rows``.
+
+        ``rows`` are sorted, unique table rows and ``factors`` (``bias``) their current values;
+        ``idx`` the batch's occurrences (ids not in ``rows`` are ignored).  Closed form,
+        2·c_r·n_r^(β−1)·λ_r ⊙ θ_r with c_r the occurrences of r in ``idx``, differentiable in Λ
+        (λOpt's Λ-step needs it without a second backward pass).
+        """
+        pos = torch.searchsorted(rows, idx).clamp(max=len(rows) - 1)
+        hit = rows[pos] == idx
+        weight = torch.zeros(len(rows), dtype=factors.dtype).index_add_(0, pos[hit], torch.ones(int(hit.sum()), dtype=factors.dtype))
+        if self.exponent != 1.0:
+            weight = weight * self._counts[side][rows].to(factors.dtype).pow(self.exponent - 1.0)
+        lam = self._lam(side, rows)
+        g_factors = 2.0 * weight[:, None] * lam * factors
+        g_bias = None if bias is None else 2.0 * weight * self._bias_lam(lam) * bias
+        return g_factors, g_bias
+
     def ridge(self, side: str, factors: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Ridge diagonals of the exact row solves: ``(n_rows, K)`` for factors, ``(n_rows,)`` for biases."""
         counts = self._counts[side].double()

@@ -61,3 +61,56 @@ def test_biased_mf_lambdaopt_lr_zero_is_fixed_training_and_learns_otherwise(rati
     assert bool((learned.lam_user >= 0).all()) and not torch.all(learned.lam_user == 0.05)
     with pytest.raises(ConfigError, match="ALS has none"):
         BiasedMF(lambdaopt="D")  # the default solver is ALS
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd", "adagrad"])
+def test_the_models_lambda_step_simulates_its_real_next_step(parts, optimizer):
+    """Known answer at the model level: L(Λ) from BPRMF's row-sparse Λ-step equals the validation loss
+    after a *real* optimizer step on copies of the whole tables, at Λ_t and at a perturbed Λ."""
+    import copy
+
+    import torch.nn.functional as F
+
+    from autorecs import Regularizer
+    from autorecs.lambdaopt import validation_loss_after_step
+
+    m = BPRMF(factors=4, epochs=1, reg=0.05, optimizer=optimizer, learning_rate=0.05, lambdaopt="DUI", lambda_lr=0.01)
+    m.fit(parts.train, parts.valid, seed=0, progress=False)
+    m._init_params(np.random.default_rng(0))  # fit() restored its best state into new tensors; start a live run
+    m._train_epoch()  # mid-training now: the optimizer state and Λ are not trivial
+    checked = []
+    original = m._lambda_step
+
+    def check(u, ij, grads, vu, vi, vj):
+        if not checked:
+            captured = {}
+            m._lam.step = lambda *args: captured.setdefault("args", args) and 0.0
+            original(u, ij, grads, vu, vi, vj)
+            opt, tables, data, penalty_grads_fn, rows, val_loss = captured["args"]
+            b = len(u)
+            i, j = ij[:b], ij[b:]
+            for scale in (1.0, 3.0):
+                lu, li = (t.detach() * scale for t in m._lam.current())
+                graph = Regularizer(lu, li, exponent=m._reg.exponent)
+                graph._counts = m._reg._counts
+                simulated = float(validation_loss_after_step(opt, tables, data, penalty_grads_fn(graph), rows, val_loss).detach())
+                copies = {k: torch.nn.Parameter(t.detach().clone()) for k, t in tables.items()}
+                opt2 = type(opt)(list(copies.values()), lr=opt.defaults["lr"])
+                opt2.load_state_dict(copy.deepcopy(opt.state_dict()))
+                P, Q, bi = copies["P"], copies["Q"], copies["bi"]
+                x = (P[u] * (Q[i] - Q[j])).sum(1) + bi[i] - bi[j]
+                pen = graph.penalty("user", u, P[u]) + graph.penalty("item", i, Q[i], bi[i]) + graph.penalty("item", j, Q[j], bi[j])
+                ((-F.logsigmoid(x).sum() + pen) / b).backward()
+                opt2.step()
+                with torch.no_grad():
+                    real = -F.logsigmoid((P[vu] * (Q[vi] - Q[vj])).sum(1) + bi[vi] - bi[vj]).mean()
+                checked.append((simulated, float(real)))
+            del m._lam.step  # back to the class method
+        return original(u, ij, grads, vu, vi, vj)
+
+    m._lambda_step = check
+    m._train_epoch()
+    assert len(checked) == 2
+    for simulated, real in checked:
+        assert simulated == pytest.approx(real, rel=1e-5)
+    assert checked[0][0] != pytest.approx(checked[1][0], rel=1e-6)  # Λ matters

@@ -73,9 +73,9 @@ def test_hypergradient_matches_finite_differences(name, granularity, exponent):
     B = len(TRAIN[0])
     P.grad = Q.grad = None
     (_bpr(P, Q, *TRAIN) / B).backward()  # the unregularized data gradient
-    data = {"P": P.grad.clone(), "Q": Q.grad.clone()}
     vu, vi, vj = VALID
     rows = {"P": torch.unique(vu), "Q": torch.unique(torch.cat([vi, vj]))}
+    data = {"P": P.grad[rows["P"]].clone(), "Q": Q.grad[rows["Q"]].clone()}  # the data gradient at the simulated rows
 
     def val_loss(new):
         pos = {int(r): k for k, r in enumerate(rows["P"])}
@@ -85,7 +85,10 @@ def test_hypergradient_matches_finite_differences(name, granularity, exponent):
         qj = new["Q"][torch.tensor([qos[int(x)] for x in vj])]
         return -F.logsigmoid((Pn * (qi - qj)).sum(1)).sum()
 
-    loss = validation_loss_after_step(opt, {"P": P, "Q": Q}, data, lambda L: _penalty(reg, L["P"], L["Q"], TRAIN) / B, rows, val_loss)
+    u, i, j = TRAIN
+    gp, _ = reg.penalty_grad("user", u, rows["P"], P.detach()[rows["P"]])
+    gq, _ = reg.penalty_grad("item", torch.cat([i, j]), rows["Q"], Q.detach()[rows["Q"]])
+    loss = validation_loss_after_step(opt, {"P": P, "Q": Q}, data, {"P": gp / B, "Q": gq / B}, rows, val_loss)
     assert loss.item() == pytest.approx(_real_val_loss(P, Q, opt, lam_u.detach(), lam_i.detach(), exponent), rel=1e-9)
     gu, gi = torch.autograd.grad(loss, [lam_u, lam_i])
     eps = 1e-6
@@ -128,17 +131,17 @@ def test_squared_loss_hypergradient_with_a_whole_tensor_parameter(granularity):
         return float((m2.detach() + (P2.detach()[vu] * Q2.detach()[vi]).sum(1) - vr).pow(2).mean())
 
     (err(P, Q, mu) / len(u)).backward()
-    data = {"P": P.grad.clone(), "Q": Q.grad.clone(), "mu": mu.grad.clone()}
     lu, li = lam_u.clone().requires_grad_(True), lam_i.clone().requires_grad_(True)
     reg = Regularizer(0.0, 0.0).bind(torch.ones(N_U), torch.ones(N_I))
     reg.user, reg.item = lu, li
     urows, uinv = torch.unique(vu, return_inverse=True)
     irows, iinv = torch.unique(vi, return_inverse=True)
+    data = {"P": P.grad[urows].clone(), "Q": Q.grad[irows].clone(), "mu": mu.grad.clone()}
 
     def val_loss(new):
         return (new["mu"] + (new["P"][uinv] * new["Q"][iinv]).sum(1) - vr).pow(2).mean()
 
-    pen = lambda L: (reg.penalty("user", u, L["P"][u]) + reg.penalty("item", i, L["Q"][i])) / len(u)  # noqa: E731
+    pen = {"P": reg.penalty_grad("user", u, urows, P.detach()[urows])[0] / len(u), "Q": reg.penalty_grad("item", i, irows, Q.detach()[irows])[0] / len(u)}
     loss = validation_loss_after_step(opt, {"P": P, "Q": Q, "mu": mu}, data, pen, {"P": urows, "Q": irows, "mu": None}, val_loss)
     assert loss.item() == pytest.approx(real(lam_u, lam_i), rel=1e-9)
     gu, _ = torch.autograd.grad(loss, [lu, li])
@@ -150,3 +153,11 @@ def test_squared_loss_hypergradient_with_a_whole_tensor_parameter(granularity):
         minus[k] -= eps
         fd = (real(plus.reshape(lam_u.shape), lam_i) - real(minus.reshape(lam_u.shape), lam_i)) / (2 * eps)
         assert gu.reshape(-1)[k].item() == pytest.approx(fd, rel=1e-4, abs=1e-9)
+
+
+def test_rows_gradient_sums_occurrences_onto_the_given_rows_only():
+    from autorecs.lambdaopt import rows_gradient
+
+    idx = torch.tensor([4, 0, 1, 4])
+    occ = torch.tensor([[1.0, 0.0], [5.0, 5.0], [0.0, 2.0], [3.0, 3.0]])
+    torch.testing.assert_close(rows_gradient(idx, occ, torch.tensor([1, 4])), torch.tensor([[0.0, 2.0], [4.0, 3.0]]))

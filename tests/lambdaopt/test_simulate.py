@@ -56,3 +56,18 @@ def test_unsupported_optimizers_are_named():
         simulated_step(torch.optim.RMSprop([p], lr=0.1), p, torch.ones(2))
     with pytest.raises(ConfigError, match="not managed by this optimizer"):
         simulated_step(torch.optim.SGD([torch.nn.Parameter(torch.ones(2))], lr=0.1), p, torch.ones(2))
+
+
+@pytest.mark.parametrize("name", ["adam", "adagrad"])
+def test_a_row_with_no_state_and_no_gradient_has_a_finite_derivative(name):
+    """A fresh optimizer and a zero gradient row: the step is 0 and d(step)/d(grad) is finite (not NaN)."""
+    from autorecs.models._optim import make_optimizer
+
+    p = torch.nn.Parameter(torch.ones(2, 3))
+    opt = make_optimizer(name, [p], lr=0.1)
+    lam = torch.tensor(0.5, requires_grad=True)
+    grad = torch.stack([torch.zeros(3), torch.ones(3)]) * lam  # row 0: zero gradient, still in the graph
+    new = simulated_step(opt, p, grad)
+    torch.testing.assert_close(new[0].detach(), torch.ones(3))
+    (g,) = torch.autograd.grad(new.sum(), [lam])
+    assert torch.isfinite(g)

@@ -9,7 +9,8 @@ the real loss charges it (same rows, same 1/batch scaling, counted once):
     L(Λ) = l_{S_V}(Θ̄_{t+1})           (validation loss on a validation batch)
 
 ``G = ∂L/∂Λ`` then comes from autograd.  Only the rows the validation batch reads are
-simulated.
+simulated, and ∂Ω/∂Θ at them comes in closed form from the regularizer (differentiable in
+Λ, no second backward pass): no step of the Λ update touches a whole parameter table.
 """
 
 from __future__ import annotations
@@ -23,34 +24,39 @@ from .granularity import lambda_shapes
 from .simulate import simulated_step
 
 
+def rows_gradient(index: torch.Tensor, grad: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """Per-occurrence gradients ``grad`` (one per entry of ``index``, e.g. of ``P[u]``) summed onto
+    the sorted unique ``rows``; occurrences of other rows are dropped.  Shape ``(len(rows), ...)``."""
+    pos = torch.searchsorted(rows, index).clamp(max=len(rows) - 1)
+    hit = rows[pos] == index
+    out = grad.new_zeros((len(rows),) + tuple(grad.shape[1:]))
+    return out.index_add_(0, pos[hit], grad[hit])
+
+
 def validation_loss_after_step(
     optimizer: torch.optim.Optimizer,
     tables: dict[str, torch.nn.Parameter],
     data_grads: dict[str, torch.Tensor],
-    penalty_fn: Callable[[dict[str, torch.Tensor]], torch.Tensor],
-    val_rows: dict[str, torch.Tensor],
+    penalty_grads: dict[str, torch.Tensor],
+    val_rows: dict[str, torch.Tensor | None],
     val_loss_fn: Callable[[dict[str, torch.Tensor]], torch.Tensor],
 ) -> torch.Tensor:
-    """L(Λ) as above; differentiable in every Λ tensor that ``penalty_fn`` uses.
+    """L(Λ) as above; differentiable in every Λ tensor that ``penalty_grads`` depend on.
 
-    ``tables`` are the model's parameter tables (Θ_t, unchanged); ``data_grads`` their
-    full-shape gradients of the unregularized batch loss; ``penalty_fn(leaves)`` returns
-    the batch penalty computed from ``leaves`` (copies of the tables); ``val_rows[name]``
-    the rows of each table the validation loss reads; ``val_loss_fn(new)`` the
-    validation loss from ``new[name]`` = Θ̄_{t+1}[val_rows[name]].
+    ``tables`` are the model's parameter tables (Θ_t, unchanged); ``val_rows[name]`` the
+    sorted unique rows of each table the validation loss reads (None: the whole tensor,
+    e.g. a global bias); ``data_grads[name]`` the gradient of the unregularized batch loss
+    at those rows (shape of ``tables[name][rows]``; :func:`rows_gradient` builds it from
+    per-occurrence gradients); ``penalty_grads[name]`` the gradient of the batch penalty at
+    those rows as a function of Λ (:meth:`~autorecs.regularization.Regularizer.penalty_grad`;
+    absent = no penalty); ``val_loss_fn(new)`` the validation loss from ``new[name]`` =
+    Θ̄_{t+1}[val_rows[name]].  Nothing here touches a whole table or needs a second
+    backward pass, so a Λ-step costs in proportion to the batch, not to the number of users.
     """
-    names = list(tables)
-    # detached views, not copies: nothing writes to the tables during the Λ-step
-    leaves = {k: tables[k].detach().requires_grad_(True) for k in names}
-    penalty = penalty_fn(leaves)
-    pgrads = torch.autograd.grad(penalty, [leaves[k] for k in names], create_graph=True, allow_unused=True)
     new = {}
-    for k, pg in zip(names, pgrads):
-        rows = val_rows.get(k)  # None: the whole tensor (e.g. a global bias)
-        g = data_grads[k] if rows is None else data_grads[k][rows]
-        if pg is not None:
-            g = g + (pg if rows is None else pg[rows])
-        new[k] = simulated_step(optimizer, tables[k], g, rows)
+    for k in tables:
+        g = data_grads[k] if k not in penalty_grads else data_grads[k] + penalty_grads[k]
+        new[k] = simulated_step(optimizer, tables[k], g, val_rows.get(k))
     return val_loss_fn(new)
 
 
@@ -76,13 +82,11 @@ class LambdaLearner:
         """Λ_t, detached (for the real Θ-step)."""
         return self.user.detach().clone(), self.item.detach().clone()
 
-    def step(self, optimizer, tables, penalty_fn, val_rows, val_loss_fn) -> float:
-        """One Λ-step; ``tables[k].grad`` must hold the unregularized data gradient.
-
-        ``penalty_fn(reg, leaves)`` is the batch penalty (scaled as in the real loss) under ``reg``.
+    def step(self, optimizer, tables, data_grads, penalty_grads_fn, val_rows, val_loss_fn) -> float:
+        """One Λ-step at Θ_t (before the real step); arguments as :func:`validation_loss_after_step`,
+        except ``penalty_grads_fn(reg)``: the penalty gradients (scaled as in the real loss) under ``reg``.
         """
-        data_grads = {k: t.grad.detach() for k, t in tables.items()}  # read (rows gathered), never written, before the real step
-        loss = validation_loss_after_step(optimizer, tables, data_grads, lambda L: penalty_fn(self._graph, L), val_rows, val_loss_fn)
+        loss = validation_loss_after_step(optimizer, tables, data_grads, penalty_grads_fn(self._graph), val_rows, val_loss_fn)
         g_user, g_item = torch.autograd.grad(loss, [self.user, self.item], allow_unused=True)
         self.user.grad = torch.zeros_like(self.user) if g_user is None else g_user.clamp(-self.clip, self.clip)
         self.item.grad = torch.zeros_like(self.item) if g_item is None else g_item.clamp(-self.clip, self.clip)

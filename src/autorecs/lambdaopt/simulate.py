@@ -25,6 +25,17 @@ import torch
 from ..exceptions import ConfigError
 
 
+def _sqrt(x: torch.Tensor) -> torch.Tensor:
+    """sqrt with the same values and a zero (not infinite) derivative at 0.
+
+    A row that no batch has touched yet has a zero second moment and a zero gradient; its
+    simulated update is exactly 0 and so is its true derivative, but autograd's sqrt'(0) = inf
+    times 0 would give NaN and poison Λ.
+    """
+    pos = x > 0
+    return torch.where(pos, torch.where(pos, x, torch.ones_like(x)).sqrt(), torch.zeros_like(x))
+
+
 def _group(optimizer: torch.optim.Optimizer, param: torch.Tensor) -> dict:
     for group in optimizer.param_groups:
         if any(p is param for p in group["params"]):
@@ -59,14 +70,14 @@ def simulated_step(optimizer: torch.optim.Optimizer, param: torch.Tensor, grad: 
         m = beta1 * m + (1 - beta1) * grad
         v = beta2 * v + (1 - beta2) * grad * grad
         bias1, bias2 = 1 - beta1**t, 1 - beta2**t
-        denom = (v.sqrt() / (bias2**0.5)) + group["eps"]
+        denom = (_sqrt(v) / (bias2**0.5)) + group["eps"]
         return theta - (group["lr"] / bias1) * m / denom
     if type(optimizer) is torch.optim.Adagrad:
         step = float(state["step"]) if "step" in state else 0.0
         s = pick(state["sum"]) if "sum" in state else torch.full_like(theta, group.get("initial_accumulator_value", 0.0))
         clr = group["lr"] / (1 + step * group.get("lr_decay", 0.0))
         s = s + grad * grad
-        return theta - clr * grad / (s.sqrt() + group["eps"])
+        return theta - clr * grad / (_sqrt(s) + group["eps"])
     if type(optimizer) is torch.optim.SGD:
         if group.get("momentum", 0.0) or group.get("nesterov", False):
             raise ConfigError("simulated_step() supports SGD without momentum; set momentum=0.")

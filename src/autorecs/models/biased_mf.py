@@ -176,18 +176,15 @@ class BiasedMF(Recommender):
         for s in range(0, n, bs):
             idx = perm[s : s + bs]
             u, i, r = self._u[idx], self._i[idx], self._r[idx]
-            pu, qi, bu, bi = self.P[u], self.Q[i], self.bu[u], self.bi[i]
+            pu, qi, bu, bi = self.P[u], self.Q[i], self.bu[u], self.bi[i]  # one gather per table and batch
             err = (self.mu + bu + bi + (pu * qi).sum(1) - r).pow(2).sum()
             self._opt.zero_grad(set_to_none=True)
-            if lam is None:
-                penalty = self._batch_penalty(reg, self._tables(), u, i)
-                ((err + penalty) / len(idx)).backward()
-            else:
-                (err / len(idx)).backward()
+            if lam is not None:
                 reg.user, reg.item = lam.current()  # Λ_t for the real step
-                self._lambda_step(u, i, vidx[s : s + bs])
-                penalty = self._batch_penalty(reg, self._tables(), u, i)
-                (penalty / len(idx)).backward()
+                grads = torch.autograd.grad(err / len(idx), [self.mu, pu, qi, bu, bi], retain_graph=True)
+                self._lambda_step(u, i, grads, vidx[s : s + bs])
+            penalty = reg.penalty("user", u, pu, bu) + reg.penalty("item", i, qi, bi)
+            ((err + penalty) / len(idx)).backward()
             self._opt.step()
             total += (err + penalty).detach()
         logs = {"loss": float(total) / n}
@@ -198,12 +195,12 @@ class BiasedMF(Recommender):
     def _tables(self) -> dict[str, torch.nn.Parameter]:
         return {"mu": self.mu, "bu": self.bu, "bi": self.bi, "P": self.P, "Q": self.Q}
 
-    @staticmethod
-    def _batch_penalty(reg, t, u, i) -> torch.Tensor:
-        return reg.penalty("user", u, t["P"][u], t["bu"][u]) + reg.penalty("item", i, t["Q"][i], t["bi"][i])
+    def _lambda_step(self, u, i, grads, vidx) -> None:
+        """One λOpt Λ-step with the validation squared error (see autorecs.lambdaopt).
 
-    def _lambda_step(self, u, i, vidx) -> None:
-        """One λOpt Λ-step with the validation squared error (see autorecs.lambdaopt)."""
+        ``grads``: the data gradient at μ and at the gathered rows ``P[u], Q[i], b_u[u], b_i[i]``."""
+        from ..lambdaopt import rows_gradient
+
         vu, vi, vr = (a[vidx] for a in self._val)
         urows, uinv = torch.unique(vu, return_inverse=True)
         irows, iinv = torch.unique(vi, return_inverse=True)
@@ -212,8 +209,16 @@ class BiasedMF(Recommender):
             pred = new["mu"] + new["bu"][uinv] + new["bi"][iinv] + (new["P"][uinv] * new["Q"][iinv]).sum(1)
             return (pred - vr).pow(2).mean()
 
+        def penalty_grads(reg):
+            gp, gbu = reg.penalty_grad("user", u, urows, self.P.detach()[urows], self.bu.detach()[urows])
+            gq, gbi = reg.penalty_grad("item", i, irows, self.Q.detach()[irows], self.bi.detach()[irows])
+            return {"P": gp / len(u), "bu": gbu / len(u), "Q": gq / len(u), "bi": gbi / len(u)}
+
+        g_mu, g_p, g_q, g_bu, g_bi = grads
         rows = {"mu": None, "bu": urows, "P": urows, "bi": irows, "Q": irows}
-        self._lam.step(self._opt, self._tables(), lambda reg, L: self._batch_penalty(reg, L, u, i) / len(u), rows, val_loss)
+        data = {"mu": g_mu, "P": rows_gradient(u, g_p, urows), "bu": rows_gradient(u, g_bu, urows),
+                "Q": rows_gradient(i, g_q, irows), "bi": rows_gradient(i, g_bi, irows)}
+        self._lam.step(self._opt, self._tables(), data, penalty_grads, rows, val_loss)
 
     @torch.no_grad()
     def _als_sweep(self) -> dict[str, float]:

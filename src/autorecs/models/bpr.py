@@ -140,15 +140,6 @@ class BPRMF(Recommender):
             neg[todo] = torch.randint(self._n_items, todo.shape, generator=gen)
         return neg
 
-    def _batch_penalty(self, reg, tables, u, i, j) -> torch.Tensor:
-        P, Q = tables["P"], tables["Q"]
-        bi = tables.get("bi")
-        return (
-            reg.penalty("user", u, P[u])
-            + reg.penalty("item", i, Q[i], None if bi is None else bi[i])
-            + reg.penalty("item", j, Q[j], None if bi is None else bi[j])
-        )
-
     def _train_epoch(self) -> dict[str, float]:
         n, bs = len(self._u), self.config.batch_size
         perm = torch.randperm(n, generator=self._tgen)
@@ -161,24 +152,25 @@ class BPRMF(Recommender):
             vj = self.sample_negatives(vu, self._vgen)
         total = torch.zeros((), dtype=torch.float64)
         reg = self._reg
-        tables = self._tables()
+        bias = self.config.item_bias
         for s in range(0, n, bs):
             u, i, j = users[s : s + bs], pos[s : s + bs], neg[s : s + bs]
-            pu, qi, qj = self.P[u], self.Q[i], self.Q[j]
-            x = (pu * (qi - qj)).sum(1)
-            if "bi" in tables:
-                x = x + self.bi[i] - self.bi[j]
+            b = len(u)
+            ij = torch.cat([i, j])
+            # one gather per table and batch: each gather's backward writes a full-size gradient
+            pu, qij = self.P[u], self.Q[ij]
+            x = (pu * (qij[:b] - qij[b:])).sum(1)
+            bij = self.bi[ij] if bias else None
+            if bias:
+                x = x + bij[:b] - bij[b:]
             data = -F.logsigmoid(x).sum()
             self._opt.zero_grad(set_to_none=True)
             if lopt:
-                (data / len(u)).backward()
                 reg.user, reg.item = self._lam.current()  # Λ_t for the real step
-                self._lambda_step(tables, u, i, j, vu[s : s + bs], vi[s : s + bs], vj[s : s + bs])
-                penalty = self._batch_penalty(reg, tables, u, i, j)
-                (penalty / len(u)).backward()
-            else:
-                penalty = self._batch_penalty(reg, tables, u, i, j)
-                ((data + penalty) / len(u)).backward()
+                grads = torch.autograd.grad(data / b, [pu, qij] + ([bij] if bias else []), retain_graph=True)
+                self._lambda_step(u, ij, grads, vu[s : s + bs], vi[s : s + bs], vj[s : s + bs])
+            penalty = reg.penalty("user", u, pu) + reg.penalty("item", ij, qij, bij)
+            ((data + penalty) / b).backward()
             self._opt.step()
             total += (data + penalty).detach()
         logs = {"loss": float(total) / n}
@@ -186,23 +178,48 @@ class BPRMF(Recommender):
             logs.update(lambda_user_mean=float(self.lam_user.detach().mean()), lambda_item_mean=float(self.lam_item.detach().mean()))
         return logs
 
+    def _batch_penalty(self, reg, tables, u, i, j) -> torch.Tensor:
+        """The batch penalty from whole ``tables`` (for models built on BPRMF)."""
+        P, Q = tables["P"], tables["Q"]
+        bi = tables.get("bi")
+        return (
+            reg.penalty("user", u, P[u])
+            + reg.penalty("item", i, Q[i], None if bi is None else bi[i])
+            + reg.penalty("item", j, Q[j], None if bi is None else bi[j])
+        )
+
     def _tables(self) -> dict[str, torch.nn.Parameter]:
         return {"P": self.P, "Q": self.Q, **({"bi": self.bi} if self.config.item_bias else {})}
 
-    def _lambda_step(self, tables, u, i, j, vu, vi, vj) -> None:
-        """One λOpt Λ-step at (Θ_t, Λ_t) with the validation BPR loss (see autorecs.lambdaopt)."""
+    def _lambda_step(self, u, ij, grads, vu, vi, vj) -> None:
+        """One λOpt Λ-step at (Θ_t, Λ_t) with the validation BPR loss (see autorecs.lambdaopt).
+
+        ``grads``: the data gradient at the gathered rows ``P[u]``, ``Q[ij]`` (and ``bi[ij]``)."""
+        from ..lambdaopt import rows_gradient
+
         urows, uinv = torch.unique(vu, return_inverse=True)
         irows, iinv = torch.unique(torch.cat([vi, vj]), return_inverse=True)
         ipos, ineg = iinv[: len(vi)], iinv[len(vi) :]
+        bias = self.config.item_bias
 
         def val_loss(new):
             x = (new["P"][uinv] * (new["Q"][ipos] - new["Q"][ineg])).sum(1)
-            if "bi" in new:
+            if bias:
                 x = x + new["bi"][ipos] - new["bi"][ineg]
             return -F.logsigmoid(x).mean()
 
+        P, Q, bi = self.P.detach()[urows], self.Q.detach()[irows], self.bi.detach()[irows] if bias else None
+
+        def penalty_grads(reg):
+            (gp, _), (gq, gb) = reg.penalty_grad("user", u, urows, P), reg.penalty_grad("item", ij, irows, Q, bi)
+            return {"P": gp / len(u), "Q": gq / len(u), **({"bi": gb / len(u)} if bias else {})}
+
         rows = {"P": urows, "Q": irows, "bi": irows}
-        self._lam.step(self._opt, tables, lambda reg, L: self._batch_penalty(reg, L, u, i, j) / len(u), {k: rows[k] for k in tables}, val_loss)
+        data = {"P": rows_gradient(u, grads[0], urows), "Q": rows_gradient(ij, grads[1], irows)}
+        if bias:
+            data["bi"] = rows_gradient(ij, grads[2], irows)
+        tables = self._tables()
+        self._lam.step(self._opt, tables, data, penalty_grads, {k: rows[k] for k in tables}, val_loss)
 
     def _get_state(self) -> dict[str, torch.Tensor]:
         names = ("P", "Q", "bi") + (("lam_user", "lam_item") if self.config.lambdaopt else ())
