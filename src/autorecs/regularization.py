@@ -100,9 +100,9 @@ class Regularizer:
         2·c_r·n_r^(β−1)·λ_r ⊙ θ_r with c_r the occurrences of r in ``idx``, differentiable in Λ
         (λOpt's Λ-step needs it without a second backward pass).
         """
-        pos = torch.searchsorted(rows, idx).clamp(max=len(rows) - 1)
-        hit = rows[pos] == idx
-        weight = torch.zeros(len(rows), dtype=factors.dtype).index_add_(0, pos[hit], torch.ones(int(hit.sum()), dtype=factors.dtype))
+        from .lambdaopt.hypergrad import row_slots
+
+        weight = torch.bincount(row_slots(rows, idx), minlength=len(rows) + 1)[:-1].to(factors.dtype)
         if self.exponent != 1.0:
             weight = weight * self._counts[side][rows].to(factors.dtype).pow(self.exponent - 1.0)
         lam = self._lam(side, rows)

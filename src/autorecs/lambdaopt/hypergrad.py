@@ -24,13 +24,17 @@ from .granularity import lambda_shapes
 from .simulate import simulated_step
 
 
+def row_slots(rows: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """Position of each ``index`` entry in the sorted unique ``rows``, or ``len(rows)`` where absent."""
+    pos = torch.searchsorted(rows, index).clamp(max=len(rows) - 1)
+    return torch.where(rows[pos] == index, pos, len(rows))
+
+
 def rows_gradient(index: torch.Tensor, grad: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
     """Per-occurrence gradients ``grad`` (one per entry of ``index``, e.g. of ``P[u]``) summed onto
     the sorted unique ``rows``; occurrences of other rows are dropped.  Shape ``(len(rows), ...)``."""
-    pos = torch.searchsorted(rows, index).clamp(max=len(rows) - 1)
-    hit = rows[pos] == index
-    out = grad.new_zeros((len(rows),) + tuple(grad.shape[1:]))
-    return out.index_add_(0, pos[hit], grad[hit])
+    out = grad.new_zeros((len(rows) + 1,) + tuple(grad.shape[1:]))  # the last row collects the other rows
+    return out.index_add_(0, row_slots(rows, index), grad)[:-1]
 
 
 def validation_loss_after_step(

@@ -25,15 +25,51 @@ import torch
 from ..exceptions import ConfigError
 
 
-def _sqrt(x: torch.Tensor) -> torch.Tensor:
-    """sqrt with the same values and a zero (not infinite) derivative at 0.
+class _AdamStep(torch.autograd.Function):
+    """θ̄ = θ − (lr/b1)·m/(sqrt(v)/sqrt(b2) + ε) as a function of g, with its derivative in closed form.
 
-    A row that no batch has touched yet has a zero second moment and a zero gradient; its
-    simulated update is exactly 0 and so is its true derivative, but autograd's sqrt'(0) = inf
-    times 0 would give NaN and poison Λ.
+    One fused node instead of a dozen: the Λ-step's cost is dominated by such element-wise
+    passes over the simulated rows.  d θ̄/dg = −(lr/b1)·[(1−β1)/D − m·D′/D²] with
+    D′ = (1−β2)·g/(sqrt(b2)·sqrt(v)), taken as 0 where v = 0 (then g = 0 and m·D′ = 0: a
+    row no batch has touched yet, whose true derivative is finite; autograd's sqrt′(0) = ∞
+    would give NaN).
     """
-    pos = x > 0
-    return torch.where(pos, torch.where(pos, x, torch.ones_like(x)).sqrt(), torch.zeros_like(x))
+
+    @staticmethod
+    def forward(ctx, grad, theta, m0, v0, beta1, beta2, lr, eps, t):
+        bias1, bias2 = 1 - beta1**t, 1 - beta2**t
+        m = m0 * beta1 + grad * (1 - beta1)
+        root = (v0 * beta2 + grad * grad * (1 - beta2)).sqrt()
+        denom = root / (bias2**0.5) + eps
+        ctx.save_for_backward(grad, m, root, denom)
+        ctx.consts = (beta1, beta2, lr / bias1, bias2**0.5)
+        return theta - (lr / bias1) * m / denom
+
+    @staticmethod
+    def backward(ctx, out):
+        grad, m, root, denom = ctx.saved_tensors
+        beta1, beta2, step, c2 = ctx.consts
+        d_denom = torch.where(root > 0, grad * (1 - beta2) / (c2 * root.clamp_min(torch.finfo(root.dtype).tiny)), 0.0)
+        return out * (-step) * ((1 - beta1) / denom - m * d_denom / (denom * denom)), None, None, None, None, None, None, None, None
+
+
+class _AdagradStep(torch.autograd.Function):
+    """θ̄ = θ − clr·g/(sqrt(s0 + g²) + ε), derivative in closed form (0 for the sqrt where s = 0, as above)."""
+
+    @staticmethod
+    def forward(ctx, grad, theta, s0, clr, eps):
+        root = (s0 + grad * grad).sqrt()
+        denom = root + eps
+        ctx.save_for_backward(grad, root, denom)
+        ctx.consts = (clr,)
+        return theta - clr * grad / denom
+
+    @staticmethod
+    def backward(ctx, out):
+        grad, root, denom = ctx.saved_tensors
+        (clr,) = ctx.consts
+        d_denom = torch.where(root > 0, grad / root.clamp_min(torch.finfo(root.dtype).tiny), 0.0)
+        return out * (-clr) * (1.0 / denom - grad * d_denom / (denom * denom)), None, None, None, None
 
 
 def _group(optimizer: torch.optim.Optimizer, param: torch.Tensor) -> dict:
@@ -66,18 +102,12 @@ def simulated_step(optimizer: torch.optim.Optimizer, param: torch.Tensor, grad: 
         step = float(state["step"]) if "step" in state else 0.0
         m = pick(state["exp_avg"]) if "exp_avg" in state else torch.zeros_like(theta)
         v = pick(state["exp_avg_sq"]) if "exp_avg_sq" in state else torch.zeros_like(theta)
-        t = step + 1
-        m = beta1 * m + (1 - beta1) * grad
-        v = beta2 * v + (1 - beta2) * grad * grad
-        bias1, bias2 = 1 - beta1**t, 1 - beta2**t
-        denom = (_sqrt(v) / (bias2**0.5)) + group["eps"]
-        return theta - (group["lr"] / bias1) * m / denom
+        return _AdamStep.apply(grad, theta, m, v, beta1, beta2, group["lr"], group["eps"], step + 1)
     if type(optimizer) is torch.optim.Adagrad:
         step = float(state["step"]) if "step" in state else 0.0
         s = pick(state["sum"]) if "sum" in state else torch.full_like(theta, group.get("initial_accumulator_value", 0.0))
         clr = group["lr"] / (1 + step * group.get("lr_decay", 0.0))
-        s = s + grad * grad
-        return theta - clr * grad / (_sqrt(s) + group["eps"])
+        return _AdagradStep.apply(grad, theta, s, clr, group["eps"])
     if type(optimizer) is torch.optim.SGD:
         if group.get("momentum", 0.0) or group.get("nesterov", False):
             raise ConfigError("simulated_step() supports SGD without momentum; set momentum=0.")

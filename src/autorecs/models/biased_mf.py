@@ -180,11 +180,12 @@ class BiasedMF(Recommender):
             err = (self.mu + bu + bi + (pu * qi).sum(1) - r).pow(2).sum()
             self._opt.zero_grad(set_to_none=True)
             if lam is not None:
-                reg.user, reg.item = lam.current()  # Λ_t for the real step
                 grads = torch.autograd.grad(err / len(idx), [self.mu, pu, qi, bu, bi], retain_graph=True)
-                self._lambda_step(u, i, grads, vidx[s : s + bs])
+                reg.user, reg.item = lam.user.detach(), lam.item.detach()  # Λ_t, used up by the backward below
             penalty = reg.penalty("user", u, pu, bu) + reg.penalty("item", i, qi, bi)
             ((err + penalty) / len(idx)).backward()
+            if lam is not None:  # Θ and the optimizer state are still at step t: Λ_t -> Λ_{t+1}, then the real step
+                self._lambda_step(u, i, grads, vidx[s : s + bs])
             self._opt.step()
             total += (err + penalty).detach()
         logs = {"loss": float(total) / n}

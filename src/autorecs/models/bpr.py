@@ -166,11 +166,12 @@ class BPRMF(Recommender):
             data = -F.logsigmoid(x).sum()
             self._opt.zero_grad(set_to_none=True)
             if lopt:
-                reg.user, reg.item = self._lam.current()  # Λ_t for the real step
                 grads = torch.autograd.grad(data / b, [pu, qij] + ([bij] if bias else []), retain_graph=True)
-                self._lambda_step(u, ij, grads, vu[s : s + bs], vi[s : s + bs], vj[s : s + bs])
+                reg.user, reg.item = self._lam.user.detach(), self._lam.item.detach()  # Λ_t, used up by the backward below
             penalty = reg.penalty("user", u, pu) + reg.penalty("item", ij, qij, bij)
             ((data + penalty) / b).backward()
+            if lopt:  # Θ and the optimizer state are still at step t: Λ_t -> Λ_{t+1}, then the real step
+                self._lambda_step(u, ij, grads, vu[s : s + bs], vi[s : s + bs], vj[s : s + bs])
             self._opt.step()
             total += (data + penalty).detach()
         logs = {"loss": float(total) / n}
