@@ -48,8 +48,8 @@ from autorecs.search.spaces import builtin_space  # noqa: E402
 
 METRICS = ("auc", "hr@50", "hr@100", "ndcg@50", "ndcg@100")
 ROWS = ("fix", "control", "sgda", "amf", "neumf", "lambdaopt", "als")
-SGD_LR = (1.0, 3.0, 10.0, 30.0)
-SGDA_LAMBDA_LR = (1e-3, 1e-2, 1e-1)
+SGD_LR = (3.0, 10.0, 30.0, 100.0)
+SGDA_LAMBDA_LR = (0.01, 1.0, 100.0)
 AMF_EPS = (0.1, 0.5, 1.0)
 NEUMF_LAYERS = (1, 2, 3)
 
@@ -158,7 +158,7 @@ def summarize(path: Path) -> None:
                 from autorecs.plots import plot_group_gains, plot_lambda_trajectories
 
                 gains = [group_gains(a["groups"], b["groups"]) for a, b in paired]
-                mean = {side: {k: (v if k == "max_count" else list(np.nanmean([g[side][k] for g in gains], 0)))
+                mean = {side: {k: (v if k.endswith("_count") else list(np.nanmean([g[side][k] for g in gains], 0)))
                                for k, v in gains[0][side].items()} for side in ("user", "item")}
                 stem = path.with_suffix("")
                 print("group gains (mean over seeds):", json.dumps(mean))

@@ -197,12 +197,12 @@ def plot_group_gains(gains: dict, path: str | Path, *, title: str = "") -> Path:
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     for ax, side in zip(axes, ("user", "item")):
         res = gains[side]
-        metrics = [m for m in res if m != "max_count"]
+        metrics = [m for m in res if m not in ("min_count", "max_count")]
         x = np.arange(len(res["max_count"]))
         width = 0.8 / max(len(metrics), 1)
         for n, m in enumerate(metrics):
             ax.bar(x + (n - (len(metrics) - 1) / 2) * width, 100 * np.asarray(res[m]), width, label=m.upper())
-        lo = [1] + [c + 1 for c in res["max_count"][:-1]]
+        lo = res.get("min_count") or [1] + [c + 1 for c in res["max_count"][:-1]]
         ax.set_xticks(x, [f"{a}-{b}" for a, b in zip(lo, res["max_count"])], fontsize=8)
         ax.axhline(0, color="black", lw=0.8)
         ax.set_xlabel(f"training interactions per {side} (group)")

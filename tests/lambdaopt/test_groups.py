@@ -46,6 +46,8 @@ def test_group_metrics_match_a_per_user_loop():
         expect = [np.mean(v) for i, v in per_item.items() if ig[i] == k]
         assert res["item"]["hr@10"][k] == pytest.approx(np.mean(expect))
     assert res["user"]["max_count"] == sorted(res["user"]["max_count"])
+    assert all(a <= b for a, b in zip(res["user"]["min_count"], res["user"]["max_count"]))
+    assert res["item"]["min_count"][0] == int(icount.min())
     gains = group_gains(res, res)
     assert all(x == 0.0 for x in gains["user"]["hr@10"] if x == x)
 

@@ -24,7 +24,7 @@ def frequency_groups(counts, groups: int) -> np.ndarray:
 
 
 def group_metrics(model, test, *, exclude: Sequence = (), metrics: Sequence[str] = ("hr@100", "ndcg@100"), groups: int = 5) -> dict:
-    """``{"user"|"item": {"max_count": [...], metric: [mean per group]}}`` of a fitted ranking model on ``test``.
+    """``{"user"|"item": {"min_count": [...], "max_count": [...], metric: [mean per group]}}`` of a fitted ranking model on ``test``.
 
     Groups by training frequency; a group without any test user (item) gets NaN.
     """
@@ -42,7 +42,8 @@ def group_metrics(model, test, *, exclude: Sequence = (), metrics: Sequence[str]
     out = {}
     for side in ("user", "item"):
         g = frequency_groups(counts[side], groups)
-        res = {"max_count": [int(counts[side][g == k].max()) for k in range(groups) if (g == k).any()]}
+        present = [k for k in range(groups) if (g == k).any()]
+        res = {"min_count": [int(counts[side][g == k].min()) for k in present], "max_count": [int(counts[side][g == k].max()) for k in present]}
         for m in metrics:
             values = pu["lambdaopt"][m]
             if side == "user":
@@ -59,8 +60,8 @@ def group_gains(model: dict, baseline: dict) -> dict:
     """Relative gain (model / baseline − 1) per group, same layout as :func:`group_metrics`."""
     out = {}
     for side, res in model.items():
-        out[side] = {"max_count": res["max_count"]}
+        out[side] = {k: res[k] for k in ("min_count", "max_count") if k in res}
         for m, values in res.items():
-            if m != "max_count":
+            if m not in ("min_count", "max_count"):
                 out[side][m] = [a / b - 1.0 if b > 0 else float("nan") for a, b in zip(values, baseline[side][m])]
     return out
