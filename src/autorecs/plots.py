@@ -158,10 +158,11 @@ def plot_sif_search(report: dict, out_dir: str | Path) -> list[Path]:
 
 
 def plot_lambda_trajectories(traj, path: str | Path, *, title: str = "") -> Path:
-    """λ per frequency group against epoch (mean ± std; the λOpt paper's Fig. 6) and the final λ of
-    every user and item against its number of training interactions (Fig. 7)."""
+    """λ per frequency group against epoch (mean ± std; the λOpt paper's Fig. 7), the final λ of every
+    user and item against its number of training interactions, and mean λ by frequency group and
+    epoch as a heat map (Fig. 8)."""
     plt = _pyplot()
-    fig, axes = plt.subplots(2, 2, figsize=(10, 7))
+    fig, axes = plt.subplots(2, 3, figsize=(15, 7))
     for row, side in enumerate(("user", "item")):
         ax = axes[row][0]
         epochs = [r["epoch"] for r in traj.records]
@@ -183,6 +184,15 @@ def plot_lambda_trajectories(traj, path: str | Path, *, title: str = "") -> Path
             ax2.xaxis.set_minor_formatter(NullFormatter())
         ax2.set_xlabel(f"training interactions per {side}")
         ax2.set_ylabel("final λ")
+        ax3 = axes[row][2]
+        if n_groups:
+            grid = np.array([[r[side][k]["mean"] for r in traj.records] for k in range(n_groups)])
+            im = ax3.imshow(grid, aspect="auto", origin="lower", cmap="viridis",
+                            extent=(epochs[0] - 0.5, epochs[-1] + 0.5, -0.5, n_groups - 0.5))
+            ax3.set_yticks(range(n_groups), [f"≤ {traj.records[-1][side][k]['max_count']}" for k in range(n_groups)], fontsize=7)
+            fig.colorbar(im, ax=ax3, label="mean λ")
+        ax3.set_xlabel("epoch")
+        ax3.set_ylabel(f"{side} group (training interactions)")
     fig.suptitle(title or "λOpt: learned regularization by frequency")
     return _save(fig, path)
 
