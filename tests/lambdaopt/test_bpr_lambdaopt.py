@@ -114,3 +114,21 @@ def test_the_models_lambda_step_simulates_its_real_next_step(parts, optimizer):
     for simulated, real in checked:
         assert simulated == pytest.approx(real, rel=1e-5)
     assert checked[0][0] != pytest.approx(checked[1][0], rel=1e-6)  # Λ matters
+
+
+def test_lambda_every_takes_fewer_lambda_steps(parts):
+    kw = dict(factors=4, epochs=2, reg=0.05, lambdaopt="DU", lambda_lr=0.05, batch_size=16)
+    calls = {}
+    for every in (1, 3):
+        m = BPRMF(**kw, lambda_every=every)
+        m.fit(parts.train, parts.valid, seed=0, progress=False)
+        m._init_params(np.random.default_rng(0))
+        n = [0]
+        original = m._lambda_step
+        m._lambda_step = lambda *a, original=original, n=n: (n.__setitem__(0, n[0] + 1), original(*a))
+        m._train_epoch()
+        calls[every] = n[0]
+    batches = -(-len(m._u) // 16)
+    assert calls[1] == batches and calls[3] == -(-batches // 3)
+    with pytest.raises(ConfigError, match="lambda_every"):
+        BPRMF(lambdaopt="DUI", lambda_every=0)

@@ -22,6 +22,7 @@ import scipy.sparse as sp
 import torch
 
 from ..exceptions import DataError, check_float, check_int, check_param
+from ..lambdaopt.options import LambdaOptOptions
 from ..regularization import Regularizer
 from ._als import ridge_solve
 from ._optim import make_optimizer
@@ -31,8 +32,9 @@ SOLVERS = ("als", "sgd", "adam", "adagrad")
 
 
 @dataclass
-class BiasedMFConfig(FitConfig):
-    """Hyperparameters of :class:`BiasedMF`."""
+class BiasedMFConfig(FitConfig, LambdaOptOptions):
+    """Hyperparameters of :class:`BiasedMF` (λOpt: the validation squared error teaches Λ, from reg_user/reg_item;
+    gradient solvers only)."""
 
     factors: int = 64
     """Latent dimension K."""
@@ -59,17 +61,6 @@ class BiasedMFConfig(FitConfig):
     """Standard deviation of the normal initialisation of the factors."""
     clip: bool = True
     """Clip predicted ratings to the training ratings' range (as Surprise does)."""
-    lambdaopt: str = ""
-    """λOpt granularity (global, D, U, I, UI, DU, DI, DUI): learn Λ from the validation squared error
-    during training, starting from reg_user/reg_item; gradient solvers only; empty = fixed λ."""
-    lambda_lr: float = 1e-3
-    """Step size of the Λ optimizer (Adam)."""
-    lambda_valid_fraction: float = 0.5
-    """With λOpt: share of the validation rows that teach Λ; the rest stay for early stopping."""
-    lambda_clip: float = 1e-2
-    lambda_optimizer: str = "adam"
-    """Optimizer of Λ: ``adam`` (the paper's code) or ``sgd``."""
-    """Clip each entry of the Λ gradient to [-clip, clip]."""
     epochs: int = 100
     patience: int = 5
 
@@ -86,15 +77,9 @@ class BiasedMFConfig(FitConfig):
         check_float(owner, "reg_exponent", self.reg_exponent, 0.0, 1.0)
         check_float(owner, "learning_rate", self.learning_rate, low_open=True)
         check_float(owner, "init_std", self.init_std, low_open=True)
+        self.validate_lambdaopt(owner)
         if self.lambdaopt:
-            from ..lambdaopt import GRANULARITIES
-
-            check_param(self.lambdaopt in GRANULARITIES, owner, "lambdaopt", self.lambdaopt, f"'' or one of {GRANULARITIES}")
             check_param(self.solver != "als", owner, "solver", self.solver, "sgd, adam or adagrad with lambdaopt", "λOpt simulates an optimizer step; ALS has none.")
-        check_float(owner, "lambda_lr", self.lambda_lr)
-        check_float(owner, "lambda_clip", self.lambda_clip, low_open=True)
-        check_param(self.lambda_optimizer in ("adam", "sgd"), owner, "lambda_optimizer", self.lambda_optimizer, "'adam' or 'sgd'")
-        check_float(owner, "lambda_valid_fraction", self.lambda_valid_fraction, 0.0, 1.0, low_open=True)
 
 
 class BiasedMF(Recommender):
@@ -179,12 +164,14 @@ class BiasedMF(Recommender):
             pu, qi, bu, bi = self.P[u], self.Q[i], self.bu[u], self.bi[i]  # one gather per table and batch
             err = (self.mu + bu + bi + (pu * qi).sum(1) - r).pow(2).sum()
             self._opt.zero_grad(set_to_none=True)
+            lstep = lam is not None and (s // bs) % self.config.lambda_every == 0
             if lam is not None:
-                grads = torch.autograd.grad(err / len(idx), [self.mu, pu, qi, bu, bi], retain_graph=True)
                 reg.user, reg.item = lam.user.detach(), lam.item.detach()  # Λ_t, used up by the backward below
+            if lstep:
+                grads = torch.autograd.grad(err / len(idx), [self.mu, pu, qi, bu, bi], retain_graph=True)
             penalty = reg.penalty("user", u, pu, bu) + reg.penalty("item", i, qi, bi)
             ((err + penalty) / len(idx)).backward()
-            if lam is not None:  # Θ and the optimizer state are still at step t: Λ_t -> Λ_{t+1}, then the real step
+            if lstep:  # Θ and the optimizer state are still at step t: Λ_t -> Λ_{t+1}, then the real step
                 self._lambda_step(u, i, grads, vidx[s : s + bs])
             self._opt.step()
             total += (err + penalty).detach()

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from ..exceptions import DataError, check_float, check_int, check_param
+from ..lambdaopt.options import LambdaOptOptions
 from ..regularization import Regularizer
 from ._optim import OPTIMIZERS, make_optimizer
 from .._rng import torch_generator
@@ -26,8 +27,8 @@ _MAX_RESAMPLE = 50
 
 
 @dataclass
-class BPRMFConfig(FitConfig):
-    """Hyperparameters of :class:`BPRMF`."""
+class BPRMFConfig(FitConfig, LambdaOptOptions):
+    """Hyperparameters of :class:`BPRMF` (λOpt: the validation BPR loss teaches Λ, starting from ``reg``)."""
 
     factors: int = 64
     """Latent dimension K."""
@@ -44,28 +45,10 @@ class BPRMFConfig(FitConfig):
     epochs: int = 200
     patience: int = 10
     monitor: str = "topk.ndcg@50"
-    lambdaopt: str = ""
-    """λOpt granularity (global, D, U, I, UI, DU, DI, DUI) to learn Λ from validation data during
-    training, starting from ``reg``; empty = fixed λ.  Needs validation data in ``fit``."""
-    lambda_lr: float = 1e-3
-    """Step size of the Λ optimizer (Adam)."""
-    lambda_valid_fraction: float = 0.5
-    """With λOpt: share of the validation rows that teach Λ; the rest stay for early stopping."""
-    lambda_clip: float = 1e-2
-    lambda_optimizer: str = "adam"
-    """Optimizer of Λ: ``adam`` (the paper's code) or ``sgd``."""
-    """Clip each entry of the Λ gradient to [-clip, clip] (the paper's slack KKT constraint)."""
 
     def validate(self) -> None:
         super().validate()
-        from ..lambdaopt.granularity import GRANULARITIES
-
-        if self.lambdaopt:
-            check_param(self.lambdaopt in GRANULARITIES, "BPRMF", "lambdaopt", self.lambdaopt, f"'' or one of {GRANULARITIES}")
-        check_float("BPRMF", "lambda_lr", self.lambda_lr)
-        check_float("BPRMF", "lambda_clip", self.lambda_clip, low_open=True)
-        check_param(self.lambda_optimizer in ("adam", "sgd"), "BPRMF", "lambda_optimizer", self.lambda_optimizer, "'adam' or 'sgd'")
-        check_float("BPRMF", "lambda_valid_fraction", self.lambda_valid_fraction, 0.0, 1.0, low_open=True)
+        self.validate_lambdaopt("BPRMF")
         check_int("BPRMF", "factors", self.factors)
         check_int("BPRMF", "batch_size", self.batch_size)
         check_param(self.optimizer in OPTIMIZERS, "BPRMF", "optimizer", self.optimizer, f"one of {tuple(OPTIMIZERS)}")
@@ -165,12 +148,14 @@ class BPRMF(Recommender):
                 x = x + bij[:b] - bij[b:]
             data = -F.logsigmoid(x).sum()
             self._opt.zero_grad(set_to_none=True)
+            lstep = lopt and (s // bs) % self.config.lambda_every == 0
             if lopt:
-                grads = torch.autograd.grad(data / b, [pu, qij] + ([bij] if bias else []), retain_graph=True)
                 reg.user, reg.item = self._lam.user.detach(), self._lam.item.detach()  # Λ_t, used up by the backward below
+            if lstep:
+                grads = torch.autograd.grad(data / b, [pu, qij] + ([bij] if bias else []), retain_graph=True)
             penalty = reg.penalty("user", u, pu) + reg.penalty("item", ij, qij, bij)
             ((data + penalty) / b).backward()
-            if lopt:  # Θ and the optimizer state are still at step t: Λ_t -> Λ_{t+1}, then the real step
+            if lstep:  # Θ and the optimizer state are still at step t: Λ_t -> Λ_{t+1}, then the real step
                 self._lambda_step(u, ij, grads, vu[s : s + bs], vi[s : s + bs], vj[s : s + bs])
             self._opt.step()
             total += (data + penalty).detach()
