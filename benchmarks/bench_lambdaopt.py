@@ -2,6 +2,8 @@
 
     python benchmarks/bench_lambdaopt.py --dataset ml-100k --seeds 0 1 2 --out benchmarks/results/lambdaopt-ml-100k.jsonl
     python benchmarks/bench_lambdaopt.py --summarize benchmarks/results/lambdaopt-ml-100k.jsonl   # table + figures only
+    python benchmarks/bench_lambdaopt.py --dataset ml-1m --factors 128 --rows control --reg-from R.jsonl --out R2.jsonl
+        # more rows for an earlier run: each seed's grid λ read from R.jsonl instead of searching again
 
 Protocol `temporal-60-20-20` (deterministic; the seed changes initialisation and sampling), BPR-MF
 with Adam, full ranking, the `lambdaopt` metric family (AUC, HR@50/100, NDCG@50/100) on test with
@@ -67,6 +69,7 @@ def main() -> None:
     ap.add_argument("--rows", nargs="+", default=list(ROWS), choices=ROWS)
     ap.add_argument("--granularities", nargs="+", default=["D", "DU", "DI", "DUI"])
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/lambdaopt-ml-100k.jsonl"))
+    ap.add_argument("--reg-from", type=Path, help="take each seed's grid λ from this results file instead of searching again")
     ap.add_argument("--summarize", type=Path, help="only print the table and draw the figures of this results file")
     args = ap.parse_args()
     if args.summarize:
@@ -87,17 +90,25 @@ def main() -> None:
 
             # MF-λFix first: every other baseline starts from its λ (and AMF/NeuMF from its model)
             t0 = time.perf_counter()
-            fields = set(BPRMF.Config.__dataclass_fields__)
-            res = Tuner("bpr-mf", builtin_space("lambdaopt-grid", fields), strategy="grid", fixed={"factors": args.factors},
-                        storage=Path(tmp) / f"grid-{seed}.journal", seed=seed).run(s.train, s.valid, s.test, exclude=[s.valid])
-            fix, reg, fix_seconds = res.model, res.model_params["reg"], time.perf_counter() - t0
-            if "fix" in args.rows:
+            if args.reg_from:  # the grid's λ of this seed from an earlier run (no grid search now)
+                reg = next(r["reg"] for r in map(json.loads, args.reg_from.open()) if r["model"].startswith("MF-λFix")
+                           and (r["dataset"], r["factors"], r["seed"]) == (args.dataset, args.factors, seed))
+                params, fix = {"factors": args.factors, "reg": reg}, None
+                if {"amf", "neumf"} & set(args.rows):  # they start from the MF-λFix model
+                    fix = BPRMF(**params).fit(s.train, s.valid, seed=seed, progress=False)
+            else:
+                fields = set(BPRMF.Config.__dataclass_fields__)
+                res = Tuner("bpr-mf", builtin_space("lambdaopt-grid", fields), strategy="grid", fixed={"factors": args.factors},
+                            storage=Path(tmp) / f"grid-{seed}.journal", seed=seed).run(s.train, s.valid, s.test, exclude=[s.valid])
+                fix, reg, params = res.model, res.model_params["reg"], res.model_params
+            fix_seconds = time.perf_counter() - t0
+            if "fix" in args.rows and not args.reg_from:
                 emit("MF-λFix (8-value grid)", fix, fix_seconds, reg=reg, grid_fit_seconds=res.fit_seconds)
             if "control" in args.rows:
                 t0 = time.perf_counter()
                 half, held_out = split_validation(s.valid, 0.5, seed)
                 more = Interactions.from_frame(pd.concat([s.train.to_frame(), half.to_frame()], ignore_index=True))
-                ctrl = BPRMF(**res.model_params).fit(more, held_out, seed=seed, progress=False)
+                ctrl = BPRMF(**params).fit(more, held_out, seed=seed, progress=False)
                 emit("control: MF-λFix + half of validation", ctrl, time.perf_counter() - t0, reg=reg)
             if "sgda" in args.rows:
                 t0 = time.perf_counter()
@@ -109,12 +120,12 @@ def main() -> None:
                 emit("SGDA (λOpt-D, SGD)", sgda, time.perf_counter() - t0, learning_rate=lr, lambda_lr=sgda.config.lambda_lr)
             if "amf" in args.rows:
                 t0 = time.perf_counter()
-                amf = pick([AMF(**res.model_params, adv_eps=e, pretrained=fix).fit(s.train, s.valid, seed=seed, progress=False)
+                amf = pick([AMF(**params, adv_eps=e, pretrained=fix).fit(s.train, s.valid, seed=seed, progress=False)
                             for e in AMF_EPS])
                 emit("AMF (from MF-λFix)", amf, time.perf_counter() - t0 + fix.fit_seconds_, reg=reg, adv_eps=amf.config.adv_eps)
             if "neumf" in args.rows:
                 t0 = time.perf_counter()
-                nm = pick([NeuMF(**res.model_params, mlp_layers=n, pretrained=fix).fit(s.train, s.valid, seed=seed, progress=False)
+                nm = pick([NeuMF(**params, mlp_layers=n, pretrained=fix).fit(s.train, s.valid, seed=seed, progress=False)
                            for n in NEUMF_LAYERS])
                 emit("NeuMF (from MF-λFix)", nm, time.perf_counter() - t0 + fix.fit_seconds_, reg=reg, mlp_layers=nm.config.mlp_layers)
             if "lambdaopt" in args.rows:
