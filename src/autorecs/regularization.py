@@ -37,6 +37,12 @@ import torch
 from .exceptions import check_param
 
 
+def row_slots(rows: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """Position of each ``index`` entry in the sorted unique ``rows``, or ``len(rows)`` where absent."""
+    pos = torch.searchsorted(rows, index).clamp(max=len(rows) - 1)
+    return torch.where(rows[pos] == index, pos, len(rows))
+
+
 def _as_lambda(value, name: str) -> torch.Tensor:
     t = torch.as_tensor(value)
     if not t.is_floating_point():  # plain numbers and ints: float32; float64 tensors keep their precision
@@ -100,8 +106,6 @@ class Regularizer:
         2·c_r·n_r^(β−1)·λ_r ⊙ θ_r with c_r the occurrences of r in ``idx``, differentiable in Λ
         (λOpt's Λ-step needs it without a second backward pass).
         """
-        from .lambdaopt.hypergrad import row_slots
-
         weight = torch.bincount(row_slots(rows, idx), minlength=len(rows) + 1)[:-1].to(factors.dtype)
         if self.exponent != 1.0:
             weight = weight * self._counts[side][rows].to(factors.dtype).pow(self.exponent - 1.0)

@@ -1,8 +1,11 @@
-"""λOpt: learned fine-grained regularization.
+"""λOpt: learned fine-grained regularization (Chen et al., KDD 2019).
 
-Work in progress (issue 4): the simulated optimizer step, the Λ-step and its use in BPRMF and
-BiasedMF (gradient solvers), and Λ-trajectories per frequency group are here and tested; the
-paper's baselines (SGDA, NeuMF, AMF) and the Table-2 benchmark are not yet.
+``simulate`` (the real optimizer's next step as a differentiable function), ``hypergrad`` (the
+Λ-step and the Λ learner), ``granularity`` (Λ shapes, the validation split that teaches Λ),
+``options`` (the Config fields of models that support it: BPRMF, BiasedMF), ``trajectory`` and
+``groups`` (Λ and quality per frequency group).  The paper's baselines are models of their own
+(``autorecs.models.AMF``, ``NeuMF``; SGDA = λOpt-D with SGD); the benchmark is
+``benchmarks/bench_lambdaopt.py``.
 """
 
 from .groups import frequency_groups, group_gains, group_metrics

@@ -19,15 +19,9 @@ from typing import Callable
 
 import torch
 
-from ..regularization import Regularizer
+from ..regularization import Regularizer, row_slots
 from .granularity import lambda_shapes
 from .simulate import simulated_step
-
-
-def row_slots(rows: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """Position of each ``index`` entry in the sorted unique ``rows``, or ``len(rows)`` where absent."""
-    pos = torch.searchsorted(rows, index).clamp(max=len(rows) - 1)
-    return torch.where(rows[pos] == index, pos, len(rows))
 
 
 def rows_gradient(index: torch.Tensor, grad: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
