@@ -51,6 +51,11 @@ def test_ranking_fit_and_both_metric_families(capsys, tmp_path, implicit_data):
     code, out, _ = run(capsys, "evaluate", "--model", tmp_path / "m", "--test", tmp_path / "test.parquet", "--exclude", tmp_path / "valid.parquet", "--ks", "5,10", "--json")
     ev = json.loads(out)
     assert code == 0 and set(ev["lambdaopt"]) == {"auc", "hr@5", "ndcg@5", "hr@10", "ndcg@10"} and "recall@10" in ev["topk"]
+    for model in ("amf", "neumf"):  # the λOpt paper's baselines, pre-trained inside fit
+        code, out, err = run(capsys, "fit", "--train", tmp_path / "train.parquet", "--valid", tmp_path / "valid.parquet", "--task", "ranking",
+                             "--model", model, "-p", "factors=4", "-p", "epochs=2", "--out", tmp_path / model, "--json")
+        assert code == 0, err
+        assert json.loads(out)["model"] == model and (tmp_path / model).is_dir()
 
 
 @pytest.mark.parametrize(
