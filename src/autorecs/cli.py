@@ -455,6 +455,7 @@ def search_ifc_cmd(
     strategy: str = typer.Option("sif", help="sif (one-shot, Algorithm 2), sif-halving, random, tpe or rl."),
     budget: Optional[float] = typer.Option(None, help="Wall-clock seconds per size for random/tpe/rl (default 60)."),
     epochs: int = typer.Option(10, help="Search epochs of sif / sif-halving."),
+    predictor: str = typer.Option("linear", help="sif / sif-halving: linear heads (eq. 5) or mlp (a 3-layer MLP per operation, Table 7)."),
     biases: bool = typer.Option(True, help="Learned μ + b_u + b_i in every model (--no-biases: the paper's model)."),
     context_col: Optional[str] = typer.Option(None, help="Three-way data: the context column of the files (user, item, context, rating)."),
     context: Optional[str] = typer.Option(None, help="Three-way data from a built-in --train: 'hour' (hour of the rating in 5 periods)."),
@@ -479,8 +480,13 @@ def search_ifc_cmd(
         if valid is None:
             raise ConfigError("The '--valid' option is required with a training file: the search learns the architecture on it.")
         tr, va, te = _read(train, cols), _read(valid, cols), (_read(test, cols) if test else None)
+    extra = {}
+    if predictor != "linear":
+        if strategy not in ("sif", "sif-halving"):
+            raise ConfigError(f"The '--predictor {predictor}' option is for --strategy sif or sif-halving; got --strategy {strategy}.")
+        extra["predictor"] = predictor
     report = search_ifc(tr, va, te, dims=_parse_ints(dims, "--dims"), strategy=strategy, budget=budget, seed=seed,
-                        out_dir=out_dir, progress=not as_json, epochs=epochs, biases=biases)
+                        out_dir=out_dir, progress=not as_json, epochs=epochs, biases=biases, **extra)
     report["figures"] = [str(p) for p in plot_sif_search(report, out_dir)]
     if as_json:
         _emit_json(report)

@@ -27,6 +27,7 @@ MODEL_CASES = {
     "fm": lambda: FM(factors=4, epochs=5),
     "sif": lambda: SIF(interaction="min", factors=4, epochs=5, transform_user=_G.to_list(), transform_item=_G.to_list(),
                        transform_hidden=3),
+    "ifc-max-mlp-predictor": lambda: InteractionMF(interaction="max", predictor="mlp", predictor_hidden=4, factors=4, epochs=5),
     "sif-no-auto": lambda: SIF(interaction="max", factors=4, epochs=5, train_transform=True),
 }
 

@@ -83,3 +83,24 @@ def test_search_ifc_writes_a_retrainable_architecture(tmp_path, capsys):
     code, _, err = run(capsys, "fit", "--train", tmp_path / "train.csv", "--task", "rating", "--model", "altgrad",
                        "--arch", tmp_path / "arch-K2.json", "--out", tmp_path / "m2")
     assert code == 2 and "'--arch' option is for --model sif" in err
+    code, _, err = run(capsys, "search-ifc", "--train", tmp_path / "train.csv", "--valid", tmp_path / "valid.csv", "--strategy", "tpe",
+                       "--predictor", "mlp", "--out", tmp_path / "o")
+    assert code == 2 and "'--predictor mlp' option is for --strategy sif" in err
+
+
+def test_mlp_predictor_searches_retrains_and_round_trips(tmp_path):
+    s = planted_multiply(1, n=6000)
+    res = SIFSearch(factors=4, epochs=2, predictor="mlp", predictor_hidden=6).fit(s.train, s.valid, progress=False)
+    assert res.arch["predictor"] == "mlp" and res.arch["predictor_hidden"] == 6
+    model = SIF(**res.arch, epochs=2).fit(s.train, s.valid, seed=0, progress=False)
+    net = model.net
+    assert len(net.heads) == 0 and len(net.mlp_heads) == 1 and net.mlp_heads[0][0].out_features == 6
+    rows = s.test.to_frame().head(20)
+    pred = model.predict(rows["user"], rows["item"])
+    model.save(tmp_path / "m")
+    again = SIF.load(tmp_path / "m")
+    np.testing.assert_allclose(again.predict(rows["user"], rows["item"]), pred, rtol=1e-6)
+    with pytest.raises(ConfigError, match="'predictor' parameter"):
+        SIF(interaction="ncf", predictor="mlp")
+    with pytest.raises(ConfigError, match="'predictor' parameter of SIFSearch"):
+        SIFSearch(predictor="deep")

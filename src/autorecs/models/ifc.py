@@ -67,6 +67,10 @@ class IFCConfig(FitConfig):
     learning_rate: float = 0.003
     batch_size: int = 1024
     init_std: float = 0.1
+    predictor: str = "linear"
+    """``linear``: one head w_m per operation with ||w_m||₂ ≤ 1 (eq. 5); ``mlp``: a three-layer MLP
+    (width → ``predictor_hidden`` ReLU units → 1) per operation instead, unconstrained (the paper's Table 7)."""
+    predictor_hidden: int = 10
     transform: str = "none"
     """``none`` or ``mlp`` (the element-wise transform g)."""
     transform_hidden: int = 5
@@ -95,6 +99,11 @@ class IFCConfig(FitConfig):
         check_int(owner, "factors", self.factors)
         check_int(owner, "batch_size", self.batch_size)
         check_int(owner, "transform_hidden", self.transform_hidden)
+        check_param(self.predictor in ("linear", "mlp"), owner, "predictor", self.predictor, "'linear' or 'mlp'")
+        check_int(owner, "predictor_hidden", self.predictor_hidden)
+        if self.predictor == "mlp":
+            check_param(self.interaction not in PREDICTORS, owner, "predictor", self.predictor,
+                        f"'linear' for {self.interaction} (it has its own predictor)")
         check_float(owner, "reg", self.reg, fix="Use 0 for no regularization.")
         check_float(owner, "reg_exponent", self.reg_exponent, 0.0, 1.0)
         check_float(owner, "learning_rate", self.learning_rate, low_open=True)
@@ -124,9 +133,14 @@ class IFCNet(nn.Module):
         self.bu = nn.Parameter(torch.zeros(n_users), requires_grad=use_bias)
         self.bi = nn.Parameter(torch.zeros(n_items), requires_grad=use_bias)
         self.heads = nn.ParameterList()
+        self.mlp_heads = nn.ModuleList()
         for op in self.ops:
-            w = torch.randn(OPS[op].width(k), generator=gen)
-            self.heads.append(nn.Parameter(w / w.norm()))
+            if cfg.predictor == "mlp":
+                h = cfg.predictor_hidden
+                self.mlp_heads.append(nn.Sequential(nn.Linear(OPS[op].width(k), h), nn.ReLU(), nn.Linear(h, 1)))
+            else:
+                w = torch.randn(OPS[op].width(k), generator=gen)
+                self.heads.append(nn.Parameter(w / w.norm()))
         if cfg.interaction == "ncf":
             self.hidden = nn.Linear(2 * k, k)
             self.heads.append(nn.Parameter(torch.randn(2 * k, generator=gen) / (2 * k) ** 0.5))
@@ -150,6 +164,10 @@ class IFCNet(nn.Module):
             for p in list(self.g_user.parameters()) + list(self.g_item.parameters()):
                 p.requires_grad_(cfg.train_transform)
 
+    def head(self, m: int, x: torch.Tensor) -> torch.Tensor:
+        """The predictor of operation ``m`` on its output ``x`` (batch, width) -> (batch,)."""
+        return self.mlp_heads[m](x).squeeze(-1) if self.cfg.predictor == "mlp" else x @ self.heads[m]
+
     def interact(self, pu: torch.Tensor, qi: torch.Tensor) -> torch.Tensor:
         """The interaction term for aligned rows of user and item embeddings."""
         kind = self.cfg.interaction
@@ -162,7 +180,7 @@ class IFCNet(nn.Module):
             return self.deep(torch.cat([pu, qi], -1)) @ self.heads[0]
         if self.g_user is not None:
             pu, qi = self.g_user(pu), self.g_item(qi)
-        return sum(OPS[op].fn(pu, qi) @ w for op, w in zip(self.ops, self.heads))
+        return sum(self.head(m, OPS[op].fn(pu, qi)) for m, op in enumerate(self.ops))
 
     def forward(self, u: torch.Tensor, i: torch.Tensor) -> torch.Tensor:
         return self.mu + self.bu[u] + self.bi[i] + self.interact(self.P[u], self.Q[i])

@@ -60,6 +60,9 @@ class SearchConfig:
     transform_hidden: int = 5
     transform_activation: str = "sigmoid"
     transform_residual: bool = True
+    predictor: str = "linear"
+    """``linear`` heads (eq. 5) or ``mlp`` (a 3-layer MLP per operation; the paper's Table 7)."""
+    predictor_hidden: int = 10
     epochs: int = 10
     batch_size: int = 1024
     learning_rate: float = 0.003
@@ -96,7 +99,8 @@ class SearchConfig:
         if self.ops is None:
             self.ops = NONADDITIVE_OPS if self.biases else SEARCH_OPS
         self.ops = tuple(self.ops)
-        for name in ("factors", "k", "transform_hidden", "epochs", "batch_size"):
+        check_param(self.predictor in ("linear", "mlp"), owner, "predictor", self.predictor, "'linear' or 'mlp'")
+        for name in ("factors", "k", "transform_hidden", "predictor_hidden", "epochs", "batch_size"):
             check_int(owner, name, getattr(self, name))
         bad = [o for o in self.ops if o not in OPS]
         check_param(not bad and len(self.ops) >= 1, owner, "ops", list(self.ops), f"a non-empty list of {sorted(OPS)}")
@@ -148,7 +152,7 @@ class SIFSearch:
     def _parts(self, net: IFCNet, u, i) -> torch.Tensor:
         """(batch, n_ops): each operation's head output."""
         pu, qi = net.g_user(net.P[u]), net.g_item(net.Q[i])
-        return torch.stack([OPS[op].fn(pu, qi) @ w for op, w in zip(net.ops, net.heads)], -1)
+        return torch.stack([net.head(m, OPS[op].fn(pu, qi)) for m, op in enumerate(net.ops)], -1)
 
     def _mixed(self, net: IFCNet, u, i, onehot: torch.Tensor) -> torch.Tensor:
         return net.mu + net.bu[u] + net.bi[i] + self._parts(net, u, i) @ onehot
@@ -238,7 +242,7 @@ class SIFSearch:
         net = winner["net"]
         arch = {"interaction": self._selected(winner), "factors": c.factors, "biases": c.biases,
                 "transform": "mlp", "transform_hidden": c.transform_hidden, "transform_activation": c.transform_activation,
-                "transform_residual": c.transform_residual,
+                "transform_residual": c.transform_residual, "predictor": c.predictor, "predictor_hidden": c.predictor_hidden,
                 "transform_user": net.g_user.to_list(), "transform_item": net.g_item.to_list()}
         self.net_ = net
         self.result_ = SearchResult(arch, history, time.perf_counter() - t0, interrupted)
@@ -248,7 +252,8 @@ class SIFSearch:
         c = self.config
         cfg = IFCConfig(interaction="+".join(ops), factors=c.factors, biases=c.biases, reg=c.reg, reg_exponent=c.reg_exponent,
                         init_std=c.init_std, transform="mlp", transform_hidden=c.transform_hidden, transform_activation=c.transform_activation,
-                        transform_residual=c.transform_residual, train_transform=True)
+                        transform_residual=c.transform_residual, train_transform=True, predictor=c.predictor,
+                        predictor_hidden=c.predictor_hidden)
         net = IFCNet(cfg, n_users, n_items, mean, gen)
         weights = [p for n, p in net.named_parameters() if p.requires_grad and not n.startswith("g_")]
         alpha = (torch.full((len(ops),), 1.0 / len(ops)) + 1e-3 * torch.randn(len(ops), generator=gen)).clamp(0, 1)
