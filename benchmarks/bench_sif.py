@@ -9,6 +9,10 @@ search, Algorithm 2), SIF-halving, SIF(no-auto) (architecture learned on trainin
 random / TPE / REINFORCE baselines over the same space, each given SIF's whole wall time (search +
 retrain) as its search budget and then retrained the same way.  Selection on validation only; the
 test split is scored once per row (the per-epoch/per-trial test curves feed the figure only).
+
+    python benchmarks/bench_sif.py --predictor-table --dims 4 8 --out benchmarks/results/sif-ml-100k-predictor.jsonl
+
+only SIF with the linear predictor of eq. 5 and with a 3-layer MLP predictor (10 hidden units), the paper's Table 7.
 """
 
 from __future__ import annotations
@@ -53,7 +57,7 @@ def fixed_row(name, model_name, params, k, s, seed):
 
 
 def search_row(name, strategy, k, s, seed, out, **kw):
-    slug = {"SIF(no-auto)": "sif-no-auto"}.get(name, strategy)
+    slug = {"SIF(no-auto)": "sif-no-auto", "SIF (MLP predictor)": "sif-mlp"}.get(name, strategy)
     rep = search_ifc(s.train, s.valid, s.test, dims=(k,), strategy=strategy, seed=seed, progress=False,
                      out_dir=out / f"{slug}-K{k}-seed{seed}", **kw)
     for model_dir in (out / f"{slug}-K{k}-seed{seed}").glob("model-K*"):  # holds the training ids: never commit data
@@ -71,6 +75,7 @@ def main() -> None:
     ap.add_argument("--dims", type=int, nargs="+", default=[8])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--skip-fixed", action="store_true", help="only the search rows")
+    ap.add_argument("--predictor-table", action="store_true", help="only SIF with the linear and with the MLP predictor (Table 7)")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/sif-ml-100k.jsonl"))
     args = ap.parse_args()
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -82,6 +87,14 @@ def main() -> None:
             s = split(data, "random-50-25-25", seed=seed)
             for k in args.dims:
                 new = []
+                if args.predictor_table:
+                    new = [search_row("SIF", "sif", k, s, seed, work), search_row("SIF (MLP predictor)", "sif", k, s, seed, work, predictor="mlp")]
+                    for r in new:
+                        r.update(seed=seed, k=k, dataset=args.dataset, machine=machine(), peak_rss_mib=peak_rss_mib())
+                        f.write(json.dumps(r) + "\n")
+                        f.flush()
+                    rows += new
+                    continue
                 sif = search_row("SIF", "sif", k, s, seed, work)
                 budget = sif["search_s"] + sif["fit_s"]
                 new.append(sif)
