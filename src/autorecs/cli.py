@@ -195,7 +195,7 @@ def fit_cmd(
         raise ConfigError(f"The '--regularization' option must be 'fixed' or 'lambdaopt'; got {regularization!r}.")
     if regularization == "lambdaopt":
         if "lambdaopt" not in klass.Config.__dataclass_fields__:
-            raise ConfigError(f"--regularization lambdaopt is available for biased-mf and bpr-mf; got --model {name}.")
+            raise ConfigError(f"--regularization lambdaopt is available for biased-mf, bpr-mf and the interaction-function models; got --model {name}.")
         params["lambdaopt"] = granularity or "DUI"
         params.update({k: v for k, v in lopt.items() if v is not None})
     elif granularity is not None or any(v is not None for v in lopt.values()):

@@ -25,6 +25,11 @@ Engineering choices, documented because they differ from the paper's code:
   occurrence, scaled by n^(β−1), β = ``reg_exponent``), so λ means the same as in
   :class:`BiasedMF` and λOpt can drive it; the paper's λ grid {0, ..., 1e-4} belongs to
   its own loss scaling (un-squared batch norms on z-scored ratings) and does not transfer.
+* ``lambdaopt=`` learns Λ of the embeddings and biases (the penalized parameters) as in
+  :mod:`autorecs.lambdaopt`.  The simulated step covers P, Q, b_u, b_i and μ; heads,
+  transforms and MLP weights enter the validation loss at their current values (they carry
+  no penalty, so Λ reaches the loss only through the simulated rows), and the ||w|| ≤ 1
+  projection is not part of the simulated step.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ import torch
 from torch import nn
 
 from ..exceptions import check_float, check_int, check_param
+from ..lambdaopt.options import LambdaOptOptions
 from ..regularization import Regularizer
 from ..sif.ops import OPS
 from ..sif.transform import ACTIVATIONS, ElementwiseMLP
@@ -52,8 +58,9 @@ def _unit_ball(w: torch.Tensor) -> None:
 
 
 @dataclass
-class IFCConfig(FitConfig):
-    """Hyperparameters of :class:`InteractionMF` and its named variants."""
+class IFCConfig(FitConfig, LambdaOptOptions):
+    """Hyperparameters of :class:`InteractionMF` and its named variants (λOpt: the validation squared error
+    teaches Λ for the embeddings and biases, starting from ``reg``)."""
 
     interaction: str = "multiply"
     """An operation of autorecs.sif.ops.OPS, several joined by '+', or one of ncf, wide-deep, fm."""
@@ -93,6 +100,7 @@ class IFCConfig(FitConfig):
     def validate(self) -> None:
         super().validate()
         owner = "InteractionMF"
+        self.validate_lambdaopt(owner)
         valid_ops = all(o in OPS for o in self.ops()) and len(set(self.ops())) == len(self.ops())
         check_param(self.interaction in PREDICTORS or valid_ops, owner, "interaction", self.interaction,
                     f"one of {sorted(OPS)} (several joined by '+') or one of {list(PREDICTORS)}")
@@ -211,38 +219,106 @@ class InteractionMF(Recommender):
         self._i = torch.from_numpy(train.items.astype(np.int64))
         self._r = torch.from_numpy(train.ratings.astype(np.float32))
 
+    def _prepare_validation(self, valid):
+        if not self.config.lambdaopt:
+            return None
+        from ..lambdaopt import lambda_validation
+
+        c = self.config
+        *self._val, held_out = lambda_validation(valid, self.user_vocab_, self.item_vocab_, c.lambda_valid_fraction, self._tgen.initial_seed())
+        return held_out
+
     def _init_params(self, rng) -> None:
         c = self.config
         self.net = IFCNet(c, len(self.user_vocab_), len(self.item_vocab_), self.train_mean_, self._tgen)
         self._opt = make_optimizer(c.solver, [p for p in self.net.parameters() if p.requires_grad], lr=c.learning_rate)
+        self._lam = None
+        if c.lambdaopt:
+            from .._rng import torch_generator
+            from ..exceptions import DataError
+            from ..lambdaopt import LambdaLearner
+
+            if getattr(self, "_val", None) is None:
+                raise DataError("λOpt learns Λ from validation data; pass a validation set to fit().")
+            self._lam = LambdaLearner(c.lambdaopt, len(self.user_vocab_), len(self.item_vocab_), c.factors, init_user=c.reg,
+                                      init_item=c.reg, lr=c.lambda_lr, clip=c.lambda_clip, like=self._reg, optimizer=c.lambda_optimizer)
+            self._vgen = torch_generator(rng)  # validation sampling leaves the training stream untouched
 
     def _train_epoch(self) -> dict[str, float]:
-        n, bs, net, reg = len(self._r), self.config.batch_size, self.net, self._reg
+        n, bs, net, reg, lam = len(self._r), self.config.batch_size, self.net, self._reg, self._lam
         perm = torch.randperm(n, generator=self._tgen)
         total = torch.zeros((), dtype=torch.float64)
+        biased = net.bu.requires_grad
+        if lam is not None:
+            vidx = torch.randint(len(self._val[0]), (n,), generator=self._vgen)
         net.train()
         for s in range(0, n, bs):
             idx = perm[s:s + bs]
             u, i, r = self._u[idx], self._i[idx], self._r[idx]
-            err = (net(u, i) - r).pow(2).sum()
-            bias_u = net.bu[u] if net.bu.requires_grad else None
-            bias_i = net.bi[i] if net.bi.requires_grad else None
-            penalty = reg.penalty("user", u, net.P[u], bias_u) + reg.penalty("item", i, net.Q[i], bias_i)
+            pu, qi, bu, bi = net.P[u], net.Q[i], net.bu[u], net.bi[i]  # one gather per table and batch
+            err = (net.mu + bu + bi + net.interact(pu, qi) - r).pow(2).sum()
             self._opt.zero_grad(set_to_none=True)
+            lstep = lam is not None and (s // bs) % self.config.lambda_every == 0
+            if lam is not None:
+                reg.user, reg.item = lam.user.detach(), lam.item.detach()  # Λ_t, used up by the backward below
+            if lstep:
+                gathered = [pu, qi] + ([net.mu, bu, bi] if biased else [])
+                grads = torch.autograd.grad(err / len(idx), gathered, retain_graph=True)
+            penalty = reg.penalty("user", u, pu, bu if biased else None) + reg.penalty("item", i, qi, bi if biased else None)
             ((err + penalty) / len(idx)).backward()
+            if lstep:  # Θ and the optimizer state are still at step t: Λ_t -> Λ_{t+1}, then the real step
+                self._lambda_step(u, i, grads, vidx[s:s + bs])
             self._opt.step()
             net.project()
             total += (err + penalty).detach()
-        return {"loss": float(total) / n}
+        logs = {"loss": float(total) / n}
+        if lam is not None:
+            logs.update(lambda_user_mean=float(lam.user.detach().mean()), lambda_item_mean=float(lam.item.detach().mean()))
+        return logs
+
+    def _lambda_step(self, u, i, grads, vidx) -> None:
+        """One λOpt Λ-step with the validation squared error (see module docs and autorecs.lambdaopt)."""
+        from ..lambdaopt import rows_gradient
+
+        net = self.net
+        biased = net.bu.requires_grad
+        vu, vi, vr = (a[vidx] for a in self._val)
+        urows, uinv = torch.unique(vu, return_inverse=True)
+        irows, iinv = torch.unique(vi, return_inverse=True)
+        P, Q, bu, bi = net.P.detach()[urows], net.Q.detach()[irows], net.bu.detach()[urows], net.bi.detach()[irows]
+
+        def val_loss(new):
+            mu, b_u, b_i = (new["mu"], new["bu"], new["bi"]) if biased else (net.mu.detach(), bu, bi)
+            pred = mu + b_u[uinv] + b_i[iinv] + net.interact(new["P"][uinv], new["Q"][iinv])
+            return (pred - vr).pow(2).mean()
+
+        def penalty_grads(reg):
+            gp, gbu = reg.penalty_grad("user", u, urows, P, bu if biased else None)
+            gq, gbi = reg.penalty_grad("item", i, irows, Q, bi if biased else None)
+            out = {"P": gp / len(u), "Q": gq / len(u)}
+            return {**out, "bu": gbu / len(u), "bi": gbi / len(u)} if biased else out
+
+        tables = {"P": net.P, "Q": net.Q}
+        rows = {"P": urows, "Q": irows}
+        data = {"P": rows_gradient(u, grads[0], urows), "Q": rows_gradient(i, grads[1], irows)}
+        if biased:
+            tables.update(mu=net.mu, bu=net.bu, bi=net.bi)
+            rows.update(mu=None, bu=urows, bi=irows)
+            data.update(mu=grads[2], bu=rows_gradient(u, grads[3], urows), bi=rows_gradient(i, grads[4], irows))
+        self._lam.step(self._opt, tables, data, penalty_grads, rows, val_loss)
 
     def _get_state(self) -> dict[str, torch.Tensor]:
         state = {k: v.detach().clone() for k, v in self.net.state_dict().items()}
         state["rating_range"] = self.rating_range.clone()
+        if getattr(self, "_lam", None) is not None:
+            state["lam_user"], state["lam_item"] = self._lam.current()
         return state
 
     def _set_state(self, state) -> None:
         state = dict(state)
         self.rating_range = state.pop("rating_range").clone()
+        if "lam_user" in state:  # learned Λ: kept for inspection, not trained further
+            self.lam_user, self.lam_item = state.pop("lam_user"), state.pop("lam_item")
         if not hasattr(self, "net"):  # loading: build the body first
             n_u, n_i = state["P"].shape[0], state["Q"].shape[0]
             self.net = IFCNet(self.config, n_u, n_i, 0.0, torch.Generator())
