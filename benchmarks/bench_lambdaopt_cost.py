@@ -35,7 +35,7 @@ def one_case(case: str, dataset: str, factors: int, epochs: int, every: int = 1)
     model = BPRMF(**params).fit(s.train, s.valid, seed=0, progress=False)
     wall = time.perf_counter() - t0
     per_epoch = [e["seconds"] for e in model.history_.epochs]
-    return {"case": case if every == 1 else f"{case} (every {every})", "dataset": dataset, "factors": factors, "epochs": len(per_epoch), "epoch_seconds": per_epoch,
+    return {"case": case if every == 1 or case == "fixed" else f"{case} (every {every})", "dataset": dataset, "factors": factors, "epochs": len(per_epoch), "epoch_seconds": per_epoch,
             "mean_epoch_s": sum(per_epoch) / len(per_epoch), "fit_wall_s": wall, "peak_rss_mib": peak_rss_mib()}
 
 
