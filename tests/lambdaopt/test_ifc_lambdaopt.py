@@ -28,9 +28,10 @@ def test_lambda_lr_zero_is_fixed_training_and_learning_moves_lambda(parts, biase
     assert "lambda_user_mean" in learned.history_.epochs[0]
 
 
-def test_the_lambda_step_simulates_the_real_step_of_the_penalized_tables(parts):
+@pytest.mark.parametrize("biases", [True, False])
+def test_the_lambda_step_simulates_the_real_step_of_the_penalized_tables(parts, biases):
     """Known answer: L(Λ) of the Λ-step equals the validation error after a real Adam step of P, Q, μ, b on copies."""
-    m = InteractionMF(interaction="max", factors=4, epochs=1, reg=0.1, lambdaopt="DU", lambda_lr=0.01)
+    m = InteractionMF(interaction="max", factors=4, epochs=1, reg=0.1, lambdaopt="DU", lambda_lr=0.01, biases=biases)
     m.fit(parts.train, parts.valid, seed=0, progress=False)
     m._init_params(np.random.default_rng(0))
     m._train_epoch()  # mid-training: the optimizer state and Λ are not trivial
@@ -53,10 +54,11 @@ def test_the_lambda_step_simulates_the_real_step_of_the_penalized_tables(parts):
             opt2 = torch.optim.Adam(list(copies.values()), lr=opt.defaults["lr"])
             for k, t in tables.items():
                 opt2.state[copies[k]] = copy.deepcopy(opt.state[t])
-            P, Q, mu, bu, bi = (copies[k] for k in ("P", "Q", "mu", "bu", "bi"))
+            P, Q = copies["P"], copies["Q"]
+            mu, bu, bi = (copies[k] if k in copies else getattr(m.net, k).detach() for k in ("mu", "bu", "bi"))
             r = torch.tensor([rating[(int(a), int(b))] for a, b in zip(u, i)])
             err = (mu + bu[u] + bi[i] + m.net.interact(P[u], Q[i]) - r).pow(2).sum()
-            pen = graph.penalty("user", u, P[u], bu[u]) + graph.penalty("item", i, Q[i], bi[i])
+            pen = graph.penalty("user", u, P[u], bu[u] if biases else None) + graph.penalty("item", i, Q[i], bi[i] if biases else None)
             ((err + pen) / len(u)).backward()
             opt2.step()
             vu, vi, vr = (a[vidx] for a in m._val)

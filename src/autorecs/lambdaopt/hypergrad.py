@@ -93,3 +93,33 @@ class LambdaLearner:
             self.user.clamp_(min=0.0)
             self.item.clamp_(min=0.0)
         return float(loss.detach())
+
+
+def rating_lambda_step(learner: LambdaLearner, optimizer, tables: dict, grads: dict, u, i, val, interact) -> float:
+    """The Λ-step of a rating model μ + b_u + b_i + interact(p_u, q_i) with the validation squared error.
+
+    ``tables``: the trained parameters among ``P``, ``Q`` and (with biases) ``mu``, ``bu``, ``bi``;
+    ``grads``: the batch's data gradient, at ``mu`` (whole) and at the gathered rows ``P[u]``, ``Q[i]``,
+    ``bu[u]``, ``bi[i]`` (same keys); ``val``: the validation batch (users, items, ratings);
+    ``interact(p, q)``: the model's interaction term for aligned rows.  Untrained biases count as constants.
+    """
+    vu, vi, vr = val
+    urows, uinv = torch.unique(vu, return_inverse=True)
+    irows, iinv = torch.unique(vi, return_inverse=True)
+    biased = "bu" in tables
+    side = {"P": ("user", u, urows), "bu": ("user", u, urows), "Q": ("item", i, irows), "bi": ("item", i, irows)}
+    now = {k: tables[k].detach()[side[k][2]] for k in ("P", "Q", "bu", "bi") if k in tables}
+
+    def val_loss(new):
+        bias = new["mu"] + new["bu"][uinv] + new["bi"][iinv] if biased else 0.0
+        return (bias + interact(new["P"][uinv], new["Q"][iinv]) - vr).pow(2).mean()
+
+    def penalty_grads(reg):
+        gp, gbu = reg.penalty_grad("user", u, urows, now["P"], now.get("bu"))
+        gq, gbi = reg.penalty_grad("item", i, irows, now["Q"], now.get("bi"))
+        out = {"P": gp, "Q": gq, **({"bu": gbu, "bi": gbi} if biased else {})}
+        return {k: v / len(u) for k, v in out.items()}
+
+    rows = {k: (None if k == "mu" else side[k][2]) for k in tables}
+    data = {k: (grads[k] if k == "mu" else rows_gradient(side[k][1], grads[k], side[k][2])) for k in tables}
+    return learner.step(optimizer, tables, data, penalty_grads, rows, val_loss)

@@ -187,26 +187,11 @@ class BiasedMF(Recommender):
         """One λOpt Λ-step with the validation squared error (see autorecs.lambdaopt).
 
         ``grads``: the data gradient at μ and at the gathered rows ``P[u], Q[i], b_u[u], b_i[i]``."""
-        from ..lambdaopt import rows_gradient
+        from ..lambdaopt.hypergrad import rating_lambda_step
 
-        vu, vi, vr = (a[vidx] for a in self._val)
-        urows, uinv = torch.unique(vu, return_inverse=True)
-        irows, iinv = torch.unique(vi, return_inverse=True)
-
-        def val_loss(new):
-            pred = new["mu"] + new["bu"][uinv] + new["bi"][iinv] + (new["P"][uinv] * new["Q"][iinv]).sum(1)
-            return (pred - vr).pow(2).mean()
-
-        def penalty_grads(reg):
-            gp, gbu = reg.penalty_grad("user", u, urows, self.P.detach()[urows], self.bu.detach()[urows])
-            gq, gbi = reg.penalty_grad("item", i, irows, self.Q.detach()[irows], self.bi.detach()[irows])
-            return {"P": gp / len(u), "bu": gbu / len(u), "Q": gq / len(u), "bi": gbi / len(u)}
-
-        g_mu, g_p, g_q, g_bu, g_bi = grads
-        rows = {"mu": None, "bu": urows, "P": urows, "bi": irows, "Q": irows}
-        data = {"mu": g_mu, "P": rows_gradient(u, g_p, urows), "bu": rows_gradient(u, g_bu, urows),
-                "Q": rows_gradient(i, g_q, irows), "bi": rows_gradient(i, g_bi, irows)}
-        self._lam.step(self._opt, self._tables(), data, penalty_grads, rows, val_loss)
+        grads = dict(zip(("mu", "P", "Q", "bu", "bi"), grads))
+        rating_lambda_step(self._lam, self._opt, self._tables(), grads, u, i, tuple(a[vidx] for a in self._val),
+                           lambda p, q: (p * q).sum(1))
 
     @torch.no_grad()
     def _als_sweep(self) -> dict[str, float]:

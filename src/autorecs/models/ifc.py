@@ -278,34 +278,15 @@ class InteractionMF(Recommender):
 
     def _lambda_step(self, u, i, grads, vidx) -> None:
         """One λOpt Λ-step with the validation squared error (see module docs and autorecs.lambdaopt)."""
-        from ..lambdaopt import rows_gradient
+        from ..lambdaopt.hypergrad import rating_lambda_step
 
         net = self.net
         biased = net.bu.requires_grad
-        vu, vi, vr = (a[vidx] for a in self._val)
-        urows, uinv = torch.unique(vu, return_inverse=True)
-        irows, iinv = torch.unique(vi, return_inverse=True)
-        P, Q, bu, bi = net.P.detach()[urows], net.Q.detach()[irows], net.bu.detach()[urows], net.bi.detach()[irows]
-
-        def val_loss(new):
-            mu, b_u, b_i = (new["mu"], new["bu"], new["bi"]) if biased else (net.mu.detach(), bu, bi)
-            pred = mu + b_u[uinv] + b_i[iinv] + net.interact(new["P"][uinv], new["Q"][iinv])
-            return (pred - vr).pow(2).mean()
-
-        def penalty_grads(reg):
-            gp, gbu = reg.penalty_grad("user", u, urows, P, bu if biased else None)
-            gq, gbi = reg.penalty_grad("item", i, irows, Q, bi if biased else None)
-            out = {"P": gp / len(u), "Q": gq / len(u)}
-            return {**out, "bu": gbu / len(u), "bi": gbi / len(u)} if biased else out
-
-        tables = {"P": net.P, "Q": net.Q}
-        rows = {"P": urows, "Q": irows}
-        data = {"P": rows_gradient(u, grads[0], urows), "Q": rows_gradient(i, grads[1], irows)}
-        if biased:
-            tables.update(mu=net.mu, bu=net.bu, bi=net.bi)
-            rows.update(mu=None, bu=urows, bi=irows)
-            data.update(mu=grads[2], bu=rows_gradient(u, grads[3], urows), bi=rows_gradient(i, grads[4], irows))
-        self._lam.step(self._opt, tables, data, penalty_grads, rows, val_loss)
+        names = ("P", "Q", "mu", "bu", "bi") if biased else ("P", "Q")
+        tables = {k: getattr(net, k) for k in names}
+        # without biases the prediction is the fixed training mean + the interaction
+        interact = net.interact if biased else (lambda p, q: net.mu.detach() + net.interact(p, q))
+        rating_lambda_step(self._lam, self._opt, tables, dict(zip(names, grads)), u, i, tuple(a[vidx] for a in self._val), interact)
 
     def _get_state(self) -> dict[str, torch.Tensor]:
         state = {k: v.detach().clone() for k, v in self.net.state_dict().items()}
