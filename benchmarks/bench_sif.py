@@ -69,6 +69,26 @@ def search_row(name, strategy, k, s, seed, out, **kw):
             **{f"test_{m}" if not m.startswith(("hit", "ndcg")) else m: v for m, v in e["test"].items()}}
 
 
+def table_rows(k, s, seed, work, skip_fixed: bool) -> list[dict]:
+    """Every row of Tables 3-4 for one (seed, K)."""
+    new = []
+    sif = search_row("SIF", "sif", k, s, seed, work)
+    budget = sif["search_s"] + sif["fit_s"]
+    new.append(sif)
+    new.append(search_row("SIF-halving", "sif-halving", k, s, seed, work))
+    new.append(search_row("SIF(no-auto)", "sif", k, s, seed, work, use_validation=False))
+    for strat, name in (("random", "Random"), ("tpe", "TPE (Bayes)"), ("rl", "RL (REINFORCE)")):
+        new.append(search_row(name, strat, k, s, seed, work, budget=budget))
+    if not skip_fixed:
+        for name, (model_name, params) in FIXED.items():
+            new.append(fixed_row(name, model_name, params, k, s, seed))
+        t0 = time.perf_counter()
+        mf = BiasedMF().fit(s.train, s.valid, seed=seed, progress=False)
+        new.append({"model": "BiasedMF (K=64, ALS, defaults)", "reg": mf.config.reg_user, "valid_rmse": mf.history_.best_value,
+                    "search_s": 0.0, "fit_s": time.perf_counter() - t0, **metrics(mf, s.test)})
+    return new
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--dataset", default="ml-100k")
@@ -86,29 +106,10 @@ def main() -> None:
         for seed in args.seeds:
             s = split(data, "random-50-25-25", seed=seed)
             for k in args.dims:
-                new = []
                 if args.predictor_table:
                     new = [search_row("SIF", "sif", k, s, seed, work), search_row("SIF (MLP predictor)", "sif", k, s, seed, work, predictor="mlp")]
-                    for r in new:
-                        r.update(seed=seed, k=k, dataset=args.dataset, machine=machine(), peak_rss_mib=peak_rss_mib())
-                        f.write(json.dumps(r) + "\n")
-                        f.flush()
-                    rows += new
-                    continue
-                sif = search_row("SIF", "sif", k, s, seed, work)
-                budget = sif["search_s"] + sif["fit_s"]
-                new.append(sif)
-                new.append(search_row("SIF-halving", "sif-halving", k, s, seed, work))
-                new.append(search_row("SIF(no-auto)", "sif", k, s, seed, work, use_validation=False))
-                for strat, name in (("random", "Random"), ("tpe", "TPE (Bayes)"), ("rl", "RL (REINFORCE)")):
-                    new.append(search_row(name, strat, k, s, seed, work, budget=budget))
-                if not args.skip_fixed:
-                    for name, (model_name, params) in FIXED.items():
-                        new.append(fixed_row(name, model_name, params, k, s, seed))
-                    t0 = time.perf_counter()
-                    mf = BiasedMF().fit(s.train, s.valid, seed=seed, progress=False)
-                    new.append({"model": "BiasedMF (K=64, ALS, defaults)", "reg": mf.config.reg_user, "valid_rmse": mf.history_.best_value,
-                                "search_s": 0.0, "fit_s": time.perf_counter() - t0, **metrics(mf, s.test)})
+                else:
+                    new = table_rows(k, s, seed, work, args.skip_fixed)
                 for r in new:
                     r.update(seed=seed, k=k, dataset=args.dataset, machine=machine(), peak_rss_mib=peak_rss_mib())
                     f.write(json.dumps(r) + "\n")
