@@ -49,10 +49,13 @@ class AMF(PretrainedBPR):
             x = x + self.bi[i] - self.bi[j]
         return x
 
-    def adversarial_perturbation(self, u, i, j) -> tuple[torch.Tensor, torch.Tensor]:
-        """(Δ_P, Δ_Q) for one batch of triples: ε times the row-normalized gradient of its BPR loss (constants)."""
-        data = -F.logsigmoid(self._bpr_logits(self.P, self.Q, u, i, j)).sum()
-        gP, gQ = torch.autograd.grad(data, [self.P, self.Q])
+    def adversarial_perturbation(self, u, i, j, data: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(Δ_P, Δ_Q) for one batch of triples: ε times the row-normalized gradient of its BPR loss (constants).
+
+        ``data``: that loss if already computed (its graph is kept for the caller's backward)."""
+        if data is None:
+            data = -F.logsigmoid(self._bpr_logits(self.P, self.Q, u, i, j)).sum()
+        gP, gQ = torch.autograd.grad(data, [self.P, self.Q], retain_graph=True)
         return self.config.adv_eps * F.normalize(gP, dim=1), self.config.adv_eps * F.normalize(gQ, dim=1)
 
     def _train_epoch(self) -> dict[str, float]:
@@ -69,7 +72,7 @@ class AMF(PretrainedBPR):
             data = -F.logsigmoid(self._bpr_logits(self.P, self.Q, u, i, j)).sum()
             loss = data
             if c.adv_reg > 0 and c.adv_eps > 0:
-                dP, dQ = self.adversarial_perturbation(u, i, j)
+                dP, dQ = self.adversarial_perturbation(u, i, j, data)
                 adv = -F.logsigmoid(self._bpr_logits(self.P + dP, self.Q + dQ, u, i, j)).sum()
                 loss = loss + c.adv_reg * adv
                 adv_total += adv.detach()
