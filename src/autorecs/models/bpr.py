@@ -151,8 +151,10 @@ class BPRMF(Recommender):
             lstep = lopt and (s // bs) % self.config.lambda_every == 0
             if lopt:
                 reg.user, reg.item = self._lam.user.detach(), self._lam.item.detach()  # Λ_t, used up by the backward below
-            if lstep:
-                grads = torch.autograd.grad(data / b, [pu, qij] + ([bij] if bias else []), retain_graph=True)
+            if lstep:  # data gradient at the gathered rows, in closed form: d(-log σ(x))/dx = -σ(-x)
+                with torch.no_grad():
+                    c = (-torch.sigmoid(-x) / b)[:, None]
+                    grads = [c * (qij[:b] - qij[b:]), torch.cat([c * pu, -c * pu])] + ([torch.cat([c[:, 0], -c[:, 0]])] if bias else [])
             penalty = reg.penalty("user", u, pu) + reg.penalty("item", ij, qij, bij)
             ((data + penalty) / b).backward()
             if lstep:  # Θ and the optimizer state are still at step t: Λ_t -> Λ_{t+1}, then the real step
