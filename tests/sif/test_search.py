@@ -3,6 +3,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from autorecs.data import Interactions, split
 from autorecs.exceptions import ConfigError
@@ -34,13 +35,35 @@ def test_halving_search_finds_the_planted_operation(seed):
 
 def test_proximal_search_invariants_and_retrain(tmp_path):
     s = planted_multiply(0, n=8000)
-    res = SIFSearch(factors=4, epochs=3).fit(s.train, s.valid, test=s.test, progress=False)
+    res = SIFSearch(factors=4, epochs=3, warmup_epochs=1).fit(s.train, s.valid, test=s.test, progress=False)
     assert len(res.history) == 3 and all(0 <= a <= 1 for h in res.history for a in h.alpha)
     assert res.arch["interaction"] in ("multiply", "min", "max") and res.history[-1].test_rmse is not None
     model = SIF(**res.arch, epochs=3).fit(s.train, s.valid, seed=0, progress=False)
     assert np.isfinite(model.history_.best_value)
     no_auto = SIFSearch(factors=4, epochs=1, use_validation=False, biases=False).fit(s.train, s.valid, progress=False)
     assert no_auto.arch["interaction"] in ("multiply", "plus", "min", "max", "concat")  # no biases: the full space
+
+
+def test_alpha_is_frozen_through_the_warm_up_and_moves_after_it():
+    s = planted_multiply(0, n=8000)
+    res = SIFSearch(factors=4, epochs=5, warmup_epochs=3).fit(s.train, s.valid, progress=False)
+    assert res.history[0].alpha == res.history[2].alpha != res.history[4].alpha
+
+
+class _InitSpy(SIFSearch):
+    def _candidate(self, *args):
+        cand = super()._candidate(*args)
+        self.init_heads = [w.detach().clone() for w in cand["net"].heads]
+        return cand
+
+
+def test_warm_up_trains_every_operation():
+    s = planted_multiply(0, n=20000)  # ~14 batches: every operation is drawn
+    search = _InitSpy(factors=4, epochs=1, warmup_epochs=1)
+    search.fit(s.train, s.valid, progress=False)
+    moved = [not torch.equal(a, b.detach()) for a, b in zip(search.init_heads, search.net_.heads)]
+    assert moved == [True, True, True]  # without it, only the heads of operations selected by ᾱ learn
+    assert SIFSearch().config.warmup_epochs == 3 and SIFSearch(strategy="halving").config.warmup_epochs == 0
 
 
 def test_bad_search_options_are_named():

@@ -77,9 +77,13 @@ class SearchConfig:
     init_std: float = 0.1
     use_validation: bool = True
     """False: SIF(no-auto), the architecture is learned on training batches too."""
-    warmup_epochs: int = 0
-    """Epochs of weight steps only (α, p, q frozen) before the search starts, so that every head
-    is trained when operations are first compared."""
+    warmup_epochs: int | None = None
+    """Epochs (of ``epochs``) of weight steps only, α, p, q frozen, each batch training one operation
+    drawn uniformly (single-path sampling), so that every head is trained when the operations are
+    first compared.  None: 3 for ``proximal``, 0 for ``halving`` (its candidates are trained apart).
+    DECISION: without it the first α-steps, taken at untrained heads, pick an operation that then is
+    the only one trained (ml-100k K=8: min on seeds 1 and 2, retrained valid RMSE 0.9369 mean over
+    seeds 0-2); with 3 warm-up epochs multiply on all three (valid 0.9315)."""
     normalize_arch_grad: bool = True
     """Divide each operation's α-gradient by the RMS of its output: the raw gradient favours
     operations with large outputs (plus, concat) over small ones (multiply of small embeddings)."""
@@ -99,6 +103,9 @@ class SearchConfig:
         if self.ops is None:
             self.ops = NONADDITIVE_OPS if self.biases else SEARCH_OPS
         self.ops = tuple(self.ops)
+        if self.warmup_epochs is None:
+            self.warmup_epochs = 3 if self.strategy == "proximal" else 0
+        check_int(owner, "warmup_epochs", self.warmup_epochs, low=0)
         check_param(self.predictor in ("linear", "mlp"), owner, "predictor", self.predictor, "'linear' or 'mlp'")
         for name in ("factors", "k", "transform_hidden", "predictor_hidden", "epochs", "batch_size"):
             check_int(owner, name, getattr(self, name))
@@ -220,8 +227,11 @@ class SIFSearch:
                             # (1) architecture step on a validation batch (after the warm-up)
                             if epoch > c.warmup_epochs:
                                 cand["alpha"] = self._arch_step(cand["net"], cand["topt"], cand["alpha"], arch_u, arch_i, arch_r, a)
-                            # (2) weight step on a training batch
-                            self._weight_step(cand, reg, tu[b], ti[b], tr[b])
+                            # (2) weight step on a training batch; in the warm-up, on one operation drawn uniformly
+                            path = None
+                            if epoch <= c.warmup_epochs and len(cand["ops"]) > 1:
+                                path = torch.nn.functional.one_hot(torch.randint(len(cand["ops"]), (), generator=gen), len(cand["ops"])).float()
+                            self._weight_step(cand, reg, tu[b], ti[b], tr[b], path)
                     scores = {k: eval_rmse(cands[k], (vu, vi, vr)) for k in alive}
                     best = min(alive, key=lambda k: (scores[k], k))
                     if not np.isfinite(scores[best]):
@@ -261,9 +271,9 @@ class SIFSearch:
                 "opt": make_optimizer("adam", weights, lr=c.learning_rate),
                 "topt": make_optimizer("adam", list(net.g_user.parameters()) + list(net.g_item.parameters()), lr=c.transform_lr)}
 
-    def _weight_step(self, cand, reg, u, i, r) -> None:
+    def _weight_step(self, cand, reg, u, i, r, path: torch.Tensor | None = None) -> None:
         net, c = cand["net"], self.config
-        mix = self._discrete(cand["alpha"]) if c.weight_step == "discrete" else cand["alpha"]
+        mix = path if path is not None else self._discrete(cand["alpha"]) if c.weight_step == "discrete" else cand["alpha"]
         err = (self._mixed(net, u, i, mix) - r).pow(2).sum()
         bias_u, bias_i = (net.bu[u], net.bi[i]) if c.biases else (None, None)
         penalty = reg.penalty("user", u, net.P[u], bias_u) + reg.penalty("item", i, net.Q[i], bias_i)
