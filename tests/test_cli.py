@@ -108,6 +108,8 @@ def test_quickstart_on_a_stand_in_builtin_dataset(capsys, tmp_path, monkeypatch)
     assert res["results"][1]["seconds"]["search"] > 0 and res["results"][1]["metrics"]["rating"]["rmse"] < 1.5
     assert {r["protocol"] for r in res["results"]} == {"random-50-25-25", "temporal-60-20-20"}
     assert (tmp_path / "q" / "learning_curves.png").stat().st_size > 10_000
+    code, out, err = run(capsys, "quickstart", "--dataset", "fake-ml", "--out", tmp_path / "q2")  # for people: bars on stderr
+    assert code == 0 and "λ grid (8 BPR-MF fits)" in err and "8/8" in err
     import autorecs.quickstart
 
     monkeypatch.setattr(autorecs.quickstart, "run_quickstart", lambda **kw: res)  # the human-readable report of the same result

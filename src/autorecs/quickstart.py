@@ -6,6 +6,7 @@ import json
 import time
 from pathlib import Path
 
+from ._progress import progress_bar
 from .data import load, split
 from .evaluation import evaluate
 from .models import BPRMF, BiasedMF, ImplicitALS
@@ -49,8 +50,10 @@ def run_quickstart(*, dataset: str = "ml-100k", out_dir: Path = Path("autorecs-o
             from .search.spaces import builtin_space
 
             space = builtin_space("lambdaopt-grid", set(BPRMF.Config.__dataclass_fields__))
-            with tempfile.TemporaryDirectory() as tmp:  # a fresh study: the timing is the grid's
-                res = Tuner("bpr-mf", space, strategy="grid", storage=Path(tmp) / "grid.journal", seed=seed).run(train, valid, test, exclude=[valid])
+            with tempfile.TemporaryDirectory() as tmp, progress_bar(space.grid_size, "λ grid (8 BPR-MF fits)", enabled=progress) as bar:
+                tuner = Tuner("bpr-mf", space, strategy="grid", storage=Path(tmp) / "grid.journal", seed=seed)  # fresh: timed alone
+                res = tuner.run(train, valid, test, exclude=[valid],
+                                on_trial=lambda t: bar.update(1, **t.params, valid=t.value if t.value is not None else float("nan")))
             model, fit_s = res.model, res.fit_seconds + res.extra["refit_seconds"]  # fit: the 8 grid runs and the refit
         else:
             model.fit(train, valid, seed=seed, progress=progress)
