@@ -50,7 +50,7 @@ def run_quickstart(*, dataset: str = "ml-100k", out_dir: Path = Path("autorecs-o
             from .search.spaces import builtin_space
 
             space = builtin_space("lambdaopt-grid", set(BPRMF.Config.__dataclass_fields__))
-            with tempfile.TemporaryDirectory() as tmp, progress_bar(space.grid_size, "λ grid (8 BPR-MF fits)", enabled=progress) as bar:
+            with tempfile.TemporaryDirectory() as tmp, progress_bar(space.grid_size, f"λ grid ({space.grid_size} BPR-MF fits)", enabled=progress) as bar:
                 tuner = Tuner("bpr-mf", space, strategy="grid", storage=Path(tmp) / "grid.journal", seed=seed)  # fresh: timed alone
                 res = tuner.run(train, valid, test, exclude=[valid],
                                 on_trial=lambda t: bar.update(1, **t.params, valid=t.value if t.value is not None else float("nan")))
