@@ -109,6 +109,10 @@ def main() -> None:
                          "infer_ms_per_row": r.get("inference_ms_per_row"),
                          "search_s": rep["search_seconds"] if name == "ac+lr" else 0.0,
                          "crosses": rep["crosses"] if name == "ac+lr" else []})
+        _, ref = search_and_fit(tr, va, te, label, seed=seed, progress=False, max_crosses=0, exact_levels=0)
+        rows.append({"seed": seed, "model": "LR (bins only)", "test_auc": ref["lr"]["test"]["auc"], "test_logloss": ref["lr"]["test"]["logloss"],
+                     "valid_auc": ref["lr"]["valid"]["auc"], "fit_s": ref["lr"]["fit_seconds"], "l2": ref["lr"]["l2"],
+                     "infer_ms_per_row": ref["lr"]["inference_ms_per_row"], "search_s": 0.0})
         _, p, v, s, ms = tuned_net("wide-deep", seed, X, cards, y, Xv, yv, Xt, deep_fields=range(nb))
         rows.append(row(seed, "AC+W&D", p, yt, v, s, ms, search_s=rep["search_seconds"]))
         for kind, name in (("deep", "Deep"), ("deepfm", "DeepFM")):

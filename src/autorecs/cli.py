@@ -557,6 +557,7 @@ def cross_cmd(
     patience: int = typer.Option(2, help="...within this many steps, or the search stops."),
     bins: str = typer.Option("4,8,16,32,64", help="Granularities (bin counts) tried per numerical column."),
     binning: str = typer.Option("both", help="quantile, uniform or both."),
+    exact_levels: int = typer.Option(256, help="Numerical columns with at most this many distinct values also keep one code per value (0: bins only)."),
     categorical: List[str] = typer.Option([], help="Force a column to be categorical (repeatable)."),
     numerical: List[str] = typer.Option([], help="Force a column to be numerical (repeatable)."),
     valid_fraction: float = typer.Option(0.2, help="Share of --train held out for validation when --valid is not given."),
@@ -585,7 +586,7 @@ def cross_cmd(
         tr, va, te = read_table(train), read_table(valid) if valid else None, read_table(test) if test else None
     model, report = search_and_fit(
         tr, va, te, label, max_crosses=max_crosses, max_seconds=max_seconds, min_gain=min_gain, patience=patience,
-        bins=_parse_ints(bins, "--bins"), binning=binning, categorical=categorical or None, numerical=numerical or None,
+        bins=_parse_ints(bins, "--bins"), binning=binning, exact_levels=exact_levels, categorical=categorical or None, numerical=numerical or None,
         valid_fraction=valid_fraction, backend=backend, n_jobs=jobs, ray_address=ray_address, seed=seed, progress=not as_json,
     )
     model.save(out_dir)

@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 
 from autorecs.ctr import autocross as ac_module
@@ -36,6 +37,28 @@ def test_granularity_selection_keeps_one_per_numerical_column():
     ac = AutoCross("label", max_crosses=0, bins=(2, 4), binning="both", min_block_rows=128, progress=False).fit(table)
     assert sorted(ac.granularities_) == ["x0", "x1"]
     assert sum(name.startswith("x0/") for name in ac.field_names_) == 1
+
+
+def _point_mass_table(n, seed):
+    """``gain`` is 0 in most rows; among its 24 other values the odd-ranked ones mean label 1 and the
+    even-ranked ones label 0, so no binning into fewer codes than values separates them."""
+    rng = np.random.default_rng(seed)
+    values = np.sort(rng.choice(np.arange(1, 2000), 24, replace=False)).astype(float)
+    gain = np.where(rng.random(n) < 0.7, 0.0, values[rng.integers(0, 24, n)])
+    rank = np.searchsorted(values, gain)
+    p = np.where(gain == 0, 0.3, np.where(rank % 2 == 1, 0.9, 0.1))
+    return pd.DataFrame({"gain": gain, "color": rng.choice(["r", "g", "b"], n), "label": (rng.random(n) < p).astype(int)})
+
+
+def test_exact_values_are_kept_beside_the_best_binning():
+    table = _point_mass_table(6000, seed=0)
+    ac = AutoCross("label", max_crosses=2, bins=(4, 16), min_block_rows=256, progress=False).fit(table)
+    binned = AutoCross("label", max_crosses=0, bins=(4, 16), exact_levels=0, min_block_rows=256, progress=False).fit(table)
+    base = ac.field_names_[: len(ac.encoder.fields)]
+    assert "gain/exact" in base and sum(n.startswith("gain/") for n in base) == 2
+    assert ac.base_valid_auc_ > binned.valid_auc_ + 0.05
+    for cross in ac.crosses_:  # never two granularities of one column in a cross
+        assert sum(part.startswith("gain/") for part in cross.split(" x ")) <= 1
 
 
 def test_interrupt_keeps_the_crosses_found(monkeypatch):

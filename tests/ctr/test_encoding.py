@@ -19,7 +19,7 @@ def frame():
 def test_typing_codes_missing_and_unseen():
     enc = TableEncoder("y", bins=(2,), binning="uniform").fit(frame())
     assert enc.column_types(frame()) == {"color": "categorical", "size": "categorical", "price": "numerical"}
-    assert [f.name for f in enc.fields] == ["color", "size", "price/u2"]
+    assert [f.name for f in enc.fields] == ["color", "size", "price/u2", "price/exact"]
     new = pd.DataFrame({"color": ["blue", "purple", None], "size": [1, 9, 2], "price": [0.0, None, 100.0]})
     codes = enc.transform(new)
     # color values sorted: blue, green, red -> 2, 3, 4
@@ -71,3 +71,18 @@ def test_integer_categories_survive_a_float_column():
     test = pd.DataFrame({"level": [2.0, np.nan, 3.0]})  # an int column read as float because of a gap
     assert enc.fields[0].values == ["1", "2", "3"]
     assert enc.transform(test)[:, 0].tolist() == [3, MISSING, 4]
+
+
+def test_exact_field_keeps_every_numerical_value():
+    enc = TableEncoder("y", bins=(2,)).fit(frame())
+    exact = enc.fields[-1]
+    assert exact.name == "price/exact" and exact.levels == [0.5, 1.5, 2.5, 3.0, 10.0] and exact.cardinality == 7
+    new = pd.DataFrame({"color": ["red"] * 4, "size": [1] * 4, "price": [10.0, 0.7, np.nan, 0.5]})
+    assert enc.transform(new)[:, -1].tolist() == [6, OTHER, MISSING, 2]  # unseen 0.7 -> other
+    assert TableEncoder.from_dict(enc.to_dict()).transform(new).tolist() == enc.transform(new).tolist()
+    # too many distinct values, or switched off: bins only
+    assert "price/exact" not in [f.name for f in TableEncoder("y", exact_levels=4).fit(frame()).fields]
+    assert "price/exact" not in [f.name for f in TableEncoder("y", exact_levels=0).fit(frame()).fields]
+    assert TableEncoder("y", min_count=2).fit(frame().assign(price=[1.0, 1.0, 2.0, 3.0, 3.0, 4.0])).fields[-1].levels == [1.0, 3.0]
+    with pytest.raises(ConfigError, match="'exact_levels' parameter of TableEncoder"):
+        TableEncoder("y", exact_levels=-1)
