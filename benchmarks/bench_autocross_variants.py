@@ -9,6 +9,7 @@ and tuned on validation, the test file scored once per row.  Rows:
 - `all granularities`: every binning of every numerical column (10 per column) as fields at once;
 - `refit on train+valid`: the model refitted on training + validation rows with the L2 chosen on validation;
 - `longer search`: up to 25 crosses, patience 25;  `min_count 5`: rare values and pairs to code 0;
+- `held-out half`: ``confirm_fraction=0.5``, candidates ranked on one half of validation, steps decided on the other;
 - `in-file test`: the test rows drawn from the training file (60/20/20) instead of the original
   test file, to see how much a single split's AUC moves.
 """
@@ -57,7 +58,8 @@ def variants(seed: int) -> list[dict]:
     rows.append(lr_row("AC+LR crosses, all granularities", seed, np.column_stack([A, X[:, n:]]), np.column_stack([Av, Xv[:, n:]]),
                        np.column_stack([At, Xt[:, n:]]), all_cards + cards[n:], y, yv, yt))
     for name, opts in (("AC+LR, longer search (25 crosses, patience 25)", {"max_crosses": 25, "patience": 25}),
-                       ("AC+LR, min_count 5", {"min_count": 5, "cross_min_count": 5})):
+                       ("AC+LR, min_count 5", {"min_count": 5, "cross_min_count": 5}),
+                       ("AC+LR, steps decided on held-out half of validation", {"confirm_fraction": 0.5})):
         v = AutoCross(label, progress=False, seed=seed, **opts).fit(train, valid)
         rows.append(lr_row(name, seed, v.transform(train), v.transform(valid), v.transform(test), v.cardinalities_, y, yv, yt)
                     | {"crosses": len(v.crosses_)})

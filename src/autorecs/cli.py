@@ -561,6 +561,7 @@ def cross_cmd(
     categorical: List[str] = typer.Option([], help="Force a column to be categorical (repeatable)."),
     numerical: List[str] = typer.Option([], help="Force a column to be numerical (repeatable)."),
     valid_fraction: float = typer.Option(0.2, help="Share of --train held out for validation when --valid is not given."),
+    confirm_fraction: float = typer.Option(0.0, help="Share of the validation rows kept out of candidate ranking to decide the steps (0: none)."),
     backend: str = typer.Option("local", help="local (this process, or a process pool with --jobs) or ray."),
     jobs: int = typer.Option(1, "--jobs", help="Workers evaluating candidates in parallel."),
     ray_address: Optional[str] = typer.Option(None, help="Ray cluster to join ('auto' or HOST:PORT); default: a local Ray."),
@@ -587,7 +588,7 @@ def cross_cmd(
     model, report = search_and_fit(
         tr, va, te, label, max_crosses=max_crosses, max_seconds=max_seconds, min_gain=min_gain, patience=patience,
         bins=_parse_ints(bins, "--bins"), binning=binning, exact_levels=exact_levels, categorical=categorical or None, numerical=numerical or None,
-        valid_fraction=valid_fraction, backend=backend, n_jobs=jobs, ray_address=ray_address, seed=seed, progress=not as_json,
+        valid_fraction=valid_fraction, confirm_fraction=confirm_fraction, backend=backend, n_jobs=jobs, ray_address=ray_address, seed=seed, progress=not as_json,
     )
     model.save(out_dir)
     report["model_dir"] = str(out_dir)

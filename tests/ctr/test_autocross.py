@@ -61,6 +61,15 @@ def test_exact_values_are_kept_beside_the_best_binning():
         assert sum(part.startswith("gain/") for part in cross.split(" x ")) <= 1
 
 
+def test_held_out_confirm_rows_decide_the_steps():
+    table = planted_cross_table(6000, seed=0, planted=(1, 3))
+    ac = AutoCross("label", max_crosses=3, confirm_fraction=0.5, min_block_rows=256, progress=False).fit(table)
+    assert ac.crosses_[0] == "c1 x c3"
+    assert ac.valid_auc_ > ac.base_valid_auc_ + 0.2
+    with pytest.raises(ConfigError, match="'confirm_fraction' parameter of AutoCross"):
+        AutoCross("label", confirm_fraction=1.0)
+
+
 def test_interrupt_keeps_the_crosses_found(monkeypatch):
     table = planted_cross_table(3000, seed=0)
     real = ac_module.successive_halving

@@ -22,6 +22,10 @@ few rows per code), and on Adult keeping both lifts the plain LR from 0.917 to
 
 Everything is selected on validation data (a seeded ``valid_fraction`` of the
 training table unless a validation table is given); test data never enter.
+Ranking ~100 candidates per step and deciding the step on the same validation
+rows lets crosses in that fit those rows; ``confirm_fraction`` holds a seeded share
+of the validation rows out of the ranking, and the step's LR AUC on them decides
+whether to go on and which step was best (0, the paper's way, by default).
 ``AutoCross`` is also a transformer: ``transform(frame)`` applies the fitted
 encoding and crosses to new rows, unseen values and pairs going to code 0.
 """
@@ -97,6 +101,7 @@ class AutoCross:
         fieldwise_l2: float = 1.0,
         min_block_rows: int = 4096,
         valid_fraction: float = 0.2,
+        confirm_fraction: float = 0.0,
         backend: str = "local",
         n_jobs: int = 1,
         ray_address: str | None = None,
@@ -107,19 +112,23 @@ class AutoCross:
         check_param(max_seconds is None or max_seconds > 0, "AutoCross", "max_seconds", max_seconds, "a number > 0 or None")
         check_param(isinstance(patience, int) and patience >= 1, "AutoCross", "patience", patience, "an int >= 1")
         check_param(0 < valid_fraction < 1, "AutoCross", "valid_fraction", valid_fraction, "in (0, 1)")
+        check_param(0 <= confirm_fraction < 1, "AutoCross", "confirm_fraction", confirm_fraction, "in [0, 1)",
+                    "Use 0 to rank candidates and decide steps on the same validation rows (the paper).")
         check_param(min_block_rows >= 1, "AutoCross", "min_block_rows", min_block_rows, "an int >= 1")
         self.label, self.max_crosses, self.max_seconds, self.min_gain, self.patience = label, max_crosses, max_seconds, min_gain, patience
         self.encoder = TableEncoder(label, categorical=categorical, numerical=numerical, drop=list(drop), bins=tuple(bins),
                                     binning=binning, min_count=min_count, exact_levels=exact_levels)
         self.cross_min_count, self.lr_l2, self.fieldwise_l2, self.min_block_rows = cross_min_count, lr_l2, fieldwise_l2, min_block_rows
-        self.valid_fraction, self.backend, self.n_jobs, self.ray_address = valid_fraction, backend, n_jobs, ray_address
+        self.valid_fraction, self.confirm_fraction, self.backend = valid_fraction, confirm_fraction, backend
+        self.n_jobs, self.ray_address = n_jobs, ray_address
         self.seed, self.progress = seed, progress
         self.crosses_: list[str] | None = None
 
     # ---------------------------------------------------------------- fitting
-    def _lr_offsets(self, X, Xv, cards, y):
+    def _lr_offsets(self, X, cards, y, *others):
+        """Logits of the LR on ``X`` at ``X`` and at each of ``others``."""
         lr = FieldLogisticRegression(self.lr_l2).fit(X, cards, y)
-        return lr.decision_function(X), lr.decision_function(Xv)
+        return (lr.decision_function(X),) + tuple(lr.decision_function(Z) for Z in others)
 
     def _select_granularities(self, X, Xv, y, yv, rng, map_fn, workers) -> list[int]:
         """Per numerical column, the best binned granularity by successive halving; the ``exact``
@@ -132,7 +141,7 @@ class AutoCross:
         exact = [i for i, f in enumerate(fields) if f.kind == "exact"]
         fixed = [i for i, f in enumerate(fields) if f.kind != "exact" and len(by_column[f.column]) == 1] + exact
         if fixed:  # nothing to choose for these: they form the offset
-            off, offv = self._lr_offsets(X[:, fixed], Xv[:, fixed], [fields[i].cardinality for i in fixed], y)
+            off, offv = self._lr_offsets(X[:, fixed], [fields[i].cardinality for i in fixed], y, Xv[:, fixed])
         else:
             prior = np.log(y.mean() / (1 - y.mean()))
             off, offv = np.full(len(y), prior), np.full(len(yv), prior)
@@ -160,20 +169,29 @@ class AutoCross:
             if lab.min() == lab.max():
                 raise DataError(f"The {name} rows hold only label {lab[0]} in column {self.label!r}; both classes are needed.")
         self.encoder.fit(train)
+        # optional: the steps are decided on held-out validation rows the candidates were not ranked on
+        if self.confirm_fraction:
+            valid, confirm = split_frame(valid, self.confirm_fraction, rng)
+            if len(valid) < 2 or len(confirm) < 2 or np.ptp(self.encoder.labels(confirm)) == 0:
+                raise DataError(f"confirm_fraction={self.confirm_fraction} leaves too few validation rows or one class only; "
+                                "lower it or pass more validation rows.")
+            yv, yc = self.encoder.labels(valid), self.encoder.labels(confirm)
         X, Xv = self.encoder.transform(train), self.encoder.transform(valid)
+        Xc, yc = (self.encoder.transform(confirm), yc) if self.confirm_fraction else (Xv, yv)
         self.history_: list[CrossStep] = []
         self.interrupted_ = False
         with mapper(self.backend, self.n_jobs, self.ray_address) as (map_fn, workers):
             kept = self._select_granularities(X, Xv, y, yv, rng, map_fn, workers)
             self.encoder.keep([self.encoder.fields[i].name for i in kept])
             X, Xv = X[:, kept], Xv[:, kept]
+            Xc = Xc[:, kept] if self.confirm_fraction else Xv
             names = [f.name for f in self.encoder.fields]
             origins = [frozenset([n]) for n in names]
             column = {f.name: f.column for f in self.encoder.fields}
             cards = [f.cardinality for f in self.encoder.fields]
             specs: list[CrossSpec] = []
-            off, offv = self._lr_offsets(X, Xv, cards, y)
-            self.base_valid_auc_ = best_auc = auc(offv, yv)
+            off, offv, offc = self._lr_offsets(X, cards, y, Xv, Xc)
+            self.base_valid_auc_ = best_auc = auc(offc, yc)
             best_n, bad = 0, 0
             with progress_bar(self.max_crosses, "cross search", enabled=self.progress) as bar:
                 try:
@@ -198,11 +216,12 @@ class AutoCross:
                         spec, cand, u = new_specs[best], cands[best], pairs[best][2]
                         specs.append(spec)
                         X, Xv = np.column_stack([X, cand.train]), np.column_stack([Xv, cand.valid])
+                        Xc = np.column_stack([Xc, spec.encode(Xc)]) if self.confirm_fraction else Xv
                         names.append(CROSS.join(sorted(u)))
                         origins.append(u)
                         cards.append(spec.cardinality)
-                        off, offv = self._lr_offsets(X, Xv, cards, y)
-                        value = auc(offv, yv)
+                        off, offv, offc = self._lr_offsets(X, cards, y, Xv, Xc)
+                        value = auc(offc, yc)
                         self.history_.append(CrossStep(step, names[-1], value, value - best_auc, len(pairs), time.perf_counter() - t0, rounds))
                         bar.update(1, auc=value)
                         if value - best_auc > self.min_gain:
