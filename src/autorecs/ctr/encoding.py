@@ -18,7 +18,7 @@ Rules (stated once, used everywhere):
   training values also gets the finest granularity, ``column/exact``: one code per
   value (values seen fewer than ``min_count`` times, and unseen ones, go to code 0).
   Equal-frequency edges collapse on a column that is mostly one value (Adult's
-  ``capital_gain`` is 0 in 92% of rows: its 64 quantile bins leave 5 distinct edges),
+  ``capital_gain`` is 0 in 92% of rows: its 64 quantile bins leave 6 distinct edges),
   and equal-width ones merge rare values with opposite labels; the exact field keeps
   them apart.  :class:`~autorecs.ctr.autocross.AutoCross` keeps the best granularity
   per column by its cheap field-wise evaluation.
