@@ -70,6 +70,7 @@ def main() -> None:
     ap.add_argument("--granularities", nargs="+", default=["D", "DU", "DI", "DUI"])
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/lambdaopt-ml-100k.jsonl"))
     ap.add_argument("--lambda-every", type=int, default=1, help="λOpt rows: a Λ-step every N training batches")
+    ap.add_argument("--lambda-batch-size", type=int, default=0, help="λOpt rows: validation rows per Λ-step (0: the batch size)")
     ap.add_argument("--reg-from", type=Path, help="take each seed's grid λ from this results file instead of searching again")
     ap.add_argument("--summarize", type=Path, help="only print the table and draw the figures of this results file")
     args = ap.parse_args()
@@ -131,12 +132,14 @@ def main() -> None:
                 emit("NeuMF (from MF-λFix)", nm, time.perf_counter() - t0 + fix.fit_seconds_, reg=reg, mlp_layers=nm.config.mlp_layers)
             if "lambdaopt" in args.rows:
                 for g in args.granularities:
-                    model = BPRMF(factors=args.factors, lambdaopt=g, lambda_every=args.lambda_every)
+                    model = BPRMF(factors=args.factors, lambdaopt=g, lambda_every=args.lambda_every,
+                                  lambda_batch_size=args.lambda_batch_size or None)
                     traj = LambdaTrajectory(np.bincount(s.train.users, minlength=s.train.n_users),
                                             np.bincount(s.train.items, minlength=s.train.n_items))
                     t0 = time.perf_counter()
                     model.fit(s.train, s.valid, seed=seed, progress=False, callbacks=[traj])
-                    emit(f"λOpt-{g}" + (f" (Λ-step every {args.lambda_every} batches)" if args.lambda_every > 1 else ""), model, time.perf_counter() - t0, trajectory=traj.to_dict() if g == "DUI" and args.lambda_every == 1 else None)
+                    emit(f"λOpt-{g}" + (f" (Λ-step every {args.lambda_every} batches)" if args.lambda_every > 1 else "")
+                         + (f" ({args.lambda_batch_size} validation rows per Λ-step)" if args.lambda_batch_size else ""), model, time.perf_counter() - t0, trajectory=traj.to_dict() if g == "DUI" and args.lambda_every == 1 and not args.lambda_batch_size else None)
             if "als" in args.rows:
                 t0 = time.perf_counter()
                 als = ImplicitALS().fit(s.train, s.valid, seed=seed, progress=False)

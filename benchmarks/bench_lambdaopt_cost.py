@@ -23,19 +23,20 @@ from _common import machine, peak_rss_mib, run_isolated  # noqa: E402
 CASES = ["fixed", "D", "DU", "DI", "DUI"]
 
 
-def one_case(case: str, dataset: str, factors: int, epochs: int, every: int = 1) -> dict:
+def one_case(case: str, dataset: str, factors: int, epochs: int, every: int = 1, vb: int = 0) -> dict:
     from autorecs import BPRMF
     from autorecs.data import load, split
 
     s = split(load(dataset), "temporal-60-20-20")
     params = {"factors": factors, "epochs": epochs, "patience": epochs + 1}
     if case != "fixed":
-        params.update(lambdaopt=case, lambda_every=every)
+        params.update(lambdaopt=case, lambda_every=every, lambda_batch_size=vb or None)
     t0 = time.perf_counter()
     model = BPRMF(**params).fit(s.train, s.valid, seed=0, progress=False)
     wall = time.perf_counter() - t0
     per_epoch = [e["seconds"] for e in model.history_.epochs]
-    return {"case": case if every == 1 or case == "fixed" else f"{case} (every {every})", "dataset": dataset, "factors": factors, "epochs": len(per_epoch), "epoch_seconds": per_epoch,
+    label = case if case == "fixed" else case + (f" (every {every})" if every > 1 else "") + (f" (Λ batch {vb})" if vb else "")
+    return {"case": label, "dataset": dataset, "factors": factors, "epochs": len(per_epoch), "epoch_seconds": per_epoch,
             "mean_epoch_s": sum(per_epoch) / len(per_epoch), "fit_wall_s": wall, "peak_rss_mib": peak_rss_mib()}
 
 
@@ -46,16 +47,17 @@ def main() -> None:
     ap.add_argument("--factors", type=int, default=128)
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--lambda-every", type=int, default=1, help="λOpt cases: a Λ-step every N batches")
+    ap.add_argument("--lambda-batch-size", type=int, default=0, help="λOpt cases: validation rows per Λ-step (0: the batch size)")
     ap.add_argument("--cases", nargs="+", default=CASES, choices=CASES)
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/lambdaopt-cost.jsonl"))
     args = ap.parse_args()
     if args.case:
-        print(json.dumps(one_case(args.case, args.dataset, args.factors, args.epochs, args.lambda_every)))
+        print(json.dumps(one_case(args.case, args.dataset, args.factors, args.epochs, args.lambda_every, args.lambda_batch_size)))
         return
     rows = []
     for case in ["fixed"] + [c for c in args.cases if c != "fixed"]:  # the first row is the reference
         res = run_isolated(__file__, "--case", case, "--dataset", args.dataset, "--factors", str(args.factors), "--epochs", str(args.epochs),
-                           "--lambda-every", str(args.lambda_every))
+                           "--lambda-every", str(args.lambda_every), "--lambda-batch-size", str(args.lambda_batch_size))
         res["machine"] = machine()
         rows.append(res)
         print(f"{case}: {res['mean_epoch_s']:.2f} s/epoch, peak {res['peak_rss_mib']:.0f} MiB", file=sys.stderr, flush=True)

@@ -176,6 +176,7 @@ def fit_cmd(
     lambda_optimizer: Optional[str] = typer.Option(None, help="λOpt: adam or sgd."),
     lambda_clip: Optional[float] = typer.Option(None, help="λOpt: clip each Λ-gradient entry to [-clip, clip]."),
     lambda_every: Optional[int] = typer.Option(None, help="λOpt: a Λ-step every N training batches (default 1)."),
+    lambda_batch_size: Optional[int] = typer.Option(None, help="λOpt: validation rows per Λ-step (default: the training batch size)."),
     report: Optional[Path] = typer.Option(None, help="λOpt: write Λ-trajectories per frequency group (PNG + JSON) here."),
     param: List[str] = typer.Option([], "--param", "-p", help="Model parameter KEY=VALUE (repeatable), e.g. -p factors=32."),
     seed: int = typer.Option(0, help="Random seed."),
@@ -190,7 +191,8 @@ def fit_cmd(
     valid_data = _read(valid, cols) if valid else None
     t0 = time.perf_counter()
     params = _parse_params(config, param)
-    lopt = {"lambda_lr": lambda_lr, "lambda_optimizer": lambda_optimizer, "lambda_clip": lambda_clip, "lambda_every": lambda_every}
+    lopt = {"lambda_lr": lambda_lr, "lambda_optimizer": lambda_optimizer, "lambda_clip": lambda_clip, "lambda_every": lambda_every,
+            "lambda_batch_size": lambda_batch_size}
     if regularization not in ("fixed", "lambdaopt"):
         raise ConfigError(f"The '--regularization' option must be 'fixed' or 'lambdaopt'; got {regularization!r}.")
     if regularization == "lambdaopt":

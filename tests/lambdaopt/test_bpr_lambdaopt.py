@@ -132,3 +132,30 @@ def test_lambda_every_takes_fewer_lambda_steps(parts):
     assert calls[1] == batches and calls[3] == -(-batches // 3)
     with pytest.raises(ConfigError, match="lambda_every"):
         BPRMF(lambdaopt="DUI", lambda_every=0)
+
+
+@pytest.mark.parametrize("model", ["bpr", "biased", "ifc"])
+def test_lambda_batch_size_sets_the_validation_rows_per_lambda_step(parts, ratings_data, model):
+    from autorecs import BiasedMF
+    from autorecs.models.ifc import InteractionMF
+
+    ratings_parts = split(ratings_data, "random-60-20-20", seed=0)
+    if model == "bpr":
+        make, data = (lambda **kw: BPRMF(factors=4, epochs=1, reg=0.05, lambdaopt="DU", lambda_lr=0.05, batch_size=16, **kw)), parts
+    elif model == "biased":
+        make, data = (lambda **kw: BiasedMF(solver="adam", factors=4, epochs=1, lambdaopt="DU", batch_size=16, **kw)), ratings_parts
+    else:
+        make, data = (lambda **kw: InteractionMF(factors=4, epochs=1, lambdaopt="DU", batch_size=16, **kw)), ratings_parts
+    sizes = {}
+    for vb in (None, 5, 40):
+        m = make(lambda_batch_size=vb).fit(data.train, data.valid, seed=0, progress=False)
+        m._init_params(np.random.default_rng(0))
+        seen = []
+        original = m._lambda_step
+        m._lambda_step = lambda *a, original=original: (seen.append(len(a[-1])), original(*a))
+        m._train_epoch()
+        sizes[vb] = seen
+    assert set(sizes[5]) == {5} and set(sizes[40]) == {40}  # every Λ-step, the last batch included
+    assert sizes[None][0] == 16 and len(sizes[None]) == len(sizes[5])
+    with pytest.raises(ConfigError, match="lambda_batch_size"):
+        make(lambda_batch_size=0)

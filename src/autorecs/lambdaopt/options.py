@@ -24,6 +24,21 @@ class LambdaOptOptions:
     lambda_every: int = 1
     """Take a Λ-step every this many training batches (1 = every batch, the paper's Algorithm 1;
     larger values trade Λ updates for speed)."""
+    lambda_batch_size: int | None = None
+    """Validation rows per Λ-step (None: as many as the training batch, the paper's code; fewer make
+    the Λ-step cheaper, its cost being in proportion to the validation batch)."""
+
+    def validation_draws(self, n_valid: int, n_train: int, batch_size: int, generator):
+        """This epoch's validation rows for the Λ-steps, and ``at(s)``: the slice of them for the
+        training batch that starts at row ``s``."""
+        import torch
+
+        vb = self.lambda_batch_size
+        if vb is None:  # one validation row per training row (the draws of earlier versions, unchanged)
+            return torch.randint(n_valid, (n_train,), generator=generator), lambda s: slice(s, s + batch_size)
+        n_batches = -(-n_train // batch_size)
+        return (torch.randint(n_valid, (n_batches * vb,), generator=generator),
+                lambda s: slice(s // batch_size * vb, (s // batch_size + 1) * vb))
 
     def validate_lambdaopt(self, owner: str) -> None:
         if self.lambdaopt:
@@ -33,3 +48,5 @@ class LambdaOptOptions:
         check_param(self.lambda_optimizer in ("adam", "sgd"), owner, "lambda_optimizer", self.lambda_optimizer, "'adam' or 'sgd'")
         check_float(owner, "lambda_valid_fraction", self.lambda_valid_fraction, 0.0, 1.0, low_open=True)
         check_int(owner, "lambda_every", self.lambda_every)
+        if self.lambda_batch_size is not None:
+            check_int(owner, "lambda_batch_size", self.lambda_batch_size)

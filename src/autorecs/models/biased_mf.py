@@ -157,7 +157,7 @@ class BiasedMF(Recommender):
         total = torch.zeros((), dtype=torch.float64)
         reg, lam = self._reg, self._lam
         if lam is not None:
-            vidx = torch.randint(len(self._val[0]), (n,), generator=self._vgen)
+            vidx, vat = self.config.validation_draws(len(self._val[0]), n, bs, self._vgen)
         for s in range(0, n, bs):
             idx = perm[s : s + bs]
             u, i, r = self._u[idx], self._i[idx], self._r[idx]
@@ -172,7 +172,7 @@ class BiasedMF(Recommender):
             penalty = reg.penalty("user", u, pu, bu) + reg.penalty("item", i, qi, bi)
             ((err + penalty) / len(idx)).backward()
             if lstep:  # Θ and the optimizer state are still at step t: Λ_t -> Λ_{t+1}, then the real step
-                self._lambda_step(u, i, grads, vidx[s : s + bs])
+                self._lambda_step(u, i, grads, vidx[vat(s)])
             self._opt.step()
             total += (err + penalty).detach()
         logs = {"loss": float(total) / n}

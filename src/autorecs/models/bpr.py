@@ -130,7 +130,7 @@ class BPRMF(Recommender):
         neg = self.sample_negatives(users)
         lopt = bool(self.config.lambdaopt)
         if lopt:  # one validation triple per training triple, resampled every epoch
-            vidx = torch.randint(len(self._vu), (n,), generator=self._vgen)
+            vidx, vat = self.config.validation_draws(len(self._vu), n, bs, self._vgen)
             vu, vi = self._vu[vidx], self._vi[vidx]
             vj = self.sample_negatives(vu, self._vgen)
         total = torch.zeros((), dtype=torch.float64)
@@ -158,7 +158,8 @@ class BPRMF(Recommender):
             penalty = reg.penalty("user", u, pu) + reg.penalty("item", ij, qij, bij)
             ((data + penalty) / b).backward()
             if lstep:  # Θ and the optimizer state are still at step t: Λ_t -> Λ_{t+1}, then the real step
-                self._lambda_step(u, ij, grads, vu[s : s + bs], vi[s : s + bs], vj[s : s + bs])
+                v = vat(s)
+                self._lambda_step(u, ij, grads, vu[v], vi[v], vj[v])
             self._opt.step()
             total += (data + penalty).detach()
         logs = {"loss": float(total) / n}

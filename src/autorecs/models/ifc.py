@@ -250,7 +250,7 @@ class InteractionMF(Recommender):
         total = torch.zeros((), dtype=torch.float64)
         biased = net.bu.requires_grad
         if lam is not None:
-            vidx = torch.randint(len(self._val[0]), (n,), generator=self._vgen)
+            vidx, vat = self.config.validation_draws(len(self._val[0]), n, bs, self._vgen)
         net.train()
         for s in range(0, n, bs):
             idx = perm[s:s + bs]
@@ -267,7 +267,7 @@ class InteractionMF(Recommender):
             penalty = reg.penalty("user", u, pu, bu if biased else None) + reg.penalty("item", i, qi, bi if biased else None)
             ((err + penalty) / len(idx)).backward()
             if lstep:  # Θ and the optimizer state are still at step t: Λ_t -> Λ_{t+1}, then the real step
-                self._lambda_step(u, i, grads, vidx[s:s + bs])
+                self._lambda_step(u, i, grads, vidx[vat(s)])
             self._opt.step()
             net.project()
             total += (err + penalty).detach()
