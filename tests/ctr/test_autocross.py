@@ -68,6 +68,8 @@ def test_held_out_confirm_rows_decide_the_steps():
     assert ac.valid_auc_ > ac.base_valid_auc_ + 0.2
     with pytest.raises(ConfigError, match="'confirm_fraction' parameter of AutoCross"):
         AutoCross("label", confirm_fraction=1.0)
+    with pytest.raises(DataError, match="confirm_fraction=0.99 leaves too few validation rows"):
+        AutoCross("label", confirm_fraction=0.99, progress=False).fit(planted_cross_table(200, seed=0))
 
 
 def test_interrupt_keeps_the_crosses_found(monkeypatch):

@@ -172,7 +172,7 @@ class AutoCross:
         # optional: the steps are decided on held-out validation rows the candidates were not ranked on
         if self.confirm_fraction:
             valid, confirm = split_frame(valid, self.confirm_fraction, rng)
-            if len(valid) < 2 or len(confirm) < 2 or np.ptp(self.encoder.labels(confirm)) == 0:
+            if min(len(valid), len(confirm)) < 2 or 0 in (np.ptp(self.encoder.labels(valid)), np.ptp(self.encoder.labels(confirm))):
                 raise DataError(f"confirm_fraction={self.confirm_fraction} leaves too few validation rows or one class only; "
                                 "lower it or pass more validation rows.")
             yv, yc = self.encoder.labels(valid), self.encoder.labels(confirm)
