@@ -2,9 +2,9 @@
 
     python benchmarks/bench_sif_tensor.py --dataset ml-100k --dims 8 --seeds 0 1 2 --out benchmarks/results/sif-tensor-ml-100k.jsonl
 
-Rows: CP and Tucker (λ from the same grid, chosen on validation), the tensor SIF search
-(successive halving over the 65 operation pairings, winner retrained with λ chosen on
-validation).  Split: uniformly random 50/25/25 of the rows, seeded (the same fractions as
+Rows: CP and Tucker (λ from the same grid, chosen on validation), the tensor SIF searches over
+the 65 operation pairings (successive halving, and the one-shot proximal search of
+`autorecs.sif.tensor_search`), the winner retrained with λ chosen on validation.  Split: uniformly random 50/25/25 of the rows, seeded (the same fractions as
 the 2-D `random-50-25-25`, not the same rows).
 """
 
@@ -44,6 +44,8 @@ def main() -> None:
     ap.add_argument("--dims", type=int, nargs="+", default=[8])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/sif-tensor-ml-100k.jsonl"))
+    ap.add_argument("--strategies", nargs="+", default=["sif-halving", "sif"], choices=["sif-halving", "sif"])
+    ap.add_argument("--skip-fixed", action="store_true", help="only the search rows (no CP / Tucker)")
     args = ap.parse_args()
     data = hour_context(load(args.dataset))
     rows = []
@@ -51,11 +53,14 @@ def main() -> None:
         for seed in args.seeds:
             tr, va, te = random_tensor_split(data, seed=seed)
             for k in args.dims:
-                new = [{"model": "CP", **tuned("cp", k, tr, va, te, seed)}, {"model": "Tucker", **tuned("tucker", k, tr, va, te, seed)}]
-                rep = search_tensor_ifc(tr, va, te, dims=(k,), seed=seed, progress=False)["dims"][k]
-                new.append({"model": "SIF (tensor, halving)", "interaction": rep["interaction"], "reg": rep["reg"],
-                            "valid_rmse": rep["valid_rmse"], "search_s": rep["search_seconds"], "fit_s": rep["retrain_seconds"],
-                            **{f"test_{k2}": v for k2, v in rep["test"].items()}})
+                new = [] if args.skip_fixed else [{"model": "CP", **tuned("cp", k, tr, va, te, seed)},
+                                                  {"model": "Tucker", **tuned("tucker", k, tr, va, te, seed)}]
+                for strategy in args.strategies:
+                    rep = search_tensor_ifc(tr, va, te, dims=(k,), strategy=strategy, seed=seed, progress=False)["dims"][k]
+                    name = "SIF (tensor, halving)" if strategy == "sif-halving" else "SIF (tensor, one-shot proximal)"
+                    new.append({"model": name, "interaction": rep["interaction"], "reg": rep["reg"],
+                                "valid_rmse": rep["valid_rmse"], "search_s": rep["search_seconds"], "fit_s": rep["retrain_seconds"],
+                                **{f"test_{k2}": v for k2, v in rep["test"].items()}})
                 for r in new:
                     r.update(seed=seed, k=k, dataset=args.dataset, machine=machine(), peak_rss_mib=peak_rss_mib())
                     f.write(json.dumps(r) + "\n")

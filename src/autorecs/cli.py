@@ -472,7 +472,7 @@ def search_ifc_cmd(
 
     if context_col or context:
         return _search_tensor(train, valid, test, dims, context_col, context, biases, seed, out_dir,
-                              (user_col, item_col, context_col, rating_col), as_json)
+                              (user_col, item_col, context_col, rating_col), as_json, strategy, epochs)
     cols = _columns(user_col, item_col, rating_col, timestamp_col)
     if train in DATASETS and not Path(train).exists():
         parts = split(load(train), protocol, seed=seed)
@@ -503,7 +503,7 @@ def search_ifc_cmd(
               f"`autorecs fit --model sif --arch {out_dir}/arch-K{next(iter(report['dims']))}.json ...`")
 
 
-def _search_tensor(train, valid, test, dims, context_col, context, biases, seed, out_dir, columns, as_json) -> None:
+def _search_tensor(train, valid, test, dims, context_col, context, biases, seed, out_dir, columns, as_json, strategy, epochs) -> None:
     from .ctr.pipeline import read_table
     from .data.tensor import TensorRatings, hour_context, random_tensor_split
     from .sif.pipeline import search_tensor_ifc
@@ -521,11 +521,12 @@ def _search_tensor(train, valid, test, dims, context_col, context, biases, seed,
 
         tr = read(train)
         va, te = read(valid), (read(test) if test else None)
-    report = search_tensor_ifc(tr, va, te, dims=_parse_ints(dims, "--dims"), seed=seed, out_dir=out_dir, progress=not as_json, biases=biases)
+    report = search_tensor_ifc(tr, va, te, dims=_parse_ints(dims, "--dims"), strategy=strategy, seed=seed, out_dir=out_dir,
+                               progress=not as_json, search_epochs=epochs, biases=biases)
     if as_json:
         _emit_json(report)
         return
-    table = Table("K", "interaction", "λ", "valid RMSE", "test RMSE", "search s", "retrain s", title="three-way SIF (successive halving)")
+    table = Table("K", "interaction", "λ", "valid RMSE", "test RMSE", "search s", "retrain s", title=f"three-way SIF ({'one-shot proximal' if strategy == 'sif' else 'successive halving'})")
     for k, e in report["dims"].items():
         t = e.get("test", {})
         table.add_row(str(k), e["interaction"], f"{e['reg']:g}", f"{e['valid_rmse']:.4f}", f"{t['rmse']:.4f}" if t else "-",

@@ -65,9 +65,47 @@ def test_cli_tensor_search_on_files(tmp_path, capsys):
     for name, part in (("train", tr), ("valid", va), ("test", te)):
         pd.DataFrame({"u": part.vocabs[0].ids(part.codes[:, 0]), "i": part.vocabs[1].ids(part.codes[:, 1]),
                       "ctx": part.vocabs[2].ids(part.codes[:, 2]), "r": part.values}).to_csv(tmp_path / f"{name}.csv", index=False)
-    code, out, err = run(capsys, "search-ifc", "--train", tmp_path / "train.csv", "--valid", tmp_path / "valid.csv", "--test",
-                         tmp_path / "test.csv", "--context-col", "ctx", "--user-col", "u", "--item-col", "i", "--rating-col", "r",
-                         "--dims", "2", "--out", tmp_path / "o", "--json")
+    args = ("search-ifc", "--train", tmp_path / "train.csv", "--valid", tmp_path / "valid.csv", "--test", tmp_path / "test.csv",
+            "--context-col", "ctx", "--user-col", "u", "--item-col", "i", "--rating-col", "r", "--dims", "2", "--json")
+    code, out, err = run(capsys, *args, "--strategy", "sif-halving", "--out", tmp_path / "o")
     assert code == 0, err
     e = json.loads(out)["dims"]["2"]
     assert e["interaction"] in TRIPLE_OPS and e["rounds"][0]["candidates"] == len(TRIPLE_OPS) and "rmse" in e["test"]
+    code, out, err = run(capsys, *args, "--epochs", "4", "--out", tmp_path / "p")  # default: the one-shot proximal search
+    assert code == 0, err
+    e = json.loads(out)["dims"]["2"]
+    assert e["interaction"] in TRIPLE_OPS and len(e["history"]) == 4 and len(e["top_alpha"]) == 5 and "rmse" in e["test"]
+    code, out, err = run(capsys, *args, "--strategy", "tpe", "--out", tmp_path / "q")
+    assert code != 0 and "Three-way data support --strategy sif or sif-halving" in err
+
+
+def test_tensor_alpha_gradient_matches_autograd():
+    from autorecs.sif.tensor_search import TensorSearchConfig, _Supernet, alpha_gradient
+
+    cfg = TensorSearchConfig(ops=("multiply(multiply(u,v),s)", "max(plus(u,s),v)", "concat(min(v,s),u)"), factors=3)
+    cfg.validate()
+    net = _Supernet(cfg, (5, 4, 3), 3.0, torch.Generator().manual_seed(0))
+    x = torch.stack([torch.randint(0, n, (50,)) for n in (5, 4, 3)], 1)
+    y = 3 + torch.randn(50)
+    onehot = torch.tensor([0.0, 1.0, 0.0], requires_grad=True)
+    loss = (net.base(x) + net.all_heads(x) @ onehot - y).pow(2).mean()
+    (expected,) = torch.autograd.grad(loss, [onehot])
+    got, parts = alpha_gradient(net, x, y, 1)
+    torch.testing.assert_close(got, expected)
+    assert parts.shape == (50, 3)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_proximal_tensor_search_finds_planted_cp(seed):
+    from autorecs.sif.tensor_search import TensorSIFSearch
+
+    tr, va, _ = planted_cp(seed)
+    ops = ["multiply(multiply(u,v),s)", "plus(plus(u,v),s)", "max(max(u,v),s)", "min(plus(u,v),s)"]
+    out = TensorSIFSearch(ops=ops, factors=2, reg=0.01, init_std=0.5, learning_rate=0.01, biases=False, epochs=10,
+                          batch_size=128).fit(tr, va, seed=seed, progress=False)
+    assert out["interaction"] == "multiply(multiply(u,v),s)"
+    assert [h["epoch"] for h in out["history"]] == list(range(1, 11))
+    with pytest.raises(ConfigError, match="'ops' parameter of TensorSIFSearch"):
+        TensorSIFSearch(ops=["divide(u,v,s)"])
+    with pytest.raises(ConfigError, match="'warmup_epochs' parameter of TensorSIFSearch"):
+        TensorSIFSearch(epochs=3, warmup_epochs=3)

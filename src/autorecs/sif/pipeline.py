@@ -125,15 +125,24 @@ def search_ifc(train, valid, test=None, *, dims=(8,), strategy: str = "sif", bud
     return report
 
 
-def search_tensor_ifc(train, valid, test=None, *, dims=(8,), seed: int = 0, out_dir: str | Path | None = None,
-                      progress: bool = True, ops=None, rung_epochs: int = 2, **config) -> dict:
-    """Three-way data: successive halving over the tensor operations, then the winner retrained
-    with λ chosen on validation (the grid of :data:`IFC_REG_GRID`), scored once on ``test``."""
+def search_tensor_ifc(train, valid, test=None, *, dims=(8,), strategy: str = "sif", seed: int = 0,
+                      out_dir: str | Path | None = None, progress: bool = True, ops=None, rung_epochs: int = 2,
+                      search_epochs: int = 10, **config) -> dict:
+    """Three-way data: search the operation (``sif``: the one-shot proximal search of
+    :mod:`autorecs.sif.tensor_search`; ``sif-halving``: successive halving over the operations),
+    then retrain the winner with λ chosen on validation (the grid of :data:`IFC_REG_GRID`), scored once on ``test``."""
     from ..models.tensor_ifc import TensorIFC, halving_search
+    from .tensor_search import TensorSIFSearch
 
-    report = {"strategy": "sif-halving (tensor)", "seed": seed, "dims": {}}
+    if strategy not in ("sif", "sif-halving"):
+        raise ConfigError(f"Three-way data support --strategy sif or sif-halving; got {strategy!r}.")
+    report = {"strategy": strategy + " (tensor)", "seed": seed, "dims": {}}
     for k in dims:
-        found = halving_search(train, valid, ops=ops, rung_epochs=rung_epochs, seed=seed, progress=progress, **{**config, "factors": int(k)})
+        if strategy == "sif":
+            shared = {f: v for f, v in config.items() if f in ("biases", "reg_exponent", "init_std", "batch_size", "learning_rate")}
+            found = TensorSIFSearch(ops=ops, factors=int(k), epochs=search_epochs, **shared).fit(train, valid, seed=seed, progress=progress)
+        else:
+            found = halving_search(train, valid, ops=ops, rung_epochs=rung_epochs, seed=seed, progress=progress, **{**config, "factors": int(k)})
         t0 = time.perf_counter()
         best, scores = None, {}
         for reg in IFC_REG_GRID:
@@ -143,8 +152,11 @@ def search_tensor_ifc(train, valid, test=None, *, dims=(8,), seed: int = 0, out_
             if best is None or scores[f"{reg:g}"] < best.history_.best_value:
                 best = m
         entry = {"interaction": found["interaction"], "search_seconds": found["seconds"], "retrain_seconds": time.perf_counter() - t0,
-                 "reg": best.config.reg, "valid_rmse": float(best.history_.best_value), "retrain_valid": scores,
-                 "rounds": [{k2: v for k2, v in r.items() if k2 != "scores"} for r in found["rounds"]]}
+                 "reg": best.config.reg, "valid_rmse": float(best.history_.best_value), "retrain_valid": scores}
+        if strategy == "sif":
+            entry.update(history=found["history"], top_alpha=found["top_alpha"])
+        else:
+            entry["rounds"] = [{k2: v for k2, v in r.items() if k2 != "scores"} for r in found["rounds"]]
         if test is not None:
             entry["test"] = best.evaluate(test)
         report["dims"][int(k)] = entry
