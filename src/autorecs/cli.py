@@ -454,7 +454,8 @@ def search_ifc_cmd(
     test: Optional[str] = typer.Option(None, help="Test ratings, scored once per size after retraining."),
     protocol: str = typer.Option("random-50-25-25", help="Split of a built-in --train."),
     dims: str = typer.Option("8", help="Embedding sizes, comma-separated, e.g. 2,4,8,16."),
-    strategy: str = typer.Option("sif", help="sif (one-shot, Algorithm 2), sif-halving, random, tpe or rl."),
+    strategy: Optional[str] = typer.Option(None, help="sif (one-shot, Algorithm 2), sif-halving, random, tpe or rl; default sif, "
+                                                      "and sif-halving for three-way data (better there on ml-100k + hour)."),
     budget: Optional[float] = typer.Option(None, help="Wall-clock seconds per size for random/tpe/rl (default 60)."),
     epochs: int = typer.Option(10, help="Search epochs of sif / sif-halving."),
     predictor: str = typer.Option("linear", help="sif / sif-halving: linear heads (eq. 5) or mlp (a 3-layer MLP per operation, Table 7)."),
@@ -471,8 +472,10 @@ def search_ifc_cmd(
     from .sif.pipeline import search_ifc
 
     if context_col or context:
+        strategy = strategy or "sif-halving"
         return _search_tensor(train, valid, test, dims, context_col, context, biases, seed, out_dir,
                               (user_col, item_col, context_col, rating_col), as_json, strategy, epochs)
+    strategy = strategy or "sif"
     cols = _columns(user_col, item_col, rating_col, timestamp_col)
     if train in DATASETS and not Path(train).exists():
         parts = split(load(train), protocol, seed=seed)

@@ -67,11 +67,11 @@ def test_cli_tensor_search_on_files(tmp_path, capsys):
                       "ctx": part.vocabs[2].ids(part.codes[:, 2]), "r": part.values}).to_csv(tmp_path / f"{name}.csv", index=False)
     args = ("search-ifc", "--train", tmp_path / "train.csv", "--valid", tmp_path / "valid.csv", "--test", tmp_path / "test.csv",
             "--context-col", "ctx", "--user-col", "u", "--item-col", "i", "--rating-col", "r", "--dims", "2", "--json")
-    code, out, err = run(capsys, *args, "--strategy", "sif-halving", "--out", tmp_path / "o")
+    code, out, err = run(capsys, *args, "--out", tmp_path / "o")  # default for three-way data: halving
     assert code == 0, err
     e = json.loads(out)["dims"]["2"]
     assert e["interaction"] in TRIPLE_OPS and e["rounds"][0]["candidates"] == len(TRIPLE_OPS) and "rmse" in e["test"]
-    code, out, err = run(capsys, *args, "--epochs", "4", "--out", tmp_path / "p")  # default: the one-shot proximal search
+    code, out, err = run(capsys, *args, "--strategy", "sif", "--epochs", "4", "--out", tmp_path / "p")  # one-shot proximal
     assert code == 0, err
     e = json.loads(out)["dims"]["2"]
     assert e["interaction"] in TRIPLE_OPS and len(e["history"]) == 4 and len(e["top_alpha"]) == 5 and "rmse" in e["test"]
