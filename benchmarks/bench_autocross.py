@@ -4,7 +4,8 @@
 
 Every model is selected on the seeded 20% validation part of the training file and
 scored once on the original test file.  LRs are tuned over the same L2 grid; the
-neural models over the same small grid of learning rates, with early stopping on
+crosses of AC+LR and CMI+LR get their own penalty multiplier (LR's L2 kept for the
+originals, `tune_cross_l2`); the neural models over the same small grid of learning rates, with early stopping on
 validation AUC.  CMI+LR gets as many crosses as AutoCross found (same budget).
 OpenFE (benchmark-only dependency: `pip install openfe`) generates its features
 on the same train/validation rows; they go through the same encoding and tuned LR.
@@ -27,7 +28,7 @@ from _common import machine, mean_std, peak_rss_mib  # noqa: E402
 from autorecs.ctr import AutoCross  # noqa: E402
 from autorecs.ctr.cmi import cmi_pairs  # noqa: E402
 from autorecs.ctr.crosses import CrossSpec  # noqa: E402
-from autorecs.ctr.logistic import tune_l2  # noqa: E402
+from autorecs.ctr.logistic import tune_cross_l2, tune_l2  # noqa: E402
 from autorecs.ctr.nets import CTRNet  # noqa: E402
 from autorecs.ctr.pipeline import latency_ms_per_row, search_and_fit, table_protocol  # noqa: E402
 from autorecs.metrics import classification_metrics  # noqa: E402
@@ -125,8 +126,8 @@ def main() -> None:
         ccards = list(cards[:nb]) + [s.cardinality for s in specs]
         cmi_s = time.perf_counter() - t0
         t1 = time.perf_counter()
-        lr, grid = tune_l2(C[0], ccards, y, C[1], yv)
-        rows.append(row(seed, "CMI+LR", lr.predict_proba(C[2]), yt, grid[lr.l2], time.perf_counter() - t1,
+        lr, grid = tune_cross_l2(C[0], ccards, y, C[1], yv, nb, rep["lr"]["l2"])  # as AC+LR: LR's l2, crosses' scale tuned
+        rows.append(row(seed, "CMI+LR", lr.predict_proba(C[2]), yt, max(grid.values()), time.perf_counter() - t1,
                         latency_ms_per_row(lambda: lr.predict_proba(C[2])) / len(te), search_s=cmi_s,
                         crosses=[f"{ac.field_names_[i]} x {ac.field_names_[j]}" for i, j, _ in pairs]))
         if args.openfe:

@@ -3,8 +3,8 @@ import pytest
 from scipy.special import logit
 
 from autorecs.ctr.fieldwise import Candidate, successive_halving
-from autorecs.ctr.logistic import FieldLogisticRegression, one_hot
-from autorecs.exceptions import NotFittedError
+from autorecs.ctr.logistic import FieldLogisticRegression, one_hot, tune_cross_l2
+from autorecs.exceptions import ConfigError, NotFittedError
 
 
 def test_one_field_lr_recovers_per_value_log_odds():
@@ -48,3 +48,33 @@ def test_successive_halving_finds_the_informative_field_and_halves():
     assert [r["candidates"] for r in log] == [10, 5, 2]
     assert log[-1]["best_auc"] > 0.7
     assert all(a["rows"] < b["rows"] for a, b in zip(log, log[1:]))
+
+
+def test_field_scale_penalises_only_its_field():
+    rng = np.random.default_rng(3)
+    codes = rng.integers(0, 2, size=(4000, 2))
+    y = rng.random(4000) < 1 / (1 + np.exp(-(np.where(codes[:, 0] == 1, 1.0, -1.0) + np.where(codes[:, 1] == 1, 1.0, -1.0))))
+    plain = FieldLogisticRegression(l2=1e-3).fit(codes, [2, 2], y)
+    scaled = FieldLogisticRegression(l2=1e-3, field_scale=[1.0, 1000.0]).fit(codes, [2, 2], y)
+    # the second field's weights shrink towards 0; the first field's do not
+    assert np.abs(scaled.coef_[2:]).max() < 0.2 * np.abs(plain.coef_[2:]).max()
+    assert np.abs(scaled.coef_[:2]).max() > 0.8 * np.abs(plain.coef_[:2]).max()
+    with pytest.raises(ConfigError, match="field_scale"):
+        FieldLogisticRegression(field_scale=[1.0, -1.0])
+    with pytest.raises(ConfigError, match="one per field"):
+        FieldLogisticRegression(field_scale=[1.0]).fit(codes, [2, 2], y)
+
+
+def test_tune_cross_l2_shrinks_a_noise_cross():
+    rng = np.random.default_rng(4)
+    n, nv = 3000, 3000
+    base, basev = rng.integers(0, 2, n), rng.integers(0, 2, nv)
+    y = rng.random(n) < np.where(base == 1, 0.8, 0.2)
+    yv = rng.random(nv) < np.where(basev == 1, 0.8, 0.2)
+    noise, noisev = rng.integers(0, 500, n), rng.integers(0, 500, nv)  # a 500-value "cross" unrelated to y
+    X, Xv = np.column_stack([base, noise]), np.column_stack([basev, noisev])
+    best, scores = tune_cross_l2(X, [2, 500], y, Xv, yv, n_base=1, l2=1e-6)
+    assert list(scores) == [1, 3, 10, 30, 100, 300]
+    assert best.field_scale[1] > 1 and scores[best.field_scale[1]] > scores[1]
+    only_base, scores = tune_cross_l2(X[:, :1], [2], y, Xv[:, :1], yv, n_base=1, l2=1e-6)
+    assert list(scores) == [1] and only_base.field_scale == [1.0]

@@ -17,7 +17,7 @@ from ..data.readers import read_frame
 from ..exceptions import DataError
 from ..metrics.classification import classification_metrics
 from .autocross import AutoCross, split_frame
-from .logistic import FieldLogisticRegression, tune_l2
+from .logistic import FieldLogisticRegression, tune_cross_l2, tune_l2
 
 #: Built-in tables and their protocol: (label column, validation fraction of the training file).
 TABLE_PROTOCOLS = {"adult": ("income", 0.2)}
@@ -75,7 +75,8 @@ class CrossLR:
     def save(self, path: str | Path) -> Path:
         path = self.autocross.save(path)
         np.savez(path / "lr.npz", coef=self.lr.coef_, intercept=self.lr.intercept_, l2=self.lr.l2,
-                 cardinalities=np.asarray(self.lr.cardinalities_))
+                 cardinalities=np.asarray(self.lr.cardinalities_),
+                 field_scale=np.asarray(self.lr.field_scale if self.lr.field_scale is not None else [1.0] * len(self.lr.cardinalities_)))
         return path
 
     @classmethod
@@ -84,7 +85,7 @@ class CrossLR:
         if not (Path(path) / "lr.npz").exists():
             raise DataError(f"No AC+LR weights at '{path}' (lr.npz is missing); pass the --out directory of `autorecs cross`.")
         d = np.load(Path(path) / "lr.npz")
-        lr = FieldLogisticRegression(float(d["l2"]))
+        lr = FieldLogisticRegression(float(d["l2"]), field_scale=d["field_scale"].tolist() if "field_scale" in d else None)
         lr.coef_, lr.intercept_, lr.cardinalities_ = d["coef"], float(d["intercept"]), d["cardinalities"].tolist()
         return cls(ac, lr)
 
@@ -92,6 +93,9 @@ class CrossLR:
 def search_and_fit(train: pd.DataFrame, valid: pd.DataFrame | None, test: pd.DataFrame | None, label: str,
                    **autocross_options) -> tuple[CrossLR, dict]:
     """Search crosses, tune LR (originals only) and AC+LR (originals + crosses) on validation; report both.
+
+    LR's ``l2`` is chosen over :data:`~autorecs.ctr.logistic.L2_GRID`; AC+LR keeps it for the originals
+    and chooses the crosses' penalty multiplier (:func:`~autorecs.ctr.logistic.tune_cross_l2`).
 
     Without ``valid``, AutoCross's seeded ``valid_fraction`` of ``train`` is held out here too, so the LRs
     are tuned on exactly the rows the search was judged on.
@@ -107,7 +111,8 @@ def search_and_fit(train: pd.DataFrame, valid: pd.DataFrame | None, test: pd.Dat
     t0 = time.perf_counter()
     lr, lr_grid = tune_l2(X[:, :n_base], cards[:n_base], y, Xv[:, :n_base], yv)
     t1 = time.perf_counter()
-    aclr, aclr_grid = tune_l2(X, cards, y, Xv, yv)
+    aclr, aclr_grid = tune_cross_l2(X, cards, y, Xv, yv, n_base, lr.l2)
+    scale = max(aclr_grid, key=aclr_grid.get)
     t2 = time.perf_counter()
     report = {
         "crosses": ac.crosses_,
@@ -119,7 +124,7 @@ def search_and_fit(train: pd.DataFrame, valid: pd.DataFrame | None, test: pd.Dat
         "interrupted": ac.interrupted_,
         "rows": {"train": len(train), "valid": len(valid), "test": None if test is None else len(test)},
         "lr": {"l2": lr.l2, "valid": {"auc": lr_grid[lr.l2]}, "fit_seconds": t1 - t0},
-        "ac+lr": {"l2": aclr.l2, "valid": {"auc": aclr_grid[aclr.l2]}, "fit_seconds": t2 - t1},
+        "ac+lr": {"l2": aclr.l2, "cross_l2_scale": scale, "valid": {"auc": aclr_grid[scale]}, "fit_seconds": t2 - t1},
     }
     if test is not None:
         Xt, yt = ac.transform(test), ac.labels(test)
