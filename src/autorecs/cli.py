@@ -568,6 +568,7 @@ def cross_cmd(
     numerical: List[str] = typer.Option([], help="Force a column to be numerical (repeatable)."),
     valid_fraction: float = typer.Option(0.2, help="Share of --train held out for validation when --valid is not given."),
     confirm_fraction: float = typer.Option(0.0, help="Share of the validation rows kept out of candidate ranking to decide the steps (0: none)."),
+    refit: bool = typer.Option(True, "--refit/--no-refit", help="Train the final LR and AC+LR again on train + validation rows (penalties as chosen on validation)."),
     backend: str = typer.Option("local", help="local (this process, or a process pool with --jobs) or ray."),
     jobs: int = typer.Option(1, "--jobs", help="Workers evaluating candidates in parallel."),
     ray_address: Optional[str] = typer.Option(None, help="Ray cluster to join ('auto' or HOST:PORT); default: a local Ray."),
@@ -592,7 +593,7 @@ def cross_cmd(
             raise ConfigError("The '--label' option is required for a table file; name its 0/1 column, e.g. --label click.")
         tr, va, te = read_table(train), read_table(valid) if valid else None, read_table(test) if test else None
     model, report = search_and_fit(
-        tr, va, te, label, max_crosses=max_crosses, max_seconds=max_seconds, min_gain=min_gain, patience=patience,
+        tr, va, te, label, refit=refit, max_crosses=max_crosses, max_seconds=max_seconds, min_gain=min_gain, patience=patience,
         bins=_parse_ints(bins, "--bins"), binning=binning, exact_levels=exact_levels, categorical=categorical or None, numerical=numerical or None,
         valid_fraction=valid_fraction, confirm_fraction=confirm_fraction, backend=backend, n_jobs=jobs, ray_address=ray_address, seed=seed, progress=not as_json,
     )
@@ -605,7 +606,7 @@ def cross_cmd(
         _emit_json(report)
         return
     out.print("Crosses found: " + (", ".join(report["crosses"]) or "none"))
-    table = Table("model", "valid AUC", "test AUC", "test log loss")
+    table = Table("model", "valid AUC (selection)", "test AUC" + (" (refit)" if refit else ""), "test log loss")
     for name in ("lr", "ac+lr"):
         r = report[name]
         t = r.get("test", {})

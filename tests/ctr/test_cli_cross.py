@@ -17,6 +17,7 @@ def test_cross_search_then_apply(capsys, tmp_path):
     assert rep["crosses"][0] == "c1 x c3"
     assert rep["ac+lr"]["test"]["auc"] > rep["lr"]["test"]["auc"] + 0.1
     assert rep["ac+lr"]["inference_ms_per_row"] > 0 and (tmp_path / "m" / "cross_search.png").exists()
+    assert rep["refit"] and rep["ac+lr"]["test_before_refit"]["auc"] > rep["lr"]["test_before_refit"]["auc"] + 0.1
     new = table.iloc[3000:].drop(columns="label")  # unlabelled rows can be transformed
     new.to_parquet(tmp_path / "new.parquet")
     code, out, _ = run(capsys, "cross", "apply", tmp_path / "new.parquet", "--model", tmp_path / "m", "--json")
@@ -36,3 +37,20 @@ def test_cross_errors_are_one_line(capsys, tmp_path):
     assert code == 3 and "No file at" in err
     code, _, err = run(capsys, "cross", "apply", tmp_path / "t.csv", "--model", tmp_path / "nothing")
     assert code == 3 and "autocross.json is missing" in err
+
+
+def test_no_refit_keeps_the_train_only_models(capsys, tmp_path):
+    from autorecs.ctr.pipeline import CrossLR
+
+    table = planted_cross_table(3000, seed=1)
+    table.to_csv(tmp_path / "train.csv", index=False)
+    coefs = {}
+    for flag in ("--refit", "--no-refit"):
+        code, out, _ = run(capsys, "cross", "--train", tmp_path / "train.csv", "--label", "label", "--max-crosses", "1",
+                           "--out", tmp_path / flag, "--json", flag)
+        assert code == 0
+        rep = json.loads(out)
+        assert rep["refit"] == (flag == "--refit") and "test" not in rep["ac+lr"]
+        coefs[flag] = CrossLR.load(tmp_path / flag).lr.coef_
+    # same crosses and penalties, but the refit model has seen the validation rows too
+    assert coefs["--refit"].shape == coefs["--no-refit"].shape and not (coefs["--refit"] == coefs["--no-refit"]).all()
