@@ -37,6 +37,8 @@ class Evaluator:
     ``exclude``.  Users or items unknown to the model are counted in
     ``"skipped_rows"``: rating predictions for them use the model's fallback,
     ranking drops them (a model cannot rank an item it has never seen).
+    ``metrics`` names the only metrics the caller needs (validation inside ``fit``
+    asks for the monitored one), which lets costly ones be skipped.
     """
 
     def __init__(
@@ -49,10 +51,13 @@ class Evaluator:
         ks: Sequence[int] = DEFAULT_KS,
         families: Sequence[str] = FAMILIES,
         per_user: bool = False,
+        metrics: Sequence[str] | None = None,
     ):
         if task not in ("rating", "ranking"):
             raise DataError(f"The 'task' must be 'rating' or 'ranking'; got {task!r}.")
         self.task, self.ks, self.families, self.per_user = task, tuple(ks), tuple(families), per_user
+        self.metrics = None if metrics is None else tuple(metrics)
+        self._cache: dict = {}  # per-batch index structures, built on the first call
         users, items = data.recode(model.user_vocab_, model.item_vocab_)
         self.skipped = int(((users < 0) | (items < 0)).sum())
         if task == "rating":
@@ -74,7 +79,7 @@ class Evaluator:
             out["rows"] = int(len(self.true))
         else:
             out = ranking_metrics(model._score_codes, self.truth, self.exclude, ks=self.ks, families=self.families,
-                                  per_user=self.per_user)
+                                  per_user=self.per_user, metrics=self.metrics, cache=self._cache)
         out["skipped_rows"] = self.skipped
         return out
 

@@ -97,6 +97,23 @@ class Regularizer:
             per_row = per_row * self._counts[side][rows].to(per_row.dtype).pow(self.exponent - 1.0)
         return per_row.sum()
 
+    def occurrence_grad(self, side: str, rows: torch.Tensor, factors: torch.Tensor,
+                        bias: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Gradient of :meth:`penalty` with respect to each occurrence's gathered ``factors`` (and ``bias``):
+        ``2·n^(β−1)·λ_row ⊙ θ``, one row per entry of ``rows`` (summing them onto the table rows gives
+        the penalty's gradient).  Half of ``Σ grad ⊙ θ`` is the penalty itself."""
+        lam = self._lam(side, rows)
+        if self.exponent != 1.0:
+            scale = 2.0 * self._counts[side][rows].to(factors.dtype).pow(self.exponent - 1.0)
+            g_factors = scale[:, None] * lam * factors
+            g_bias = None if bias is None else scale * self._bias_lam(lam) * bias
+        else:
+            g_factors = (2.0 * lam) * factors
+            g_bias = None if bias is None else (2.0 * self._bias_lam(lam)) * bias
+        if g_factors.data_ptr() == factors.data_ptr():  # never hand out the caller's storage
+            g_factors = g_factors.clone()
+        return g_factors, g_bias
+
     def penalty_grad(self, side: str, idx: torch.Tensor, rows: torch.Tensor, factors: torch.Tensor,
                      bias: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Gradient of ``penalty(side, idx, ...)`` with respect to the parameter rows ``rows``.

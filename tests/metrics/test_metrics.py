@@ -84,3 +84,24 @@ def test_per_user_values_average_to_the_reported_means():
             assert np.nanmean(pu[fam][name]) == pytest.approx(mean), (fam, name)
     assert np.isnan(pu["lambdaopt"]["auc"][0]) and not np.isnan(pu["lambdaopt"]["auc"][1:]).any()
     assert "per_user" not in ranking_metrics(_fn(scores), truth, exclude, ks=(5,))
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_overlapping_exclude_cache_and_metric_subset_agree_with_naive(seed):
+    """Test items that are also excluded, an Evaluator-style cache reused with new scores, and a
+    request for one metric: each gives the naive loop's values."""
+    rng = np.random.default_rng(seed)
+    n_users, n_items = 19, 30
+    truth = sp.csr_matrix(rng.random((n_users, n_items)) < 0.15)
+    exclude = sp.csr_matrix(rng.random((n_users, n_items)) < 0.3)  # overlaps truth
+    cache: dict = {}
+    for _ in range(2):
+        scores = rng.normal(size=(n_users, n_items))
+        fast = ranking_metrics(_fn(scores), truth, exclude, ks=(5, 10), batch_cells=6 * n_items, cache=cache)
+        slow = naive_ranking_metrics(scores, truth, exclude, ks=(5, 10))
+        for fam in ("lambdaopt", "topk"):
+            for name, value in slow[fam].items():
+                assert fast[fam][name] == pytest.approx(value, rel=1e-5, abs=1e-6), (fam, name)
+    assert len(cache) > 2  # several batches were cached
+    only = ranking_metrics(_fn(scores), truth, exclude, ks=(10,), families=("topk",), metrics=("ndcg@10",))
+    assert "mrr" not in only["topk"] and only["topk"]["ndcg@10"] == pytest.approx(slow["topk"]["ndcg@10"], rel=1e-5)

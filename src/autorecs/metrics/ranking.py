@@ -34,22 +34,51 @@ FAMILIES = ("lambdaopt", "topk")
 BATCH_CELLS = 4_000_000
 
 
-def _dense_rows(m: sp.csr_matrix, rows: np.ndarray) -> torch.Tensor:
-    sub = m[rows]
-    out = torch.zeros(len(rows), m.shape[1], dtype=torch.bool)
-    r = np.repeat(np.arange(len(rows)), np.diff(sub.indptr))
-    out[torch.from_numpy(r), torch.from_numpy(sub.indices.astype(np.int64))] = True
-    return out
-
-
 def _padded_rows(m: sp.csr_matrix, rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each row's column indices, ascending, padded to one width; and the mask of real entries."""
     sub = m[rows]
+    sub.sort_indices()
     counts = np.diff(sub.indptr)
     width = max(int(counts.max(initial=0)), 1)
     idx = np.zeros((len(rows), width), np.int64)
     valid = np.arange(width)[None, :] < counts[:, None]
     idx[valid] = sub.indices
     return torch.from_numpy(idx), torch.from_numpy(valid)
+
+
+def _flat_cells(m: sp.csr_matrix, rows: np.ndarray) -> torch.Tensor:
+    """Positions ``row_in_batch * n_cols + col`` of the stored cells of ``m[rows]``, ascending."""
+    sub = m[rows]
+    sub.sort_indices()
+    r = np.repeat(np.arange(len(rows), dtype=np.int64), np.diff(sub.indptr))
+    return torch.from_numpy(r * m.shape[1] + sub.indices.astype(np.int64))
+
+
+class _Batch:
+    """What one batch of users needs besides the scores: computed once, reused on every call of a
+    cached :class:`~autorecs.evaluation.Evaluator` (validation after every epoch)."""
+
+    def __init__(self, truth: sp.csr_matrix, exclude: sp.csr_matrix, rows: np.ndarray, lambdaopt: bool):
+        n_items = truth.shape[1]
+        self.rows = rows
+        self.excl = _flat_cells(exclude, rows)
+        self.test_idx, self.test_valid = _padded_rows(truth, rows)
+        self.n_test = self.test_valid.sum(1)
+        test_flat = (torch.arange(len(rows))[:, None] * n_items + self.test_idx)[self.test_valid]
+        # a test cell that is also excluded never counts as the best-ranked test item (MRR)
+        excluded = torch.zeros_like(self.test_valid)
+        excluded[self.test_valid] = torch.isin(test_flat, self.excl)
+        self.test_usable = self.test_valid & ~excluded
+        # ascending test items, padded with n_items (never a top-K index): membership by searchsorted
+        self.test_sorted = self.test_idx.masked_fill(~self.test_valid, n_items)
+        if lambdaopt:
+            self.interacted = torch.unique(torch.cat([self.excl, test_flat]))
+            self.n_neg = n_items - torch.bincount(self.interacted // n_items, minlength=len(rows))
+
+
+def _all_finite(scores: torch.Tensor) -> bool:
+    # a NaN or ±inf anywhere makes the sum non-finite; an overflowing sum of finite values is re-checked exactly
+    return bool(torch.isfinite(scores.sum())) or bool(torch.isfinite(scores).all())
 
 
 def ranking_metrics(
@@ -61,6 +90,8 @@ def ranking_metrics(
     families: Sequence[str] = FAMILIES,
     batch_cells: int = BATCH_CELLS,
     per_user: bool = False,
+    metrics: Sequence[str] | None = None,
+    cache: dict | None = None,
 ) -> dict:
     """Evaluate ranking quality.
 
@@ -71,6 +102,10 @@ def ranking_metrics(
     ``"per_user"``: ``{"users": codes, family: {metric: values}}`` as NumPy arrays
     in the same order (AUC: NaN for a user with no never-interacted item); the
     averages above are their means, so a figure per user group never recomputes a metric.
+
+    ``metrics``: names (``"ndcg@50"``, ``"mrr"``, ...) the caller needs; the others may be left out
+    (today only the costly ``mrr`` is).  ``cache``: a dict kept by the caller between calls with the
+    same ``truth``, ``exclude`` and ``ks`` (the per-batch index structures are built once).
     """
     for f in families:
         if f not in FAMILIES:
@@ -92,20 +127,29 @@ def ranking_metrics(
             parts[fam].setdefault(name, []).append(full.numpy())
 
     batch = max(1, batch_cells // max(n_items, 1))
+    want = None if metrics is None else set(metrics)
+    need = lambda name: want is None or name in want  # noqa: E731
+    if cache is not None and cache.get("key") != (batch, tuple(families)):
+        cache.clear()
+        cache["key"] = (batch, tuple(families))
     for start in range(0, len(users), batch):
-        rows = users[start : start + batch]
+        if cache is not None and start in cache:
+            b = cache[start]
+        else:
+            b = _Batch(truth, exclude, users[start : start + batch], "lambdaopt" in families)
+            if cache is not None:
+                cache[start] = b
+        rows, test_idx, test_valid, n_test = b.rows, b.test_idx, b.test_valid, b.n_test
         scores = score_fn(rows).float()
-        if not torch.isfinite(scores).all():
+        if not _all_finite(scores):
             raise DataError("The model produced non-finite scores (NaN/inf); it has diverged, retrain it with a lower learning rate.")
-        excl = _dense_rows(exclude, rows)
-        test_idx, test_valid = _padded_rows(truth, rows)
-        n_test = test_valid.sum(1)
         test_scores = scores.gather(1, test_idx)
-        rel = _dense_rows(truth, rows)
         if "lambdaopt" in families:
-            interacted = excl | rel
-            neg = scores.masked_fill(interacted, float("-inf")).sort(dim=1).values
-            n_neg = n_items - interacted.sum(1)
+            neg = scores.flatten()  # a copy or a view; index_put below must not touch the caller's tensor
+            neg = neg.clone() if neg.data_ptr() == scores.data_ptr() else neg
+            neg[b.interacted] = float("-inf")
+            neg = neg.view(len(rows), n_items).sort(dim=1).values
+            n_neg = b.n_neg
             right = torch.searchsorted(neg, test_scores.contiguous(), right=True)
             left = torch.searchsorted(neg, test_scores.contiguous(), right=False)
             rank = 1 + (n_items - right)
@@ -119,10 +163,14 @@ def ranking_metrics(
                 add("lambdaopt", f"hr@{k}", hit.sum(1) / n_test)
                 add("lambdaopt", f"ndcg@{k}", (hit / torch.log2(1.0 + rank)).sum(1) / n_test)
         if "topk" in families:
-            cand = scores.masked_fill(excl, float("-inf"))
+            cand = scores.flatten()
+            cand = cand.clone() if cand.data_ptr() == scores.data_ptr() else cand
+            cand[b.excl] = float("-inf")
+            cand = cand.view(len(rows), n_items)
             kmax = min(max(ks), n_items)
             top = cand.topk(kmax, dim=1)
-            hits = rel.gather(1, top.indices) & torch.isfinite(top.values)
+            pos = torch.searchsorted(b.test_sorted, top.indices).clamp(max=b.test_sorted.shape[1] - 1)
+            hits = (b.test_sorted.gather(1, pos) == top.indices) & torch.isfinite(top.values)
             discount = 1.0 / torch.log2(torch.arange(2, kmax + 2, dtype=torch.float64))
             for k in ks:
                 h = hits[:, :k]
@@ -133,9 +181,10 @@ def ranking_metrics(
                 dcg = (h * discount[: h.shape[1]]).sum(1)
                 ideal = torch.cumsum(discount, 0)[(n_test.clamp(max=h.shape[1]) - 1)]
                 add("topk", f"ndcg@{k}", dcg / ideal)
-            best = test_scores.masked_fill(~test_valid | excl.gather(1, test_idx), float("-inf")).max(1).values
-            first = 1 + (cand > best[:, None]).sum(1)
-            add("topk", "mrr", torch.where(torch.isfinite(best), 1.0 / first, 0.0))
+            if need("mrr"):  # a pass over every candidate: skipped when only other metrics are asked for
+                best = test_scores.masked_fill(~b.test_usable, float("-inf")).max(1).values
+                first = 1 + (cand > best[:, None]).sum(1)
+                add("topk", "mrr", torch.where(torch.isfinite(best), 1.0 / first, 0.0))
     out: dict = {}
     n = max(len(users), 1)
     for fam in families:

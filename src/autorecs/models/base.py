@@ -30,6 +30,7 @@ from .._progress import logger
 from .._rng import as_generator, torch_generator
 from ..data.interactions import Interactions
 from ..data.vocab import Vocabulary
+from ..device import resolve_device
 from ..exceptions import ConfigError, DataError, NotFittedError, check_int
 from ..training import Callback, History, train_loop
 
@@ -101,6 +102,9 @@ class Recommender:
     default_monitor: ClassVar[str] = "rmse"
     #: what the divergence message names as the step size
     step_hint_fields: ClassVar[tuple[str, ...]] = ("learning_rate",)
+    #: whether ``fit(device="cuda")`` is supported (the others train on the CPU only)
+    supports_device: ClassVar[bool] = False
+    device_: torch.device = torch.device("cpu")
 
     def __init__(self, **params):
         self.config = self.Config.from_dict(params)
@@ -132,14 +136,22 @@ class Recommender:
         seed: int | np.random.Generator | None = None,
         progress: bool = True,
         callbacks: Sequence[Callback] = (),
+        device: str | torch.device | None = None,
     ) -> "Recommender":
-        """Train on ``train``; with ``valid``, early-stop and pick restarts on it. Returns ``self``."""
+        """Train on ``train``; with ``valid``, early-stop and pick restarts on it. Returns ``self``.
+
+        ``device``: ``"cpu"`` (default), ``"cuda"`` or ``"auto"`` (see :mod:`autorecs.device`); a
+        run-time option, not saved with the model."""
         if not isinstance(train, Interactions):
             raise DataError(f"fit() takes autorecs Interactions as 'train'; got {type(train).__name__}. Use Interactions.from_frame().")
         if len(train) == 0:
             raise DataError("The training data is empty; give at least one interaction.")
         if self.task == "rating" and train.ratings is None:
             raise DataError(f"{type(self).__name__} predicts ratings, but the training data has no rating column; add one or use a ranking model.")
+        dev = resolve_device(device)
+        if dev.type != "cpu" and not self.supports_device:
+            raise ConfigError(f"{type(self).__name__} trains on the CPU only; got device={device!r}. Use device='cpu'.")
+        self.device_ = dev
         rng = as_generator(seed)
         self._tgen = torch_generator(rng)
         self.user_vocab_ = train.user_vocab
@@ -193,7 +205,7 @@ class Recommender:
         else:
             family = family or "topk"
             k = int(metric.split("@")[1]) if "@" in metric else 10
-            ev = Evaluator(self, valid, task="ranking", ks=(k,), families=(family,))
+            ev = Evaluator(self, valid, task="ranking", ks=(k,), families=(family,), metrics=(metric,))
             validate = lambda: {f"valid_{m}": v for m, v in ev(self)[family].items()}  # noqa: E731
         return validate, f"valid_{metric}", ("min" if metric in ("rmse", "mae") else "max")
 

@@ -24,6 +24,8 @@ from .base import FitConfig, Recommender
 
 #: Resampling rounds before giving up on users who have (almost) every item.
 _MAX_RESAMPLE = 50
+#: Below this many user x item cells, negative sampling checks a dense bitmap of the training pairs.
+_DENSE_SEEN_CELLS = 64_000_000
 
 
 @dataclass
@@ -78,6 +80,10 @@ class BPRMF(Recommender):
         self._i = torch.from_numpy(train.items.astype(np.int64))
         self._n_items = train.n_items
         self._keys = torch.sort(self._u * self._n_items + self._i).values
+        self._seen_dense = None
+        if train.n_users * train.n_items <= _DENSE_SEEN_CELLS:
+            self._seen_dense = torch.zeros(train.n_users, train.n_items, dtype=torch.bool)
+            self._seen_dense[self._u, self._i] = True
         self._vu = None
 
     def _prepare_validation(self, valid):
@@ -113,10 +119,14 @@ class BPRMF(Recommender):
         gen = generator or self._tgen
         neg = torch.randint(self._n_items, users.shape, generator=gen)
         todo = torch.arange(len(users))
+        seen = self._seen_dense
         for _ in range(_MAX_RESAMPLE):
-            keys = users[todo] * self._n_items + neg[todo]
-            pos = torch.searchsorted(self._keys, keys).clamp(max=len(self._keys) - 1)
-            clash = self._keys[pos] == keys
+            if seen is not None:  # a lookup in the dense bitmap of training pairs
+                clash = seen[users[todo], neg[todo]]
+            else:  # a binary search in the sorted keys u * n_items + i
+                keys = users[todo] * self._n_items + neg[todo]
+                pos = torch.searchsorted(self._keys, keys).clamp(max=len(self._keys) - 1)
+                clash = self._keys[pos] == keys
             if not clash.any():
                 break
             todo = todo[clash]
@@ -124,6 +134,13 @@ class BPRMF(Recommender):
         return neg
 
     def _train_epoch(self) -> dict[str, float]:
+        """One epoch of mini-batch steps with the gradient in closed form.
+
+        For a triple, d(−log σ(x))/dx = −σ(−x); the data gradient at the gathered rows and the
+        penalty's per-occurrence gradient (:meth:`Regularizer.occurrence_grad`) are summed onto
+        the tables with one ``index_add_`` per table.  No autograd graph: the epoch costs a few
+        passes over the batch's rows, and the same gradients feed λOpt's Λ-step.
+        """
         n, bs = len(self._u), self.config.batch_size
         perm = torch.randperm(n, generator=self._tgen)
         users, pos = self._u[perm], self._i[perm]
@@ -136,32 +153,45 @@ class BPRMF(Recommender):
         total = torch.zeros((), dtype=torch.float64)
         reg = self._reg
         bias = self.config.item_bias
+        P, Q, bi = self.P.detach(), self.Q.detach(), self.bi.detach()
         for s in range(0, n, bs):
             u, i, j = users[s : s + bs], pos[s : s + bs], neg[s : s + bs]
             b = len(u)
             ij = torch.cat([i, j])
-            # one gather per table and batch: each gather's backward writes a full-size gradient
-            pu, qij = self.P[u], self.Q[ij]
-            x = (pu * (qij[:b] - qij[b:])).sum(1)
-            bij = self.bi[ij] if bias else None
+            pu, qij = P[u], Q[ij]
+            qi, qj = qij[:b], qij[b:]
+            d = qi - qj
+            x = torch.linalg.vecdot(pu, d)
+            bij = bi[ij] if bias else None
             if bias:
                 x = x + bij[:b] - bij[b:]
-            data = -F.logsigmoid(x).sum()
-            self._opt.zero_grad(set_to_none=True)
-            lstep = lopt and (s // bs) % self.config.lambda_every == 0
             if lopt:
-                reg.user, reg.item = self._lam.user.detach(), self._lam.item.detach()  # Λ_t, used up by the backward below
-            if lstep:  # data gradient at the gathered rows, in closed form: d(-log σ(x))/dx = -σ(-x)
-                with torch.no_grad():
-                    c = (-torch.sigmoid(-x) / b)[:, None]
-                    grads = [c * (qij[:b] - qij[b:]), torch.cat([c * pu, -c * pu])] + ([torch.cat([c[:, 0], -c[:, 0]])] if bias else [])
-            penalty = reg.penalty("user", u, pu) + reg.penalty("item", ij, qij, bij)
-            ((data + penalty) / b).backward()
-            if lstep:  # Θ and the optimizer state are still at step t: Λ_t -> Λ_{t+1}, then the real step
+                reg.user, reg.item = self._lam.user.detach(), self._lam.item.detach()  # Λ_t
+            c = -torch.sigmoid(-x)[:, None]  # d(−log σ(x))/dx
+            # per-occurrence gradients of the summed batch loss: the penalty's, plus the data term's
+            g_pu, _ = reg.occurrence_grad("user", u, pu)
+            g_qij, g_bij = reg.occurrence_grad("item", ij, qij, bij)
+            penalty = 0.5 * (torch.vdot(g_pu.flatten(), pu.flatten()) + torch.vdot(g_qij.flatten(), qij.flatten()))
+            if bias:
+                penalty = penalty + 0.5 * torch.vdot(g_bij, bij)
+            total += (penalty - F.logsigmoid(x).sum()).double()
+            if lopt and (s // bs) % self.config.lambda_every == 0:  # the data part alone, for the Λ-step
+                cb = c / b
+                data_grads = [cb * d, torch.cat([cb * pu, -cb * pu])] + ([torch.cat([cb[:, 0], -cb[:, 0]])] if bias else [])
+            g_pu.addcmul_(c, d)
+            g_qij[:b].addcmul_(c, pu)
+            g_qij[b:].addcmul_(c, pu, value=-1.0)
+            self.P.grad = torch.zeros_like(P).index_add_(0, u, g_pu, alpha=1.0 / b)
+            self.Q.grad = torch.zeros_like(Q).index_add_(0, ij, g_qij, alpha=1.0 / b)
+            if bias:
+                g_bij[:b] += c[:, 0]
+                g_bij[b:] -= c[:, 0]
+                self.bi.grad = torch.zeros_like(bi).index_add_(0, ij, g_bij, alpha=1.0 / b)
+            if lopt and (s // bs) % self.config.lambda_every == 0:
+                # Θ and the optimizer state are still at step t: Λ_t -> Λ_{t+1}, then the real step
                 v = vat(s)
-                self._lambda_step(u, ij, grads, vu[v], vi[v], vj[v])
+                self._lambda_step(u, ij, data_grads, vu[v], vi[v], vj[v])
             self._opt.step()
-            total += (data + penalty).detach()
         logs = {"loss": float(total) / n}
         if lopt:
             logs.update(lambda_user_mean=float(self.lam_user.detach().mean()), lambda_item_mean=float(self.lam_item.detach().mean()))

@@ -1,0 +1,212 @@
+"""autorecs against the field's libraries, side by side in one process.
+
+    pip install -e ".[bench]"        # brings `implicit` and `scikit-surprise`
+    python benchmarks/bench_peers.py --dataset ml-100k --threads 1 2 --rounds 3 \
+        --out benchmarks/results/peers.jsonl
+
+Same split for everyone (``temporal-60-20-20`` for the ranking models, ``random-50-25-25``
+for the rating models, seed 0), contenders fitted in alternating order inside each round
+(so a slow phase of the machine hits all of them), fit seconds and the test metric scored
+by autorecs' one evaluation path (ranking: topk NDCG@50 excluding train and validation
+items; rating: RMSE).  One JSON row per (contender, threads, round); the summary printed
+at the end is the median over rounds.
+
+Contenders (each at its library's defaults, or the same K as ours where said):
+
+- ``autorecs ImplicitALS`` defaults (CG solver, early stopping on validation NDCG@50);
+  ``autorecs ImplicitALS 15 sweeps`` the same model for exactly 15 sweeps, no validation
+  (the like-for-like fit time); ``implicit ALS`` with our K = 96 and its default 15 iterations.
+- ``autorecs BPRMF`` defaults (early stopping on validation); ``implicit BPR`` with
+  factors = 63 (+ its item-bias column = our K = 64 + bias) and its default 100 iterations.
+- ``autorecs BiasedMF`` defaults (ALS, early stopping on validation RMSE); ``Surprise SVD``
+  defaults (100 factors, 20 epochs) and with 100 epochs.
+
+Our models see the validation split only to decide when to stop; the peers train on the
+same training split for their fixed number of iterations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # implicit warns otherwise; we set BLAS threads below
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import machine  # noqa: E402
+
+
+class _Factors:
+    """Fitted peer factors in the minimal interface of autorecs.evaluation (ranking)."""
+
+    task = "ranking"
+
+    def __init__(self, train, user_factors, item_factors):
+        import numpy as np
+        import torch
+
+        self.user_vocab_, self.item_vocab_ = train.user_vocab, train.item_vocab
+        self.seen_ = train.csr("ones")
+        self.fitted_ = True
+        self._U = torch.from_numpy(np.asarray(user_factors, np.float32))
+        self._V = torch.from_numpy(np.asarray(item_factors, np.float32))
+
+    def _check_fitted(self):
+        pass
+
+    def _score_codes(self, users):
+        import torch
+
+        return self._U[torch.as_tensor(users, dtype=torch.long)] @ self._V.T
+
+
+def ranking_contenders(train, valid, threads: int):
+    """``(name, fit() -> scorer)`` pairs for the ranking split."""
+    import numpy as np
+    from implicit.als import AlternatingLeastSquares
+    from implicit.bpr import BayesianPersonalizedRanking
+
+    from autorecs import BPRMF, ImplicitALS
+
+    ui = train.csr("ones").astype(np.float32).tocsr()
+
+    def ours(klass, with_valid=True, **params):
+        def fit():
+            m = klass(**params).fit(train, valid if with_valid else None, seed=0, progress=False)
+            return m, {"epochs": len(m.history_.epochs), "best_epoch": m.history_.best_epoch}
+        return fit
+
+    def peer(klass, **params):
+        def fit():
+            m = klass(**params, random_state=0, num_threads=threads)
+            m.fit(ui, show_progress=False)
+            return _Factors(train, m.user_factors, m.item_factors), {"iterations": params.get("iterations")}
+        return fit
+
+    return [
+        ("autorecs ImplicitALS", ours(ImplicitALS)),
+        ("autorecs ImplicitALS 15 sweeps", ours(ImplicitALS, with_valid=False, epochs=15)),
+        ("implicit ALS", peer(AlternatingLeastSquares, factors=96, iterations=15)),
+        ("autorecs BPRMF", ours(BPRMF)),
+        ("implicit BPR", peer(BayesianPersonalizedRanking, factors=63, iterations=100)),
+    ]
+
+
+class _SurprisePredictions:
+    """A fitted Surprise algorithm's predictions in the interface of autorecs.evaluation (rating)."""
+
+    task = "rating"
+
+    def __init__(self, algo, train):
+        import numpy as np
+
+        self.algo, self.fitted_ = algo, True
+        self.user_vocab_, self.item_vocab_ = train.user_vocab, train.item_vocab
+        self.train_std_ = float(np.std(train.ratings))
+
+    def _check_fitted(self):
+        pass
+
+    def _predict_codes(self, users, items):
+        import numpy as np
+
+        uids, iids = self.user_vocab_.ids(np.maximum(users, 0)), self.item_vocab_.ids(np.maximum(items, 0))
+        out = np.empty(len(users), np.float32)
+        for k, (u, i, ku, ki) in enumerate(zip(uids, iids, users, items)):
+            out[k] = self.algo.predict(u if ku >= 0 else "?", i if ki >= 0 else "?").est
+        return out
+
+
+def rating_contenders(train, valid, threads: int):
+    import pandas as pd
+    from surprise import SVD, Dataset, Reader
+
+    from autorecs import BiasedMF
+
+    frame = pd.DataFrame({"u": train.user_vocab.ids(train.users), "i": train.item_vocab.ids(train.items), "r": train.ratings})
+    lo, hi = float(train.ratings.min()), float(train.ratings.max())
+
+    def ours():
+        m = BiasedMF().fit(train, valid, seed=0, progress=False)
+        return m, {"epochs": len(m.history_.epochs), "best_epoch": m.history_.best_epoch}
+
+    def svd(**params):
+        def fit():
+            data = Dataset.load_from_df(frame, Reader(rating_scale=(lo, hi))).build_full_trainset()
+            algo = SVD(random_state=0, **params)
+            algo.fit(data)
+            return _SurprisePredictions(algo, train), {"epochs": params.get("n_epochs", 20)}
+        return fit
+
+    return [
+        ("autorecs BiasedMF", ours),
+        ("Surprise SVD", svd()),
+        ("Surprise SVD 100 epochs", svd(n_epochs=100)),
+    ]
+
+
+def score(model, test, valid) -> dict:
+    from autorecs import evaluate
+
+    if model.task == "rating":
+        return {"rmse": evaluate(model, test)["rmse"]}
+    return {"ndcg@50": evaluate(model, test, exclude=[valid], ks=(50,), families=("topk",))["topk"]["ndcg@50"]}
+
+
+def main() -> None:
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    from autorecs import load, split
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dataset", default="ml-100k")
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--task", choices=["ranking", "rating", "both"], default="both")
+    ap.add_argument("--only", nargs="*", default=None, help="contender names to run (default: all)")
+    ap.add_argument("--out", type=Path, default=None, help="append JSON rows here")
+    args = ap.parse_args()
+
+    data = load(args.dataset)
+    splits = {}
+    if args.task in ("ranking", "both"):
+        splits["ranking"] = split(data, "temporal-60-20-20")
+    if args.task in ("rating", "both"):
+        splits["rating"] = split(data, "random-50-25-25", seed=0)
+    rows = []
+    for threads in args.threads:
+        torch.set_num_threads(threads)
+        with threadpool_limits(threads):
+            for task, (train, valid, test) in splits.items():
+                make = ranking_contenders if task == "ranking" else rating_contenders
+                contenders = [c for c in make(train, valid, threads) if args.only is None or c[0] in args.only]
+                for rnd in range(args.rounds):
+                    order = contenders[rnd % len(contenders):] + contenders[: rnd % len(contenders)]  # alternate who goes first
+                    for name, fit in order:
+                        t0 = time.perf_counter()
+                        model, info = fit()
+                        secs = time.perf_counter() - t0
+                        row = {"dataset": args.dataset, "task": task, "model": name, "threads": threads, "round": rnd,
+                               "fit_s": secs, **score(model, test, valid), **info}
+                        rows.append(row)
+                        print(json.dumps(row), flush=True)
+                        if args.out:
+                            with args.out.open("a") as f:
+                                f.write(json.dumps({**row, "machine": machine()}) + "\n")
+    print("\nmedian over rounds:")
+    keys = sorted({(r["task"], r["model"], r["threads"]) for r in rows}, key=lambda k: (k[0], k[2], k[1]))
+    for task, model, threads in keys:
+        sel = [r for r in rows if (r["task"], r["model"], r["threads"]) == (task, model, threads)]
+        metric = "rmse" if task == "rating" else "ndcg@50"
+        print(f"{task:8s} {threads}t  {model:32s} fit {statistics.median(r['fit_s'] for r in sel):7.2f} s  "
+              f"{metric} {statistics.median(r[metric] for r in sel):.4f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""The run-time ``device`` option: clear errors on the CPU, and the CUDA path where a GPU exists."""
+
+import numpy as np
+import pytest
+import torch
+
+from autorecs import BiasedMF, ImplicitALS, Recommender
+from autorecs.data import split
+from autorecs.device import resolve_device
+from autorecs.exceptions import ConfigError
+
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+def test_resolve_device():
+    assert resolve_device(None).type == "cpu"
+    assert resolve_device("CPU").type == "cpu"
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(ConfigError, match="'device'.*'tpu'"):
+        resolve_device("tpu")
+    with pytest.raises(ConfigError, match="'device'"):
+        resolve_device(3)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message where no GPU exists")
+def test_cuda_without_a_gpu_names_the_fix(implicit_data):
+    with pytest.raises(ConfigError, match="no CUDA GPU.*device='cpu'"):
+        ImplicitALS(factors=2, epochs=1).fit(implicit_data, seed=0, progress=False, device="cuda")
+
+
+def test_cpu_only_models_refuse_another_device(ratings_data, monkeypatch):
+    monkeypatch.setattr("autorecs.models.base.resolve_device", lambda d: torch.device("cuda"))
+    with pytest.raises(ConfigError, match="BiasedMF trains on the CPU only"):
+        BiasedMF(factors=2, epochs=1).fit(ratings_data, seed=0, progress=False, device="cuda")
+
+
+def test_device_is_not_a_hyperparameter(implicit_data, tmp_path):
+    m = ImplicitALS(factors=2, epochs=2).fit(implicit_data, seed=0, progress=False, device="cpu")
+    assert "device" not in m.get_params()
+    m.save(tmp_path / "m")
+    assert "device" not in (tmp_path / "m" / "model.json").read_text()
+
+
+@cuda
+def test_implicit_als_on_cuda_matches_cpu_and_loads_on_cpu(implicit_data, tmp_path):
+    train, valid, _ = split(implicit_data, "temporal-60-20-20")
+    cpu = ImplicitALS(factors=4, epochs=5).fit(train, seed=0, progress=False)
+    gpu = ImplicitALS(factors=4, epochs=5).fit(train, seed=0, progress=False, device="cuda")
+    assert gpu.P.device.type == "cuda"
+    assert torch.allclose(gpu.P.cpu(), cpu.P, atol=1e-4)
+    gpu.save(tmp_path / "m")
+    back = Recommender.load(tmp_path / "m")
+    assert back.P.device.type == "cpu"
+    users = list(train.user_vocab.ids(np.arange(5)))
+    assert (back.recommend(users, n=3).items == gpu.recommend(users, n=3).items).all()
