@@ -71,6 +71,13 @@ class Regularizer:
             self._counts[side] = torch.as_tensor(np.asarray(counts, np.float64)).clamp(min=1.0)
         return self
 
+    def to(self, device) -> "Regularizer":
+        """Move the coefficients and counts to ``device`` (in place; returns ``self``)."""
+        self.user, self.item = self.user.to(device), self.item.to(device)
+        self.bias = None if self.bias is None else self.bias.to(device)
+        self._counts = {k: v.to(device) for k, v in self._counts.items()}
+        return self
+
     def _lam(self, side: str, rows: torch.Tensor | None) -> torch.Tensor:
         lam = self.user if side == "user" else self.item
         return lam[rows] if (lam.dim() == 2 and rows is not None) else lam

@@ -8,7 +8,7 @@ from autorecs.exceptions import ConfigError, DataError, DivergenceError
 
 @pytest.mark.parametrize(
     "solver,kw",
-    [("als", {}), ("adam", dict(learning_rate=0.02, batch_size=256)), ("adagrad", dict(learning_rate=0.1, batch_size=256)),
+    [("als", {}), ("als", dict(cg_steps=0)), ("adam", dict(learning_rate=0.02, batch_size=256)), ("adagrad", dict(learning_rate=0.1, batch_size=256)),
      # plain SGD needs a larger start to leave the saddle at 0 within `patience` epochs
      ("sgd", dict(learning_rate=0.5, batch_size=128, init_std=0.3))],
 )
@@ -22,10 +22,19 @@ def test_recovers_a_low_rank_matrix(ratings_data, solver, kw, seed):
     assert r["rmse"] < 0.35 * s.train.ratings.std(), r
 
 
-def test_als_decreases_the_objective_every_sweep(ratings_data):
-    m = BiasedMF(factors=3, reg_user=0.05, reg_item=0.05, epochs=8).fit(ratings_data, seed=0, progress=False)
+@pytest.mark.parametrize("cg_steps", [0, 1, 3])
+def test_als_decreases_the_objective_every_sweep(ratings_data, cg_steps):
+    """Exact solves, and CG steps from the previous sweep's values (CG never raises a row's quadratic)."""
+    m = BiasedMF(factors=3, reg_user=0.05, reg_item=0.05, epochs=8, cg_steps=cg_steps).fit(ratings_data, seed=0, progress=False)
     losses = m.history_.column("loss")
-    assert all(b <= a + 1e-6 for a, b in zip(losses, losses[1:])), losses
+    assert all(b <= a * (1 + 1e-6) for a, b in zip(losses, losses[1:])), losses
+
+
+def test_als_cg_reaches_the_exact_solvers_rmse(ratings_data):
+    s = split(ratings_data, "random-80-10-10", seed=0)
+    rmse = {k: evaluate(BiasedMF(factors=3, epochs=30, cg_steps=k).fit(s.train, s.valid, seed=0, progress=False), s.test)["rmse"]
+            for k in (0, 3)}
+    assert rmse[3] == pytest.approx(rmse[0], rel=0.01), rmse
 
 
 def test_negative_lambda_is_rejected_with_the_fix():

@@ -29,10 +29,10 @@ def test_cg_converges_to_the_exact_ridge_solution(seed):
     conf, target, y, diag = _random_system(seed)
     exact = ridge_solve(conf, target, y, diag, base=y.T @ y)
     x0 = torch.zeros_like(exact)
-    approx = cg_solve(torch_csr(conf, torch.float64), torch_csr(target, torch.float64), x0, y, diag, steps=40)
+    approx = cg_solve(torch_csr(conf, torch.float64), torch_csr(target, torch.float64), x0, y, diag, steps=40, base=y.T @ y)
     assert torch.allclose(approx, exact, atol=1e-8), float((approx - exact).abs().max())
     # few steps from a warm start near the answer already land close; from zero they do not
-    three = cg_solve(torch_csr(conf, torch.float64), torch_csr(target, torch.float64), x0, y, diag, steps=1)
+    three = cg_solve(torch_csr(conf, torch.float64), torch_csr(target, torch.float64), x0, y, diag, steps=1, base=y.T @ y)
     assert float((three - exact).abs().max()) > 1e-3
 
 

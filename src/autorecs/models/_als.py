@@ -115,13 +115,18 @@ def cg_solve(
     y: torch.Tensor,
     diag: torch.Tensor,
     steps: int = 3,
+    base: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Approximately solve the implicit-feedback ridge systems by conjugate gradient.
+    """Approximately solve row-wise ridge systems by conjugate gradient.
 
     For every row ``r`` of the CSR tensors ``conf`` (values ``c_rj − 1``) and
     ``target`` (values ``c_rj p_rj``, same pattern):
 
-        (YᵀY + Σ_j (c_rj − 1) y_j y_jᵀ + diag(d_r)) w_r = Σ_j c_rj p_rj y_j
+        (G0 + Σ_j (c_rj − 1) y_j y_jᵀ + diag(d_r)) w_r = Σ_j c_rj p_rj y_j
+
+    with ``G0 = base``: ``YᵀY`` for implicit feedback (every cell is a target, the ``QᵀQ``
+    trick), or none for explicit ratings (``conf`` then holds the weights of the observed
+    cells, ``target`` their weighted targets), as in :func:`ridge_solve`.
 
     ``steps`` CG iterations from the warm start ``x0`` (the previous sweep's
     factors), all rows at once: the products with the sparse part are one
@@ -131,11 +136,12 @@ def cg_solve(
     objective is unchanged; the solve is inexact but is repeated every sweep
     (Takács, Pilászy & Tikk 2011, the ``implicit`` library's default).
     """
-    gram = y.T @ y
+    gram = base
     vals = conf.values()
 
     def apply(p: torch.Tensor) -> torch.Tensor:
-        return p @ gram + diag * p + torch.sparse.mm(with_values(conf, vals * pair_dots(conf, p, y)), y)
+        out = diag * p + torch.sparse.mm(with_values(conf, vals * pair_dots(conf, p, y)), y)
+        return out if gram is None else out + p @ gram
 
     x = x0.clone()
     r = torch.sparse.mm(target, y) - apply(x)

@@ -24,7 +24,7 @@ import torch
 from ..exceptions import DataError, check_float, check_int, check_param
 from ..lambdaopt.options import LambdaOptOptions
 from ..regularization import Regularizer
-from ._als import ridge_solve
+from ._als import cg_solve, ridge_solve, torch_csr, with_values
 from ._optim import make_optimizer
 from .base import FitConfig, Recommender
 
@@ -50,6 +50,11 @@ class BiasedMFConfig(FitConfig, LambdaOptOptions):
     """β in the penalty Σ n^β λ ||θ||² (1 = per occurrence; 0 = uniform); see autorecs.regularization.
     The defaults (β = 0.6, λ = 0.9, K = 64) were chosen on the *validation* split of ml-100k
     random-50-25-25, seeds 0-2 (benchmarks/README.md)."""
+    cg_steps: int = 3
+    """ALS only: n >= 1 runs n conjugate-gradient steps per row and sweep, warm-started from the
+    previous sweep, in float32 on PyTorch's sparse kernels; 0 solves every row exactly (batched
+    Cholesky, float64).  On ml-100k and ml-1m both reach the same validation and test RMSE to
+    4 decimals, CG 4-8x faster (benchmarks/README.md)."""
     learning_rate: float = 0.005
     """Step size of the gradient solvers.  The batch loss is a mean, so plain ``sgd``
     needs about ``batch_size`` times the per-example rate of classic SGD-MF."""
@@ -69,6 +74,7 @@ class BiasedMFConfig(FitConfig, LambdaOptOptions):
         owner = "BiasedMF"
         check_int(owner, "factors", self.factors)
         check_int(owner, "batch_size", self.batch_size)
+        check_int(owner, "cg_steps", self.cg_steps, low=0)
         check_param(self.solver in SOLVERS, owner, "solver", self.solver, f"one of {SOLVERS}")
         for name in ("reg_user", "reg_item", "weight_decay"):
             check_float(owner, name, getattr(self, name), fix="Use 0 for no regularization.")
@@ -115,6 +121,9 @@ class BiasedMF(Recommender):
             self._ones_u.data[:] = 1.0
             self._R_t = self._R.T.tocsr()
             self._ones_i = self._ones_u.T.tocsr()
+            if c.cg_steps:  # the same matrices as PyTorch CSR tensors, float32
+                self._R_cg = {"user": torch_csr(self._R), "item": torch_csr(self._R_t)}
+                self._ones_cg = {side: with_values(m, torch.ones_like(m.values())) for side, m in self._R_cg.items()}
 
     def _init_params(self, rng) -> None:
         c = self.config
@@ -205,9 +214,19 @@ class BiasedMF(Recommender):
         return {"loss": float(err + pen) / len(self._r)}
 
     def _als_half_step(self, side, R, ones, other_factors, other_bias) -> tuple[torch.Tensor, torch.Tensor]:
-        """Exact [factors, bias] of every row of ``side``: targets r − μ − b_other, features [q, 1]."""
+        """[factors, bias] of every row of ``side``: targets r − μ − b_other, features [q, 1];
+        exact, or ``cg_steps`` conjugate-gradient steps from the current values."""
         K = self.config.factors
         diag_f, diag_b = self._reg.ridge(side, K)
+        if self.config.cg_steps:
+            r = self._R_cg[side]
+            target = with_values(r, r.values() - self.mu.detach() - other_bias.detach()[r.col_indices()])
+            x = torch.cat([other_factors.detach(), torch.ones(len(other_factors), 1)], 1)
+            mine = (self.P, self.bu) if side == "user" else (self.Q, self.bi)
+            x0 = torch.cat([mine[0].detach(), mine[1].detach()[:, None]], 1)
+            diag = torch.cat([diag_f, diag_b[:, None]], 1).float()
+            sol = cg_solve(self._ones_cg[side], target, x0, x, diag, self.config.cg_steps)
+            return sol[:, :K].contiguous(), sol[:, K].contiguous()
         target = R.copy()
         target.data -= float(self.mu) + other_bias.detach().double().numpy()[R.indices]
         x = torch.cat([other_factors.detach().double(), torch.ones(len(other_factors), 1, dtype=torch.float64)], 1)

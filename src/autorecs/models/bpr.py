@@ -9,13 +9,14 @@ of each triple; see :mod:`autorecs.regularization`.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..exceptions import DataError, check_float, check_int, check_param
+from ..exceptions import ConfigError, DataError, check_float, check_int, check_param
 from ..lambdaopt.options import LambdaOptOptions
 from ..regularization import Regularizer
 from ._optim import OPTIMIZERS, make_optimizer
@@ -67,15 +68,18 @@ class BPRMF(Recommender):
     Config = BPRMFConfig
     default_monitor = "topk.ndcg@50"
     step_hint_fields = ("optimizer", "learning_rate")
+    supports_device = True
 
     def __init__(self, *, regularizer: Regularizer | None = None, **params):
         super().__init__(**params)
         self.regularizer = regularizer
 
     def _prepare(self, train) -> None:
-        self._reg = (self.regularizer or Regularizer(self.config.reg, self.config.reg)).bind(
-            np.bincount(train.users, minlength=train.n_users), np.bincount(train.items, minlength=train.n_items)
-        )
+        if self.config.lambdaopt and self.device_.type != "cpu":
+            raise ConfigError(f"λOpt (lambdaopt={self.config.lambdaopt!r}) trains on the CPU only; use device='cpu'.")
+        reg = copy.deepcopy(self.regularizer) if self.regularizer is not None else Regularizer(self.config.reg, self.config.reg)
+        self._reg = reg.bind(np.bincount(train.users, minlength=train.n_users), np.bincount(train.items, minlength=train.n_items))
+        self._reg.to(self.device_)
         self._u = torch.from_numpy(train.users.astype(np.int64))
         self._i = torch.from_numpy(train.items.astype(np.int64))
         self._n_items = train.n_items
@@ -97,10 +101,10 @@ class BPRMF(Recommender):
 
     def _init_params(self, rng) -> None:
         c = self.config
-        g = self._tgen
-        self.P = torch.nn.Parameter(torch.randn(len(self.user_vocab_), c.factors, generator=g) * c.init_std)
-        self.Q = torch.nn.Parameter(torch.randn(len(self.item_vocab_), c.factors, generator=g) * c.init_std)
-        self.bi = torch.nn.Parameter(torch.zeros(len(self.item_vocab_)))
+        g, dev = self._tgen, self.device_
+        self.P = torch.nn.Parameter((torch.randn(len(self.user_vocab_), c.factors, generator=g) * c.init_std).to(dev))
+        self.Q = torch.nn.Parameter((torch.randn(len(self.item_vocab_), c.factors, generator=g) * c.init_std).to(dev))
+        self.bi = torch.nn.Parameter(torch.zeros(len(self.item_vocab_), device=dev))
         params = [self.P, self.Q] + ([self.bi] if c.item_bias else [])
         self._opt = make_optimizer(c.optimizer, params, lr=c.learning_rate)
         if c.lambdaopt:
@@ -143,14 +147,16 @@ class BPRMF(Recommender):
         """
         n, bs = len(self._u), self.config.batch_size
         perm = torch.randperm(n, generator=self._tgen)
-        users, pos = self._u[perm], self._i[perm]
-        neg = self.sample_negatives(users)
+        users, pos = self._u.index_select(0, perm), self._i.index_select(0, perm)
+        neg = self.sample_negatives(users)  # sampled on the CPU (the seeded stream), moved once per epoch
+        dev = self.device_
+        users, pos, neg = users.to(dev), pos.to(dev), neg.to(dev)
         lopt = bool(self.config.lambdaopt)
         if lopt:  # one validation triple per training triple, resampled every epoch
             vidx, vat = self.config.validation_draws(len(self._vu), n, bs, self._vgen)
             vu, vi = self._vu[vidx], self._vi[vidx]
             vj = self.sample_negatives(vu, self._vgen)
-        total = torch.zeros((), dtype=torch.float64)
+        total = torch.zeros((), dtype=torch.float64, device=dev)
         reg = self._reg
         bias = self.config.item_bias
         P, Q, bi = self.P.detach(), self.Q.detach(), self.bi.detach()
@@ -158,11 +164,11 @@ class BPRMF(Recommender):
             u, i, j = users[s : s + bs], pos[s : s + bs], neg[s : s + bs]
             b = len(u)
             ij = torch.cat([i, j])
-            pu, qij = P[u], Q[ij]
+            pu, qij = P.index_select(0, u), Q.index_select(0, ij)  # index_select: ~4x faster than P[u] here
             qi, qj = qij[:b], qij[b:]
             d = qi - qj
-            x = torch.linalg.vecdot(pu, d)
-            bij = bi[ij] if bias else None
+            x = (pu * d).sum(1)
+            bij = bi.index_select(0, ij) if bias else None
             if bias:
                 x = x + bij[:b] - bij[b:]
             if lopt:
@@ -249,12 +255,12 @@ class BPRMF(Recommender):
             if k.startswith("lam_"):
                 setattr(self, k, v.clone())  # learned Λ: kept for inspection, not trained further
             else:
-                setattr(self, k, torch.nn.Parameter(v.clone()))
+                setattr(self, k, torch.nn.Parameter(v.to(self.device_).clone()))
 
     @torch.no_grad()
     def _score_codes(self, users: np.ndarray) -> torch.Tensor:
-        u = torch.from_numpy(np.asarray(users, np.int64))
-        return self.P[u] @ self.Q.T + self.bi[None, :]
+        u = torch.from_numpy(np.asarray(users, np.int64)).to(self.P.device)
+        return (self.P[u] @ self.Q.T + self.bi[None, :]).cpu()
 
 
 @dataclass
@@ -281,6 +287,7 @@ class PretrainedBPR(BPRMF):
     """
 
     Config = PretrainedBPRConfig
+    supports_device = False
 
     def __init__(self, *, pretrained: BPRMF | None = None, regularizer: Regularizer | None = None, **params):
         """``pretrained``: a BPRMF already fitted on the same training data with the same ``factors``

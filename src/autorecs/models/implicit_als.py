@@ -111,8 +111,8 @@ class ImplicitALS(Recommender):
     def _train_epoch(self) -> dict[str, float]:
         c = self.config
         if c.solver == "cg":
-            self.P = cg_solve(self._conf, self._target, self.P, self.Q, self._diag_u, c.cg_steps)
-            self.Q = cg_solve(self._conf_t, self._target_t, self.Q, self.P, self._diag_i, c.cg_steps)
+            self.P = cg_solve(self._conf, self._target, self.P, self.Q, self._diag_u, c.cg_steps, base=self.Q.T @ self.Q)
+            self.Q = cg_solve(self._conf_t, self._target_t, self.Q, self.P, self._diag_i, c.cg_steps, base=self.P.T @ self.P)
         else:
             conf, target, conf_t, target_t = self._sp
             self.P = ridge_solve(conf, target, self.Q, self._diag_u, base=self.Q.T @ self.Q)
