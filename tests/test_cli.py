@@ -69,6 +69,9 @@ def test_ranking_fit_and_both_metric_families(capsys, tmp_path, implicit_data):
         ("user,item,rating\n1,2,3\n", ["--task", "ranking", "--model", "biased-mf"], "is for the rating task"),
         ("user,item,rating\n1,2,3\n", ["--task", "rating", "-p", "factorz=3"], "no parameter(s) ['factorz']"),
         ("user,item,rating\n1,2,3\n", ["--task", "rating", "-p", "learning_rate"], "KEY=VALUE"),
+        ("user,item,rating\n1,2,3\n", ["--task", "rating", "--device", "tpu"], "The 'device' option must be one of"),
+        ("user,item,rating\n1,2,3\n", ["--task", "rating", "--model", "fm", "--device", "cuda"],
+         "no CUDA GPU" if not __import__("torch").cuda.is_available() else "FM trains on the CPU only"),
     ],
 )
 def test_bad_input_exits_nonzero_with_one_clear_sentence(capsys, tmp_path, content, args, message):

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from autorecs import BiasedMF, ImplicitALS, Recommender
+from autorecs.models import FM
 from autorecs.data import split
 from autorecs.device import resolve_device
 from autorecs.exceptions import ConfigError
@@ -28,10 +29,15 @@ def test_cuda_without_a_gpu_names_the_fix(implicit_data):
         ImplicitALS(factors=2, epochs=1).fit(implicit_data, seed=0, progress=False, device="cuda")
 
 
-def test_cpu_only_models_refuse_another_device(ratings_data, monkeypatch):
+def test_cpu_only_models_and_options_refuse_another_device(ratings_data, monkeypatch):
+    """Checked before anything moves (resolve_device is faked, so this runs without a GPU)."""
     monkeypatch.setattr("autorecs.models.base.resolve_device", lambda d: torch.device("cuda"))
-    with pytest.raises(ConfigError, match="BiasedMF trains on the CPU only"):
-        BiasedMF(factors=2, epochs=1).fit(ratings_data, seed=0, progress=False, device="cuda")
+    with pytest.raises(ConfigError, match="FM trains on the CPU only"):
+        FM(factors=2, epochs=1).fit(ratings_data, seed=0, progress=False, device="cuda")
+    with pytest.raises(ConfigError, match="'cg_steps'.*cg_steps=0.*CPU only"):
+        BiasedMF(factors=2, epochs=1, cg_steps=0).fit(ratings_data, seed=0, progress=False, device="cuda")
+    with pytest.raises(ConfigError, match="'lambdaopt'.*λOpt trains on the CPU only"):
+        BiasedMF(factors=2, epochs=1, solver="adam", lambdaopt="DUI").fit(ratings_data, ratings_data, seed=0, progress=False, device="cuda")
 
 
 def test_device_is_not_a_hyperparameter(implicit_data, tmp_path):
@@ -39,6 +45,26 @@ def test_device_is_not_a_hyperparameter(implicit_data, tmp_path):
     assert "device" not in m.get_params()
     m.save(tmp_path / "m")
     assert "device" not in (tmp_path / "m" / "model.json").read_text()
+
+
+@cuda
+@pytest.mark.parametrize("make", [lambda: BiasedMF(factors=4, epochs=5), lambda: BiasedMF(factors=4, epochs=5, solver="adam")])
+def test_biased_mf_on_cuda_matches_cpu(ratings_data, make):
+    s = split(ratings_data, "random-80-10-10", seed=0)
+    cpu = make().fit(s.train, s.valid, seed=0, progress=False)
+    gpu = make().fit(s.train, s.valid, seed=0, progress=False, device="cuda")
+    assert gpu.P.device.type == "cuda"
+    assert np.allclose(gpu.predict(s.test.user_vocab.ids(s.test.users[:50]), s.test.item_vocab.ids(s.test.items[:50])),
+                       cpu.predict(s.test.user_vocab.ids(s.test.users[:50]), s.test.item_vocab.ids(s.test.items[:50])), atol=1e-3)
+
+
+@cuda
+def test_bpr_on_cuda_trains_and_recommends(implicit_data):
+    from autorecs import BPRMF
+
+    m = BPRMF(factors=4, epochs=30, learning_rate=0.02, patience=30).fit(implicit_data, seed=0, progress=False, device="cuda")
+    items, _ = m.recommend(["u0", "u1"], n=5)
+    assert set(items[0]) <= {f"i{i}" for i in range(20)} and set(items[1]) <= {f"i{i}" for i in range(20, 40)}
 
 
 @cuda

@@ -64,6 +64,7 @@ ItemCol = typer.Option("item", "--item-col", help="Name of the item id column.")
 RatingCol = typer.Option("rating", "--rating-col", help="Name of the rating column ('none' for implicit data).")
 TimeCol = typer.Option("timestamp", "--timestamp-col", help="Name of the timestamp column ('none' if absent).")
 JsonOpt = typer.Option(False, "--json", help="Print one JSON object on stdout instead of tables.")
+DeviceOpt = typer.Option("cpu", "--device", help="Where to train: cpu, cuda (or cuda:N) or auto (a GPU if PyTorch sees one).")
 
 
 @app.callback()
@@ -180,6 +181,7 @@ def fit_cmd(
     report: Optional[Path] = typer.Option(None, help="λOpt: write Λ-trajectories per frequency group (PNG + JSON) here."),
     param: List[str] = typer.Option([], "--param", "-p", help="Model parameter KEY=VALUE (repeatable), e.g. -p factors=32."),
     seed: int = typer.Option(0, help="Random seed."),
+    device: str = DeviceOpt,
     out_dir: Path = typer.Option(..., "--out", help="Directory to save the fitted model."),
     user_col: str = UserCol, item_col: str = ItemCol, rating_col: str = RatingCol, timestamp_col: str = TimeCol,
     as_json: bool = JsonOpt,
@@ -215,7 +217,7 @@ def fit_cmd(
         traj = LambdaTrajectory(np.bincount(train_data.users, minlength=train_data.n_users),
                                 np.bincount(train_data.items, minlength=train_data.n_items))
         callbacks.append(traj)
-    fitted = klass(**params).fit(train_data, valid_data, seed=seed, progress=not as_json, callbacks=callbacks)
+    fitted = klass(**params).fit(train_data, valid_data, seed=seed, progress=not as_json, callbacks=callbacks, device=device)
     seconds = time.perf_counter() - t0
     fitted.save(out_dir)
     hist = fitted.history_
@@ -337,6 +339,7 @@ def tune_cmd(
     storage: Optional[str] = typer.Option(None, help="Study storage: a journal file path or an SQLAlchemy URL; default autorecs-studies/STUDY.journal."),
     study: Optional[str] = typer.Option(None, help="Study name (re-running the same name continues it)."),
     seed: int = typer.Option(0, help="Seed of samplers and trials."),
+    device: str = DeviceOpt,
     prune: bool = typer.Option(False, "--prune", help="Stop unpromising trials early (median pruner; cheaper, can miss slow learners)."),
     report: Optional[Path] = typer.Option(None, help="Directory for the cost figure and results JSON."),
     test_all: bool = typer.Option(False, "--test-all", help="Also score every trial on --test (reported only; selection uses validation)."),
@@ -358,7 +361,7 @@ def tune_cmd(
         budget = Budget(trials, seconds, epochs) if (trials or seconds or epochs) else None
         tuner = Tuner(name, sp, strategy=strat, budget=budget, fixed=_parse_params(None, param), storage=storage,
                       study=f"{study}-{strat}" if study and "," in strategy else study, seed=seed, prune=prune,
-                      n_jobs=jobs, backend=backend, ray_address=ray_address)
+                      n_jobs=jobs, backend=backend, ray_address=ray_address, device=device)
 
         def show(t, strat=strat):
             val = "-" if t.value is None else f"{t.value:.4f}"

@@ -15,6 +15,7 @@ plain weight decay on every parameter (gradient solvers only).
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,6 +96,7 @@ class BiasedMF(Recommender):
     task = "rating"
     Config = BiasedMFConfig
     default_monitor = "rmse"
+    supports_device = True
 
     def __init__(self, *, regularizer: Regularizer | None = None, **params):
         super().__init__(**params)
@@ -106,15 +108,18 @@ class BiasedMF(Recommender):
 
     # -------------------------------------------------------------- training
     def _prepare(self, train) -> None:
-        c = self.config
+        c, dev = self.config, self.device_
+        if dev.type != "cpu":
+            check_param(not c.lambdaopt, "BiasedMF", "lambdaopt", c.lambdaopt, "empty on a GPU", "λOpt trains on the CPU only; use device='cpu'.")
+            check_param(c.solver != "als" or c.cg_steps > 0, "BiasedMF", "cg_steps", c.cg_steps, ">= 1 on a GPU",
+                        "The exact ALS solves (cg_steps=0) run on the CPU only; use device='cpu'.")
         self.rating_range = torch.tensor([train.ratings.min(), train.ratings.max()], dtype=torch.float32)
         self._val = None
-        self._reg = (self.regularizer or Regularizer(c.reg_user, c.reg_item, c.reg_bias, c.reg_exponent)).bind(
-            np.bincount(train.users, minlength=train.n_users), np.bincount(train.items, minlength=train.n_items)
-        )
-        self._u = torch.from_numpy(train.users.astype(np.int64))
-        self._i = torch.from_numpy(train.items.astype(np.int64))
-        self._r = torch.from_numpy(train.ratings.astype(np.float32))
+        reg = copy.deepcopy(self.regularizer) if self.regularizer is not None else Regularizer(c.reg_user, c.reg_item, c.reg_bias, c.reg_exponent)
+        self._reg = reg.bind(np.bincount(train.users, minlength=train.n_users), np.bincount(train.items, minlength=train.n_items)).to(dev)
+        self._u = torch.from_numpy(train.users.astype(np.int64)).to(dev)
+        self._i = torch.from_numpy(train.items.astype(np.int64)).to(dev)
+        self._r = torch.from_numpy(train.ratings.astype(np.float32)).to(dev)
         if c.solver == "als":
             self._R = sp.csr_matrix((train.ratings.astype(np.float64), (train.users, train.items)), shape=(train.n_users, train.n_items))
             self._ones_u = self._R.copy()
@@ -122,18 +127,18 @@ class BiasedMF(Recommender):
             self._R_t = self._R.T.tocsr()
             self._ones_i = self._ones_u.T.tocsr()
             if c.cg_steps:  # the same matrices as PyTorch CSR tensors, float32
-                self._R_cg = {"user": torch_csr(self._R), "item": torch_csr(self._R_t)}
+                self._R_cg = {"user": torch_csr(self._R, device=dev), "item": torch_csr(self._R_t, device=dev)}
                 self._ones_cg = {side: with_values(m, torch.ones_like(m.values())) for side, m in self._R_cg.items()}
 
     def _init_params(self, rng) -> None:
         c = self.config
         n_u, n_i = len(self.user_vocab_), len(self.item_vocab_)
-        g = self._tgen
-        self.mu = torch.nn.Parameter(torch.tensor(self.train_mean_, dtype=torch.float32))
-        self.bu = torch.nn.Parameter(torch.zeros(n_u))
-        self.bi = torch.nn.Parameter(torch.zeros(n_i))
-        self.P = torch.nn.Parameter(torch.randn(n_u, c.factors, generator=g) * c.init_std)
-        self.Q = torch.nn.Parameter(torch.randn(n_i, c.factors, generator=g) * c.init_std)
+        g, dev = self._tgen, self.device_
+        self.mu = torch.nn.Parameter(torch.tensor(self.train_mean_, dtype=torch.float32, device=dev))
+        self.bu = torch.nn.Parameter(torch.zeros(n_u, device=dev))
+        self.bi = torch.nn.Parameter(torch.zeros(n_i, device=dev))
+        self.P = torch.nn.Parameter((torch.randn(n_u, c.factors, generator=g) * c.init_std).to(dev))
+        self.Q = torch.nn.Parameter((torch.randn(n_i, c.factors, generator=g) * c.init_std).to(dev))
         if c.solver != "als":
             self._opt = make_optimizer(c.solver, [self.mu, self.bu, self.bi, self.P, self.Q], lr=c.learning_rate, weight_decay=c.weight_decay)
         self._lam = None
@@ -162,8 +167,8 @@ class BiasedMF(Recommender):
 
     def _gradient_epoch(self) -> dict[str, float]:
         n, bs = len(self._r), self.config.batch_size
-        perm = torch.randperm(n, generator=self._tgen)
-        total = torch.zeros((), dtype=torch.float64)
+        perm = torch.randperm(n, generator=self._tgen).to(self.device_)
+        total = torch.zeros((), dtype=torch.float64, device=self.device_)
         reg, lam = self._reg, self._lam
         if lam is not None:
             vidx, vat = self.config.validation_draws(len(self._val[0]), n, bs, self._vgen)
@@ -221,7 +226,7 @@ class BiasedMF(Recommender):
         if self.config.cg_steps:
             r = self._R_cg[side]
             target = with_values(r, r.values() - self.mu.detach() - other_bias.detach()[r.col_indices()])
-            x = torch.cat([other_factors.detach(), torch.ones(len(other_factors), 1)], 1)
+            x = torch.cat([other_factors.detach(), torch.ones(len(other_factors), 1, device=self.device_)], 1)
             mine = (self.P, self.bu) if side == "user" else (self.Q, self.bi)
             x0 = torch.cat([mine[0].detach(), mine[1].detach()[:, None]], 1)
             diag = torch.cat([diag_f, diag_b[:, None]], 1).float()
@@ -243,7 +248,7 @@ class BiasedMF(Recommender):
     def _set_state(self, state) -> None:
         self.rating_range = state["rating_range"].clone()
         for k in ("mu", "bu", "bi", "P", "Q"):
-            setattr(self, k, torch.nn.Parameter(state[k].clone()))
+            setattr(self, k, torch.nn.Parameter(state[k].to(self.device_).clone()))
         for k in ("lam_user", "lam_item"):  # learned Λ (λOpt): kept for inspection
             if k in state:
                 setattr(self, k, state[k].clone())
@@ -251,17 +256,18 @@ class BiasedMF(Recommender):
     # ------------------------------------------------------------- inference
     @torch.no_grad()
     def _score_codes(self, users: np.ndarray) -> torch.Tensor:
-        u = torch.from_numpy(np.asarray(users, np.int64))
-        return self.mu + self.bu[u, None] + self.bi[None, :] + self.P[u] @ self.Q.T
+        u = torch.from_numpy(np.asarray(users, np.int64)).to(self.P.device)
+        return (self.mu + self.bu[u, None] + self.bi[None, :] + self.P[u] @ self.Q.T).cpu()
 
     @torch.no_grad()
     def _predict_codes(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         ku, ki = users >= 0, items >= 0
-        u = torch.from_numpy(np.where(ku, users, 0).astype(np.int64))
-        i = torch.from_numpy(np.where(ki, items, 0).astype(np.int64))
-        ku_t, ki_t = torch.from_numpy(ku), torch.from_numpy(ki)
+        dev = self.P.device
+        u = torch.from_numpy(np.where(ku, users, 0).astype(np.int64)).to(dev)
+        i = torch.from_numpy(np.where(ki, items, 0).astype(np.int64)).to(dev)
+        ku_t, ki_t = torch.from_numpy(ku).to(dev), torch.from_numpy(ki).to(dev)
         both = (ku_t & ki_t).float()
         pred = self.mu + self.bu[u] * ku_t + self.bi[i] * ki_t + both * (self.P[u] * self.Q[i]).sum(1)
         if self.config.clip:
             pred = pred.clamp(float(self.rating_range[0]), float(self.rating_range[1]))
-        return pred.numpy()
+        return pred.cpu().numpy()

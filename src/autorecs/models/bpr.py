@@ -302,8 +302,12 @@ class PretrainedBPR(BPRMF):
                             getattr(pretrained.config, f), f"equal to {f}={getattr(self.config, f)!r}")
         self.pretrained = pretrained
 
-    def fit(self, train, valid=None, *, seed=None, progress: bool = True, callbacks=()):
+    def fit(self, train, valid=None, *, seed=None, progress: bool = True, callbacks=(), device=None):
         from .._rng import as_generator
+        from ..device import resolve_device
+
+        if resolve_device(device).type != "cpu":  # before the pre-training starts
+            raise ConfigError(f"{type(self).__name__} trains on the CPU only; got device={device!r}. Use device='cpu'.")
 
         rng = as_generator(seed)
         self._pretrained = None

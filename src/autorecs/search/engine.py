@@ -141,6 +141,8 @@ class _Job:
     test: Interactions | None = None
     """Set only with ``test_all``: every completed trial is also scored on test (reported, never used to select)."""
     exclude: tuple = ()
+    device: str | None = None
+    """Where every trial trains (a run-time option: not part of the study's parameters)."""
 
 
 def _open_study(job: _Job, direction: str):
@@ -211,7 +213,7 @@ def _run_one(study, job: _Job, klass) -> TrialResult | None:
     error = None
     try:
         model = klass(**params)
-        model.fit(job.train, job.valid, seed=job.seed + trial.number, progress=False, callbacks=[report])
+        model.fit(job.train, job.valid, seed=job.seed + trial.number, progress=False, callbacks=[report], device=job.device)
         value, epochs = model.history_.best_value, len(model.history_.epochs)
     except DivergenceError as exc:  # a diverging configuration is a failed trial, not a failed search
         value, epochs, error = None, 0, str(exc)
@@ -315,7 +317,10 @@ class Tuner:
         n_jobs: int = 1,
         backend: str = "local",
         ray_address: str | None = None,
+        device: str | None = None,
     ):
+        """``device``: where every trial trains (``"cpu"``, ``"cuda"``, ``"auto"``; see :mod:`autorecs.device`)."""
+        from ..device import resolve_device
         from ..models import MODELS
 
         if model not in MODELS:
@@ -327,6 +332,9 @@ class Tuner:
         if not (isinstance(n_jobs, int) and n_jobs >= 1):
             raise ConfigError(f"The 'n_jobs' parameter must be an int >= 1; got {n_jobs!r}.")
         klass = MODELS[model]
+        if resolve_device(device).type != "cpu" and not klass.supports_device:
+            raise ConfigError(f"{klass.__name__} trains on the CPU only; got device={device!r}. Use device='cpu'.")
+        self.device = None if device is None else str(device)
         fields = {f for f in klass.Config.__dataclass_fields__}
         space.check_model(fields, klass.__name__)
         fixed = dict(fixed or {})
@@ -360,7 +368,7 @@ class Tuner:
         t0 = time.time()
         job = _Job(self.model, self.space, self.fixed, self.strategy, self.study, None if self.storage is None else str(self.storage),
                    self.seed, self.prune, self.budget, None if self.budget.seconds is None else t0 + self.budget.seconds, train, valid,
-                   test if test_all else None, tuple(exclude))
+                   test if test_all else None, tuple(exclude), self.device)
         probe = self.klass(**{**self.space.fixed, **self.fixed})
         direction = _direction(probe.monitor)
         study = _open_study(job, direction)
@@ -392,7 +400,7 @@ class Tuner:
         if best is not None and test is not None:
             # the chosen trial again, with its own seed (training is deterministic on CPU), scored once on test
             t1 = time.perf_counter()
-            model = self.klass(**params).fit(train, valid, seed=self.seed + best.number, progress=False)
+            model = self.klass(**params).fit(train, valid, seed=self.seed + best.number, progress=False, device=self.device)
             result.test = evaluate(model, test, exclude=exclude)
             result.extra["refit_seconds"] = time.perf_counter() - t1
             result.extra["refit_valid"] = model.history_.best_value
