@@ -3,8 +3,8 @@
     python benchmarks/bench_speed.py            # all cases, each in its own process
     python benchmarks/bench_speed.py --case NAME # one case, prints one JSON line
 
-Cases: ml-1m epoch per solver (BiasedMF sgd/adam/adagrad, one ALS sweep; BPRMF epoch; ImplicitALS
-sweep), full-ranking evaluation of all ml-1m users (both metric families), and one epoch on
+Cases: ml-1m epoch per solver (BiasedMF sgd/adam/adagrad, one ALS sweep by CG and exact; BPRMF epoch;
+ImplicitALS sweep by CG and by Cholesky), full-ranking evaluation of all ml-1m users (both metric families), and one epoch on
 synthetic long-tailed data of 1e5, 1e6 and 1e7 interactions.
 """
 
@@ -21,7 +21,7 @@ from _common import machine, peak_rss_mib, run_isolated  # noqa: E402
 
 CASES = [
     "ml1m-biasedmf-sgd", "ml1m-biasedmf-adam", "ml1m-biasedmf-adagrad", "ml1m-biasedmf-als-k32", "ml1m-biasedmf-als-k64",
-    "ml1m-bpr-adam", "ml1m-implicit-als-k64", "ml1m-eval-all-users",
+    "ml1m-biasedmf-als-k64-exact", "ml1m-bpr-adam", "ml1m-implicit-als-k64", "ml1m-implicit-als-k64-cholesky", "ml1m-eval-all-users",
     "synthetic-1e5", "synthetic-1e6", "synthetic-1e7",
 ]
 
@@ -48,16 +48,18 @@ def run_case(name: str) -> dict:
     train, valid, test = split(data, "random-50-25-25", seed=0)
     if name.startswith("ml1m-biasedmf-"):
         solver = name.split("-")[2]
-        factors = int(name.split("-k")[1]) if "-k" in name else 64
+        factors = int(name.split("-k")[1].split("-")[0]) if "-k" in name else 64
         lr = {"sgd": 0.5, "adam": 0.005, "adagrad": 0.05, "als": 0.0}[solver]
-        out = _time_epochs(BiasedMF(solver=solver, factors=factors, learning_rate=lr if lr else 0.005, epochs=3), train)
-        out.update(solver=solver, factors=factors, batch_size=1024)
+        cg_steps = 0 if name.endswith("-exact") else 3
+        out = _time_epochs(BiasedMF(solver=solver, factors=factors, learning_rate=lr if lr else 0.005, epochs=3, cg_steps=cg_steps), train)
+        out.update(solver=solver, factors=factors, batch_size=1024, **({"cg_steps": cg_steps} if solver == "als" else {}))
         return out
     tr, va, te = split(data, "temporal-60-20-20")
     if name == "ml1m-bpr-adam":
         return _time_epochs(BPRMF(factors=64, epochs=3), tr) | {"factors": 64, "batch_size": 1024}
-    if name == "ml1m-implicit-als-k64":
-        return _time_epochs(ImplicitALS(factors=64, epochs=3), tr) | {"factors": 64}
+    if name.startswith("ml1m-implicit-als-k64"):
+        solver = "cholesky" if name.endswith("-cholesky") else "cg"
+        return _time_epochs(ImplicitALS(factors=64, epochs=3, solver=solver), tr) | {"factors": 64, "solver": solver}
     if name == "ml1m-eval-all-users":
         model = ImplicitALS(factors=64, epochs=1).fit(tr, None, seed=0, progress=False)
         t0 = time.perf_counter()
