@@ -1,9 +1,15 @@
-"""The epoch loop, owned by the library.
+"""The training loops, owned by the library: one epoch loop and one mini-batch loop.
 
 A model supplies ``_train_epoch() -> dict`` (with at least ``"loss"``) and
 ``_get_state()`` / ``_set_state()``; :func:`train_loop` supplies the progress
 bar, callbacks, validation, early stopping with restore of the best weights,
 divergence detection and the per-epoch history.
+
+A mini-batch model's ``_train_epoch`` is one call of :func:`minibatch_epoch`: the
+model supplies a batch loss (:class:`BatchLoss`) and the trainer owns the
+shuffling, batching, the optimizer step, projections, and λOpt's Λ-steps
+(:class:`LambdaHook`, the one implementation every model with λOpt uses).
+Closed-form solvers (ALS) supply one sweep as their epoch instead.
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, Sequence
+
+import torch
 
 from ._progress import logger, progress_bar
 from .exceptions import ConfigError, DivergenceError
@@ -132,3 +140,118 @@ def train_loop(
     if best_state is not None:
         model._set_state(best_state)
     return history
+
+
+# ------------------------------------------------------------------ the mini-batch loop
+@dataclass
+class BatchLoss:
+    """A model's loss on one mini-batch, as :func:`minibatch_epoch` takes it.
+
+    ``data`` and ``penalty`` are *summed* over the batch (the trainer divides by its
+    size).  With autograd, ``inputs`` are the tensors of the graph whose data
+    gradient λOpt's Λ-step needs (e.g. the gathered rows); a model that writes its
+    gradients in closed form sets the parameters' ``.grad`` itself and returns the
+    data part of them in ``grads`` (then no backward pass runs).  ``context`` goes
+    back to the model's Λ-step; ``extra`` are further summed quantities to report
+    per epoch (divided by the epoch's size).
+    """
+
+    data: torch.Tensor
+    penalty: torch.Tensor
+    inputs: Sequence[torch.Tensor] = ()
+    grads: Sequence[torch.Tensor] | None = None
+    params: Sequence[torch.Tensor] | None = None
+    """The leaves the backward pass fills (default: every leaf of the graph)."""
+    context: Any = None
+    extra: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+class LambdaHook:
+    """λOpt inside :func:`minibatch_epoch` (Chen et al. 2019, Algorithm 1).
+
+    Before every batch the real loss's regularizer ``reg`` gets the current Λ_t;
+    on every ``options.lambda_every``-th batch, after the backward pass (Θ and the
+    optimizer state still at step t), ``step(context, data_grads, v)`` takes the
+    model's Λ-step with the validation rows ``vidx[v]`` of this epoch's draws;
+    then the real step follows.  ``begin(vidx)`` (optional) sees each epoch's draws
+    first (BPR samples its validation negatives there).
+    """
+
+    def __init__(self, options, learner, reg, n_valid: int, generator: torch.Generator,
+                 step: Callable[[Any, Sequence[torch.Tensor], slice], None], begin: Callable[[torch.Tensor], None] | None = None):
+        self.options, self.learner, self.reg, self.n_valid, self.generator = options, learner, reg, n_valid, generator
+        self._step, self._begin = step, begin
+        self.vidx: torch.Tensor | None = None
+        self._at: Callable[[int], slice] | None = None
+
+    def begin_epoch(self, n: int, batch_size: int) -> None:
+        self.vidx, self._at = self.options.validation_draws(self.n_valid, n, batch_size, self.generator)
+        if self._begin is not None:
+            self._begin(self.vidx)
+
+    def due(self, batch: int) -> bool:
+        return batch % self.options.lambda_every == 0
+
+    def use_current(self) -> None:
+        self.reg.user, self.reg.item = self.learner.user.detach(), self.learner.item.detach()  # Λ_t
+
+    def step(self, context, grads, start: int) -> None:
+        self._step(context, grads, self._at(start))
+
+    def logs(self) -> dict[str, float]:
+        return {"lambda_user_mean": float(self.learner.user.detach().mean()),
+                "lambda_item_mean": float(self.learner.item.detach().mean())}
+
+
+def minibatch_epoch(
+    n: int,
+    batch_size: int,
+    batch_loss: Callable[[torch.Tensor, slice, bool], BatchLoss],
+    optimizer: torch.optim.Optimizer,
+    *,
+    generator: torch.Generator,
+    device: torch.device | str = "cpu",
+    begin: Callable[[torch.Tensor], None] | None = None,
+    after_step: Callable[[], None] | None = None,
+    lambda_hook: LambdaHook | None = None,
+) -> dict[str, float]:
+    """One epoch of mini-batch steps over ``n`` training rows in a fresh random order.
+
+    ``begin(perm)`` sees the epoch's order first (e.g. to draw negatives for it);
+    ``batch_loss(idx, rows, lambda_due)`` gets the batch's training rows ``idx =
+    perm[rows]`` and whether a Λ-step follows; ``after_step()`` runs after every
+    optimizer step (projections, clamps).  Returns ``{"loss": objective / n}`` plus
+    the per-row means of ``extra`` and, with λOpt, the mean Λ.
+    """
+    perm = torch.randperm(n, generator=generator).to(device)
+    if begin is not None:
+        begin(perm)
+    if lambda_hook is not None:
+        lambda_hook.begin_epoch(n, batch_size)
+    total = torch.zeros((), dtype=torch.float64, device=device)
+    extra: dict[str, torch.Tensor] = {}
+    for k, s in enumerate(range(0, n, batch_size)):
+        rows = slice(s, s + batch_size)
+        idx = perm[rows]
+        due = lambda_hook is not None and lambda_hook.due(k)
+        if lambda_hook is not None:
+            lambda_hook.use_current()
+        optimizer.zero_grad(set_to_none=True)
+        out = batch_loss(idx, rows, due)
+        grads = out.grads
+        if grads is None:
+            if due:
+                grads = torch.autograd.grad(out.data / len(idx), list(out.inputs), retain_graph=True)
+            ((out.data + out.penalty) / len(idx)).backward(inputs=None if out.params is None else list(out.params))
+        if due:  # Θ and the optimizer state are still at step t: Λ_t -> Λ_{t+1}, then the real step
+            lambda_hook.step(out.context, grads, s)
+        optimizer.step()
+        if after_step is not None:
+            after_step()
+        total += (out.data + out.penalty).detach().to(total.dtype)
+        for key, value in out.extra.items():
+            extra[key] = extra.get(key, 0.0) + value.detach().double()
+    logs = {"loss": float(total) / n, **{key: float(v) / n for key, v in extra.items()}}
+    if lambda_hook is not None:
+        logs.update(lambda_hook.logs())
+    return logs

@@ -81,11 +81,13 @@ def test_the_models_lambda_step_simulates_its_real_next_step(parts, optimizer):
     checked = []
     original = m._lambda_step
 
-    def check(u, ij, grads, vu, vi, vj):
+    def check(batch, grads, v):
+        u, ij, _ = batch
+        vu, vi, vj = (t[v] for t in m._vtriples)
         if not checked:
             captured = {}
             m._lam.step = lambda *args: captured.setdefault("args", args) and 0.0
-            original(u, ij, grads, vu, vi, vj)
+            original(batch, grads, v)
             opt, tables, data, penalty_grads_fn, rows, val_loss = captured["args"]
             b = len(u)
             i, j = ij[:b], ij[b:]
@@ -106,7 +108,7 @@ def test_the_models_lambda_step_simulates_its_real_next_step(parts, optimizer):
                     real = -F.logsigmoid((P[vu] * (Q[vi] - Q[vj])).sum(1) + bi[vi] - bi[vj]).mean()
                 checked.append((simulated, float(real)))
             del m._lam.step  # back to the class method
-        return original(u, ij, grads, vu, vi, vj)
+        return original(batch, grads, v)
 
     m._lambda_step = check
     m._train_epoch()
@@ -152,7 +154,7 @@ def test_lambda_batch_size_sets_the_validation_rows_per_lambda_step(parts, ratin
         m._init_params(np.random.default_rng(0))
         seen = []
         original = m._lambda_step
-        m._lambda_step = lambda *a, original=original: (seen.append(len(a[-1])), original(*a))
+        m._lambda_step = lambda *a, original=original, m=m: (seen.append(len(m._lam_hook.vidx[a[-1]])), original(*a))
         m._train_epoch()
         sizes[vb] = seen
     assert set(sizes[5]) == {5} and set(sizes[40]) == {40}  # every Λ-step, the last batch included

@@ -38,11 +38,13 @@ def test_the_lambda_step_simulates_the_real_step_of_the_penalized_tables(parts, 
     rating = {(int(a), int(b)): float(c) for a, b, c in zip(m._u, m._i, m._r)}  # one training rating per pair
     checked, original = [], m._lambda_step
 
-    def check(u, i, grads, vidx):
+    def check(batch, grads, v):
+        u, i = batch
+        vidx = m._lam_hook.vidx[v]
         if not checked:
             captured = {}
             m._lam.step = lambda *args: captured.setdefault("args", args) and 0.0
-            original(u, i, grads, vidx)
+            original(batch, grads, v)
             del m._lam.step
             opt, tables, data, penalty_grads_fn, rows, val_loss = captured["args"]
             lu, li = (t.detach() * 2.0 for t in m._lam.current())
@@ -65,7 +67,7 @@ def test_the_lambda_step_simulates_the_real_step_of_the_penalized_tables(parts, 
             with torch.no_grad():
                 real = (mu + bu[vu] + bi[vi] + m.net.interact(P[vu], Q[vi]) - vr).pow(2).mean()
             checked.append((simulated, float(real)))
-        return original(u, i, grads, vidx)
+        return original(batch, grads, v)
 
     m._lambda_step = check
     m._train_epoch()

@@ -26,7 +26,7 @@ from .._rng import as_generator, torch_generator
 from ..exceptions import NotFittedError, check_param
 from ..metrics.classification import auc
 from ..models._optim import make_optimizer
-from ..training import train_loop
+from ..training import BatchLoss, minibatch_epoch, train_loop
 
 KINDS = ("deep", "wide-deep", "deepfm")
 
@@ -88,6 +88,10 @@ class CTRNet:
         self.net = None
 
     def fit(self, codes, cards, y, valid_codes, valid_y, *, deep_fields=None, wide_fields=None) -> "CTRNet":
+        with torch.random.fork_rng(devices=[]):  # initialisation and dropout draw from the global stream: seed a private copy
+            return self._fit(codes, cards, y, valid_codes, valid_y, deep_fields=deep_fields, wide_fields=wide_fields)
+
+    def _fit(self, codes, cards, y, valid_codes, valid_y, *, deep_fields=None, wide_fields=None) -> "CTRNet":
         cfg = self.config
         rng = as_generator(cfg.seed)
         torch.manual_seed(int(rng.integers(2**31)))
@@ -119,16 +123,13 @@ class CTRNet:
 
     def _train_epoch(self) -> dict[str, float]:
         self.net.train()
-        perm = torch.randperm(len(self._y), generator=self._gen)
-        total = 0.0
-        for start in range(0, len(perm), self.config.batch_size):
-            idx = perm[start:start + self.config.batch_size]
-            loss = nn.functional.binary_cross_entropy_with_logits(self.net(*self._split(self._x[idx])), self._y[idx])
-            self._opt.zero_grad(set_to_none=True)
-            loss.backward()
-            self._opt.step()
-            total += float(loss.detach()) * len(idx)
-        return {"loss": total / len(perm)}
+
+        def batch_loss(idx, rows, lambda_due):
+            logits = self.net(*self._split(self._x[idx]))
+            data = nn.functional.binary_cross_entropy_with_logits(logits, self._y[idx], reduction="sum")
+            return BatchLoss(data, torch.zeros((), dtype=data.dtype))
+
+        return minibatch_epoch(len(self._y), self.config.batch_size, batch_loss, self._opt, generator=self._gen)
 
     def _get_state(self):
         return {k: v.detach().clone() for k, v in self.net.state_dict().items()}

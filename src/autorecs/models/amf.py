@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from ..exceptions import check_float
+from ..training import BatchLoss, minibatch_epoch
 from .bpr import PretrainedBPR, PretrainedBPRConfig
 
 
@@ -60,25 +61,17 @@ class AMF(PretrainedBPR):
 
     def _train_epoch(self) -> dict[str, float]:
         c = self.config
-        n, bs = len(self._u), c.batch_size
-        perm = torch.randperm(n, generator=self._tgen)
-        users, pos = self._u[perm], self._i[perm]
-        neg = self.sample_negatives(users)
-        total = torch.zeros((), dtype=torch.float64)
-        adv_total = torch.zeros((), dtype=torch.float64)
         tables = self._tables()
-        for s in range(0, n, bs):
-            u, i, j = users[s : s + bs], pos[s : s + bs], neg[s : s + bs]
+
+        def batch_loss(idx, rows, lambda_due):
+            u, i, j = (t[rows] for t in self._triples)
             data = -F.logsigmoid(self._bpr_logits(self.P, self.Q, u, i, j)).sum()
-            loss = data
+            adv = torch.zeros((), dtype=data.dtype)
             if c.adv_reg > 0 and c.adv_eps > 0:
                 dP, dQ = self.adversarial_perturbation(u, i, j, data)
                 adv = -F.logsigmoid(self._bpr_logits(self.P + dP, self.Q + dQ, u, i, j)).sum()
-                loss = loss + c.adv_reg * adv
-                adv_total += adv.detach()
             penalty = self._batch_penalty(self._reg, tables, u, i, j)
-            self._opt.zero_grad(set_to_none=True)
-            ((loss + penalty) / len(u)).backward()
-            self._opt.step()
-            total += (data + penalty).detach()
-        return {"loss": float(total) / n, "adv_loss": float(adv_total) / n}
+            # "loss" is the objective trained (BPR + adv_reg · adversarial + penalty); "adv_loss" the adversarial term
+            return BatchLoss(data + c.adv_reg * adv, penalty, extra={"adv_loss": adv})
+
+        return minibatch_epoch(len(self._u), c.batch_size, batch_loss, self._opt, generator=self._tgen, begin=self._epoch_triples)

@@ -22,11 +22,13 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from ..exceptions import DataError, check_float, check_int, check_param
+from ..exceptions import check_float, check_int, check_param
 from ..lambdaopt.options import LambdaOptOptions
 from ..regularization import Regularizer
 from ._als import cg_solve, ridge_solve, torch_csr, with_values
+from ..training import BatchLoss, minibatch_epoch
 from ._optim import make_optimizer
+from ._lambdaopt import lambda_hook, prepare_lambda_validation
 from .base import FitConfig, Recommender
 
 SOLVERS = ("als", "sgd", "adam", "adagrad")
@@ -141,68 +143,41 @@ class BiasedMF(Recommender):
         self.Q = torch.nn.Parameter((torch.randn(n_i, c.factors, generator=g) * c.init_std).to(dev))
         if c.solver != "als":
             self._opt = make_optimizer(c.solver, [self.mu, self.bu, self.bi, self.P, self.Q], lr=c.learning_rate, weight_decay=c.weight_decay)
-        self._lam = None
-        if c.lambdaopt:
-            from .._rng import torch_generator
-            from ..lambdaopt import LambdaLearner
-
-            if getattr(self, "_val", None) is None:
-                raise DataError("λOpt learns Λ from validation data; pass a validation set to fit().")
-            self._lam = LambdaLearner(c.lambdaopt, n_u, n_i, c.factors, init_user=c.reg_user, init_item=c.reg_item,
-                                      lr=c.lambda_lr, clip=c.lambda_clip, like=self._reg,
-                                      optimizer=c.lambda_optimizer)
-            self._vgen = torch_generator(rng)  # validation sampling leaves the training stream untouched
+        self._lam_hook = lambda_hook(self, rng, self._val, init_user=c.reg_user, init_item=c.reg_item)
+        self._lam = None if self._lam_hook is None else self._lam_hook.learner
 
     def _prepare_validation(self, valid):
-        if not self.config.lambdaopt:
-            return None
-        from ..lambdaopt import lambda_validation
-
-        c = self.config
-        *self._val, held_out = lambda_validation(valid, self.user_vocab_, self.item_vocab_, c.lambda_valid_fraction, self._tgen.initial_seed())
+        self._val, held_out = prepare_lambda_validation(self, valid)
         return held_out
 
     def _train_epoch(self) -> dict[str, float]:
         return self._als_sweep() if self.config.solver == "als" else self._gradient_epoch()
 
     def _gradient_epoch(self) -> dict[str, float]:
-        n, bs = len(self._r), self.config.batch_size
-        perm = torch.randperm(n, generator=self._tgen).to(self.device_)
-        total = torch.zeros((), dtype=torch.float64, device=self.device_)
-        reg, lam = self._reg, self._lam
-        if lam is not None:
-            vidx, vat = self.config.validation_draws(len(self._val[0]), n, bs, self._vgen)
-        for s in range(0, n, bs):
-            idx = perm[s : s + bs]
+        reg = self._reg
+
+        def batch_loss(idx, rows, lambda_due):
             u, i, r = self._u[idx], self._i[idx], self._r[idx]
             pu, qi, bu, bi = self.P[u], self.Q[i], self.bu[u], self.bi[i]  # one gather per table and batch
             err = (self.mu + bu + bi + (pu * qi).sum(1) - r).pow(2).sum()
-            self._opt.zero_grad(set_to_none=True)
-            lstep = lam is not None and (s // bs) % self.config.lambda_every == 0
-            if lam is not None:
-                reg.user, reg.item = lam.user.detach(), lam.item.detach()  # Λ_t, used up by the backward below
-            if lstep:
-                grads = torch.autograd.grad(err / len(idx), [self.mu, pu, qi, bu, bi], retain_graph=True)
             penalty = reg.penalty("user", u, pu, bu) + reg.penalty("item", i, qi, bi)
-            ((err + penalty) / len(idx)).backward()
-            if lstep:  # Θ and the optimizer state are still at step t: Λ_t -> Λ_{t+1}, then the real step
-                self._lambda_step(u, i, grads, vidx[vat(s)])
-            self._opt.step()
-            total += (err + penalty).detach()
-        logs = {"loss": float(total) / n}
-        if lam is not None:
-            logs.update(lambda_user_mean=float(lam.user.detach().mean()), lambda_item_mean=float(lam.item.detach().mean()))
-        return logs
+            return BatchLoss(err, penalty, inputs=(self.mu, pu, qi, bu, bi), context=(u, i))
+
+        return minibatch_epoch(len(self._r), self.config.batch_size, batch_loss, self._opt, generator=self._tgen,
+                               device=self.device_, lambda_hook=self._lam_hook)
 
     def _tables(self) -> dict[str, torch.nn.Parameter]:
         return {"mu": self.mu, "bu": self.bu, "bi": self.bi, "P": self.P, "Q": self.Q}
 
-    def _lambda_step(self, u, i, grads, vidx) -> None:
+    def _lambda_step(self, batch, grads, v) -> None:
         """One λOpt Λ-step with the validation squared error (see autorecs.lambdaopt).
 
-        ``grads``: the data gradient at μ and at the gathered rows ``P[u], Q[i], b_u[u], b_i[i]``."""
+        ``batch``: the batch's (users, items); ``grads``: the data gradient at μ and at the gathered
+        rows ``P[u], Q[i], b_u[u], b_i[i]``; ``v``: this batch's slice of the epoch's validation draws."""
         from ..lambdaopt.hypergrad import rating_lambda_step
 
+        u, i = batch
+        vidx = self._lam_hook.vidx[v]
         grads = dict(zip(("mu", "P", "Q", "bu", "bi"), grads))
         rating_lambda_step(self._lam, self._opt, self._tables(), grads, u, i, tuple(a[vidx] for a in self._val),
                            lambda p, q: (p * q).sum(1))

@@ -20,7 +20,8 @@ from ..exceptions import ConfigError, DataError, check_float, check_int, check_p
 from ..lambdaopt.options import LambdaOptOptions
 from ..regularization import Regularizer
 from ._optim import OPTIMIZERS, make_optimizer
-from .._rng import torch_generator
+from ..training import BatchLoss, minibatch_epoch
+from ._lambdaopt import lambda_hook, prepare_lambda_validation
 from .base import FitConfig, Recommender
 
 #: Resampling rounds before giving up on users who have (almost) every item.
@@ -88,15 +89,10 @@ class BPRMF(Recommender):
         if train.n_users * train.n_items <= _DENSE_SEEN_CELLS:
             self._seen_dense = torch.zeros(train.n_users, train.n_items, dtype=torch.bool)
             self._seen_dense[self._u, self._i] = True
-        self._vu = None
+        self._val = None
 
     def _prepare_validation(self, valid):
-        if not self.config.lambdaopt:
-            return None
-        from ..lambdaopt import lambda_validation
-
-        c = self.config
-        self._vu, self._vi, _, held_out = lambda_validation(valid, self.user_vocab_, self.item_vocab_, c.lambda_valid_fraction, self._tgen.initial_seed())
+        self._val, held_out = prepare_lambda_validation(self, valid)
         return held_out
 
     def _init_params(self, rng) -> None:
@@ -107,16 +103,10 @@ class BPRMF(Recommender):
         self.bi = torch.nn.Parameter(torch.zeros(len(self.item_vocab_), device=dev))
         params = [self.P, self.Q] + ([self.bi] if c.item_bias else [])
         self._opt = make_optimizer(c.optimizer, params, lr=c.learning_rate)
-        if c.lambdaopt:
-            from ..lambdaopt import LambdaLearner
-
-            if self._vu is None:
-                raise DataError("λOpt learns Λ from validation data; pass a validation set to fit().")
-            self._lam = LambdaLearner(c.lambdaopt, len(self.user_vocab_), len(self.item_vocab_), c.factors, init_user=c.reg,
-                                      init_item=c.reg, lr=c.lambda_lr, clip=c.lambda_clip, like=self._reg,
-                                      optimizer=c.lambda_optimizer)
+        self._lam_hook = lambda_hook(self, rng, self._val, init_user=c.reg, init_item=c.reg, begin=self._validation_triples)
+        self._lam = None if self._lam_hook is None else self._lam_hook.learner
+        if self._lam is not None:
             self.lam_user, self.lam_item = self._lam.user, self._lam.item
-            self._vgen = torch_generator(rng)  # validation sampling leaves the training stream untouched
 
     def sample_negatives(self, users: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Uniform items that each user has not interacted with in training."""
@@ -137,31 +127,34 @@ class BPRMF(Recommender):
             neg[todo] = torch.randint(self._n_items, todo.shape, generator=gen)
         return neg
 
+    def _epoch_triples(self, perm: torch.Tensor) -> None:
+        """This epoch's (user, positive, negative) in the order ``perm``; negatives drawn on the CPU
+        (the seeded stream), moved to the device once."""
+        perm = perm.cpu()
+        users, pos = self._u.index_select(0, perm), self._i.index_select(0, perm)
+        neg = self.sample_negatives(users)
+        dev = self.device_
+        self._triples = (users.to(dev), pos.to(dev), neg.to(dev))
+
+    def _validation_triples(self, vidx: torch.Tensor) -> None:
+        """λOpt: the epoch's validation draws as triples (one fresh negative each)."""
+        vu, vi = self._val[0][vidx], self._val[1][vidx]
+        self._vtriples = (vu, vi, self.sample_negatives(vu, self._lam_hook.generator))
+
     def _train_epoch(self) -> dict[str, float]:
         """One epoch of mini-batch steps with the gradient in closed form.
 
         For a triple, d(−log σ(x))/dx = −σ(−x); the data gradient at the gathered rows and the
         penalty's per-occurrence gradient (:meth:`Regularizer.occurrence_grad`) are summed onto
         the tables with one ``index_add_`` per table.  No autograd graph: the epoch costs a few
-        passes over the batch's rows, and the same gradients feed λOpt's Λ-step.
+        passes over the batch's rows, and the same data gradients feed λOpt's Λ-step.
         """
-        n, bs = len(self._u), self.config.batch_size
-        perm = torch.randperm(n, generator=self._tgen)
-        users, pos = self._u.index_select(0, perm), self._i.index_select(0, perm)
-        neg = self.sample_negatives(users)  # sampled on the CPU (the seeded stream), moved once per epoch
-        dev = self.device_
-        users, pos, neg = users.to(dev), pos.to(dev), neg.to(dev)
-        lopt = bool(self.config.lambdaopt)
-        if lopt:  # one validation triple per training triple, resampled every epoch
-            vidx, vat = self.config.validation_draws(len(self._vu), n, bs, self._vgen)
-            vu, vi = self._vu[vidx], self._vi[vidx]
-            vj = self.sample_negatives(vu, self._vgen)
-        total = torch.zeros((), dtype=torch.float64, device=dev)
-        reg = self._reg
-        bias = self.config.item_bias
+        reg, bias = self._reg, self.config.item_bias
         P, Q, bi = self.P.detach(), self.Q.detach(), self.bi.detach()
-        for s in range(0, n, bs):
-            u, i, j = users[s : s + bs], pos[s : s + bs], neg[s : s + bs]
+
+        def batch_loss(idx, rows, lambda_due):
+            users, pos, neg = self._triples
+            u, i, j = users[rows], pos[rows], neg[rows]
             b = len(u)
             ij = torch.cat([i, j])
             pu, qij = P.index_select(0, u), Q.index_select(0, ij)  # index_select: ~4x faster than P[u] here
@@ -171,8 +164,6 @@ class BPRMF(Recommender):
             bij = bi.index_select(0, ij) if bias else None
             if bias:
                 x = x + bij[:b] - bij[b:]
-            if lopt:
-                reg.user, reg.item = self._lam.user.detach(), self._lam.item.detach()  # Λ_t
             c = -torch.sigmoid(-x)[:, None]  # d(−log σ(x))/dx
             # per-occurrence gradients of the summed batch loss: the penalty's, plus the data term's
             g_pu, _ = reg.occurrence_grad("user", u, pu)
@@ -180,8 +171,8 @@ class BPRMF(Recommender):
             penalty = 0.5 * (torch.vdot(g_pu.flatten(), pu.flatten()) + torch.vdot(g_qij.flatten(), qij.flatten()))
             if bias:
                 penalty = penalty + 0.5 * torch.vdot(g_bij, bij)
-            total += (penalty - F.logsigmoid(x).sum()).double()
-            if lopt and (s // bs) % self.config.lambda_every == 0:  # the data part alone, for the Λ-step
+            data_grads = None
+            if lambda_due:  # the data part alone (for the mean loss), for the Λ-step
                 cb = c / b
                 data_grads = [cb * d, torch.cat([cb * pu, -cb * pu])] + ([torch.cat([cb[:, 0], -cb[:, 0]])] if bias else [])
             g_pu.addcmul_(c, d)
@@ -193,15 +184,10 @@ class BPRMF(Recommender):
                 g_bij[:b] += c[:, 0]
                 g_bij[b:] -= c[:, 0]
                 self.bi.grad = torch.zeros_like(bi).index_add_(0, ij, g_bij, alpha=1.0 / b)
-            if lopt and (s // bs) % self.config.lambda_every == 0:
-                # Θ and the optimizer state are still at step t: Λ_t -> Λ_{t+1}, then the real step
-                v = vat(s)
-                self._lambda_step(u, ij, data_grads, vu[v], vi[v], vj[v])
-            self._opt.step()
-        logs = {"loss": float(total) / n}
-        if lopt:
-            logs.update(lambda_user_mean=float(self.lam_user.detach().mean()), lambda_item_mean=float(self.lam_item.detach().mean()))
-        return logs
+            return BatchLoss(-F.logsigmoid(x).sum(), penalty, grads=data_grads or (), context=(u, ij, rows))
+
+        return minibatch_epoch(len(self._u), self.config.batch_size, batch_loss, self._opt, generator=self._tgen,
+                               device=self.device_, begin=self._epoch_triples, lambda_hook=self._lam_hook)
 
     def _batch_penalty(self, reg, tables, u, i, j) -> torch.Tensor:
         """The batch penalty from whole ``tables`` (for models built on BPRMF)."""
@@ -216,12 +202,16 @@ class BPRMF(Recommender):
     def _tables(self) -> dict[str, torch.nn.Parameter]:
         return {"P": self.P, "Q": self.Q, **({"bi": self.bi} if self.config.item_bias else {})}
 
-    def _lambda_step(self, u, ij, grads, vu, vi, vj) -> None:
+    def _lambda_step(self, batch, grads, v) -> None:
         """One λOpt Λ-step at (Θ_t, Λ_t) with the validation BPR loss (see autorecs.lambdaopt).
 
-        ``grads``: the data gradient at the gathered rows ``P[u]``, ``Q[ij]`` (and ``bi[ij]``)."""
+        ``batch``: the batch's users ``u`` and items ``ij`` (positives, then negatives); ``grads``: the
+        data gradient at the gathered rows ``P[u]``, ``Q[ij]`` (and ``bi[ij]``); ``v``: this batch's slice
+        of the epoch's validation triples."""
         from ..lambdaopt import rows_gradient
 
+        u, ij, _ = batch
+        vu, vi, vj = (t[v] for t in self._vtriples)
         urows, uinv = torch.unique(vu, return_inverse=True)
         irows, iinv = torch.unique(torch.cat([vi, vj]), return_inverse=True)
         ipos, ineg = iinv[: len(vi)], iinv[len(vi) :]

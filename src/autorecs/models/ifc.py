@@ -45,6 +45,8 @@ from ..lambdaopt.options import LambdaOptOptions
 from ..regularization import Regularizer
 from ..sif.ops import OPS
 from ..sif.transform import ACTIVATIONS, ElementwiseMLP
+from ..training import BatchLoss, minibatch_epoch
+from ._lambdaopt import lambda_hook, prepare_lambda_validation
 from ._optim import make_optimizer
 from .base import FitConfig, Recommender
 
@@ -218,68 +220,41 @@ class InteractionMF(Recommender):
         self._u = torch.from_numpy(train.users.astype(np.int64))
         self._i = torch.from_numpy(train.items.astype(np.int64))
         self._r = torch.from_numpy(train.ratings.astype(np.float32))
+        self._val = None
 
     def _prepare_validation(self, valid):
-        if not self.config.lambdaopt:
-            return None
-        from ..lambdaopt import lambda_validation
-
-        c = self.config
-        *self._val, held_out = lambda_validation(valid, self.user_vocab_, self.item_vocab_, c.lambda_valid_fraction, self._tgen.initial_seed())
+        self._val, held_out = prepare_lambda_validation(self, valid)
         return held_out
 
     def _init_params(self, rng) -> None:
         c = self.config
         self.net = IFCNet(c, len(self.user_vocab_), len(self.item_vocab_), self.train_mean_, self._tgen)
         self._opt = make_optimizer(c.solver, [p for p in self.net.parameters() if p.requires_grad], lr=c.learning_rate)
-        self._lam = None
-        if c.lambdaopt:
-            from .._rng import torch_generator
-            from ..exceptions import DataError
-            from ..lambdaopt import LambdaLearner
-
-            if getattr(self, "_val", None) is None:
-                raise DataError("λOpt learns Λ from validation data; pass a validation set to fit().")
-            self._lam = LambdaLearner(c.lambdaopt, len(self.user_vocab_), len(self.item_vocab_), c.factors, init_user=c.reg,
-                                      init_item=c.reg, lr=c.lambda_lr, clip=c.lambda_clip, like=self._reg, optimizer=c.lambda_optimizer)
-            self._vgen = torch_generator(rng)  # validation sampling leaves the training stream untouched
+        self._lam_hook = lambda_hook(self, rng, self._val, init_user=c.reg, init_item=c.reg)
+        self._lam = None if self._lam_hook is None else self._lam_hook.learner
 
     def _train_epoch(self) -> dict[str, float]:
-        n, bs, net, reg, lam = len(self._r), self.config.batch_size, self.net, self._reg, self._lam
-        perm = torch.randperm(n, generator=self._tgen)
-        total = torch.zeros((), dtype=torch.float64)
+        net, reg = self.net, self._reg
         biased = net.bu.requires_grad
-        if lam is not None:
-            vidx, vat = self.config.validation_draws(len(self._val[0]), n, bs, self._vgen)
         net.train()
-        for s in range(0, n, bs):
-            idx = perm[s:s + bs]
+
+        def batch_loss(idx, rows, lambda_due):
             u, i, r = self._u[idx], self._i[idx], self._r[idx]
             pu, qi, bu, bi = net.P[u], net.Q[i], net.bu[u], net.bi[i]  # one gather per table and batch
             err = (net.mu + bu + bi + net.interact(pu, qi) - r).pow(2).sum()
-            self._opt.zero_grad(set_to_none=True)
-            lstep = lam is not None and (s // bs) % self.config.lambda_every == 0
-            if lam is not None:
-                reg.user, reg.item = lam.user.detach(), lam.item.detach()  # Λ_t, used up by the backward below
-            if lstep:
-                gathered = [pu, qi] + ([net.mu, bu, bi] if biased else [])
-                grads = torch.autograd.grad(err / len(idx), gathered, retain_graph=True)
             penalty = reg.penalty("user", u, pu, bu if biased else None) + reg.penalty("item", i, qi, bi if biased else None)
-            ((err + penalty) / len(idx)).backward()
-            if lstep:  # Θ and the optimizer state are still at step t: Λ_t -> Λ_{t+1}, then the real step
-                self._lambda_step(u, i, grads, vidx[vat(s)])
-            self._opt.step()
-            net.project()
-            total += (err + penalty).detach()
-        logs = {"loss": float(total) / n}
-        if lam is not None:
-            logs.update(lambda_user_mean=float(lam.user.detach().mean()), lambda_item_mean=float(lam.item.detach().mean()))
-        return logs
+            return BatchLoss(err, penalty, inputs=[pu, qi] + ([net.mu, bu, bi] if biased else []), context=(u, i))
 
-    def _lambda_step(self, u, i, grads, vidx) -> None:
-        """One λOpt Λ-step with the validation squared error (see module docs and autorecs.lambdaopt)."""
+        return minibatch_epoch(len(self._r), self.config.batch_size, batch_loss, self._opt, generator=self._tgen,
+                               after_step=net.project, lambda_hook=self._lam_hook)
+
+    def _lambda_step(self, batch, grads, v) -> None:
+        """One λOpt Λ-step with the validation squared error (see module docs and autorecs.lambdaopt);
+        arguments as :meth:`autorecs.models.BiasedMF._lambda_step`."""
         from ..lambdaopt.hypergrad import rating_lambda_step
 
+        u, i = batch
+        vidx = self._lam_hook.vidx[v]
         net = self.net
         biased = net.bu.requires_grad
         names = ("P", "Q", "mu", "bu", "bi") if biased else ("P", "Q")

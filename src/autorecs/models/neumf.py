@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from ..exceptions import check_int
+from ..training import BatchLoss, minibatch_epoch
 from ._optim import make_optimizer
 from .bpr import PretrainedBPR, PretrainedBPRConfig
 
@@ -80,21 +81,15 @@ class NeuMF(PretrainedBPR):
         return x + self.bi[i] if self.config.item_bias else x
 
     def _train_epoch(self) -> dict[str, float]:
-        n, bs = len(self._u), self.config.batch_size
-        perm = torch.randperm(n, generator=self._tgen)
-        users, pos = self._u[perm], self._i[perm]
-        neg = self.sample_negatives(users)
-        total = torch.zeros((), dtype=torch.float64)
-        for s in range(0, n, bs):
-            u, i, j = users[s : s + bs], pos[s : s + bs], neg[s : s + bs]
+        def batch_loss(idx, rows, lambda_due):
+            u, i, j = (t[rows] for t in self._triples)
             data = -F.logsigmoid(self._logits(u, i) - self._logits(u, j)).sum()
             penalty = self._batch_penalty(self._reg, self._tables(), u, i, j) + self._batch_penalty(
                 self._reg, {"P": self.Pm, "Q": self.Qm}, u, i, j)
-            self._opt.zero_grad(set_to_none=True)
-            ((data + penalty) / len(u)).backward()
-            self._opt.step()
-            total += (data + penalty).detach()
-        return {"loss": float(total) / n}
+            return BatchLoss(data, penalty)
+
+        return minibatch_epoch(len(self._u), self.config.batch_size, batch_loss, self._opt, generator=self._tgen,
+                               begin=self._epoch_triples)
 
     _STATE = ("P", "Q", "bi", "Pm", "Qm", "h_g", "h_m")
 

@@ -28,7 +28,7 @@ from ..data.tensor import TensorRatings
 from ..exceptions import DataError, NotFittedError, check_float, check_int, check_param
 from ..metrics.rating import rating_metrics, rmse
 from ..sif.ops import TRIPLE_OPS, apply_triple, triple_width
-from ..training import train_loop
+from ..training import BatchLoss, minibatch_epoch, train_loop
 from ._optim import make_optimizer
 
 ALIASES = {"cp": "multiply(multiply(u,v),s)"}
@@ -118,23 +118,21 @@ class TensorIFC:
         self._y = torch.from_numpy(train.values.astype(np.float32))
 
     def _train_epoch(self) -> dict[str, float]:
-        net, bs, reg = self.net, self.config.batch_size, self.config.reg
-        perm = torch.randperm(len(self._y), generator=self._gen)
-        total = 0.0
-        for s in range(0, len(perm), bs):
-            idx = perm[s:s + bs]
+        net, reg = self.net, self.config.reg
+
+        def batch_loss(idx, rows, lambda_due):
             x, y = self._x[idx], self._y[idx]
             err = (net(x) - y).pow(2).sum()
             penalty = reg * sum(((E[x[:, m]].pow(2).sum(1) + net.b[m][x[:, m]].pow(2)) * self._scale[m][x[:, m]]).sum()
                                 for m, E in enumerate(net.E))
-            self._opt.zero_grad(set_to_none=True)
-            ((err + penalty) / len(idx)).backward()
-            self._opt.step()
+            return BatchLoss(err, penalty)
+
+        def project():  # the head on the unit ball
             if hasattr(net, "w"):
                 with torch.no_grad():
                     net.w.div_(net.w.norm().clamp_min(1.0))
-            total += float((err + penalty).detach())
-        return {"loss": total / len(perm)}
+
+        return minibatch_epoch(len(self._y), self.config.batch_size, batch_loss, self._opt, generator=self._gen, after_step=project)
 
     def _get_state(self):
         return {k: v.detach().clone() for k, v in self.net.state_dict().items()}

@@ -40,6 +40,7 @@ from ..metrics.rating import rmse
 from ..models._optim import make_optimizer
 from ..models.ifc import IFCConfig, IFCNet
 from ..regularization import Regularizer
+from ..training import BatchLoss, minibatch_epoch
 from .ops import OPS, SEARCH_OPS
 
 NONADDITIVE_OPS = ("multiply", "min", "max")
@@ -218,20 +219,27 @@ class SIFSearch:
         with progress_bar(c.epochs, "SIF search", enabled=progress) as bar:
             try:
                 for epoch in range(1, c.epochs + 1):
-                    perm = torch.randperm(len(tr), generator=gen)
-                    arch_idx = torch.randint(len(arch_r), (len(tr),), generator=gen)
-                    for s in range(0, len(tr), c.batch_size):
-                        b, a = perm[s:s + c.batch_size], arch_idx[s:s + c.batch_size]
+                    arch_idx = []
+
+                    def batch_loss(b, rows, lambda_due, epoch=epoch, arch_idx=arch_idx):
+                        """Every live candidate: (1) an architecture step on a validation batch (after the
+                        warm-up), (2) its loss on the training batch (in the warm-up, on one operation drawn
+                        uniformly).  Candidates share no parameters, so the summed loss steps each alone."""
+                        total = []
                         for k in alive:
                             cand = cands[k]
-                            # (1) architecture step on a validation batch (after the warm-up)
                             if epoch > c.warmup_epochs:
-                                cand["alpha"] = self._arch_step(cand["net"], cand["topt"], cand["alpha"], arch_u, arch_i, arch_r, a)
-                            # (2) weight step on a training batch; in the warm-up, on one operation drawn uniformly
+                                cand["alpha"] = self._arch_step(cand["net"], cand["topt"], cand["alpha"], arch_u, arch_i, arch_r, arch_idx[0][rows])
                             path = None
                             if epoch <= c.warmup_epochs and len(cand["ops"]) > 1:
                                 path = torch.nn.functional.one_hot(torch.randint(len(cand["ops"]), (), generator=gen), len(cand["ops"])).float()
-                            self._weight_step(cand, reg, tu[b], ti[b], tr[b], path)
+                            total.append(self._weight_loss(cand, reg, tu[b], ti[b], tr[b], path))
+                        return BatchLoss(sum(t[0] for t in total), sum(t[1] for t in total),
+                                         params=[w for k in alive for w in cands[k]["weights"]])
+
+                    minibatch_epoch(len(tr), c.batch_size, batch_loss, _Together([cands[k]["opt"] for k in alive]), generator=gen,
+                                    begin=lambda perm, arch_idx=arch_idx: arch_idx.append(torch.randint(len(arch_r), (len(tr),), generator=gen)),
+                                    after_step=lambda: [self._project_heads(cands[k]["net"]) for k in alive])
                     scores = {k: eval_rmse(cands[k], (vu, vi, vr)) for k in alive}
                     best = min(alive, key=lambda k: (scores[k], k))
                     if not np.isfinite(scores[best]):
@@ -271,18 +279,35 @@ class SIFSearch:
                 "opt": make_optimizer("adam", weights, lr=c.learning_rate),
                 "topt": make_optimizer("adam", list(net.g_user.parameters()) + list(net.g_item.parameters()), lr=c.transform_lr)}
 
-    def _weight_step(self, cand, reg, u, i, r, path: torch.Tensor | None = None) -> None:
+    def _weight_loss(self, cand, reg, u, i, r, path: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The candidate's summed squared error and penalty on a training batch (its weights' loss)."""
         net, c = cand["net"], self.config
         mix = path if path is not None else self._discrete(cand["alpha"]) if c.weight_step == "discrete" else cand["alpha"]
         err = (self._mixed(net, u, i, mix) - r).pow(2).sum()
         bias_u, bias_i = (net.bu[u], net.bi[i]) if c.biases else (None, None)
         penalty = reg.penalty("user", u, net.P[u], bias_u) + reg.penalty("item", i, net.Q[i], bias_i)
-        cand["opt"].zero_grad(set_to_none=True)
-        ((err + penalty) / len(u)).backward(inputs=cand["weights"])
-        cand["opt"].step()
+        return err, penalty
+
+    @staticmethod
+    def _project_heads(net) -> None:
         with torch.no_grad():
             for w in net.heads:
                 w.div_(w.norm().clamp_min(1.0))
 
     def _selected(self, cand: dict) -> str:
         return "+".join(op for op, on in zip(cand["ops"], self._discrete(cand["alpha"]).tolist()) if on > 0)
+
+
+class _Together:
+    """Several optimizers stepped as one (halving's candidates each keep their own)."""
+
+    def __init__(self, optimizers):
+        self.optimizers = list(optimizers)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for opt in self.optimizers:
+            opt.zero_grad(set_to_none=set_to_none)
+
+    def step(self) -> None:
+        for opt in self.optimizers:
+            opt.step()

@@ -38,6 +38,7 @@ from ..data.tensor import TensorRatings
 from ..exceptions import ConfigError, DataError, check_float, check_int, check_param
 from ..metrics.rating import rmse
 from ..models._optim import make_optimizer
+from ..training import BatchLoss, minibatch_epoch
 from .ops import TRIPLE_OPS, apply_triple, triple_width
 
 
@@ -134,16 +135,13 @@ class TensorSIFSearch:
         n_ops = len(c.ops)
         alpha = (torch.full((n_ops,), 1.0 / n_ops) + 1e-3 * torch.randn(n_ops, generator=gen)).clamp(0, 1)
         history, interrupted = [], False
+        state = {"alpha": alpha, "m": 0}
 
-        def weight_step(xb, yb, m):
+        def weight_loss(xb, yb, m) -> BatchLoss:
             pred = net.base(xb) + net.head(m, xb)
             penalty = c.reg * sum(((E[xb[:, j]].pow(2).sum(1) + net.b[j][xb[:, j]].pow(2)) * scale[j][xb[:, j]]).sum()
                                   for j, E in enumerate(net.E))
-            opt.zero_grad(set_to_none=True)
-            (((pred - yb).pow(2).sum() + penalty) / len(yb)).backward()
-            opt.step()
-            with torch.no_grad():
-                net.heads[m].div_(net.heads[m].norm().clamp_min(1.0))
+            return BatchLoss((pred - yb).pow(2).sum(), penalty)
 
         def arch_step(xb, yb, alpha):
             grad, parts = alpha_gradient(net, xb, yb, int(torch.argmax(alpha)))
@@ -157,16 +155,27 @@ class TensorSIFSearch:
         with progress_bar(c.epochs, "tensor SIF search (proximal)", enabled=progress) as bar:
             try:
                 for epoch in range(1, c.epochs + 1):
-                    perm = torch.randperm(len(y), generator=gen)
-                    vidx = torch.randint(len(vy), (len(y),), generator=gen)
                     warm = epoch <= c.warmup_epochs
-                    paths = torch.randint(n_ops, ((len(y) + c.batch_size - 1) // c.batch_size,), generator=gen)
-                    for n, s in enumerate(range(0, len(y), c.batch_size)):
-                        b = perm[s:s + c.batch_size]
+                    draws = {}  # this epoch's validation rows and warm-up paths, drawn after the order
+
+                    def begin(perm, draws=draws):
+                        draws["vidx"] = torch.randint(len(vy), (len(y),), generator=gen)
+                        draws["paths"] = torch.randint(n_ops, ((len(y) + c.batch_size - 1) // c.batch_size,), generator=gen)
+
+                    def batch_loss(b, rows, lambda_due, warm=warm, draws=draws):
+                        """α-step on a validation batch (after the warm-up), then the trained head's loss."""
                         if not warm:
-                            v = vidx[s:s + c.batch_size]
-                            alpha = arch_step(vx[v], vy[v], alpha)
-                        weight_step(x[b], y[b], int(paths[n]) if warm else int(torch.argmax(alpha)))
+                            v = draws["vidx"][rows]
+                            state["alpha"] = arch_step(vx[v], vy[v], state["alpha"])
+                        state["m"] = int(draws["paths"][rows.start // c.batch_size]) if warm else int(torch.argmax(state["alpha"]))
+                        return weight_loss(x[b], y[b], state["m"])
+
+                    def project():
+                        with torch.no_grad():
+                            net.heads[state["m"]].div_(net.heads[state["m"]].norm().clamp_min(1.0))
+
+                    minibatch_epoch(len(y), c.batch_size, batch_loss, opt, generator=gen, begin=begin, after_step=project)
+                    alpha = state["alpha"]
                     m = int(torch.argmax(alpha))
                     value = valid_rmse(m)
                     if not np.isfinite(value):
@@ -178,6 +187,7 @@ class TensorSIFSearch:
                 interrupted = True
                 if not history:
                     raise
+        alpha = state["alpha"]  # as left by the last batch (an interrupt may end an epoch early)
         order = torch.argsort(alpha, descending=True)[:5].tolist()
         return {"interaction": c.ops[int(torch.argmax(alpha))], "history": history, "seconds": time.perf_counter() - t0,
                 "top_alpha": {c.ops[m]: float(alpha[m]) for m in order}, "interrupted": interrupted,
