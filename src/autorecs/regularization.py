@@ -40,7 +40,7 @@ from .exceptions import check_param
 def row_slots(rows: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     """Position of each ``index`` entry in the sorted unique ``rows``, or ``len(rows)`` where absent."""
     pos = torch.searchsorted(rows, index).clamp(max=len(rows) - 1)
-    return torch.where(rows[pos] == index, pos, len(rows))
+    return torch.where(rows.index_select(0, pos) == index, pos, len(rows))
 
 
 def _as_lambda(value, name: str) -> torch.Tensor:
@@ -80,7 +80,8 @@ class Regularizer:
 
     def _lam(self, side: str, rows: torch.Tensor | None) -> torch.Tensor:
         lam = self.user if side == "user" else self.item
-        return lam[rows] if (lam.dim() == 2 and rows is not None) else lam
+        # index_select (backward: index_add_) is several times faster than lam[rows] (backward: index_put_)
+        return lam.index_select(0, rows) if (lam.dim() == 2 and rows is not None) else lam
 
     def _bias_lam(self, lam: torch.Tensor) -> torch.Tensor:
         if self.bias is not None:
@@ -101,7 +102,7 @@ class Regularizer:
             lam_b = self._bias_lam(lam)
             per_row = per_row + lam_b * bias.pow(2)
         if self.exponent != 1.0:
-            per_row = per_row * self._counts[side][rows].to(per_row.dtype).pow(self.exponent - 1.0)
+            per_row = per_row * self._counts[side].index_select(0, rows).to(per_row.dtype).pow(self.exponent - 1.0)
         return per_row.sum()
 
     def occurrence_grad(self, side: str, rows: torch.Tensor, factors: torch.Tensor,
@@ -111,7 +112,7 @@ class Regularizer:
         the penalty's gradient).  Half of ``Σ grad ⊙ θ`` is the penalty itself."""
         lam = self._lam(side, rows)
         if self.exponent != 1.0:
-            scale = 2.0 * self._counts[side][rows].to(factors.dtype).pow(self.exponent - 1.0)
+            scale = 2.0 * self._counts[side].index_select(0, rows).to(factors.dtype).pow(self.exponent - 1.0)
             g_factors = scale[:, None] * lam * factors
             g_bias = None if bias is None else scale * self._bias_lam(lam) * bias
         else:
@@ -132,7 +133,7 @@ class Regularizer:
         """
         weight = torch.bincount(row_slots(rows, idx), minlength=len(rows) + 1)[:-1].to(factors.dtype)
         if self.exponent != 1.0:
-            weight = weight * self._counts[side][rows].to(factors.dtype).pow(self.exponent - 1.0)
+            weight = weight * self._counts[side].index_select(0, rows).to(factors.dtype).pow(self.exponent - 1.0)
         lam = self._lam(side, rows)
         g_factors = 2.0 * weight[:, None] * lam * factors
         g_bias = None if bias is None else 2.0 * weight * self._bias_lam(lam) * bias

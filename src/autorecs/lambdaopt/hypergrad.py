@@ -108,11 +108,11 @@ def rating_lambda_step(learner: LambdaLearner, optimizer, tables: dict, grads: d
     irows, iinv = torch.unique(vi, return_inverse=True)
     biased = "bu" in tables
     side = {"P": ("user", u, urows), "bu": ("user", u, urows), "Q": ("item", i, irows), "bi": ("item", i, irows)}
-    now = {k: tables[k].detach()[side[k][2]] for k in ("P", "Q", "bu", "bi") if k in tables}
+    now = {k: tables[k].detach().index_select(0, side[k][2]) for k in ("P", "Q", "bu", "bi") if k in tables}
 
     def val_loss(new):
-        bias = new["mu"] + new["bu"][uinv] + new["bi"][iinv] if biased else 0.0
-        return (bias + interact(new["P"][uinv], new["Q"][iinv]) - vr).pow(2).mean()
+        bias = new["mu"] + new["bu"].index_select(0, uinv) + new["bi"].index_select(0, iinv) if biased else 0.0
+        return (bias + interact(new["P"].index_select(0, uinv), new["Q"].index_select(0, iinv)) - vr).pow(2).mean()
 
     def penalty_grads(reg):
         gp, gbu = reg.penalty_grad("user", u, urows, now["P"], now.get("bu"))

@@ -87,9 +87,9 @@ def simulated_step(optimizer: torch.optim.Optimizer, param: torch.Tensor, grad: 
     (read-only); the real parameters and state are untouched.
     """
     group = _group(optimizer, param)
-    theta = param.detach() if rows is None else param.detach()[rows]
+    theta = param.detach() if rows is None else param.detach().index_select(0, rows)
     state = optimizer.state.get(param, {})
-    pick = (lambda t: t) if rows is None else (lambda t: t[rows])
+    pick = (lambda t: t) if rows is None else (lambda t: t.index_select(0, rows))  # index_select: faster than t[rows]
     wd = group.get("weight_decay", 0.0)
     if wd:
         grad = grad + wd * theta

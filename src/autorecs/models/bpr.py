@@ -218,12 +218,14 @@ class BPRMF(Recommender):
         bias = self.config.item_bias
 
         def val_loss(new):
-            x = (new["P"][uinv] * (new["Q"][ipos] - new["Q"][ineg])).sum(1)
+            q = new["Q"]
+            x = (new["P"].index_select(0, uinv) * (q.index_select(0, ipos) - q.index_select(0, ineg))).sum(1)
             if bias:
-                x = x + new["bi"][ipos] - new["bi"][ineg]
+                x = x + new["bi"].index_select(0, ipos) - new["bi"].index_select(0, ineg)
             return -F.logsigmoid(x).mean()
 
-        P, Q, bi = self.P.detach()[urows], self.Q.detach()[irows], self.bi.detach()[irows] if bias else None
+        P, Q = self.P.detach().index_select(0, urows), self.Q.detach().index_select(0, irows)
+        bi = self.bi.detach().index_select(0, irows) if bias else None
 
         def penalty_grads(reg):
             (gp, _), (gq, gb) = reg.penalty_grad("user", u, urows, P), reg.penalty_grad("item", ij, irows, Q, bi)
