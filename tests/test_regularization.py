@@ -69,3 +69,18 @@ def test_closed_form_penalty_gradient_equals_autograd(shape, exponent, own_bias)
     ft, fb = reg.penalty_grad("user", idx, rows, table.detach()[rows], bias.detach()[rows])
     torch.testing.assert_close(ft, gt[rows])
     torch.testing.assert_close(fb, gb[rows])
+
+
+@pytest.mark.parametrize("exponent", [1.0, 0.6, 0.0])
+@pytest.mark.parametrize("shape", ["global", "D", "DU"])
+def test_total_equals_the_penalty_of_every_occurrence(exponent, shape):
+    g = torch.Generator().manual_seed(1)
+    n, k = 6, 3
+    lam = {"global": torch.tensor(0.4), "D": torch.rand(k, generator=g, dtype=torch.float64),
+           "DU": torch.rand(n, k, generator=g, dtype=torch.float64)}[shape]
+    counts = np.array([3, 0, 1, 5, 2, 1])  # row 1 never occurs
+    reg = Regularizer(lam, lam, exponent=exponent).bind(counts, counts)
+    table, bias = torch.randn(n, k, generator=g, dtype=torch.float64), torch.randn(n, generator=g, dtype=torch.float64)
+    rows = torch.from_numpy(np.repeat(np.arange(n), counts))
+    expected = reg.penalty("user", rows, table[rows], bias[rows])
+    assert float(reg.total("user", table, bias)) == pytest.approx(float(expected), rel=1e-10)

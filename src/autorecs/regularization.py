@@ -64,11 +64,13 @@ class Regularizer:
         check_param(isinstance(exponent, (int, float)) and 0 <= exponent <= 1, "Regularizer", "exponent", exponent, "a float in [0, 1]")
         self.exponent = float(exponent)
         self._counts: dict[str, torch.Tensor] = {}
+        self._occurrences: dict[str, torch.Tensor] = {}  # the bound counts as given (0 stays 0)
 
     def bind(self, user_counts, item_counts) -> "Regularizer":
         """Give the training counts n_u, n_i (needed when ``exponent != 1`` and for :meth:`ridge`)."""
         for side, counts in (("user", user_counts), ("item", item_counts)):
-            self._counts[side] = torch.as_tensor(np.asarray(counts, np.float64)).clamp(min=1.0)
+            self._occurrences[side] = torch.as_tensor(np.asarray(counts, np.float64))
+            self._counts[side] = self._occurrences[side].clamp(min=1.0)
         return self
 
     def to(self, device) -> "Regularizer":
@@ -76,6 +78,7 @@ class Regularizer:
         self.user, self.item = self.user.to(device), self.item.to(device)
         self.bias = None if self.bias is None else self.bias.to(device)
         self._counts = {k: v.to(device) for k, v in self._counts.items()}
+        self._occurrences = {k: v.to(device) for k, v in self._occurrences.items()}
         return self
 
     def _lam(self, side: str, rows: torch.Tensor | None) -> torch.Tensor:
@@ -104,6 +107,25 @@ class Regularizer:
         if self.exponent != 1.0:
             per_row = per_row * self._counts[side].index_select(0, rows).to(per_row.dtype).pow(self.exponent - 1.0)
         return per_row.sum()
+
+    def total(self, side: str, factors: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+        """The penalty of one pass over every bound occurrence, from the whole table: equal to
+        ``penalty(side, rows, table[rows], ...)`` with ``rows`` each row repeated ``n_r`` times, at the
+        cost of one pass over the table instead of over the occurrences."""
+        n = self._occurrences[side].to(factors.dtype)
+        per_row = self.penalty_rows(side, factors, bias)
+        return (n * per_row).sum()
+
+    def penalty_rows(self, side: str, factors: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+        """The penalty one occurrence of each row of the whole table is charged (``(n_rows,)``)."""
+        lam = self._lam(side, None)
+        sq = factors.pow(2)
+        per_row = (lam * sq).sum(-1) if lam.dim() == 2 else (sq @ lam if lam.dim() == 1 else lam * sq.sum(-1))
+        if bias is not None:
+            per_row = per_row + self._bias_lam(lam) * bias.pow(2)
+        if self.exponent != 1.0:
+            per_row = per_row * self._counts[side].to(per_row.dtype).pow(self.exponent - 1.0)
+        return per_row
 
     def occurrence_grad(self, side: str, rows: torch.Tensor, factors: torch.Tensor,
                         bias: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:

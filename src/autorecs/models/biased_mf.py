@@ -25,7 +25,7 @@ import torch
 from ..exceptions import check_float, check_int, check_param
 from ..lambdaopt.options import LambdaOptOptions
 from ..regularization import Regularizer
-from ._als import cg_solve, ridge_solve, torch_csr, with_values
+from ._als import cg_solve, pair_dots, ridge_solve, torch_csr, with_values
 from ..training import BatchLoss, minibatch_epoch
 from ._optim import make_optimizer
 from ._lambdaopt import lambda_hook, prepare_lambda_validation
@@ -128,6 +128,10 @@ class BiasedMF(Recommender):
             self._ones_u.data[:] = 1.0
             self._R_t = self._R.T.tocsr()
             self._ones_i = self._ones_u.T.tocsr()
+            # ratings in user-major CSR order, for the sweep's loss (one pass over the stored cells)
+            self._pattern = torch_csr(self._R, device=dev)
+            self._pattern_rows = torch.repeat_interleave(torch.arange(train.n_users, device=dev),
+                                                         self._pattern.crow_indices().diff())
             if c.cg_steps:  # the same matrices as PyTorch CSR tensors, float32
                 self._R_cg = {"user": torch_csr(self._R, device=dev), "item": torch_csr(self._R_t, device=dev)}
                 self._ones_cg = {side: with_values(m, torch.ones_like(m.values())) for side, m in self._R_cg.items()}
@@ -186,11 +190,13 @@ class BiasedMF(Recommender):
     def _als_sweep(self) -> dict[str, float]:
         self.P.data, self.bu.data = self._als_half_step("user", self._R, self._ones_u, self.Q, self.bi)
         self.Q.data, self.bi.data = self._als_half_step("item", self._R_t, self._ones_i, self.P, self.bu)
-        # μ: mean residual
-        resid = self._r - (self.bu[self._u] + self.bi[self._i] + (self.P[self._u] * self.Q[self._i]).sum(1))
+        # μ: mean residual (cells in CSR order: one sampled product instead of gathering P[u], Q[i])
+        R, rows, cols = self._pattern, self._pattern_rows, self._pattern.col_indices()
+        fit = self.bu.index_select(0, rows) + self.bi.index_select(0, cols) + pair_dots(R, self.P.detach(), self.Q.detach())
+        resid = R.values() - fit
         self.mu.data = resid.double().mean().float()
         err = (resid - self.mu).double().pow(2).sum()
-        pen = self._reg.penalty("user", self._u, self.P[self._u], self.bu[self._u]) + self._reg.penalty("item", self._i, self.Q[self._i], self.bi[self._i])
+        pen = self._reg.total("user", self.P, self.bu) + self._reg.total("item", self.Q, self.bi)
         return {"loss": float(err + pen) / len(self._r)}
 
     def _als_half_step(self, side, R, ones, other_factors, other_bias) -> tuple[torch.Tensor, torch.Tensor]:
