@@ -151,6 +151,7 @@ class BPRMF(Recommender):
         """
         reg, bias = self._reg, self.config.item_bias
         P, Q, bi = self.P.detach(), self.Q.detach(), self.bi.detach()
+        grads = {"P": torch.empty_like(P), "Q": torch.empty_like(Q), "bi": torch.empty_like(bi)}
 
         def batch_loss(idx, rows, lambda_due):
             users, pos, neg = self._triples
@@ -178,12 +179,13 @@ class BPRMF(Recommender):
             g_pu.addcmul_(c, d)
             g_qij[:b].addcmul_(c, pu)
             g_qij[b:].addcmul_(c, pu, value=-1.0)
-            self.P.grad = torch.zeros_like(P).index_add_(0, u, g_pu, alpha=1.0 / b)
-            self.Q.grad = torch.zeros_like(Q).index_add_(0, ij, g_qij, alpha=1.0 / b)
+            g_pu.mul_(1.0 / b), g_qij.mul_(1.0 / b)
+            self.P.grad = grads["P"].zero_().index_add_(0, u, g_pu)  # the buffers are reused: no allocation per batch
+            self.Q.grad = grads["Q"].zero_().index_add_(0, ij, g_qij)
             if bias:
                 g_bij[:b] += c[:, 0]
                 g_bij[b:] -= c[:, 0]
-                self.bi.grad = torch.zeros_like(bi).index_add_(0, ij, g_bij, alpha=1.0 / b)
+                self.bi.grad = grads["bi"].zero_().index_add_(0, ij, g_bij.mul_(1.0 / b))
             return BatchLoss(-F.logsigmoid(x).sum(), penalty, grads=data_grads or (), context=(u, ij, rows))
 
         return minibatch_epoch(len(self._u), self.config.batch_size, batch_loss, self._opt, generator=self._tgen,
