@@ -45,3 +45,28 @@ def mean_std(rows: list[dict], key: str, fmt: str = "{:.4f}") -> str:
 
     v = np.array([r.get(key) if r.get(key) is not None else np.nan for r in rows], float)
     return (fmt + " ± " + fmt).format(v.mean(), v.std()) if len(v) > 1 else fmt.format(v[0])
+
+
+class PeerFactors:
+    """A peer library's fitted user and item factors in the minimal interface of
+    ``autorecs.evaluation`` (ranking), so that its figures come from the same code as ours."""
+
+    task = "ranking"
+
+    def __init__(self, train, user_factors, item_factors):
+        import numpy as np
+        import torch
+
+        self.user_vocab_, self.item_vocab_ = train.user_vocab, train.item_vocab
+        self.seen_ = train.csr("ones")
+        self.fitted_ = True
+        self._U = torch.from_numpy(np.asarray(user_factors, np.float32))
+        self._V = torch.from_numpy(np.asarray(item_factors, np.float32))
+
+    def _check_fitted(self):
+        pass
+
+    def _score_codes(self, users):
+        import torch
+
+        return self._U[torch.as_tensor(users, dtype=torch.long)] @ self._V.T

@@ -41,31 +41,7 @@ from pathlib import Path
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # implicit warns otherwise; we set BLAS threads below
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine  # noqa: E402
-
-
-class _Factors:
-    """Fitted peer factors in the minimal interface of autorecs.evaluation (ranking)."""
-
-    task = "ranking"
-
-    def __init__(self, train, user_factors, item_factors):
-        import numpy as np
-        import torch
-
-        self.user_vocab_, self.item_vocab_ = train.user_vocab, train.item_vocab
-        self.seen_ = train.csr("ones")
-        self.fitted_ = True
-        self._U = torch.from_numpy(np.asarray(user_factors, np.float32))
-        self._V = torch.from_numpy(np.asarray(item_factors, np.float32))
-
-    def _check_fitted(self):
-        pass
-
-    def _score_codes(self, users):
-        import torch
-
-        return self._U[torch.as_tensor(users, dtype=torch.long)] @ self._V.T
+from _common import PeerFactors, machine  # noqa: E402
 
 
 def ranking_contenders(train, valid, threads: int):
@@ -88,7 +64,7 @@ def ranking_contenders(train, valid, threads: int):
         def fit():
             m = klass(**params, random_state=0, num_threads=threads)
             m.fit(ui, show_progress=False)
-            return _Factors(train, m.user_factors, m.item_factors), {"iterations": params.get("iterations")}
+            return PeerFactors(train, m.user_factors, m.item_factors), {"iterations": params.get("iterations")}
         return fit
 
     return [

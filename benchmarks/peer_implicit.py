@@ -15,33 +15,14 @@ import argparse
 import itertools
 import json
 import os
+import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # implicit's advice for its own threading
 
-
-class _Peer:
-    """Wraps fitted `implicit` factors in the minimal interface autorecs.evaluation needs."""
-
-    task = "ranking"
-
-    def __init__(self, train, user_factors, item_factors):
-        import numpy as np
-        import torch
-
-        self.user_vocab_, self.item_vocab_ = train.user_vocab, train.item_vocab
-        self.seen_ = train.csr("ones")
-        self.fitted_ = True
-        self._U = torch.from_numpy(np.asarray(user_factors, np.float32))
-        self._V = torch.from_numpy(np.asarray(item_factors, np.float32))
-
-    def _check_fitted(self):
-        pass
-
-    def _score_codes(self, users):
-        import torch
-
-        return self._U[torch.as_tensor(users, dtype=torch.long)] @ self._V.T
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import PeerFactors  # noqa: E402
 
 
 def main() -> None:
@@ -70,7 +51,7 @@ def main() -> None:
             model = klass(**params, random_state=0)
             model.fit(ui, show_progress=False)
             fit_s = time.perf_counter() - t0
-            peer = _Peer(train, model.user_factors, model.item_factors)
+            peer = PeerFactors(train, model.user_factors, model.item_factors)
             v = Evaluator(peer, valid, task="ranking", ks=(50,), families=("topk",))(peer)["topk"]["ndcg@50"]
             if best is None or v > best[0]:
                 best = (v, params, peer, fit_s)
