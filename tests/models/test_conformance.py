@@ -110,3 +110,17 @@ def test_restarts_keep_the_best_on_validation(make_model, data):
     m.config.n_init = 2
     m.fit(data.train, data.valid, seed=0, progress=False)
     assert m.history_.best_value is not None
+
+
+@pytest.mark.parametrize("make,monitor", [(lambda m: BPRMF(monitor=m), "topk.ndcg@x"), (lambda m: BPRMF(monitor=m), "topk.ndgc@50"),
+                                          (lambda m: BPRMF(monitor=m), "lambdaopt.mrr"), (lambda m: BPRMF(monitor=m), "ndcg@0"),
+                                          (lambda m: BiasedMF(monitor=m), "ndcg@10"), (lambda m: ImplicitALS(monitor=m), "rmse")])
+def test_a_bad_monitor_is_refused_at_construction(make, monitor):
+    with pytest.raises(ConfigError, match=r"The 'monitor' parameter of \w+ must be .*; got"):
+        make(monitor)
+
+
+@pytest.mark.parametrize("monitor", ["topk.ndcg@10", "ndcg@50", "topk.mrr", "lambdaopt.auc", "lambdaopt.hr@100", "topk.hit@5"])
+def test_every_documented_monitor_is_accepted(monitor, implicit_data):
+    m = BPRMF(factors=2, epochs=1, monitor=monitor).fit(implicit_data, implicit_data, seed=0, progress=False)
+    assert m.history_.monitor == "valid_" + monitor.rpartition(".")[2]

@@ -128,3 +128,46 @@ def test_test_all_scores_every_trial_but_selects_on_validation(parts, tmp_path):
     assert all(t.test is not None and "rmse" in t.test for t in res.trials)
     assert res.best.value == min(t.value for t in res.trials)
     assert res.test["rmse"] == pytest.approx(next(t for t in res.trials if t.number == res.best.number).test["rmse"], rel=1e-6)
+
+
+def test_a_value_the_model_refuses_is_refused_before_the_search(tmp_path):
+    space = SearchSpace((Param("solver", "categorical", choices=("adam", "bogus")),))
+    with pytest.raises(ConfigError, match=r"Search parameter 'solver' can take the value 'bogus'.*remove it"):
+        Tuner("biased-mf", space, strategy="grid", storage=tmp_path / "s.journal")
+    with pytest.raises(ConfigError, match=r"'factors' can take the value 0"):
+        Tuner("biased-mf", SearchSpace((Param("factors", "int", low=0, high=8),)), strategy="random", storage=tmp_path / "t.journal")
+
+
+def test_an_error_inside_a_trial_is_a_failed_trial_and_the_study_goes_on(parts, tmp_path, monkeypatch):
+    """A trial that raises something other than divergence is recorded as failed with its message;
+    the other trials complete and a rerun does not stop on it."""
+    space = SearchSpace((Param("reg", "categorical", choices=(0.01, 0.05, 0.1), apply_to=("reg_user", "reg_item")),))
+    original = BiasedMF.fit
+
+    def flaky(self, *a, **kw):
+        if self.config.reg_user == 0.05:
+            raise RuntimeError("out of memory (simulated)")
+        return original(self, *a, **kw)
+
+    monkeypatch.setattr(BiasedMF, "fit", flaky)
+    kw = dict(strategy="grid", fixed={"factors": 3, "epochs": 3}, storage=tmp_path / "s.journal", study="flaky")
+    res = Tuner("biased-mf", space, **kw).run(parts.train, parts.valid)
+    states = {t.params["reg"]: t.state for t in res.trials}
+    assert states == {0.01: "COMPLETE", 0.05: "FAIL", 0.1: "COMPLETE"}
+    failed = next(t for t in res.trials if t.state == "FAIL")
+    assert "RuntimeError: out of memory (simulated)" in failed.error
+    again = Tuner("biased-mf", space, **kw).run(parts.train, parts.valid)  # the rerun neither raises nor repeats work
+    assert len([t for t in again.trials if t.state == "COMPLETE"]) == 2
+
+
+def test_the_tuner_leaves_optunas_log_level_as_it_found_it(parts, tmp_path):
+    import optuna
+
+    before = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.DEBUG)
+    try:
+        space = SearchSpace((Param("reg", "categorical", choices=(0.01,), apply_to=("reg_user", "reg_item")),))
+        Tuner("biased-mf", space, strategy="grid", fixed={"factors": 2, "epochs": 2}, storage=tmp_path / "s.journal").run(parts.train, parts.valid)
+        assert optuna.logging.get_verbosity() == optuna.logging.DEBUG
+    finally:
+        optuna.logging.set_verbosity(before)

@@ -65,6 +65,29 @@ class FitConfig:
         return cls(**params)
 
 
+#: metrics each ranking family reports (``@k``: at any cut-off k >= 1)
+RANKING_METRICS = {"lambdaopt": ("auc", "hr@k", "ndcg@k"), "topk": ("recall@k", "precision@k", "ndcg@k", "hit@k", "mrr")}
+
+
+def check_monitor(owner: str, task: str, monitor: str) -> None:
+    """The early-stopping metric must be one the validation of ``task`` computes; checked at construction."""
+    if not monitor:
+        return
+    if task == "rating":
+        ok = monitor in ("rmse", "mae")
+        valid = "'rmse' or 'mae'"
+    else:
+        family, _, metric = monitor.rpartition(".")
+        family = family or "topk"
+        name, at, k = metric.partition("@")
+        known = RANKING_METRICS.get(family, ())
+        ok = (name + ("@k" if at else "")) in known and (not at or (k.isdigit() and int(k) >= 1))
+        valid = "FAMILY.METRIC, e.g. 'topk.ndcg@50', 'topk.mrr', 'lambdaopt.auc' (" + "; ".join(
+            f"{f}: {', '.join(m)}" for f, m in RANKING_METRICS.items()) + ")"
+    if not ok:
+        raise ConfigError(f"The 'monitor' parameter of {owner} must be {valid}; got {monitor!r}.")
+
+
 def _id_array(ids) -> np.ndarray:
     """Raw ids as an array without coercing mixed types (``[1, "x"]`` stays ``[1, "x"]``)."""
     if isinstance(ids, np.ndarray):
@@ -109,6 +132,7 @@ class Recommender:
     def __init__(self, **params):
         self.config = self.Config.from_dict(params)
         self.config.validate()
+        check_monitor(type(self).__name__, self.task, self.config.monitor)
 
     # ------------------------------------------------------------------ params
     def get_params(self) -> dict:

@@ -18,6 +18,7 @@ its cost in the same units: fit seconds and training epochs per trial.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import resource
@@ -145,10 +146,22 @@ class _Job:
     """Where every trial trains (a run-time option: not part of the study's parameters)."""
 
 
+@contextlib.contextmanager
+def _quiet_optuna():
+    """Optuna's per-trial INFO lines off while a search runs, the caller's level restored after."""
+    import optuna
+
+    before = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(before)
+
+
 def _open_study(job: _Job, direction: str):
     import optuna
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     pruner = optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=10) if job.prune else optuna.pruners.NopPruner()
     return optuna.create_study(
         study_name=job.study,
@@ -217,6 +230,9 @@ def _run_one(study, job: _Job, klass) -> TrialResult | None:
         value, epochs = model.history_.best_value, len(model.history_.epochs)
     except DivergenceError as exc:  # a diverging configuration is a failed trial, not a failed search
         value, epochs, error = None, 0, str(exc)
+    except Exception as exc:  # so is any other error inside a trial: recorded with its message, the study goes on
+        logger.warning("trial %d failed: %s: %s", trial.number, type(exc).__name__, exc)
+        value, epochs, error = None, 0, f"{type(exc).__name__}: {exc}"
     fit_s = time.perf_counter() - t0
     test_metrics = None
     if error is None and not pruned and job.test is not None:
@@ -246,6 +262,11 @@ def _run_one(study, job: _Job, klass) -> TrialResult | None:
 
 def run_worker(job: _Job, on_trial: Callable[[TrialResult], None] | None = None) -> int:
     """Run trials until the budget is spent; returns how many this worker ran."""
+    with _quiet_optuna():
+        return _work(job, on_trial)
+
+
+def _work(job: _Job, on_trial: Callable[[TrialResult], None] | None) -> int:
     from ..models import MODELS
 
     klass = MODELS[job.model]
@@ -353,6 +374,7 @@ class Tuner:
         self.fixed, self.storage, self.seed, self.prune = fixed, storage, seed, prune
         self.n_jobs, self.backend, self.ray_address = n_jobs, backend, ray_address
         klass(**{**space.fixed, **fixed})  # validate the fixed hyperparameters now
+        space.check_values(lambda params: klass(**{**params, **fixed}))  # and every value the space can produce
 
     def run(self, train: Interactions, valid: Interactions, test: Interactions | None = None, *, exclude=(), test_all: bool = False,
             on_trial=None) -> TuneResult:
@@ -363,6 +385,10 @@ class Tuner:
         With ``test_all`` every completed trial is scored on ``test`` too (for analysis
         figures; selection still uses validation only).
         """
+        with _quiet_optuna():
+            return self._run(train, valid, test, exclude=exclude, test_all=test_all, on_trial=on_trial)
+
+    def _run(self, train, valid, test, *, exclude, test_all, on_trial) -> TuneResult:
         from ..evaluation import evaluate
 
         t0 = time.time()

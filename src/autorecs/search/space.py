@@ -163,6 +163,24 @@ class SearchSpace:
         if bad:
             raise ConfigError(f"Fixed hyperparameters {bad} are not hyperparameters of {model_name}; its hyperparameters are {sorted(config_fields)}.")
 
+    def check_values(self, make) -> None:
+        """Refuse, before a search starts, a value the space can produce that the model rejects.
+
+        ``make(params)`` builds the model (or raises :class:`ConfigError`); each categorical choice
+        and each end of a numeric range is tried with the fixed values.  One sentence names the
+        search parameter and the value.
+        """
+        for p in self.params:
+            values = list(p.choices) if p.type == "categorical" else [p.low, p.high]
+            for v in values:
+                if p.type == "int":
+                    v = int(v)
+                try:
+                    make(self.model_params({p.name: v}))
+                except ConfigError as exc:
+                    raise ConfigError(f"Search parameter '{p.name}' can take the value {v!r}, which the model refuses ({exc}); "
+                                      "remove it from the space.") from None
+
     def sample(self, trial) -> dict[str, Any]:
         """Draw the search parameters from an Optuna trial (conditional ones only when active)."""
         values: dict[str, Any] = {}
