@@ -171,3 +171,55 @@ def test_the_tuner_leaves_optunas_log_level_as_it_found_it(parts, tmp_path):
         assert optuna.logging.get_verbosity() == optuna.logging.DEBUG
     finally:
         optuna.logging.set_verbosity(before)
+
+
+def _children(pid: int) -> list[tuple[int, str]]:
+    out = subprocess.run(["ps", "-ww", "-o", "pid=,args=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return [(int(line.split(None, 1)[0]), line.split(None, 1)[1]) for line in out.splitlines() if line.strip()]
+
+
+def test_a_dead_worker_does_not_end_the_search(tmp_path, ratings_data):
+    """SIGKILL one worker of `autorecs tune --jobs 2` mid-trial (as the OOM killer would): its trial is
+    queued again, fresh workers take over, and the run completes its budget with exit 0 and its JSON."""
+    s = split(ratings_data, "random-60-20-20", seed=0)
+    write_interactions(s.train, tmp_path / "train.csv")
+    write_interactions(s.valid, tmp_path / "valid.csv")
+    journal = tmp_path / "study.journal"
+    cmd = [sys.executable, "-m", "autorecs.cli", "tune", "--train", str(tmp_path / "train.csv"), "--valid", str(tmp_path / "valid.csv"),
+           "--task", "rating", "--space", "mf-tpe", "--strategy", "random", "--trials", "6", "--jobs", "2", "-p", "solver=adam",
+           "-p", "epochs=100", "-p", "patience=100", "--storage", str(journal), "--study", "dead", "--json"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+    def running() -> int:
+        import optuna
+        from optuna.storages import JournalStorage
+        from optuna.storages.journal import JournalFileBackend
+
+        if not journal.exists():
+            return 0
+        st = optuna.load_study(study_name="dead", storage=JournalStorage(JournalFileBackend(str(journal))))
+        return sum(t.state.name == "RUNNING" for t in st.get_trials())
+
+    deadline = time.time() + 120
+    workers: list[int] = []
+    while time.time() < deadline and proc.poll() is None:
+        workers = [pid for pid, args in _children(proc.pid) if "multiprocessing.spawn" in args]
+        if len(workers) == 2 and running() >= 1:
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None and workers, "the search ended before a worker could be killed; make trials longer"
+    time.sleep(0.5)  # inside a trial (when the pool breaks, every running trial fails and is queued again)
+    os.kill(workers[0], signal.SIGKILL)
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    result = json.loads(stdout)["studies"][0]
+    assert len(result["trials"]) == 6 and result["states"].get("COMPLETE", 0) == 6
+    import optuna
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    st = optuna.load_study(study_name="dead", storage=JournalStorage(JournalFileBackend(str(journal))))
+    killed = [t for t in st.get_trials() if t.state.name == "FAIL"]
+    retried = [t for t in st.get_trials() if "retry_of" in t.user_attrs]
+    assert killed and retried and all(t.state.name == "COMPLETE" for t in retried)  # the killed trial ran again, to the end

@@ -283,15 +283,44 @@ def _work(job: _Job, on_trial: Callable[[TrialResult], None] | None) -> int:
 
 
 def _requeue_stale(study) -> int:
-    """Trials left RUNNING by a killed process: mark them failed and queue their parameters again."""
+    """Trials left RUNNING by a killed process: mark them failed and queue their parameters again,
+    once.  A retry that dies too stays a failed trial with its reason (charged to the budget), so a
+    configuration that always kills its worker (say, by running out of memory) cannot stall a search."""
     from optuna.trial import TrialState
 
     stale = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.RUNNING]
     for t in stale:
-        if t.params:
-            study.enqueue_trial(t.params, skip_if_exists=False)
+        if "retry_of" in t.user_attrs:
+            study._storage.set_trial_user_attr(t._trial_id, "error", "the process running this trial died twice (killed, or out of memory)")
+            study._storage.set_trial_user_attr(t._trial_id, "fit_seconds", 0.0)
+        elif t.params:
+            study.enqueue_trial(t.params, user_attrs={"retry_of": t.number}, skip_if_exists=False)
         study.tell(t.number, state=TrialState.FAIL)
     return len(stale)
+
+
+def _run_pool(job: _Job, n_jobs: int, study) -> None:
+    """Workers in a process pool until the budget is spent.  A worker that dies (SIGKILL, the OOM
+    killer) breaks the pool: its running trials are failed and queued again once
+    (:func:`_requeue_stale`), a fresh pool takes over, and the study completes its budget."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    restarts = 0
+    while True:
+        try:
+            # spawn, not fork: forking a process whose PyTorch thread pool is running can hang
+            with ProcessPoolExecutor(n_jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+                list(pool.map(run_worker, [job] * n_jobs))
+            return
+        except BrokenProcessPool:
+            restarts += 1
+            failed = _requeue_stale(study)
+            logger.warning("a worker process died (killed, or out of memory): %d running trial(s) failed and queued again "
+                           "once; starting %d fresh workers", failed, n_jobs)
+            if restarts > 2 * n_jobs + (job.budget.trials or 20) or not _budget_left(study, job):
+                return
 
 
 def _enqueue_grid(study, space: SearchSpace) -> None:
@@ -408,12 +437,7 @@ class Tuner:
 
             run_on_ray(job, self.n_jobs, self.ray_address)
         elif self.n_jobs > 1:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            # spawn, not fork: forking a process whose PyTorch thread pool is running can hang
-            with ProcessPoolExecutor(self.n_jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-                list(pool.map(run_worker, [job] * self.n_jobs))
+            _run_pool(job, self.n_jobs, study)
         else:
             run_worker(job, on_trial)
         trials = _results(study)
