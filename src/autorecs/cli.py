@@ -141,11 +141,9 @@ def _parse_params(config: Optional[Path], params: List[str]) -> dict:
         text = config.read_text()
         try:
             if config.suffix.lower() == ".toml":
-                try:
-                    import tomllib
-                except ImportError as exc:  # Python 3.10
-                    raise ConfigError(f"TOML config files need Python 3.11+; write '{config}' as JSON instead.") from exc
-                result.update(tomllib.loads(text))
+                from ._toml import loads
+
+                result.update(loads(text))
             else:
                 result.update(json.loads(text))
         except ConfigError:

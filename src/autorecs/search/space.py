@@ -126,9 +126,9 @@ class SearchSpace:
         text = path.read_text()
         try:
             if path.suffix.lower() == ".toml":
-                import tomllib
+                from .._toml import loads
 
-                spec = tomllib.loads(text)
+                spec = loads(text)
             elif path.suffix.lower() in (".yaml", ".yml"):
                 import yaml
 
