@@ -5,6 +5,7 @@ import pytest
 from autorecs.cli import main
 from autorecs.data import builtin, write_interactions
 from autorecs.data.synthetic import low_rank_ratings
+from autorecs.exceptions import DataError
 
 
 def run(capsys, *args):
@@ -89,7 +90,7 @@ def test_model_dir_that_is_not_a_model(capsys, tmp_path):
 
 
 def test_debug_shows_the_traceback(tmp_path):
-    with pytest.raises(Exception, match="is not a saved autorecs model"):
+    with pytest.raises(DataError, match="is not a saved autorecs model"):
         main(["evaluate", "--model", str(tmp_path), "--test", "x.csv", "--debug"])
 
 

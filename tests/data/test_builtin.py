@@ -3,7 +3,7 @@ import hashlib
 import pytest
 
 from autorecs.data import builtin
-from autorecs.exceptions import DatasetUnavailableError
+from autorecs.exceptions import DataError, DatasetUnavailableError
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def test_row_count_is_verified(monkeypatch, tiny_dataset):
 
 
 def test_unknown_name():
-    with pytest.raises(Exception, match="Unknown data set 'nope'"):
+    with pytest.raises(DataError, match="Unknown data set 'nope'"):
         builtin.fetch("nope")
 
 
@@ -84,5 +84,5 @@ def test_table_with_two_files_is_fetched_and_verified_together(monkeypatch, tmp_
     frames = builtin.load_table("tiny-adult")
     assert frames["train"]["income"].tolist() == [0, 1] and frames["test"]["income"].tolist() == [0]
     assert frames["train"]["native_country"].isna().all()  # '?' is missing
-    with pytest.raises(Exception, match="is a table"):
+    with pytest.raises(DataError, match="is a table"):
         builtin.load("tiny-adult")

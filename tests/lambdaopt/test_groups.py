@@ -48,8 +48,13 @@ def test_group_metrics_match_a_per_user_loop():
     assert res["user"]["max_count"] == sorted(res["user"]["max_count"])
     assert all(a <= b for a, b in zip(res["user"]["min_count"], res["user"]["max_count"]))
     assert res["item"]["min_count"][0] == int(icount.min())
-    gains = group_gains(res, res)
-    assert all(x == 0.0 for x in gains["user"]["hr@10"] if x == x)
+    half = {side: {k: ([v / 2 for v in vals] if k not in ("min_count", "max_count") else vals) for k, vals in r.items()}
+            for side, r in res.items()}
+    gains = group_gains(res, half)  # known answer: every group's value is twice the baseline's, a gain of +100%
+    for side in ("user", "item"):
+        for g, v in zip(gains[side]["hr@10"], res[side]["hr@10"]):
+            assert (g == pytest.approx(1.0)) if v > 0 else (g != g)  # NaN where the baseline is 0
+    assert gains["user"]["max_count"] == res["user"]["max_count"]
 
 
 def test_group_gain_figure_is_written(tmp_path):

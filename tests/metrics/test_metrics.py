@@ -5,6 +5,7 @@ import pytest
 import scipy.sparse as sp
 import torch
 
+from autorecs.exceptions import DataError
 from autorecs.metrics import ranking_metrics, rating_metrics, rmse
 from tests.helpers.naive_metrics import naive_ranking_metrics
 
@@ -65,7 +66,7 @@ def test_batched_metrics_agree_with_naive_per_user_loop(seed):
 
 
 def test_non_finite_scores_are_rejected():
-    with pytest.raises(Exception, match="non-finite"):
+    with pytest.raises(DataError, match="non-finite"):
         ranking_metrics(_fn(np.array([[np.nan, 1.0]])), sp.csr_matrix(np.array([[1, 0]])), None, ks=(1,))
 
 

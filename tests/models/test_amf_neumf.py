@@ -5,7 +5,7 @@ import torch.nn.functional as F
 
 from autorecs import BPRMF
 from autorecs.data import Interactions, split
-from autorecs.exceptions import ConfigError
+from autorecs.exceptions import ConfigError, DataError
 from autorecs.models import AMF, NeuMF
 
 
@@ -78,6 +78,6 @@ def test_a_given_pretrained_model_replaces_pretraining(parts, implicit_data):
         NeuMF(factors=8, pretrained=base)
     with pytest.raises(ConfigError, match="a fitted BPRMF"):
         NeuMF(factors=4, pretrained=a)
-    with pytest.raises(Exception, match="other users or items"):
+    with pytest.raises(DataError, match="other users or items"):
         other = Interactions.from_frame(parts.train.to_frame().iloc[:100])  # its own, smaller vocabularies
         AMF(factors=4, epochs=1, pretrained=base).fit(other, seed=0, progress=False)

@@ -105,11 +105,30 @@ def test_unknown_parameter_is_named(make_model):
         klass(factorz=3)
 
 
-def test_restarts_keep_the_best_on_validation(make_model, data):
+def test_restarts_keep_the_best_on_validation(make_model, data, monkeypatch):
+    """With two restarts the kept model is the restart with the better validation value, and its
+    weights are that restart's (not the last one's)."""
+    import torch
+
     m = make_model()
     m.config.n_init = 2
+    results = []
+    from autorecs.training import train_loop as real_loop
+
+    def loop(model, **kw):
+        hist = real_loop(model, **kw)
+        results.append((hist.best_value, {k: v.clone() for k, v in model._get_state().items()}))
+        return hist
+
+    monkeypatch.setattr("autorecs.models.base.train_loop", loop)
     m.fit(data.train, data.valid, seed=0, progress=False)
-    assert m.history_.best_value is not None
+    results = results[-2:]  # the model's own restarts (AMF and NeuMF pre-train a BPRMF first, with restarts too)
+    assert results[0][0] != results[1][0]
+    better = min if m.history_.monitor in ("valid_rmse", "valid_mae") else max
+    best = better(results, key=lambda r: r[0])
+    assert m.history_.best_value == best[0]
+    kept = m._get_state()
+    assert all(torch.equal(kept[k], best[1][k]) for k in kept)
 
 
 @pytest.mark.parametrize("make,monitor", [(lambda m: BPRMF(monitor=m), "topk.ndcg@x"), (lambda m: BPRMF(monitor=m), "topk.ndgc@50"),
