@@ -156,3 +156,28 @@ def test_fit_with_lambdaopt_flags(capsys, rating_files):
     assert code == 2 and "need --regularization lambdaopt" in err
     code, _, err = run(capsys, *base, "--regularization", "lambdaopt", "--lambda-optimizer", "rmsprop", "--out", tmp / "m3")
     assert code == 2 and "'lambda_optimizer' parameter of BiasedMF" in err
+
+
+def test_version_prints_the_version(capsys):
+    from autorecs import __version__
+
+    code, out, err = run(capsys, "--version")
+    assert code == 0 and out.strip() == __version__, err
+
+
+@pytest.mark.parametrize("args,message", [(["--trials", "0"], "The '--trials' option must be > 0; got 0"),
+                                          (["--seconds", "-1"], "The '--seconds' option must be > 0; got -1")])
+def test_tune_refuses_an_empty_budget(capsys, rating_files, args, message):
+    folder, path = rating_files
+    code, out, err = run(capsys, "tune", "--train", path, "--valid", path, "--task", "rating", "--space", "mf-tpe",
+                         "--storage", folder / "s.journal", *args)
+    assert code != 0 and message in " ".join(err.split()) and "Traceback" not in err and out == ""
+
+
+def test_evaluate_refuses_a_zero_cutoff(capsys, rating_files):
+    folder, path = rating_files
+    code, _, err = run(capsys, "fit", "--train", path, "--task", "ranking", "--model", "implicit-als", "-p", "epochs=1",
+                       "--out", folder / "m", "--json")
+    assert code == 0, err
+    code, out, err = run(capsys, "evaluate", "--model", folder / "m", "--test", path, "--ks", "0")
+    assert code != 0 and "The '--ks' option takes cut-offs >= 1; got '0'" in " ".join(err.split()) and out == ""

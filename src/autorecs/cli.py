@@ -67,11 +67,16 @@ JsonOpt = typer.Option(False, "--json", help="Print one JSON object on stdout in
 DeviceOpt = typer.Option("cpu", "--device", help="Where to train: cpu, cuda (or cuda:N) or auto (a GPU if PyTorch sees one).")
 
 
-@app.callback()
-def _root(version: bool = typer.Option(False, "--version", help="Print the version and exit.")) -> None:
-    if version:
+def _print_version(value: bool) -> None:
+    if value:
         out.print(__version__)
         raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                       help="Print the version and exit.")) -> None:
+    """Automated machine learning for recommender systems."""
 
 
 # ------------------------------------------------------------------ datasets
@@ -263,6 +268,8 @@ def evaluate_cmd(
         cutoffs = tuple(int(k) for k in ks.split(","))
     except ValueError as exc:
         raise ConfigError(f"The '--ks' option takes comma-separated integers; got {ks!r}.") from exc
+    if not cutoffs or min(cutoffs) < 1:
+        raise ConfigError(f"The '--ks' option takes cut-offs >= 1; got {ks!r}. Use e.g. --ks 10,50.")
     cols = _columns(user_col, item_col, rating_col if fitted.task == "rating" else "none", timestamp_col)
     t0 = time.perf_counter()
     metrics = evaluate(fitted, _read(test, cols), exclude=[_read(e, cols) for e in exclude], ks=cutoffs)
@@ -327,7 +334,7 @@ def tune_cmd(
     model: Optional[str] = typer.Option(None, help=f"One of {sorted(MODELS)}; default biased-mf (rating) / bpr-mf (ranking)."),
     space: str = typer.Option(..., help="A TOML/YAML/JSON space file or a built-in space: lambdaopt-grid, sif-grid, mf-tpe."),
     strategy: str = typer.Option("tpe", help="grid, random or tpe; comma-separated to compare several on one figure."),
-    trials: Optional[int] = typer.Option(None, help="Budget: number of trials (grid: at most its size; default 20 otherwise)."),
+    trials: Optional[int] = typer.Option(None, help="Budget: the study's total number of trials, counting those of earlier runs of the same study (grid: at most its size; default 20 otherwise)."),
     seconds: Optional[float] = typer.Option(None, help="Budget: wall-clock seconds of this run."),
     epochs: Optional[int] = typer.Option(None, help="Budget: total training epochs of the study."),
     param: List[str] = typer.Option([], "--param", "-p", help="Fixed model parameter KEY=VALUE (repeatable)."),
@@ -356,7 +363,10 @@ def tune_cmd(
     test_data = _read(test, cols) if test else None
     results = []
     for strat in [s.strip() for s in strategy.split(",") if s.strip()]:
-        budget = Budget(trials, seconds, epochs) if (trials or seconds or epochs) else None
+        for flag, value in (("--trials", trials), ("--seconds", seconds), ("--epochs", epochs)):
+            if value is not None and not value > 0:
+                raise ConfigError(f"The '{flag}' option must be > 0; got {value!r}. Leave it out for no limit of that kind.")
+        budget = Budget(trials, seconds, epochs) if any(v is not None for v in (trials, seconds, epochs)) else None
         tuner = Tuner(name, sp, strategy=strat, budget=budget, fixed=_parse_params(None, param), storage=storage,
                       study=f"{study}-{strat}" if study and "," in strategy else study, seed=seed, prune=prune,
                       n_jobs=jobs, backend=backend, ray_address=ray_address, device=device)
