@@ -181,3 +181,13 @@ def test_evaluate_refuses_a_zero_cutoff(capsys, rating_files):
     assert code == 0, err
     code, out, err = run(capsys, "evaluate", "--model", folder / "m", "--test", path, "--ks", "0")
     assert code != 0 and "The '--ks' option takes cut-offs >= 1; got '0'" in " ".join(err.split()) and out == ""
+
+
+def test_evaluate_on_only_cold_rows_is_an_error_not_a_figure(capsys, rating_files):
+    folder, path = rating_files
+    code, _, err = run(capsys, "fit", "--train", path, "--task", "rating", "-p", "epochs=1", "--out", folder / "m", "--json")
+    assert code == 0, err
+    (folder / "cold.csv").write_text("user,item,rating\nnew1,new2,4\nnew3,new4,2\n")
+    code, out, err = run(capsys, "evaluate", "--model", folder / "m", "--test", folder / "cold.csv", "--json")
+    assert code != 0 and "None of the 2 evaluation rows has a user and an item that the model saw" in " ".join(err.split())
+    assert out == "" and "Traceback" not in err

@@ -100,4 +100,8 @@ def evaluate(
     see :func:`autorecs.metrics.ranking_metrics`).
     """
     model._check_fitted()
-    return Evaluator(model, test, task=task or model.task, exclude=exclude, ks=ks, families=families, per_user=per_user)(model)
+    ev = Evaluator(model, test, task=task or model.task, exclude=exclude, ks=ks, families=families, per_user=per_user)
+    if len(test) and ev.skipped == len(test):
+        raise DataError(f"None of the {len(test)} evaluation rows has a user and an item that the model saw in training, so "
+                        "there is nothing to score; evaluate on data that shares users and items with the training data.")
+    return ev(model)

@@ -1,3 +1,4 @@
+import re
 import numpy as np
 import pandas as pd
 import pytest
@@ -118,3 +119,10 @@ def test_property_ids_round_trip_and_pairs_unique(rows):
     assert not back.duplicated(["user", "item"]).any()
     assert set(map(tuple, back[["user", "item"]].to_numpy().tolist())) == set(map(tuple, f[["user", "item"]].to_numpy().tolist()))
     assert d.users.max() < d.n_users and d.items.max() < d.n_items
+
+
+@pytest.mark.parametrize("value,shown", [(float("inf"), "inf"), (float("nan"), "nan"), ("-inf", "'-inf'"), ("x", "'x'")])
+def test_a_rating_that_is_not_a_finite_number_is_refused_naming_row_and_value(value, shown):
+    frame = pd.DataFrame({"user": [1, 2, 3], "item": [1, 2, 3], "rating": [4.0, 3.0, value]})
+    with pytest.raises(DataError, match=rf"Column 'rating' of .* must hold finite numbers; row 2 has {re.escape(shown)}\."):
+        Interactions.from_frame(frame)

@@ -100,10 +100,13 @@ class Interactions:
             raise DataError(f"Column '{user_col if bad == 'user' else item_col}' of {source} has missing ids; drop those rows.")
         if "rating" in df:
             ratings = pd.to_numeric(df["rating"], errors="coerce")
-            if ratings.isna().any():
-                row = int(np.flatnonzero(ratings.isna().to_numpy())[0])
+            bad = ratings.isna().to_numpy() | ~np.isfinite(ratings.to_numpy(dtype=np.float64, na_value=np.nan))
+            if bad.any():  # text, empty, NaN and ±inf are not ratings
+                row = int(np.flatnonzero(bad)[0])
+                value = df["rating"].iloc[row]
+                value = value.item() if hasattr(value, "item") else value  # 'nan', not 'np.float64(nan)'
                 raise DataError(
-                    f"Column '{rating_col}' of {source} must hold numbers; row {row} has {df['rating'].iloc[row]!r}. "
+                    f"Column '{rating_col}' of {source} must hold finite numbers; row {row} has {value!r}. "
                     "Fix or drop such rows, or pass rating column None for implicit data."
                 )
             df["rating"] = ratings.astype(np.float32)
