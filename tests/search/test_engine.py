@@ -60,15 +60,21 @@ def test_epoch_budget_and_bad_options(parts, tmp_path):
         Budget(trials=0)
 
 
-def test_killed_search_resumes_without_losing_finished_trials(tmp_path, ratings_data):
-    """SIGKILL a real `autorecs tune` mid-search, run the same command again: nothing finished is lost."""
+def _tune_command(tmp_path, ratings_data, study: str, *args: str) -> tuple[list[str], object]:
+    """A real `autorecs tune` command line (random search of mf-tpe with Adam) on files in ``tmp_path``."""
     s = split(ratings_data, "random-60-20-20", seed=0)
     write_interactions(s.train, tmp_path / "train.csv")
     write_interactions(s.valid, tmp_path / "valid.csv")
     journal = tmp_path / "study.journal"
     cmd = [sys.executable, "-m", "autorecs.cli", "tune", "--train", str(tmp_path / "train.csv"), "--valid", str(tmp_path / "valid.csv"),
-           "--task", "rating", "--space", "mf-tpe", "--strategy", "random", "--trials", "12", "-p", "solver=adam", "-p", "epochs=40",
-           "-p", "patience=40", "--storage", str(journal), "--study", "kill", "--json"]
+           "--task", "rating", "--space", "mf-tpe", "--strategy", "random", "-p", "solver=adam", *args,
+           "--storage", str(journal), "--study", study, "--json"]
+    return cmd, journal
+
+
+def test_killed_search_resumes_without_losing_finished_trials(tmp_path, ratings_data):
+    """SIGKILL a real `autorecs tune` mid-search, run the same command again: nothing finished is lost."""
+    cmd, journal = _tune_command(tmp_path, ratings_data, "kill", "--trials", "12", "-p", "epochs=40", "-p", "patience=40")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "OMP_NUM_THREADS": "1"})
 
     def finished():
@@ -181,13 +187,7 @@ def _children(pid: int) -> list[tuple[int, str]]:
 def test_a_dead_worker_does_not_end_the_search(tmp_path, ratings_data):
     """SIGKILL one worker of `autorecs tune --jobs 2` mid-trial (as the OOM killer would): its trial is
     queued again, fresh workers take over, and the run completes its budget with exit 0 and its JSON."""
-    s = split(ratings_data, "random-60-20-20", seed=0)
-    write_interactions(s.train, tmp_path / "train.csv")
-    write_interactions(s.valid, tmp_path / "valid.csv")
-    journal = tmp_path / "study.journal"
-    cmd = [sys.executable, "-m", "autorecs.cli", "tune", "--train", str(tmp_path / "train.csv"), "--valid", str(tmp_path / "valid.csv"),
-           "--task", "rating", "--space", "mf-tpe", "--strategy", "random", "--trials", "6", "--jobs", "2", "-p", "solver=adam",
-           "-p", "epochs=100", "-p", "patience=100", "--storage", str(journal), "--study", "dead", "--json"]
+    cmd, journal = _tune_command(tmp_path, ratings_data, "dead", "--trials", "6", "--jobs", "2", "-p", "epochs=100", "-p", "patience=100")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
 
     def running() -> int:
