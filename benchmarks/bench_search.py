@@ -46,6 +46,10 @@ def main() -> None:
                       fixed=run_fixed, storage=args.out / f"{strategy}.journal", study=f"bench-{strategy}", seed=args.seed)
         res = tuner.run(train, valid, test)
         results.append(res)
+        # the compact rows behind the figure (the journal itself is a run artifact, not committed)
+        (args.out / f"{strategy}.trials.jsonl").write_text(
+            "".join(json.dumps({"number": t.number, "state": t.state, "params": t.params, "value": t.value,
+                                "fit_seconds": t.fit_seconds, "epochs": t.epochs, "error": t.error}) + "\n" for t in res.trials))
         overhead = res.wall_seconds - res.fit_seconds
         print(json.dumps({
             "strategy": strategy, "space": space_name, "trials": len(res.trials),
