@@ -65,3 +65,29 @@ def test_ctrl_c_keeps_the_best_state_so_far():
     assert h.interrupted and h.best_epoch == 2 and float(m.w) == 2.0
     with pytest.raises(KeyboardInterrupt):  # nothing completed: nothing to keep
         train_loop(Toy([1.0], [0]), max_epochs=1, validate=lambda: (_ for _ in ()).throw(KeyboardInterrupt), progress=False)
+
+
+def test_minibatch_epoch_steps_batches_calls_hooks_and_averages():
+    """Known answer: one SGD step per batch on Σ (w·x − y)², the mean loss of the epoch, the hooks."""
+    import torch
+
+    from autorecs.training import BatchLoss, minibatch_epoch
+
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(10, 3, generator=g), torch.randn(10, generator=g)
+    w = torch.zeros(3, requires_grad=True)
+    opt = torch.optim.SGD([w], lr=0.1)
+    seen, steps = {}, []
+
+    def batch_loss(idx, rows, lambda_due):
+        err = (x[idx] @ w - y[idx]).pow(2).sum()
+        return BatchLoss(err, torch.zeros(()), extra={"n_rows": torch.tensor(float(len(idx)))})
+
+    logs = minibatch_epoch(10, 10, batch_loss, opt, generator=torch.Generator().manual_seed(1),
+                           begin=lambda perm: seen.setdefault("perm", perm), after_step=lambda: steps.append(w.detach().clone()))
+    assert sorted(seen["perm"].tolist()) == list(range(10))  # the epoch's order is a permutation
+    expected = -0.1 * (2 * (x.T @ (-y)) / 10)  # from w = 0: grad of mean squared error is 2 Xᵀ(Xw − y)/n
+    assert torch.allclose(w.detach(), expected, atol=1e-6) and len(steps) == 1
+    assert logs["loss"] == pytest.approx(float(y.pow(2).mean())) and logs["n_rows"] == pytest.approx(1.0)
+    logs = minibatch_epoch(10, 4, batch_loss, opt, generator=torch.Generator().manual_seed(1), after_step=lambda: steps.append(0))
+    assert len(steps) == 1 + 3  # batches of 4, 4, 2
