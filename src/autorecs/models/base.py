@@ -32,6 +32,7 @@ from ..data.interactions import Interactions
 from ..data.vocab import Vocabulary
 from ..device import resolve_device
 from ..exceptions import ConfigError, DataError, NotFittedError, check_int
+from ..metrics.registry import RANKING_METRICS, RATING_METRICS, is_known, lower_is_better
 from ..training import Callback, History, train_loop
 
 FORMAT_VERSION = 1
@@ -65,27 +66,16 @@ class FitConfig:
         return cls(**params)
 
 
-#: metrics each ranking family reports (``@k``: at any cut-off k >= 1)
-RANKING_METRICS = {"lambdaopt": ("auc", "hr@k", "ndcg@k"), "topk": ("recall@k", "precision@k", "ndcg@k", "hit@k", "mrr")}
-
-
 def check_monitor(owner: str, task: str, monitor: str) -> None:
     """The early-stopping metric must be one the validation of ``task`` computes; checked at construction."""
-    if not monitor:
+    if not monitor or is_known(task, monitor):
         return
     if task == "rating":
-        ok = monitor in ("rmse", "mae")
-        valid = "'rmse' or 'mae'"
+        valid = " or ".join(repr(m) for m in RATING_METRICS)
     else:
-        family, _, metric = monitor.rpartition(".")
-        family = family or "topk"
-        name, at, k = metric.partition("@")
-        known = RANKING_METRICS.get(family, ())
-        ok = (name + ("@k" if at else "")) in known and (not at or (k.isdigit() and int(k) >= 1))
         valid = "FAMILY.METRIC, e.g. 'topk.ndcg@50', 'topk.mrr', 'lambdaopt.auc' (" + "; ".join(
             f"{f}: {', '.join(m)}" for f, m in RANKING_METRICS.items()) + ")"
-    if not ok:
-        raise ConfigError(f"The 'monitor' parameter of {owner} must be {valid}; got {monitor!r}.")
+    raise ConfigError(f"The 'monitor' parameter of {owner} must be {valid}; got {monitor!r}.")
 
 
 def _id_array(ids) -> np.ndarray:
@@ -225,13 +215,13 @@ class Recommender:
         family, _, metric = self.monitor.rpartition(".")
         if self.task == "rating":
             ev = Evaluator(self, valid, task="rating")
-            validate = lambda: {f"valid_{k}": v for k, v in ev(self).items() if k in ("rmse", "mae")}  # noqa: E731
+            validate = lambda: {f"valid_{k}": v for k, v in ev(self).items() if k in RATING_METRICS}  # noqa: E731
         else:
             family = family or "topk"
             k = int(metric.split("@")[1]) if "@" in metric else 10
             ev = Evaluator(self, valid, task="ranking", ks=(k,), families=(family,), metrics=(metric,))
             validate = lambda: {f"valid_{m}": v for m, v in ev(self)[family].items()}  # noqa: E731
-        return validate, f"valid_{metric}", ("min" if metric in ("rmse", "mae") else "max")
+        return validate, f"valid_{metric}", ("min" if lower_is_better(metric) else "max")
 
     # ------------------------------------------------------------------- hooks
     def _prepare(self, train: Interactions) -> None:

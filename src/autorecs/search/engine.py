@@ -196,7 +196,9 @@ def _interrupted(t) -> bool:
 
 
 def _direction(metric: str) -> str:
-    return "minimize" if metric.split(".")[-1] in ("rmse", "mae") else "maximize"
+    from ..metrics.registry import direction
+
+    return direction(metric)
 
 
 def _run_one(study, job: _Job, klass) -> TrialResult | None:
