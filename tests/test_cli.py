@@ -191,3 +191,21 @@ def test_evaluate_on_only_cold_rows_is_an_error_not_a_figure(capsys, rating_file
     code, out, err = run(capsys, "evaluate", "--model", folder / "m", "--test", folder / "cold.csv", "--json")
     assert code != 0 and "None of the 2 evaluation rows has a user and an item that the model saw" in " ".join(err.split())
     assert out == "" and "Traceback" not in err
+
+
+def test_split_says_how_many_cold_rows_it_dropped(capsys, rating_files):
+    folder, path = rating_files
+    code, out, err = run(capsys, "split", path, "--out", folder / "s", "--json")
+    assert code == 0, err
+    res = json.loads(out)
+    n_in = len(path.read_text().splitlines()) - 1
+    assert sum(res["rows"].values()) + res["dropped_cold"]["valid"] + res["dropped_cold"]["test"] == n_in
+    assert "not in train" in res["dropped_cold"]["reason"]
+
+
+def test_split_that_leaves_a_part_empty_is_refused_and_writes_nothing(capsys, tmp_path):
+    f = tmp_path / "one.csv"
+    f.write_text("user,item,rating,timestamp\n1,1,4,1\n1,2,3,2\n")
+    code, out, err = run(capsys, "split", f, "--protocol", "temporal-60-20-20", "--out", tmp_path / "s")
+    assert code != 0 and "leaves" in err and "empty" in err and "--protocol" in " ".join(err.split())
+    assert not (tmp_path / "s").exists() and out == ""

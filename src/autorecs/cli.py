@@ -116,12 +116,21 @@ def split_cmd(
     if fmt not in ("csv", "parquet"):
         raise ConfigError(f"The '--format' option must be csv or parquet; got {fmt!r}.")
     parts = split(_read(data, _columns(user_col, item_col, rating_col, timestamp_col)), protocol, seed=seed, cold=cold)
-    files = {name: str(write_interactions(part, out_dir / f"{name}.{fmt}")) for name, part in zip(("train", "valid", "test"), parts)}
     sizes = {name: len(part) for name, part in zip(("train", "valid", "test"), parts)}
+    empty = [name for name, n in sizes.items() if n == 0]
+    if empty:  # checked before anything is written
+        raise DataError(f"The split '{parts.protocol}' of {data!r} leaves {' and '.join(empty)} empty (too few interactions per user, "
+                        "or every such row was cold); give more data or another --protocol.")
+    files = {name: str(write_interactions(part, out_dir / f"{name}.{fmt}")) for name, part in zip(("train", "valid", "test"), parts)}
+    dropped = parts.dropped or {}
     if as_json:
-        _emit_json({"protocol": parts.protocol, "files": files, "rows": sizes})
+        _emit_json({"protocol": parts.protocol, "files": files, "rows": sizes,
+                    "dropped_cold": {**dropped, "reason": "user or item not in train (--cold drop)"}})
     else:
         out.print(f"{parts.protocol}: " + ", ".join(f"{k} {v:,} rows -> {files[k]}" for k, v in sizes.items()))
+        if any(dropped.values()):
+            out.print(f"dropped {dropped['valid']:,} valid and {dropped['test']:,} test rows whose user or item is not in train "
+                      "(--cold keep keeps them)")
 
 
 # ----------------------------------------------------------------------- fit

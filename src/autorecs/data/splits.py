@@ -30,6 +30,8 @@ class Split:
     valid: Interactions
     test: Interactions
     protocol: str
+    dropped: dict[str, int] | None = None
+    """Rows of ``valid`` and ``test`` dropped because their user or item never occurs in ``train``."""
 
     def __iter__(self):
         return iter((self.train, self.valid, self.test))
@@ -47,16 +49,16 @@ def _finish(data: Interactions, part: np.ndarray, protocol: str, cold: str) -> S
     seen_u[data.users[train_rows]] = True
     seen_i[data.items[train_rows]] = True
     warm = seen_u[data.users] & seen_i[data.items]
-    parts = []
+    parts, dropped = [], {"valid": 0, "test": 0}
     for k, name in enumerate(("train", "valid", "test")):
         rows = part == k
         if cold == "drop" and k > 0:
-            n_cold = int((rows & ~warm).sum())
-            if n_cold:
-                logger.info("%s: dropped %d %s rows with users/items unseen in train", protocol, n_cold, name)
+            dropped[name] = int((rows & ~warm).sum())
+            if dropped[name]:
+                logger.info("%s: dropped %d %s rows with users/items unseen in train", protocol, dropped[name], name)
             rows &= warm
         parts.append(data.subset(np.flatnonzero(rows)))
-    return Split(*parts, protocol=protocol)
+    return Split(*parts, protocol=protocol, dropped=dropped)
 
 
 def random_split(data: Interactions, fractions=(0.5, 0.25, 0.25), *, seed=None, cold: str = "drop") -> Split:
