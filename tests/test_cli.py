@@ -209,3 +209,18 @@ def test_split_that_leaves_a_part_empty_is_refused_and_writes_nothing(capsys, tm
     code, out, err = run(capsys, "split", f, "--protocol", "temporal-60-20-20", "--out", tmp_path / "s")
     assert code != 0 and "leaves" in err and "empty" in err and "--protocol" in " ".join(err.split())
     assert not (tmp_path / "s").exists() and out == ""
+
+
+def test_messages_name_the_flag_and_only_the_bad_values(capsys, tmp_path, implicit_data):
+    f = tmp_path / "stars.csv"
+    f.write_text("user,item,stars\n1,2,3\n2,3,4\n")
+    code, _, err = run(capsys, "fit", "--train", f, "--task", "rating", "--out", tmp_path / "m")
+    assert code != 0 and "--train" in err and "--rating-col" in " ".join(err.split())
+    code, _, err = run(capsys, "fit", "--train", tmp_path, "--task", "rating", "--out", tmp_path / "m")
+    assert code != 0 and "is a directory" in err and "--sep" not in err
+    g = tmp_path / "ints.csv"
+    g.write_text("user,item\n1,2\n2,3\n1,3\n")
+    code, _, err = run(capsys, "fit", "--train", g, "--task", "ranking", "--model", "implicit-als", "-p", "epochs=1", "--out", tmp_path / "a")
+    assert code == 0, err
+    code, _, err = run(capsys, "recommend", "--model", tmp_path / "a", "--user", "abc", "--user", "1")
+    assert code != 0 and "'abc'" in err and "'1'" not in err

@@ -48,10 +48,12 @@ def _json_default(o):
     return str(o)
 
 
-def _read(path_or_name: str, columns: Columns) -> "object":
-    if path_or_name in DATASETS:
-        return load(path_or_name)
-    return read_interactions(path_or_name, columns)
+def _read(path_or_name: str, columns: Columns, *, flag: str = "--train", need_ratings: bool = False) -> "object":
+    data = load(path_or_name) if path_or_name in DATASETS else read_interactions(path_or_name, columns)
+    if need_ratings and data.ratings is None:
+        raise DataError(f"--task rating needs ratings, but {flag} '{path_or_name}' has no column '{columns.rating}' (nor a known "
+                        "alias); name its rating column with --rating-col, or use --task ranking for implicit data.")
+    return data
 
 
 def _columns(user_col: str, item_col: str, rating_col: Optional[str], timestamp_col: Optional[str]) -> Columns:
@@ -201,8 +203,8 @@ def fit_cmd(
     """Train a model and save it."""
     name, klass = _resolve_model(task, model)
     cols = _columns(user_col, item_col, rating_col if task == "rating" else "none", timestamp_col)
-    train_data = _read(train, cols)
-    valid_data = _read(valid, cols) if valid else None
+    train_data = _read(train, cols, need_ratings=task == "rating")
+    valid_data = _read(valid, cols, flag="--valid", need_ratings=task == "rating") if valid else None
     t0 = time.perf_counter()
     params = _parse_params(config, param)
     lopt = {"lambda_lr": lambda_lr, "lambda_optimizer": lambda_optimizer, "lambda_clip": lambda_clip, "lambda_every": lambda_every,
@@ -326,10 +328,11 @@ def recommend_cmd(
 def _coerce_ids(values: List[str], index) -> np.ndarray:
     """CLI ids are strings; match the type of the model's ids."""
     if index.dtype.kind in "iu":
-        try:
-            return np.asarray([int(v) for v in values])
-        except ValueError as exc:
-            raise DataError(f"The model's user ids are integers; '--user' got {values!r}.") from exc
+        bad = [v for v in values if not v.strip().lstrip("+-").isdigit()]
+        if bad:
+            raise DataError(f"The '--user' option got {', '.join(repr(v) for v in bad)}, but the model's user ids are integers; "
+                            "pass integer ids.")
+        return np.asarray([int(v) for v in values])
     return np.asarray(values, dtype=object)
 
 
@@ -368,7 +371,8 @@ def tune_cmd(
     fields = set(klass.Config.__dataclass_fields__)
     sp = builtin_space(space, fields) if space in BUILTIN_SPACES else SearchSpace.from_file(space)
     cols = _columns(user_col, item_col, rating_col if task == "rating" else "none", timestamp_col)
-    train_data, valid_data = _read(train, cols), _read(valid, cols)
+    train_data = _read(train, cols, need_ratings=task == "rating")
+    valid_data = _read(valid, cols, flag="--valid", need_ratings=task == "rating")
     test_data = _read(test, cols) if test else None
     results = []
     for strat in [s.strip() for s in strategy.split(",") if s.strip()]:

@@ -25,6 +25,9 @@ def read_frame(path: str | Path, *, sep: str | None = None) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise DataError(f"The file '{path}' does not exist; check the path.")
+    if path.is_dir():
+        raise DataError(f"'{path}' is a directory; give the interaction file inside it (CSV/TSV with a header, Parquet, "
+                        "u.data, ratings.dat or a RecBole .inter file).")
     if path.stat().st_size == 0:
         raise DataError(f"The file '{path}' is empty; give a file with a header and at least one row.")
     name = path.name.lower()
@@ -45,7 +48,8 @@ def read_frame(path: str | Path, *, sep: str | None = None) -> pd.DataFrame:
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"The file '{path}' has no data; give a file with a header and at least one row.") from exc
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
-        raise DataError(f"The file '{path}' could not be parsed ({exc}); check its format and separator (--sep).") from exc
+        raise DataError(f"The file '{path}' could not be parsed ({exc}); give a CSV/TSV file with a header, Parquet, "
+                        "u.data, ratings.dat or a RecBole .inter file.") from exc
 
 
 def read_interactions(
