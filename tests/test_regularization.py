@@ -84,3 +84,4 @@ def test_total_equals_the_penalty_of_every_occurrence(exponent, shape):
     rows = torch.from_numpy(np.repeat(np.arange(n), counts))
     expected = reg.penalty("user", rows, table[rows], bias[rows])
     assert float(reg.total("user", table, bias)) == pytest.approx(float(expected), rel=1e-10)
+

@@ -56,6 +56,18 @@ def check_param(ok: bool, owner: str, name: str, value, constraint: str, fix: st
         raise ConfigError(msg)
 
 
+def build_config(cls, params: dict, owner: str):
+    """``cls(**params)`` for a config dataclass, with unknown keys refused in the library's wording
+    (naming them and the valid ones) instead of Python's ``TypeError``."""
+    import dataclasses
+
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(params) - names)
+    if unknown:
+        raise ConfigError(f"{owner} has no parameter(s) {unknown}; valid names are {sorted(names)}.")
+    return cls(**params)
+
+
 def check_int(owner: str, name: str, value, low: int = 1) -> None:
     """``value`` must be an int >= ``low``."""
     import numbers

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from .._rng import as_generator, torch_generator
-from ..exceptions import NotFittedError, check_param
+from ..exceptions import NotFittedError, build_config, check_param
 from ..metrics.classification import auc
 from ..models._optim import make_optimizer
 from ..training import BatchLoss, minibatch_epoch, train_loop
@@ -84,7 +84,7 @@ class CTRNet:
     def __init__(self, kind: str = "deep", progress: bool = False, **config):
         check_param(kind in KINDS, "CTRNet", "kind", kind, f"one of {list(KINDS)}")
         self.kind, self.progress = kind, progress
-        self.config = NetConfig(**config)
+        self.config = build_config(NetConfig, config, "CTRNet")
         self.net = None
 
     def fit(self, codes, cards, y, valid_codes, valid_y, *, deep_fields=None, wide_fields=None) -> "CTRNet":

@@ -25,7 +25,7 @@ from torch import nn
 from .._progress import progress_bar
 from .._rng import as_generator, torch_generator
 from ..data.tensor import TensorRatings
-from ..exceptions import DataError, NotFittedError, check_float, check_int, check_param
+from ..exceptions import DataError, NotFittedError, build_config, check_float, check_int, check_param
 from ..metrics.rating import rating_metrics, rmse
 from ..sif.ops import TRIPLE_OPS, apply_triple, triple_width
 from ..training import BatchLoss, minibatch_epoch, train_loop
@@ -85,7 +85,7 @@ class TensorIFC:
     """``TensorIFC(**config).fit(train, valid) -> self``; ``predict(data)``; ``evaluate(data)``."""
 
     def __init__(self, **params):
-        self.config = TensorIFCConfig(**params)
+        self.config = build_config(TensorIFCConfig, params, "TensorIFC")
         self.config.validate()
         self.net = None
 

@@ -35,7 +35,7 @@ import torch
 from .._progress import progress_bar
 from .._rng import as_generator, torch_generator
 from ..data.interactions import Interactions
-from ..exceptions import ConfigError, DataError, check_float, check_int, check_param
+from ..exceptions import ConfigError, DataError, build_config, check_float, check_int, check_param
 from ..metrics.rating import rmse
 from ..models._optim import make_optimizer
 from ..models.ifc import IFCConfig, IFCNet
@@ -154,7 +154,7 @@ class SIFSearch:
     """``SIFSearch(**SearchConfig fields).fit(train, valid) -> SearchResult`` (also kept as ``result_``)."""
 
     def __init__(self, **params):
-        self.config = SearchConfig(**params)
+        self.config = build_config(SearchConfig, params, "SIFSearch")
         self.config.validate()
 
     def _parts(self, net: IFCNet, u, i) -> torch.Tensor:

@@ -35,7 +35,7 @@ from torch import nn
 from .._progress import progress_bar
 from .._rng import as_generator, torch_generator
 from ..data.tensor import TensorRatings
-from ..exceptions import ConfigError, DataError, check_float, check_int, check_param
+from ..exceptions import ConfigError, DataError, build_config, check_float, check_int, check_param
 from ..metrics.rating import rmse
 from ..models._optim import make_optimizer
 from ..training import BatchLoss, minibatch_epoch
@@ -112,7 +112,7 @@ class TensorSIFSearch:
     """``TensorSIFSearch(**TensorSearchConfig fields).fit(train, valid) -> dict`` (the winner, α, per-epoch history)."""
 
     def __init__(self, **params):
-        self.config = TensorSearchConfig(**params)
+        self.config = build_config(TensorSearchConfig, params, "TensorSIFSearch")
         self.config.validate()
 
     def fit(self, train: TensorRatings, valid: TensorRatings, *, seed=0, progress: bool = True) -> dict:
