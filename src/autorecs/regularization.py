@@ -93,6 +93,19 @@ class Regularizer:
 
     def penalty(self, side: str, rows: torch.Tensor, factors: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
         """Penalty charged to one mini-batch for the given occurrences of rows of ``side`` ("user"/"item")."""
+        return self.penalty_rows(side, factors, bias, rows).sum()
+
+    def total(self, side: str, factors: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+        """The penalty of one pass over every bound occurrence, from the whole table: equal to
+        ``penalty(side, rows, table[rows], ...)`` with ``rows`` each row repeated ``n_r`` times, at the
+        cost of one pass over the table instead of over the occurrences."""
+        n = self._occurrences[side].to(factors.dtype)
+        return (n * self.penalty_rows(side, factors, bias)).sum()
+
+    def penalty_rows(self, side: str, factors: torch.Tensor, bias: torch.Tensor | None = None,
+                     rows: torch.Tensor | None = None) -> torch.Tensor:
+        """The penalty one occurrence of each row is charged (``(len(factors),)``): ``factors`` (and
+        ``bias``) are the rows ``rows`` of the table, or the whole table when ``rows`` is None."""
         lam = self._lam(side, rows)
         sq = factors.pow(2)
         if lam.dim() == 2:
@@ -102,29 +115,10 @@ class Regularizer:
         else:
             per_row = lam * sq.sum(-1)
         if bias is not None:
-            lam_b = self._bias_lam(lam)
-            per_row = per_row + lam_b * bias.pow(2)
-        if self.exponent != 1.0:
-            per_row = per_row * self._counts[side].index_select(0, rows).to(per_row.dtype).pow(self.exponent - 1.0)
-        return per_row.sum()
-
-    def total(self, side: str, factors: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
-        """The penalty of one pass over every bound occurrence, from the whole table: equal to
-        ``penalty(side, rows, table[rows], ...)`` with ``rows`` each row repeated ``n_r`` times, at the
-        cost of one pass over the table instead of over the occurrences."""
-        n = self._occurrences[side].to(factors.dtype)
-        per_row = self.penalty_rows(side, factors, bias)
-        return (n * per_row).sum()
-
-    def penalty_rows(self, side: str, factors: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
-        """The penalty one occurrence of each row of the whole table is charged (``(n_rows,)``)."""
-        lam = self._lam(side, None)
-        sq = factors.pow(2)
-        per_row = (lam * sq).sum(-1) if lam.dim() == 2 else (sq @ lam if lam.dim() == 1 else lam * sq.sum(-1))
-        if bias is not None:
             per_row = per_row + self._bias_lam(lam) * bias.pow(2)
         if self.exponent != 1.0:
-            per_row = per_row * self._counts[side].to(per_row.dtype).pow(self.exponent - 1.0)
+            counts = self._counts[side] if rows is None else self._counts[side].index_select(0, rows)
+            per_row = per_row * counts.to(per_row.dtype).pow(self.exponent - 1.0)
         return per_row
 
     def occurrence_grad(self, side: str, rows: torch.Tensor, factors: torch.Tensor,
@@ -140,8 +134,6 @@ class Regularizer:
         else:
             g_factors = (2.0 * lam) * factors
             g_bias = None if bias is None else (2.0 * self._bias_lam(lam)) * bias
-        if g_factors.data_ptr() == factors.data_ptr():  # never hand out the caller's storage
-            g_factors = g_factors.clone()
         return g_factors, g_bias
 
     def penalty_grad(self, side: str, idx: torch.Tensor, rows: torch.Tensor, factors: torch.Tensor,

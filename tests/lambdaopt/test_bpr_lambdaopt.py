@@ -82,7 +82,7 @@ def test_the_models_lambda_step_simulates_its_real_next_step(parts, optimizer):
     original = m._lambda_step
 
     def check(batch, grads, v):
-        u, ij, _ = batch
+        u, ij = batch
         vu, vi, vj = (t[v] for t in m._vtriples)
         if not checked:
             captured = {}

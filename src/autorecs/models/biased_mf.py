@@ -133,7 +133,7 @@ class BiasedMF(Recommender):
             self._pattern_rows = torch.repeat_interleave(torch.arange(train.n_users, device=dev),
                                                          self._pattern.crow_indices().diff())
             if c.cg_steps:  # the same matrices as PyTorch CSR tensors, float32
-                self._R_cg = {"user": torch_csr(self._R, device=dev), "item": torch_csr(self._R_t, device=dev)}
+                self._R_cg = {"user": self._pattern, "item": torch_csr(self._R_t, device=dev)}
                 self._ones_cg = {side: with_values(m, torch.ones_like(m.values())) for side, m in self._R_cg.items()}
 
     def _init_params(self, rng) -> None:

@@ -186,7 +186,7 @@ class BPRMF(Recommender):
                 g_bij[:b] += c[:, 0]
                 g_bij[b:] -= c[:, 0]
                 self.bi.grad = grads["bi"].zero_().index_add_(0, ij, g_bij.mul_(1.0 / b))
-            return BatchLoss(-F.logsigmoid(x).sum(), penalty, grads=data_grads or (), context=(u, ij, rows))
+            return BatchLoss(-F.logsigmoid(x).sum(), penalty, grads=data_grads or (), context=(u, ij))
 
         return minibatch_epoch(len(self._u), self.config.batch_size, batch_loss, self._opt, generator=self._tgen,
                                device=self.device_, begin=self._epoch_triples, lambda_hook=self._lam_hook)
@@ -212,7 +212,7 @@ class BPRMF(Recommender):
         of the epoch's validation triples."""
         from ..lambdaopt import rows_gradient
 
-        u, ij, _ = batch
+        u, ij = batch
         vu, vi, vj = (t[v] for t in self._vtriples)
         urows, uinv = torch.unique(vu, return_inverse=True)
         irows, iinv = torch.unique(torch.cat([vi, vj]), return_inverse=True)

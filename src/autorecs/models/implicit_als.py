@@ -27,7 +27,7 @@ import torch
 
 from ..exceptions import check_float, check_int, check_param
 from ..regularization import Regularizer
-from ._als import cg_solve, pair_dots, ridge_solve, torch_csr
+from ._als import cg_solve, pair_dots, ridge_solve, torch_csr, with_values
 from .base import FitConfig, Recommender
 
 
@@ -97,8 +97,9 @@ class ImplicitALS(Recommender):
         self._diag_u = self._reg.ridge("user", K)[0].to(dev, dt)
         self._diag_i = self._reg.ridge("item", K)[0].to(dev, dt)
         # the sparse matrices in both orientations, on the device, in the solver's precision
-        self._conf, self._target = torch_csr(conf, dt, dev), torch_csr(target, dt, dev)
-        self._conf_t, self._target_t = torch_csr(conf.T, dt, dev), torch_csr(target.T, dt, dev)
+        self._conf, self._conf_t = torch_csr(conf, dt, dev), torch_csr(conf.T, dt, dev)
+        # c · p = 1 + (c − 1) on the same pattern: the index arrays are shared, not copied
+        self._target, self._target_t = (with_values(m, 1.0 + m.values()) for m in (self._conf, self._conf_t))
         if c.solver == "cholesky":
             self._sp = (conf, target, conf.T.tocsr(), target.T.tocsr())
 
