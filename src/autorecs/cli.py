@@ -21,7 +21,7 @@ from rich.table import Table
 from . import __version__
 from .data import DATASETS, Columns, fetch, list_datasets, load, read_interactions, split, write_interactions
 from .evaluation import evaluate
-from .exceptions import AutorecsError, ConfigError, DataError
+from .exceptions import AutorecsError, ConfigError, DataError, check_output_dir
 from .models import MODELS, Recommender
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="Automated machine learning for recommender systems.")
@@ -66,6 +66,7 @@ ItemCol = typer.Option("item", "--item-col", help="Name of the item id column.")
 RatingCol = typer.Option("rating", "--rating-col", help="Name of the rating column ('none' for implicit data).")
 TimeCol = typer.Option("timestamp", "--timestamp-col", help="Name of the timestamp column ('none' if absent).")
 JsonOpt = typer.Option(False, "--json", help="Print one JSON object on stdout instead of tables.")
+OverwriteOpt = typer.Option(False, "--overwrite", help="Replace what an existing, non-empty --out directory holds.")
 DeviceOpt = typer.Option("cpu", "--device", help="Where to train: cpu, cuda (or cuda:N) or auto (a GPU if PyTorch sees one).")
 
 
@@ -111,12 +112,14 @@ def split_cmd(
     seed: int = typer.Option(0, help="Seed of random splits."),
     cold: str = typer.Option("drop", help="Valid/test rows with users/items unseen in train: drop or keep."),
     fmt: str = typer.Option("csv", "--format", help="csv or parquet."),
+    overwrite: bool = OverwriteOpt,
     user_col: str = UserCol, item_col: str = ItemCol, rating_col: str = RatingCol, timestamp_col: str = TimeCol,
     as_json: bool = JsonOpt,
 ) -> None:
     """Split interactions by a named protocol and write train/valid/test files."""
     if fmt not in ("csv", "parquet"):
         raise ConfigError(f"The '--format' option must be csv or parquet; got {fmt!r}.")
+    check_output_dir(out_dir, overwrite=overwrite, what="split directory", flag="--out")
     parts = split(_read(data, _columns(user_col, item_col, rating_col, timestamp_col)), protocol, seed=seed, cold=cold)
     sizes = {name: len(part) for name, part in zip(("train", "valid", "test"), parts)}
     empty = [name for name, n in sizes.items() if n == 0]
@@ -197,11 +200,13 @@ def fit_cmd(
     seed: int = typer.Option(0, help="Random seed."),
     device: str = DeviceOpt,
     out_dir: Path = typer.Option(..., "--out", help="Directory to save the fitted model."),
+    overwrite: bool = OverwriteOpt,
     user_col: str = UserCol, item_col: str = ItemCol, rating_col: str = RatingCol, timestamp_col: str = TimeCol,
     as_json: bool = JsonOpt,
 ) -> None:
     """Train a model and save it."""
     name, klass = _resolve_model(task, model)
+    check_output_dir(out_dir, overwrite=overwrite, what="model directory", flag="--out")
     cols = _columns(user_col, item_col, rating_col if task == "rating" else "none", timestamp_col)
     train_data = _read(train, cols, need_ratings=task == "rating")
     valid_data = _read(valid, cols, flag="--valid", need_ratings=task == "rating") if valid else None

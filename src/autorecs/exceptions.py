@@ -85,3 +85,17 @@ def check_float(owner: str, name: str, value, low: float = 0.0, high: float = fl
     ok = ok and (value > low if low_open else value >= low) and value <= high
     interval = f"{'(' if low_open else '['}{low:g}, {'inf)' if high == float('inf') else f'{high:g}]'}"
     check_param(ok, owner, name, value, f"a float in {interval}", fix)
+
+
+def check_output_dir(path, *, overwrite: bool, what: str = "output directory", flag: str | None = None) -> None:
+    """Refuse ``path`` as a directory to write into when it is a file, or (without ``overwrite``)
+    a directory that is not empty.  ``flag``: the CLI option that named it, for the message."""
+    from pathlib import Path
+
+    path = Path(path)
+    name = f"The '{flag}' {what}" if flag else f"The {what}"
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{name} '{path}' is a file, not a directory; give a directory path.")
+    if path.is_dir() and any(path.iterdir()) and not overwrite:
+        allow = "--overwrite" if flag else "overwrite=True"
+        raise ConfigError(f"{name} '{path}' already exists and is not empty; choose another path or pass {allow} to replace it.")

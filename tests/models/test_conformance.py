@@ -89,6 +89,21 @@ def test_save_load_round_trip_gives_identical_outputs(make_model, data, tmp_path
     assert back.history_.best_epoch == m.history_.best_epoch
 
 
+def test_save_replaces_only_the_model_files_and_can_refuse(ratings_data, tmp_path):
+    target = tmp_path / "m"
+    target.mkdir()
+    (target / "notes.txt").write_text("mine")
+    (target / "history.json").write_text("{}")  # a stale file of an earlier model
+    m = BiasedMF(factors=2, epochs=1).fit(ratings_data, progress=False)  # no validation: still a history
+    with pytest.raises(ConfigError, match="already exists and is not empty; choose another path or pass overwrite=True"):
+        m.save(target, overwrite=False)
+    assert not (target / "model.json").exists()
+    m.save(target)
+    assert (target / "notes.txt").read_text() == "mine" and (target / "model.json").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["m"]  # no temporary directory left behind
+    np.testing.assert_allclose(Recommender.load(target).predict([0], [0]), m.predict([0], [0]))
+
+
 def test_load_rejects_a_directory_that_is_not_a_model(tmp_path):
     with pytest.raises(DataError, match="is not a saved autorecs model"):
         Recommender.load(tmp_path)

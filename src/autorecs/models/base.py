@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,11 +34,25 @@ from .._rng import as_generator, torch_generator
 from ..data.interactions import Interactions
 from ..data.vocab import Vocabulary
 from ..device import resolve_device
-from ..exceptions import ConfigError, DataError, NotFittedError, check_int
+from ..exceptions import AutorecsError, ConfigError, DataError, NotFittedError, check_int, check_output_dir
 from ..metrics.registry import RANKING_METRICS, RATING_METRICS, is_known, lower_is_better
 from ..training import Callback, History, train_loop
 
 FORMAT_VERSION = 1
+_MODEL_FILES = ("model.json", "history.json", "weights.npz", "ids.npz")
+
+
+def _replace_dir(new: Path, path: Path) -> None:
+    """Move the files written in directory ``new`` to ``path``: a rename when ``path`` does not exist,
+    else one atomic replace per file, ``model.json`` last (other files in ``path`` are left alone)."""
+    if not path.exists():
+        new.rename(path)
+        return
+    for name in _MODEL_FILES:
+        if not (new / name).exists():
+            (path / name).unlink(missing_ok=True)  # e.g. a history.json of the model being replaced
+    for name in sorted(os.listdir(new), key=lambda f: f == "model.json"):
+        os.replace(new / name, path / name)
 
 
 @dataclass
@@ -306,11 +323,26 @@ class Recommender:
         return Recommendations(self.item_vocab_.ids(out_idx), out_scores, fallback)
 
     # ------------------------------------------------------------ persistence
-    def save(self, path: str | Path) -> Path:
-        """Write weights (``.npz``), JSON config and id maps to directory ``path``; no pickled code."""
+    def save(self, path: str | Path, *, overwrite: bool = True) -> Path:
+        """Write weights (``.npz``), JSON config and id maps to directory ``path``; no pickled code.
+
+        The files are written into a sibling temporary directory first and then moved into
+        ``path`` (``model.json`` last), so an interrupted save never leaves a half-written model.  With ``overwrite=False`` an
+        existing non-empty ``path`` is refused.
+        """
         self._check_fitted()
         path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
+        check_output_dir(path, overwrite=overwrite, what="model directory")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+        try:
+            self._write(tmp)
+            _replace_dir(tmp, path)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return path
+
+    def _write(self, path: Path) -> None:
         meta = {
             "format": FORMAT_VERSION,
             "model": self.name,
@@ -332,7 +364,6 @@ class Recommender:
             seen_indptr=seen.indptr,
             seen_indices=seen.indices,
         )
-        return path
 
     @classmethod
     def load(cls, path: str | Path) -> "Recommender":
@@ -350,19 +381,33 @@ class Recommender:
             raise DataError(f"'{meta_file}' is not a valid autorecs model file ({exc}); refit the model.") from exc
         if cls is not Recommender and not issubclass(klass, cls):
             raise DataError(f"'{path}' holds a {klass.__name__}, not a {cls.__name__}; use Recommender.load().")
-        model = klass(**meta["params"])
-        ids = np.load(path / "ids.npz", allow_pickle=False)
-        model.user_vocab_ = Vocabulary(ids["users"])
-        model.item_vocab_ = Vocabulary(ids["items"])
-        n_u, n_i = len(model.user_vocab_), len(model.item_vocab_)
-        model.seen_ = sp.csr_matrix(
-            (np.ones(len(ids["seen_indices"]), np.float32), ids["seen_indices"], ids["seen_indptr"]), shape=(n_u, n_i)
-        )
-        model.train_mean_, model.train_std_ = meta["train_mean"], meta["train_std"]
-        weights = np.load(path / "weights.npz", allow_pickle=False)
-        model._set_state({k: torch.from_numpy(weights[k]) for k in weights.files})
-        hist_file = path / "history.json"
-        model.history_ = History(**json.loads(hist_file.read_text())) if hist_file.exists() else None
+        try:
+            model = klass(**meta["params"])
+            model._read_state(path, meta)
+        except AutorecsError:
+            raise
+        except Exception as exc:  # noqa: BLE001  (a damaged file: missing, truncated or from another model)
+            raise DataError(f"The model directory '{path}' is damaged ({type(exc).__name__}: {exc}); "
+                            "refit the model or restore the directory from a copy.") from exc
         model.fit_seconds_ = meta.get("fit_seconds")
         model.fitted_ = True
         return model
+
+    def _read_state(self, path: Path, meta: dict) -> None:
+        """Ids, seen items, weights and history from a saved directory, checked for consistency."""
+        with np.load(path / "ids.npz", allow_pickle=False) as ids:
+            self.user_vocab_ = Vocabulary(ids["users"])
+            self.item_vocab_ = Vocabulary(ids["items"])
+            n_u, n_i = len(self.user_vocab_), len(self.item_vocab_)
+            self.seen_ = sp.csr_matrix(
+                (np.ones(len(ids["seen_indices"]), np.float32), ids["seen_indices"], ids["seen_indptr"]), shape=(n_u, n_i)
+            )
+        self.train_mean_, self.train_std_ = meta["train_mean"], meta["train_std"]
+        with np.load(path / "weights.npz", allow_pickle=False) as weights:
+            self._set_state({k: torch.from_numpy(weights[k]) for k in weights.files})
+        hist_file = path / "history.json"
+        self.history_ = History(**json.loads(hist_file.read_text())) if hist_file.exists() else None
+        if n_u:  # the weights must belong to these ids: one user's scores over every item
+            probe = self._score_codes(np.zeros(1, np.int64))
+            if tuple(probe.shape) != (1, n_i):
+                raise ValueError(f"the weights score {tuple(probe.shape)[-1]} items but ids.npz lists {n_i}")

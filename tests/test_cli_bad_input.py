@@ -1,0 +1,97 @@
+"""The command line's answers to a new user's mistakes: each exits non-zero with one sentence that
+names the flag (or file), the value and the fix; no traceback; nothing half-written left behind."""
+
+import shutil
+
+import pytest
+
+from autorecs.cli import main
+from autorecs.data import write_interactions
+from autorecs.data.synthetic import low_rank_ratings
+
+
+def run(capsys, *args):
+    code = main([str(a) for a in args])
+    cap = capsys.readouterr()
+    return code, cap.out, " ".join(cap.err.split())
+
+
+def assert_refused(code, out, err, *phrases):
+    assert code != 0, err
+    assert "Traceback" not in err and out == "", (out, err)
+    for p in phrases:
+        assert p in err, err
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """A small rating file and a model fitted on it (fitted once for the module)."""
+    folder = tmp_path_factory.mktemp("cli")
+    data = low_rank_ratings(60, 40, 900, factors=2, seed=3)
+    path = write_interactions(data, folder / "ratings.csv")
+    assert main(["fit", "--train", str(path), "--task", "rating", "-p", "epochs=1", "-p", "factors=2", "--out", str(folder / "model"), "--json"]) == 0
+    return folder, path
+
+
+def damaged_copy(files, tmp_path, damage):
+    folder, _ = files
+    model = tmp_path / "model"
+    shutil.copytree(folder / "model", model)
+    damage(model)
+    return model
+
+
+@pytest.mark.parametrize("damage", [
+    lambda m: (m / "weights.npz").unlink(),
+    lambda m: (m / "ids.npz").unlink(),
+    lambda m: (m / "weights.npz").write_bytes((m / "weights.npz").read_bytes()[:100]),
+    lambda m: (m / "ids.npz").write_bytes(b"not a zip file"),
+], ids=["weights-deleted", "ids-deleted", "weights-truncated", "ids-garbage"])
+@pytest.mark.parametrize("command", ["evaluate", "recommend"])
+def test_a_damaged_model_directory_is_one_sentence(capsys, files, tmp_path, damage, command):
+    model = damaged_copy(files, tmp_path, damage)
+    args = ["--test", files[1]] if command == "evaluate" else ["--user", "0"]
+    assert_refused(*run(capsys, command, "--model", model, *args), f"The model directory '{model}' is damaged", "refit the model")
+
+
+def test_weights_of_another_model_are_detected(capsys, files, tmp_path):
+    folder, path = files
+    small = low_rank_ratings(10, 8, 60, factors=2, seed=1)
+    other = tmp_path / "other"
+    assert main(["fit", "--train", str(write_interactions(small, tmp_path / "s.csv")), "--task", "rating", "-p", "epochs=1",
+                 "-p", "factors=2", "--out", str(other), "--json"]) == 0
+    capsys.readouterr()
+    model = damaged_copy(files, tmp_path, lambda m: shutil.copy(other / "weights.npz", m / "weights.npz"))
+    assert_refused(*run(capsys, "recommend", "--model", model, "--user", "0"), "is damaged", "items but ids.npz lists")
+
+
+def test_fit_into_an_existing_model_directory_needs_overwrite(capsys, files, tmp_path):
+    folder, path = files
+    target = tmp_path / "m"
+    shutil.copytree(folder / "model", target)
+    before = (target / "weights.npz").read_bytes()
+    assert_refused(*run(capsys, "fit", "--train", path, "--task", "rating", "-p", "epochs=1", "--out", target),
+                   f"The '--out' model directory '{target}' already exists and is not empty", "--overwrite")
+    assert (target / "weights.npz").read_bytes() == before
+    code, _, err = run(capsys, "fit", "--train", path, "--task", "rating", "-p", "epochs=1", "-p", "factors=3", "--out", target,
+                       "--overwrite", "--json")
+    assert code == 0, err and (target / "weights.npz").read_bytes() != before
+
+
+@pytest.mark.parametrize("command", ["fit", "split"])
+def test_out_that_is_a_file_is_refused_before_any_work(capsys, files, tmp_path, command):
+    folder, path = files
+    target = tmp_path / "taken.txt"
+    target.write_text("mine")
+    args = ["--train", path, "--task", "rating"] if command == "fit" else [path]
+    assert_refused(*run(capsys, command, *args, "--out", target), f"'{target}' is a file, not a directory")
+    assert target.read_text() == "mine"
+
+
+def test_split_into_a_non_empty_directory_needs_overwrite(capsys, files, tmp_path):
+    folder, path = files
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "notes.txt").write_text("keep")
+    assert_refused(*run(capsys, "split", path, "--out", tmp_path / "s"), "already exists and is not empty", "--overwrite")
+    code, _, err = run(capsys, "split", path, "--out", tmp_path / "s", "--overwrite")
+    assert code == 0 and (tmp_path / "s" / "train.csv").exists() and (tmp_path / "s" / "notes.txt").read_text() == "keep"
