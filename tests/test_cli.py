@@ -133,10 +133,10 @@ def test_config_file_toml_and_json(capsys, rating_files):
     (tmp / "c.json").write_text('{"factors": 2, "epochs": 2}')
     (tmp / "bad.json").write_text("{factors: 2")
     for cfg in ("c.toml", "c.json"):
-        code, out, err = run(capsys, "fit", "--train", path, "--task", "rating", "--config", tmp / cfg, "--out", tmp / "m", "--json")
+        code, out, err = run(capsys, "fit", "--train", path, "--task", "rating", "--config", tmp / cfg, "--out", tmp / f"m-{cfg}", "--json")
         assert code == 0, err
         assert json.loads(out)["params"]["factors"] == 2
-    code, _, err = run(capsys, "fit", "--train", path, "--task", "rating", "--config", tmp / "bad.json", "--out", tmp / "m")
+    code, _, err = run(capsys, "fit", "--train", path, "--task", "rating", "--config", tmp / "bad.json", "--out", tmp / "m-bad")
     assert code != 0 and "is not valid json" in err
 
 
@@ -224,3 +224,25 @@ def test_messages_name_the_flag_and_only_the_bad_values(capsys, tmp_path, implic
     assert code == 0, err
     code, _, err = run(capsys, "recommend", "--model", tmp_path / "a", "--user", "abc", "--user", "1")
     assert code != 0 and "'abc'" in err and "'1'" not in err
+
+
+def test_tune_saves_the_chosen_model_and_prints_a_fit_command_that_reproduces_it(capsys, rating_files):
+    import shlex
+
+    from autorecs import Recommender
+
+    folder, path = rating_files
+    code, out, err = run(capsys, "split", path, "--out", folder / "s", "--json")
+    code, out, err = run(capsys, "tune", "--train", folder / "s/train.csv", "--valid", folder / "s/valid.csv", "--task", "rating",
+                         "--space", "lambdaopt-grid", "--strategy", "grid", "-p", "epochs=4", "-p", "factors=2",
+                         "--storage", folder / "t.journal", "--out", folder / "best", "--json")
+    assert code == 0, err
+    study = json.loads(out)["studies"][0]
+    saved = Recommender.load(folder / "best")
+    assert saved.get_params() == {**saved.get_params(), **study["model_params"]}
+    assert "reg_user" in study["model_params"] and "reg" not in study["model_params"]  # fit's names, not the space's
+    cmd = study["fit_command"].replace("TRAIN", str(folder / "s/train.csv")).replace("VALID", str(folder / "s/valid.csv"))
+    cmd = cmd.replace("DIR", str(folder / "again"))
+    code, out, err = run(capsys, *shlex.split(cmd)[1:], "--json")
+    assert code == 0, err
+    assert json.loads(out)["best_valid"] == pytest.approx(study["best_valid"], rel=1e-6)  # the same trial, retrained

@@ -95,3 +95,25 @@ def test_split_into_a_non_empty_directory_needs_overwrite(capsys, files, tmp_pat
     assert_refused(*run(capsys, "split", path, "--out", tmp_path / "s"), "already exists and is not empty", "--overwrite")
     code, _, err = run(capsys, "split", path, "--out", tmp_path / "s", "--overwrite")
     assert code == 0 and (tmp_path / "s" / "train.csv").exists() and (tmp_path / "s" / "notes.txt").read_text() == "keep"
+
+
+@pytest.mark.parametrize("storage,phrase", [
+    ("no/such/dir/s.journal", "The '--storage' path"),
+    (".", "is a directory; give a journal file inside it"),
+])
+def test_tune_storage_paths(capsys, files, tmp_path, monkeypatch, storage, phrase):
+    monkeypatch.chdir(tmp_path)
+    folder, path = files
+    assert_refused(*run(capsys, "tune", "--train", path, "--valid", path, "--task", "rating", "--space", "mf-tpe", "--storage", storage), phrase)
+    assert not (tmp_path / "no").exists()
+
+
+def test_tune_on_other_data_under_the_same_study_name_is_refused(capsys, files, tmp_path):
+    folder, path = files
+    other = write_interactions(low_rank_ratings(50, 30, 700, factors=2, seed=9), tmp_path / "other.csv")
+    common = ["--valid", path, "--task", "rating", "--space", "mf-tpe", "--trials", "1", "-p", "epochs=1", "--storage", tmp_path / "s.journal"]
+    code, out, err = run(capsys, "tune", "--train", path, *common, "--study", "mine", "--json")
+    assert code == 0, err
+    assert_refused(*run(capsys, "tune", "--train", other, *common, "--study", "mine", "--json"), "was started on other data", "--study")
+    code, out, err = run(capsys, "tune", "--train", other, *common, "--json")  # no name: a study of its own
+    assert code == 0 and len(__import__("json").loads(out)["studies"][0]["trials"]) == 1, err

@@ -364,6 +364,8 @@ def tune_cmd(
     device: str = DeviceOpt,
     prune: bool = typer.Option(False, "--prune", help="Stop unpromising trials early (median pruner; cheaper, can miss slow learners)."),
     report: Optional[Path] = typer.Option(None, help="Directory for the cost figure and results JSON."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="Save the chosen configuration's model here (trained again as its trial was)."),
+    overwrite: bool = OverwriteOpt,
     test_all: bool = typer.Option(False, "--test-all", help="Also score every trial on --test (reported only; selection uses validation)."),
     user_col: str = UserCol, item_col: str = ItemCol, rating_col: str = RatingCol, timestamp_col: str = TimeCol,
     as_json: bool = JsonOpt,
@@ -372,7 +374,13 @@ def tune_cmd(
     from .plots import plot_search_cost
     from .search import BUILTIN_SPACES, Budget, SearchSpace, Tuner, builtin_space
 
+    from .search.engine import check_storage_path
+
     name, klass = _resolve_model(task, model)
+    if storage is not None and "://" not in storage:
+        check_storage_path(storage, flag="--storage")
+    if out_dir is not None:
+        check_output_dir(out_dir, overwrite=overwrite, what="model directory", flag="--out")
     fields = set(klass.Config.__dataclass_fields__)
     sp = builtin_space(space, fields) if space in BUILTIN_SPACES else SearchSpace.from_file(space)
     cols = _columns(user_col, item_col, rating_col if task == "rating" else "none", timestamp_col)
@@ -396,9 +404,11 @@ def tune_cmd(
         if test_all and test_data is None:
             raise ConfigError("The '--test-all' option needs a '--test' file.")
         res = tuner.run(train_data, valid_data, test_data, exclude=[valid_data] if task == "ranking" else (), test_all=test_all,
-                        on_trial=None if as_json else show)
+                        on_trial=None if as_json else show, refit=out_dir is not None)
         results.append(res)
-    payload = {"model": name, "task": task, "space": sp.to_dict(), "studies": [_tune_summary(r) for r in results]}
+    payload = {"model": name, "task": task, "space": sp.to_dict(), "studies": [_tune_summary(r, name, task, seed) for r in results]}
+    if out_dir is not None:
+        payload["out"] = _save_best(results, out_dir)
     if report is not None:
         report.mkdir(parents=True, exist_ok=True)
         payload["figure"] = str(plot_search_cost(results, report / "search_cost.png", title=f"{name}: {sp.name}"))
@@ -413,9 +423,28 @@ def tune_cmd(
         table.add_row(r["strategy"], str(r["n_trials"]), best, test_s, f"{r['fit_seconds']:.1f}", str(r["epochs"]), f"{r['wall_seconds']:.1f}")
     out.print(table)
     for r in payload["studies"]:
-        out.print(f"{r['strategy']}: best parameters {json.dumps(r['best_params'])}", highlight=False, soft_wrap=True)
+        if r["best_params"] is not None:
+            out.print(f"{r['strategy']}: best {json.dumps(r['best_params'])}; to train it: {r['fit_command']}", highlight=False, soft_wrap=True)
+    if payload.get("out"):
+        out.print(f"The chosen model is saved in {payload['out']}")
     if report is not None:
         out.print(f"Figure and results: {report}")
+
+
+def _save_best(results, out_dir: Path) -> Optional[str]:
+    """Save the refit model of the best study (by its own direction) to ``out_dir``."""
+    done = [r for r in results if r.best is not None and getattr(r, "model", None) is not None]
+    if not done:
+        return None
+    sign = -1.0 if done[0].direction == "maximize" else 1.0
+    best = min(done, key=lambda r: sign * r.best.value)
+    return str(best.model.save(out_dir))
+
+
+def _fit_command(name: str, task: str, params: dict, seed: int) -> str:
+    """An `autorecs fit` command line that trains ``params`` as the trial did (what tune prints must paste into fit)."""
+    flags = " ".join(f"-p {k}={v}" if isinstance(v, str) else f"-p {k}={json.dumps(v)}" for k, v in sorted(params.items()))
+    return f"autorecs fit --task {task} --model {name} {flags} --seed {seed} --train TRAIN --valid VALID --out DIR"
 
 
 def _headline(metrics: dict) -> dict:
@@ -424,12 +453,12 @@ def _headline(metrics: dict) -> dict:
     return {"topk NDCG@50": metrics["topk"]["ndcg@50"], "λOpt NDCG@50": metrics["lambdaopt"]["ndcg@50"]}
 
 
-def _tune_summary(r) -> dict:
+def _tune_summary(r, name: str, task: str, seed: int) -> dict:
     return {
         "study": r.study, "strategy": r.strategy, "metric": r.metric, "direction": r.direction, "n_trials": len(r.trials),
         "states": {s: sum(t.state == s for t in r.trials) for s in {t.state for t in r.trials}},
         "best_valid": None if r.best is None else r.best.value, "best_params": None if r.best is None else r.best.params,
-        "model_params": r.model_params, "test": r.test, "fit_seconds": r.fit_seconds, "epochs": r.epochs,
+        "model_params": r.model_params, "fit_command": _fit_command(name, task, r.model_params, seed + r.best.number) if r.best else None, "test": r.test, "fit_seconds": r.fit_seconds, "epochs": r.epochs,
         "wall_seconds": r.wall_seconds, "overhead_seconds": r.wall_seconds - r.fit_seconds - r.extra.get("refit_seconds", 0.0),
         **r.extra, "trials": [t.__dict__ for t in r.trials],
     }

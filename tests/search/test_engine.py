@@ -45,6 +45,39 @@ def test_resume_continues_the_study_and_keeps_finished_trials(parts, tmp_path):
     assert all(before[n] == (t.params, t.value) for t in second.trials if (n := t.number) in before)
 
 
+def test_a_study_is_not_continued_on_other_data(parts, ratings_data, tmp_path):
+    space = builtin_space("mf-tpe", FIELDS)
+    kw = dict(strategy="random", fixed={"solver": "adam", "epochs": 2}, storage=tmp_path / "s.journal", budget=Budget(trials=2))
+    first = Tuner("biased-mf", space, study="named", **kw).run(parts.train, parts.valid)
+    other = split(ratings_data, "random-60-20-20", seed=1)
+    with pytest.raises(ConfigError, match="The study 'named' in .* was started on other data; give it another study name"):
+        Tuner("biased-mf", space, study="named", **kw).run(other.train, other.valid)
+    with pytest.raises(ConfigError, match="was started on other fixed parameters"):
+        Tuner("biased-mf", space, study="named", **{**kw, "fixed": {"solver": "adam", "epochs": 3}}).run(parts.train, parts.valid)
+    # without a name, each data set gets its own study (the name carries the data's fingerprint), in the same journal
+    a = Tuner("biased-mf", space, **kw).run(parts.train, parts.valid)
+    b = Tuner("biased-mf", space, **kw).run(other.train, other.valid)
+    again = Tuner("biased-mf", space, **kw).run(parts.train, parts.valid)
+    assert a.study != b.study and a.study == again.study and len(b.trials) == 2 and len(first.trials) == 2
+    assert [t.value for t in again.trials] == [t.value for t in a.trials]  # continued: nothing retrained
+
+
+@pytest.mark.parametrize("where,message", [
+    (lambda tmp: tmp / "no" / "such" / "s.journal", "neither it nor"),
+    (lambda tmp: tmp, "is a directory; give a journal file inside it"),
+])
+def test_storage_paths_are_checked_before_the_search(tmp_path, where, message):
+    with pytest.raises(ConfigError, match=message):
+        Tuner("biased-mf", builtin_space("mf-tpe", FIELDS), storage=where(tmp_path))
+    assert not (tmp_path / "no").exists()
+
+
+def test_a_missing_last_directory_level_is_created(parts, tmp_path):
+    res = Tuner("biased-mf", builtin_space("mf-tpe", FIELDS), strategy="random", fixed={"solver": "adam", "epochs": 1},
+                budget=Budget(trials=1), storage=tmp_path / "new" / "s.journal").run(parts.train, parts.valid)
+    assert len(res.trials) == 1 and (tmp_path / "new" / "s.journal").is_file()
+
+
 def test_epoch_budget_and_bad_options(parts, tmp_path):
     space = builtin_space("mf-tpe", FIELDS)
     res = Tuner("biased-mf", space, strategy="random", budget=Budget(epochs=10), fixed={"solver": "adam", "epochs": 4, "patience": 4},

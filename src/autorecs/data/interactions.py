@@ -190,6 +190,18 @@ class Interactions:
         """This data's users and items as codes of other vocabularies (``-1`` where unknown)."""
         return user_vocab.codes(self.user_vocab.index)[self.users], item_vocab.codes(self.item_vocab.index)[self.items]
 
+    def fingerprint(self) -> str:
+        """A short hash of the rows (raw user and item ids, ratings, timestamps): equal data, equal
+        fingerprint.  Studies use it to tell whether they are continued on the same data."""
+        import hashlib
+
+        h = hashlib.blake2b(digest_size=8)
+        for vocab, codes in ((self.user_vocab, self.users), (self.item_vocab, self.items)):
+            h.update(pd.util.hash_array(np.asarray(vocab.to_array())).take(codes).tobytes())
+        for arr in (self.ratings, self.timestamps):
+            h.update(b"-" if arr is None else arr.tobytes())
+        return h.hexdigest()
+
     def __repr__(self) -> str:
         extra = ", ratings" if self.has_ratings else ""
         extra += ", timestamps" if self.timestamps is not None else ""

@@ -19,6 +19,8 @@ its cost in the same units: fit seconds and training epochs per trial.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import math
 import os
 import resource
@@ -87,7 +89,7 @@ class TuneResult:
     test: dict | None = None
     extra: dict = field(default_factory=dict)
     model: ClassVar = None
-    """The chosen trial refit (set by :meth:`Tuner.run` when it scores on test; never serialized)."""
+    """The chosen trial refit (set by :meth:`Tuner.run` with ``test`` or ``refit``; never serialized)."""
 
     @property
     def fit_seconds(self) -> float:
@@ -113,6 +115,37 @@ def _storage(path: str | Path | None, study: str):
     path = Path(path) if path is not None else Path("autorecs-studies") / f"{study}.journal"
     path.parent.mkdir(parents=True, exist_ok=True)
     return JournalStorage(JournalFileBackend(str(path)))
+
+
+def check_storage_path(path: str | Path, flag: str | None = None) -> None:
+    """A journal file path must be a file in an existing, writable directory (only a missing last
+    directory level is created); refused in one sentence otherwise."""
+    path = Path(path)
+    name = f"The '{flag}' path" if flag else "The storage path"
+    parent = path.parent
+    if path.is_dir():
+        raise ConfigError(f"{name} '{path}' is a directory; give a journal file inside it, e.g. '{path / 'study.journal'}'.")
+    if not parent.exists():
+        if not parent.parent.exists():
+            raise ConfigError(f"{name} '{path}' is in '{parent}', and neither it nor '{parent.parent}' exists; create the directory first.")
+        if not os.access(parent.parent, os.W_OK):
+            raise ConfigError(f"{name} '{path}' needs the directory '{parent}', which cannot be created in '{parent.parent}' (not writable); choose another path.")
+    elif not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise ConfigError(f"{name} '{path}' is not writable; choose a path in a directory you can write to.")
+
+
+def _check_identity(study, identity: dict, storage) -> None:
+    """A study continues only on the same model, space, fixed parameters and data it was started with."""
+    known = study.user_attrs.get("identity")
+    if known is None:
+        study.set_user_attr("identity", identity)
+        return
+    if known.get("digest") == identity["digest"]:
+        return
+    differs = [k for k in ("data", "space", "fixed", "model") if known.get(k) != identity[k]]
+    what = {"data": "other data", "space": "another search space", "fixed": "other fixed parameters", "model": "another model"}
+    raise ConfigError(f"The study '{study.study_name}' in '{storage}' was started on {' and '.join(what[k] for k in differs)}; "
+                      "give it another study name (study=..., --study), or leave the name out to get one per data set and space.")
 
 
 def _sampler(strategy: str, space: SearchSpace, seed: int):
@@ -399,36 +432,56 @@ class Tuner:
         self.budget = budget or Budget(trials=space.grid_size if strategy == "grid" else 20)
         if strategy == "grid" and (self.budget.trials is None or self.budget.trials > space.grid_size):
             self.budget = Budget(space.grid_size, self.budget.seconds, self.budget.epochs)
-        self.study = study or f"{model}-{space.name}-{strategy}"
-        if storage is None or "://" not in str(storage):  # absolute, so that worker processes find it
-            storage = str((Path(storage) if storage is not None else Path("autorecs-studies") / f"{self.study}.journal").resolve())
-        self.fixed, self.storage, self.seed, self.prune = fixed, storage, seed, prune
+        if storage is not None and "://" not in str(storage):
+            check_storage_path(storage)
+        self._study_arg, self._storage_arg = study, storage
+        self.study, self.storage = study, storage  # resolved by run(): the default name includes the data's fingerprint
+        self.fixed, self.seed, self.prune = fixed, seed, prune
         self.n_jobs, self.backend, self.ray_address = n_jobs, backend, ray_address
         klass(**{**space.fixed, **fixed})  # validate the fixed hyperparameters now
         space.check_values(lambda params: klass(**{**params, **fixed}))  # and every value the space can produce
 
+    def _identity(self, train, valid, exclude) -> dict:
+        """What a study is about: the model, the space, the fixed parameters and the data (fingerprints)."""
+        parts = {
+            "model": self.model,
+            "space": self.space.to_dict(),
+            "fixed": {k: self.fixed[k] for k in sorted(self.fixed)},
+            "data": {"train": train.fingerprint(), "valid": valid.fingerprint(), "exclude": [e.fingerprint() for e in exclude]},
+        }
+        text = json.dumps(parts, sort_keys=True, default=str)
+        return {**json.loads(text), "digest": hashlib.blake2b(text.encode(), digest_size=8).hexdigest()}
+
     def run(self, train: Interactions, valid: Interactions, test: Interactions | None = None, *, exclude=(), test_all: bool = False,
-            on_trial=None) -> TuneResult:
+            on_trial=None, refit: bool = False) -> TuneResult:
         """Run (or continue) the search; evaluate the best trial's model on ``test`` once.
 
-        With ``test``, the refit best model is ``result.model`` (for further analysis).
+        With ``test`` or ``refit``, the best trial's model is trained again (same seed, same
+        data) and returned as ``result.model``, e.g. to save it.
 
         With ``test_all`` every completed trial is scored on ``test`` too (for analysis
         figures; selection still uses validation only).
         """
         with _quiet_optuna():
-            return self._run(train, valid, test, exclude=exclude, test_all=test_all, on_trial=on_trial)
+            return self._run(train, valid, test, exclude=exclude, test_all=test_all, on_trial=on_trial, refit=refit)
 
-    def _run(self, train, valid, test, *, exclude, test_all, on_trial) -> TuneResult:
+    def _run(self, train, valid, test, *, exclude, test_all, on_trial, refit) -> TuneResult:
         from ..evaluation import evaluate
 
         t0 = time.time()
+        identity = self._identity(train, valid, exclude)
+        self.study = self._study_arg or f"{self.model}-{self.space.name}-{self.strategy}-{identity['digest'][:8]}"
+        storage = self._storage_arg
+        if storage is None or "://" not in str(storage):  # absolute, so that worker processes find it
+            storage = str((Path(storage) if storage is not None else Path("autorecs-studies") / f"{self.study}.journal").resolve())
+        self.storage = storage
         job = _Job(self.model, self.space, self.fixed, self.strategy, self.study, None if self.storage is None else str(self.storage),
                    self.seed, self.prune, self.budget, None if self.budget.seconds is None else t0 + self.budget.seconds, train, valid,
                    test if test_all else None, tuple(exclude), self.device)
         probe = self.klass(**{**self.space.fixed, **self.fixed})
         direction = _direction(probe.monitor)
         study = _open_study(job, direction)
+        _check_identity(study, identity, self.storage)
         requeued = _requeue_stale(study)
         if self.strategy == "grid":
             _enqueue_grid(study, self.space)
@@ -449,11 +502,12 @@ class Tuner:
             best = (min if direction == "minimize" else max)(done, key=lambda t: t.value)
         params = {**self.space.fixed, **self.fixed, **self.space.model_params(best.params)} if best else {}
         result = TuneResult(self.study, self.strategy, probe.monitor, direction, trials, best, params, time.time() - t0)
-        if best is not None and test is not None:
+        if best is not None and (test is not None or refit):
             # the chosen trial again, with its own seed (training is deterministic on CPU), scored once on test
             t1 = time.perf_counter()
             model = self.klass(**params).fit(train, valid, seed=self.seed + best.number, progress=False, device=self.device)
-            result.test = evaluate(model, test, exclude=exclude)
+            if test is not None:
+                result.test = evaluate(model, test, exclude=exclude)
             result.extra["refit_seconds"] = time.perf_counter() - t1
             result.extra["refit_valid"] = model.history_.best_value
             best.test = result.test
