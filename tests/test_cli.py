@@ -246,3 +246,31 @@ def test_tune_saves_the_chosen_model_and_prints_a_fit_command_that_reproduces_it
     code, out, err = run(capsys, *shlex.split(cmd)[1:], "--json")
     assert code == 0, err
     assert json.loads(out)["best_valid"] == pytest.approx(study["best_valid"], rel=1e-6)  # the same trial, retrained
+
+
+def test_help_has_short_flag_exit_codes_and_no_type_tags_on_flags(capsys):
+    from autorecs import exceptions
+    from autorecs.cli import EXIT_CODES
+
+    code, out, _ = run(capsys, "-h")
+    assert code == 0 and "Exit codes:" in out
+    code, out, _ = run(capsys, "fit", "-h")
+    assert code == 0 and "--overwrite" in out and "<bool>" not in out and "<int>" in out  # valued options keep their type
+    classes = [c for c in vars(exceptions).values() if isinstance(c, type) and issubclass(c, exceptions.AutorecsError)]
+    assert {c.exit_code for c in classes} <= set(EXIT_CODES)  # every code the CLI can return is documented
+
+
+def test_models_lists_models_and_one_models_parameters(capsys):
+    code, out, _ = run(capsys, "models", "--json")
+    rows = {m["name"]: m for m in json.loads(out)["models"]}
+    assert code == 0 and rows["implicit-als"]["task"] == "ranking" and "implicit feedback" in rows["implicit-als"]["summary"]
+    code, out, _ = run(capsys, "models", "bpr-mf", "--json")
+    params = {p["name"]: p for p in json.loads(out)["params"]}
+    assert params["factors"]["default"] == 64 and params["factors"]["help"] == "Latent dimension K."
+    assert params["epochs"]["help"].startswith("Maximum number of epochs")  # inherited from the shared FitConfig
+
+
+def test_task_follows_from_model(capsys, rating_files):
+    folder, path = rating_files
+    code, out, err = run(capsys, "fit", "--train", path, "--model", "implicit-als", "-p", "epochs=1", "--out", folder / "m", "--json")
+    assert code == 0 and json.loads(out)["task"] == "ranking", err

@@ -117,3 +117,14 @@ def test_tune_on_other_data_under_the_same_study_name_is_refused(capsys, files, 
     assert_refused(*run(capsys, "tune", "--train", other, *common, "--study", "mine", "--json"), "was started on other data", "--study")
     code, out, err = run(capsys, "tune", "--train", other, *common, "--json")  # no name: a study of its own
     assert code == 0 and len(__import__("json").loads(out)["studies"][0]["trials"]) == 1, err
+
+
+@pytest.mark.parametrize("args,phrase", [
+    (["fit", "--train", "X", "--out", "M"], "The '--task' option is needed when --model is not given"),
+    (["fit", "--train", "X", "--task", "ratings", "--out", "M"], "The '--task' option must be 'rating' or 'ranking'; got 'ratings'"),
+    (["models", "svd"], "Unknown model 'svd'; choose one of"),
+    (["fit", "--train", "X", "--model", "svd", "--out", "M"], "`autorecs models` lists them"),
+])
+def test_model_and_task_mistakes(capsys, tmp_path, monkeypatch, args, phrase):
+    monkeypatch.chdir(tmp_path)
+    assert_refused(*run(capsys, *args), phrase)

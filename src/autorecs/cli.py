@@ -24,11 +24,27 @@ from .evaluation import evaluate
 from .exceptions import AutorecsError, ConfigError, DataError, check_output_dir
 from .models import MODELS, Recommender
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="Automated machine learning for recommender systems.")
-datasets_app = typer.Typer(no_args_is_help=True, help="Built-in data sets (fetched into a local cache, never redistributed).")
+_HELP = {"help_option_names": ["-h", "--help"]}
+EXIT_CODES = {0: "success", 1: "an unexpected autorecs error", 2: "a bad option, parameter or command line (ConfigError)",
+              3: "bad input data or a damaged model directory (DataError)", 4: "a built-in data set is unavailable",
+              5: "a model used before fitting", 6: "training diverged (NaN/inf; lower the learning rate)", 130: "interrupted (Ctrl-C)"}
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, context_settings=_HELP,
+                  help="Automated machine learning for recommender systems.",
+                  epilog="Exit codes: " + "; ".join(f"{k} {v}" for k, v in EXIT_CODES.items()) + ".")
+datasets_app = typer.Typer(no_args_is_help=True, context_settings=_HELP, help="Built-in data sets (fetched into a local cache, never redistributed).")
 app.add_typer(datasets_app, name="datasets")
 out = Console()
 err = Console(stderr=True)
+
+
+def _flag_type(display):
+    """Typer's help shows a '<bool>' type beside on/off flags, which take no value: show none."""
+    def display_type_rich(self, ctx):
+        return None if getattr(self, "is_flag", False) else display(self, ctx)
+    return display_type_rich
+
+
+typer.core.TyperOption.display_type_rich = _flag_type(typer.core.TyperOption.display_type_rich)
 
 #: Default model per task.
 DEFAULT_MODEL = {"rating": "biased-mf", "ranking": "bpr-mf"}
@@ -103,6 +119,32 @@ def datasets_fetch(name: str = typer.Argument(..., help="Data set name, e.g. ml-
     out.print(f"{name}: {path}")
 
 
+# -------------------------------------------------------------------- models
+@app.command("models")
+def models_cmd(
+    name: Optional[str] = typer.Argument(None, help="A model name: list its parameters (default: list the models)."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """List the models, or one model's parameters with their defaults (what -p KEY=VALUE takes)."""
+    from .models.catalog import model_params, summary
+
+    if name is None:
+        rows = [{"name": n, "task": k.task, "summary": summary(k)} for n, k in MODELS.items()]
+        if as_json:
+            return _emit_json({"models": rows})
+        table = Table("model", "task", "what it is")
+        for r in rows:
+            table.add_row(r["name"], r["task"], r["summary"])
+        return out.print(table)
+    params = model_params(name)
+    if as_json:
+        return _emit_json({"model": name, "task": MODELS[name].task, "params": [p.__dict__ for p in params]})
+    table = Table("parameter", "type", "default", "meaning", title=f"{name} ({MODELS[name].task}): -p KEY=VALUE")
+    for p in params:
+        table.add_row(p.name, p.type, repr(p.default), p.help)
+    out.print(table)
+
+
 # --------------------------------------------------------------------- split
 @app.command("split")
 def split_cmd(
@@ -139,17 +181,19 @@ def split_cmd(
 
 
 # ----------------------------------------------------------------------- fit
-def _resolve_model(task: str, model: Optional[str]):
-    """The registered model for ``--task``/``--model``, with the standard errors."""
-    if task not in ("rating", "ranking"):
+def _resolve_model(task: Optional[str], model: Optional[str]):
+    """The registered model (name, class, task) for ``--task``/``--model``, with the standard errors."""
+    if task is None and model is None:
+        raise ConfigError("The '--task' option is needed when --model is not given; use --task rating or --task ranking.")
+    if task is not None and task not in ("rating", "ranking"):
         raise ConfigError(f"The '--task' option must be 'rating' or 'ranking'; got {task!r}.")
     name = model or DEFAULT_MODEL[task]
     if name not in MODELS:
-        raise ConfigError(f"Unknown model {name!r}; choose one of {sorted(MODELS)}.")
+        raise ConfigError(f"Unknown model {name!r}; choose one of {sorted(MODELS)} (`autorecs models` lists them).")
     klass = MODELS[name]
-    if klass.task != task:
+    if task is not None and klass.task != task:
         raise ConfigError(f"Model {name!r} is for the {klass.task} task, not {task!r}; pick a {task} model or change --task.")
-    return name, klass
+    return name, klass, klass.task
 
 
 def _parse_params(config: Optional[Path], params: List[str]) -> dict:
@@ -184,7 +228,7 @@ def _parse_params(config: Optional[Path], params: List[str]) -> dict:
 def fit_cmd(
     train: str = typer.Option(..., help="Training interactions (file or built-in name)."),
     valid: Optional[str] = typer.Option(None, help="Validation interactions, for early stopping and restarts."),
-    task: str = typer.Option(..., help="rating or ranking."),
+    task: Optional[str] = typer.Option(None, help="rating or ranking; default: the task of --model."),
     model: Optional[str] = typer.Option(None, help=f"One of {sorted(MODELS)}; default biased-mf (rating) / bpr-mf (ranking)."),
     config: Optional[Path] = typer.Option(None, help="JSON or TOML file of model parameters."),
     arch: Optional[Path] = typer.Option(None, help="An architecture from `autorecs search-ifc` (arch-K*.json), for --model sif."),
@@ -205,7 +249,7 @@ def fit_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     """Train a model and save it."""
-    name, klass = _resolve_model(task, model)
+    name, klass, task = _resolve_model(task, model)
     check_output_dir(out_dir, overwrite=overwrite, what="model directory", flag="--out")
     cols = _columns(user_col, item_col, rating_col if task == "rating" else "none", timestamp_col)
     train_data = _read(train, cols, need_ratings=task == "rating")
@@ -347,7 +391,7 @@ def tune_cmd(
     train: str = typer.Option(..., help="Training interactions (file or built-in name)."),
     valid: str = typer.Option(..., help="Validation interactions: every selection is made on these."),
     test: Optional[str] = typer.Option(None, help="Test interactions, scored once for the chosen configuration."),
-    task: str = typer.Option(..., help="rating or ranking."),
+    task: Optional[str] = typer.Option(None, help="rating or ranking; default: the task of --model."),
     model: Optional[str] = typer.Option(None, help=f"One of {sorted(MODELS)}; default biased-mf (rating) / bpr-mf (ranking)."),
     space: str = typer.Option(..., help="A TOML/YAML/JSON space file or a built-in space: lambdaopt-grid, sif-grid, mf-tpe."),
     strategy: str = typer.Option("tpe", help="grid, random or tpe; comma-separated to compare several on one figure."),
@@ -376,7 +420,7 @@ def tune_cmd(
 
     from .search.engine import check_storage_path
 
-    name, klass = _resolve_model(task, model)
+    name, klass, task = _resolve_model(task, model)
     if storage is not None and "://" not in storage:
         check_storage_path(storage, flag="--storage")
     if out_dir is not None:
@@ -596,7 +640,7 @@ def _search_tensor(train, valid, test, dims, context_col, context, biases, seed,
 
 
 # --------------------------------------------------------------------- cross
-cross_app = typer.Typer(help="AutoCross: search feature crosses for a labelled table, and apply them.")
+cross_app = typer.Typer(context_settings=_HELP, help="AutoCross: search feature crosses for a labelled table, and apply them.")
 app.add_typer(cross_app, name="cross")
 
 
