@@ -560,6 +560,7 @@ def search_ifc_cmd(
                                                       "and sif-halving for three-way data (better there on ml-100k + hour)."),
     budget: Optional[float] = typer.Option(None, help="Wall-clock seconds per size for random/tpe/rl (default 60)."),
     epochs: int = typer.Option(10, help="Search epochs of sif / sif-halving."),
+    retrain_epochs: Optional[int] = typer.Option(None, help="Most epochs of each retraining run (one per λ; default: the model's, with early stopping)."),
     predictor: str = typer.Option("linear", help="sif / sif-halving: linear heads (eq. 5) or mlp (a 3-layer MLP per operation, Table 7)."),
     biases: bool = typer.Option(True, help="Learned μ + b_u + b_i in every model (--no-biases: the paper's model)."),
     context_col: Optional[str] = typer.Option(None, help="Three-way data: the context column of the files (user, item, context, rating)."),
@@ -576,8 +577,11 @@ def search_ifc_cmd(
     if context_col or context:
         strategy = strategy or "sif-halving"
         return _search_tensor(train, valid, test, dims, context_col, context, biases, seed, out_dir,
-                              (user_col, item_col, context_col, rating_col), as_json, strategy, epochs)
+                              (user_col, item_col, context_col, rating_col), as_json, strategy, epochs, retrain_epochs)
     strategy = strategy or "sif"
+    for flag, value in (("--epochs", epochs), ("--retrain-epochs", retrain_epochs)):
+        if value is not None and value < 1:
+            raise ConfigError(f"The '{flag}' option must be >= 1; got {value}.")
     cols = _columns(user_col, item_col, rating_col, timestamp_col)
     if train in DATASETS and not Path(train).exists():
         parts = split(load(train), protocol, seed=seed)
@@ -593,7 +597,7 @@ def search_ifc_cmd(
             raise ConfigError(f"The '--predictor {predictor}' option is for --strategy sif or sif-halving; got --strategy {strategy}.")
         extra["predictor"] = predictor
     report = search_ifc(tr, va, te, dims=_parse_ints(dims, "--dims"), strategy=strategy, budget=budget, seed=seed,
-                        out_dir=out_dir, progress=not as_json, epochs=epochs, biases=biases, **extra)
+                        out_dir=out_dir, progress=not as_json, epochs=epochs, biases=biases, retrain_epochs=retrain_epochs, **extra)
     report["figures"] = [str(p) for p in plot_sif_search(report, out_dir)]
     if as_json:
         _emit_json(report)
@@ -608,7 +612,7 @@ def search_ifc_cmd(
               f"`autorecs fit --model sif --arch {out_dir}/arch-K{next(iter(report['dims']))}.json ...`")
 
 
-def _search_tensor(train, valid, test, dims, context_col, context, biases, seed, out_dir, columns, as_json, strategy, epochs) -> None:
+def _search_tensor(train, valid, test, dims, context_col, context, biases, seed, out_dir, columns, as_json, strategy, epochs, retrain_epochs) -> None:
     from .ctr.pipeline import read_table
     from .data.tensor import TensorRatings, hour_context, random_tensor_split
     from .sif.pipeline import search_tensor_ifc
@@ -627,7 +631,7 @@ def _search_tensor(train, valid, test, dims, context_col, context, biases, seed,
         tr = read(train)
         va, te = read(valid), (read(test) if test else None)
     report = search_tensor_ifc(tr, va, te, dims=_parse_ints(dims, "--dims"), strategy=strategy, seed=seed, out_dir=out_dir,
-                               progress=not as_json, search_epochs=epochs, biases=biases)
+                               progress=not as_json, search_epochs=epochs, biases=biases, retrain_epochs=retrain_epochs)
     if as_json:
         _emit_json(report)
         return

@@ -112,6 +112,12 @@ def test_search_ifc_writes_a_retrainable_architecture(tmp_path, capsys):
     code, _, err = run(capsys, "search-ifc", "--train", tmp_path / "train.csv", "--valid", tmp_path / "valid.csv", "--strategy", "tpe",
                        "--predictor", "mlp", "--out", tmp_path / "o")
     assert code == 2 and "'--predictor mlp' option is for --strategy sif" in err
+    code, out, err = run(capsys, "search-ifc", "--train", tmp_path / "train.csv", "--valid", tmp_path / "valid.csv", "--dims", "2",
+                         "--epochs", "1", "--retrain-epochs", "1", "--out", tmp_path / "limited", "--json")
+    assert code == 0, err
+    from autorecs import Recommender
+
+    assert len(Recommender.load(tmp_path / "limited" / "model-K2").history_.epochs) == 1  # the retraining obeys the limit too
 
 
 def test_mlp_predictor_searches_retrains_and_round_trips(tmp_path):

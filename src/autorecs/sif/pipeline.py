@@ -75,7 +75,8 @@ def five_star_topk(model, test) -> dict:
 
 
 def search_ifc(train, valid, test=None, *, dims=(8,), strategy: str = "sif", budget: float | None = None, seed: int = 0,
-               out_dir: str | Path | None = None, progress: bool = True, trial_epochs: int = 20, **search_options) -> dict:
+               out_dir: str | Path | None = None, progress: bool = True, trial_epochs: int = 20, retrain_epochs: int | None = None,
+               **search_options) -> dict:
     """For each embedding size in ``dims``: search (``strategy``), retrain with λ tuned on validation, score on ``test``.
 
     ``budget`` is the baselines' wall-clock budget per size in seconds (default: 60).  The test split is
@@ -107,7 +108,7 @@ def search_ifc(train, valid, test=None, *, dims=(8,), strategy: str = "sif", bud
             curve = [{"seconds": t.seconds, "valid_rmse": t.valid_rmse, "test_rmse": t.test_rmse, "selected": t.arch["interaction"]}
                      for t in trials]
         search_s = time.perf_counter() - t0
-        model, info = retrain(arch, train, valid, seed=seed)
+        model, info = retrain(arch, train, valid, seed=seed, **({} if retrain_epochs is None else {"epochs": retrain_epochs}))
         arch = {**arch, "transform": info["transform"]}
         entry = {"arch": arch, "search_seconds": search_s, "retrain_seconds": info["seconds"], "reg": info["reg"],
                  "valid_rmse": info["best_valid"], "retrain_valid": info["valid_rmse"], "curve": curve}
@@ -127,7 +128,7 @@ def search_ifc(train, valid, test=None, *, dims=(8,), strategy: str = "sif", bud
 
 def search_tensor_ifc(train, valid, test=None, *, dims=(8,), strategy: str = "sif-halving", seed: int = 0,
                       out_dir: str | Path | None = None, progress: bool = True, ops=None, rung_epochs: int = 2,
-                      search_epochs: int = 10, **config) -> dict:
+                      search_epochs: int = 10, retrain_epochs: int | None = None, **config) -> dict:
     """Three-way data: search the operation (``sif``: the one-shot proximal search of
     :mod:`autorecs.sif.tensor_search`; ``sif-halving``: successive halving over the operations),
     then retrain the winner with λ chosen on validation (the grid of :data:`IFC_REG_GRID`), scored once on ``test``.
@@ -150,7 +151,8 @@ def search_tensor_ifc(train, valid, test=None, *, dims=(8,), strategy: str = "si
         t0 = time.perf_counter()
         best, scores = None, {}
         for reg in IFC_REG_GRID:
-            m = TensorIFC(**{**config, "factors": int(k), "interaction": found["interaction"], "reg": reg}).fit(
+            limit = {} if retrain_epochs is None else {"epochs": retrain_epochs}
+            m = TensorIFC(**{**config, "factors": int(k), "interaction": found["interaction"], "reg": reg, **limit}).fit(
                 train, valid, seed=seed, progress=False)
             scores[f"{reg:g}"] = float(m.history_.best_value)
             if best is None or scores[f"{reg:g}"] < best.history_.best_value:
