@@ -38,7 +38,11 @@ def test_split_fit_evaluate_recommend_json(capsys, rating_files):
     assert code != 0 and "integers" in _  # int ids: a string id is a clear error
     code, out, _ = run(capsys, "recommend", "--model", tmp / "m", "--user", "0", "--user", "99999", "-n", "3", "--json")
     recs = json.loads(out)["recommendations"]
-    assert code == 0 and len(recs[0]["items"]) == 3 and recs[1]["fallback"] is True
+    assert code == 0 and len(recs[0]["items"]) == 3 and recs[1]["fallback"] == "popular"
+    assert recs[0]["fallback"] is None and len(recs[0]["scores"]) == 3  # model scores
+    assert recs[1]["scores"] is None and len(recs[1]["popularity"]) == 3 and recs[1]["popularity"] == sorted(recs[1]["popularity"], reverse=True)
+    code, out, err = run(capsys, "recommend", "--model", tmp / "m", "--user", "99999", "--fallback", "error", "--json")
+    assert code == 3 and "1 user(s) are not in the model's training data (99999)" in err and out == ""
 
 
 def test_ranking_fit_and_both_metric_families(capsys, tmp_path, implicit_data):

@@ -355,23 +355,32 @@ def recommend_cmd(
     model_dir: Path = typer.Option(..., "--model", help="Directory written by `autorecs fit`."),
     user: List[str] = typer.Option(..., "--user", help="Raw user id (repeatable)."),
     n: int = typer.Option(10, "-n", help="Number of items per user."),
-    include_seen: bool = typer.Option(False, help="Also recommend items the user has in training."),
+    include_seen: bool = typer.Option(False, "--include-seen", help="Also recommend items the user has in training."),
+    fallback: str = typer.Option("popular", help="Users the model never saw: 'popular' (the most popular items) or 'error'."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Top-N recommendations for users of a saved model."""
+    if fallback not in ("popular", "error"):
+        raise ConfigError(f"The '--fallback' option must be 'popular' or 'error'; got {fallback!r}.")
     fitted = Recommender.load(model_dir)
     users = _coerce_ids(user, fitted.user_vocab_.index)
-    recs = fitted.recommend(users, n=n, exclude_seen=not include_seen)
-    rows = [
-        {"user": u, "items": [i for i, s in zip(it, sc) if np.isfinite(s)], "scores": [float(s) for s in sc if np.isfinite(s)], "fallback": bool(fb)}
-        for u, it, sc, fb in zip(users.tolist(), recs.items.tolist(), recs.scores, recs.fallback)
-    ]
+    recs = fitted.recommend(users, n=n, exclude_seen=not include_seen, fallback=fallback)
+    rows = [_recommendation_row(u, it, sc, fb) for u, it, sc, fb in zip(users.tolist(), recs.items.tolist(), recs.scores, recs.fallback)]
     if as_json:
         _emit_json({"model": fitted.name, "n": n, "recommendations": rows})
         return
     for r in rows:
         tag = " (unknown user: popular items)" if r["fallback"] else ""
         out.print(f"[bold]{r['user']}[/bold]{tag}: " + ", ".join(str(i) for i in r["items"]))
+
+
+def _recommendation_row(user, items, scores, fallback: bool) -> dict:
+    """One user's list for --json: model ``scores``, or for a fallback user ``popularity`` (training counts) and no scores."""
+    keep = np.isfinite(scores)
+    values = [float(s) for s in np.asarray(scores)[keep]]
+    row = {"user": user, "items": [i for i, k in zip(items, keep) if k], "fallback": "popular" if fallback else None}
+    row.update({"scores": None, "popularity": [int(v) for v in values]} if fallback else {"scores": values})
+    return row
 
 
 def _coerce_ids(values: List[str], index) -> np.ndarray:

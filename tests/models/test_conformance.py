@@ -104,6 +104,18 @@ def test_save_replaces_only_the_model_files_and_can_refuse(ratings_data, tmp_pat
     np.testing.assert_allclose(Recommender.load(target).predict([0], [0]), m.predict([0], [0]))
 
 
+def test_recommend_fallback_for_unknown_users(ratings_data):
+    m = BiasedMF(factors=2, epochs=1).fit(ratings_data, progress=False)
+    known = ratings_data.user_vocab.ids(ratings_data.users[:1])
+    recs = m.recommend([known[0], "stranger"], n=3)
+    assert recs.fallback.tolist() == [False, True]
+    with pytest.raises(DataError, match=r"1 user\(s\) are not in the model's training data \('stranger'\)"):
+        m.recommend([known[0], "stranger"], n=3, fallback="error")
+    assert m.recommend(known, n=3, fallback="error").fallback.tolist() == [False]
+    with pytest.raises(ConfigError, match="'fallback' parameter of BiasedMF.recommend must be 'popular' or 'error'"):
+        m.recommend(known, fallback="none")
+
+
 def test_load_rejects_a_directory_that_is_not_a_model(tmp_path):
     with pytest.raises(DataError, match="is not a saved autorecs model"):
         Recommender.load(tmp_path)

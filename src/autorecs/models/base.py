@@ -34,7 +34,7 @@ from .._rng import as_generator, torch_generator
 from ..data.interactions import Interactions
 from ..data.vocab import Vocabulary
 from ..device import resolve_device
-from ..exceptions import AutorecsError, ConfigError, DataError, NotFittedError, check_int, check_output_dir
+from ..exceptions import AutorecsError, ConfigError, DataError, NotFittedError, check_int, check_output_dir, check_param
 from ..metrics.registry import RANKING_METRICS, RATING_METRICS, is_known, lower_is_better
 from ..training import Callback, History, train_loop
 
@@ -109,8 +109,8 @@ class Recommendations:
 
     ``items`` and ``scores`` are ``(n_users, n)`` arrays (raw item ids);
     ``fallback[k]`` is True where user ``k`` was unknown and got the popularity
-    ranking instead.  A score of ``-inf`` marks padding (fewer than ``n``
-    unseen items remain).
+    ranking instead (its ``scores`` are then training interaction counts, not model
+    scores).  A score of ``-inf`` marks padding (fewer than ``n`` unseen items remain).
     """
 
     def __init__(self, items: np.ndarray, scores: np.ndarray, fallback: np.ndarray):
@@ -291,20 +291,29 @@ class Recommender:
         with torch.no_grad():
             return self._predict_codes(self.user_vocab_.codes(users.ravel()), self.item_vocab_.codes(items.ravel())).reshape(users.shape)
 
-    def recommend(self, users, n: int = 10, exclude_seen: bool = True) -> Recommendations:
+    def recommend(self, users, n: int = 10, exclude_seen: bool = True, fallback: str = "popular") -> Recommendations:
         """Top-``n`` items for each raw user id (batch-first).
 
-        Unknown users get the most popular training items (``fallback`` flags them).
+        Users the model never saw get the most popular training items with ``fallback="popular"``
+        (``Recommendations.fallback`` flags them), or are refused with ``fallback="error"``.
         """
         self._check_fitted()
-        check_int(type(self).__name__ + ".recommend", "n", n)
+        owner = type(self).__name__ + ".recommend"
+        check_int(owner, "n", n)
+        check_param(fallback in ("popular", "error"), owner, "fallback", fallback, "'popular' or 'error'")
         users = np.atleast_1d(_id_array(users))
         codes = self.user_vocab_.codes(users)
         n_items = len(self.item_vocab_)
         n = min(int(n), n_items)
         out_idx = np.zeros((len(users), n), np.int64)
         out_scores = np.zeros((len(users), n), np.float32)
-        fallback = codes < 0
+        fallback_rows = codes < 0
+        if fallback == "error" and fallback_rows.any():
+            unknown = users[fallback_rows]
+            shown = ", ".join(repr(u.item() if hasattr(u, "item") else u) for u in unknown[:5]) + (" ..." if len(unknown) > 5 else "")
+            raise DataError(f"{len(unknown)} user(s) are not in the model's training data ({shown}); pass fallback='popular' "
+                            "to give them the most popular items.")
+        fallback = fallback_rows
         if fallback.any():
             pop = torch.from_numpy(self.item_popularity_).topk(n)
             out_idx[fallback], out_scores[fallback] = pop.indices.numpy(), pop.values.numpy()
