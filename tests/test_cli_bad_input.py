@@ -128,3 +128,13 @@ def test_tune_on_other_data_under_the_same_study_name_is_refused(capsys, files, 
 def test_model_and_task_mistakes(capsys, tmp_path, monkeypatch, args, phrase):
     monkeypatch.chdir(tmp_path)
     assert_refused(*run(capsys, *args), phrase)
+
+
+def test_duplicates_policy_flag(capsys, tmp_path):
+    f = tmp_path / "dups.csv"
+    f.write_text("user,item,rating,timestamp\n1,1,5,1\n1,1,1,2\n2,1,3,1\n2,2,4,2\n1,2,2,3\n")
+    assert_refused(*run(capsys, "split", f, "--out", tmp_path / "s", "--duplicates", "error"), "duplicated (user, item) rows", "--duplicates last")
+    assert_refused(*run(capsys, "split", f, "--out", tmp_path / "s", "--duplicates", "max"), "The '--duplicates' option must be one of last, first, mean, error; got 'max'")
+    code, out, err = run(capsys, "split", f, "--out", tmp_path / "s", "--duplicates", "mean", "--cold", "keep", "--protocol", "random-60-20-20", "--json")
+    assert code == 0, err
+    assert sum(__import__("json").loads(out)["rows"].values()) == 4  # the two (1, 1) rows became one

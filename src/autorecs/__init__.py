@@ -1,6 +1,6 @@
 """autorecs: automated machine learning for recommender systems."""
 
-from .data import Interactions, Vocabulary, load, read_interactions, split
+from .data import Columns, Interactions, Vocabulary, load, read_interactions, split
 from .evaluation import evaluate
 from .models import BPRMF, MODELS, BiasedMF, ImplicitALS, Recommender
 from .regularization import Regularizer
@@ -8,6 +8,6 @@ from .regularization import Regularizer
 __version__ = "0.1.0"
 
 __all__ = [
-    "BPRMF", "MODELS", "BiasedMF", "ImplicitALS", "Interactions", "Recommender", "Regularizer", "Vocabulary",
+    "BPRMF", "Columns", "MODELS", "BiasedMF", "ImplicitALS", "Interactions", "Recommender", "Regularizer", "Vocabulary",
     "__version__", "evaluate", "load", "read_interactions", "split",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional
 
@@ -64,23 +65,37 @@ def _json_default(o):
     return str(o)
 
 
-def _read(path_or_name: str, columns: Columns, *, flag: str = "--train", need_ratings: bool = False) -> "object":
-    data = load(path_or_name) if path_or_name in DATASETS else read_interactions(path_or_name, columns)
+@dataclass(frozen=True)
+class _Input:
+    """How to read the interaction files a command is given: column names and the duplicates policy."""
+
+    columns: Columns
+    duplicates: str = "last"
+
+
+def _read(path_or_name: str, spec: _Input, *, flag: str = "--train", need_ratings: bool = False) -> "object":
+    columns = spec.columns
+    data = load(path_or_name) if path_or_name in DATASETS else read_interactions(path_or_name, columns, duplicates=spec.duplicates)
     if need_ratings and data.ratings is None:
         raise DataError(f"--task rating needs ratings, but {flag} '{path_or_name}' has no column '{columns.rating}' (nor a known "
                         "alias); name its rating column with --rating-col, or use --task ranking for implicit data.")
     return data
 
 
-def _columns(user_col: str, item_col: str, rating_col: Optional[str], timestamp_col: Optional[str]) -> Columns:
+def _columns(user_col: str, item_col: str, rating_col: Optional[str], timestamp_col: Optional[str], duplicates: str = "last") -> _Input:
+    from .data.interactions import DUPLICATE_POLICIES
+
+    if duplicates not in DUPLICATE_POLICIES:
+        raise ConfigError(f"The '--duplicates' option must be one of {', '.join(DUPLICATE_POLICIES)}; got {duplicates!r}.")
     none = lambda v: None if v in (None, "", "none", "None") else v  # noqa: E731
-    return Columns(user=user_col, item=item_col, rating=none(rating_col), timestamp=none(timestamp_col))
+    return _Input(Columns(user=user_col, item=item_col, rating=none(rating_col), timestamp=none(timestamp_col)), duplicates)
 
 
 UserCol = typer.Option("user", "--user-col", help="Name of the user id column.")
 ItemCol = typer.Option("item", "--item-col", help="Name of the item id column.")
 RatingCol = typer.Option("rating", "--rating-col", help="Name of the rating column ('none' for implicit data).")
 TimeCol = typer.Option("timestamp", "--timestamp-col", help="Name of the timestamp column ('none' if absent).")
+DupOpt = typer.Option("last", "--duplicates", help="Repeated (user, item) rows: last (latest by timestamp), first, mean or error.")
 JsonOpt = typer.Option(False, "--json", help="Print one JSON object on stdout instead of tables.")
 OverwriteOpt = typer.Option(False, "--overwrite", help="Replace what an existing, non-empty --out directory holds.")
 DeviceOpt = typer.Option("cpu", "--device", help="Where to train: cpu, cuda (or cuda:N) or auto (a GPU if PyTorch sees one).")
@@ -155,14 +170,14 @@ def split_cmd(
     cold: str = typer.Option("drop", help="Valid/test rows with users/items unseen in train: drop or keep."),
     fmt: str = typer.Option("csv", "--format", help="csv or parquet."),
     overwrite: bool = OverwriteOpt,
-    user_col: str = UserCol, item_col: str = ItemCol, rating_col: str = RatingCol, timestamp_col: str = TimeCol,
+    user_col: str = UserCol, item_col: str = ItemCol, rating_col: str = RatingCol, timestamp_col: str = TimeCol, duplicates: str = DupOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Split interactions by a named protocol and write train/valid/test files."""
     if fmt not in ("csv", "parquet"):
         raise ConfigError(f"The '--format' option must be csv or parquet; got {fmt!r}.")
     check_output_dir(out_dir, overwrite=overwrite, what="split directory", flag="--out")
-    parts = split(_read(data, _columns(user_col, item_col, rating_col, timestamp_col)), protocol, seed=seed, cold=cold)
+    parts = split(_read(data, _columns(user_col, item_col, rating_col, timestamp_col, duplicates)), protocol, seed=seed, cold=cold)
     sizes = {name: len(part) for name, part in zip(("train", "valid", "test"), parts)}
     empty = [name for name, n in sizes.items() if n == 0]
     if empty:  # checked before anything is written
@@ -245,13 +260,13 @@ def fit_cmd(
     device: str = DeviceOpt,
     out_dir: Path = typer.Option(..., "--out", help="Directory to save the fitted model."),
     overwrite: bool = OverwriteOpt,
-    user_col: str = UserCol, item_col: str = ItemCol, rating_col: str = RatingCol, timestamp_col: str = TimeCol,
+    user_col: str = UserCol, item_col: str = ItemCol, rating_col: str = RatingCol, timestamp_col: str = TimeCol, duplicates: str = DupOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Train a model and save it."""
     name, klass, task = _resolve_model(task, model)
     check_output_dir(out_dir, overwrite=overwrite, what="model directory", flag="--out")
-    cols = _columns(user_col, item_col, rating_col if task == "rating" else "none", timestamp_col)
+    cols = _columns(user_col, item_col, rating_col if task == "rating" else "none", timestamp_col, duplicates)
     train_data = _read(train, cols, need_ratings=task == "rating")
     valid_data = _read(valid, cols, flag="--valid", need_ratings=task == "rating") if valid else None
     t0 = time.perf_counter()
@@ -319,7 +334,7 @@ def evaluate_cmd(
     protocol: Optional[str] = typer.Option(None, help="Protocol name to record with the figures (e.g. random-50-25-25)."),
     exclude: List[str] = typer.Option([], help="Interactions to exclude from ranking candidates besides training (e.g. the validation file)."),
     ks: str = typer.Option("10,50,100", help="Cut-offs K for ranking metrics."),
-    user_col: str = UserCol, item_col: str = ItemCol, rating_col: str = RatingCol, timestamp_col: str = TimeCol,
+    user_col: str = UserCol, item_col: str = ItemCol, rating_col: str = RatingCol, timestamp_col: str = TimeCol, duplicates: str = DupOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Evaluate a saved model on test data."""
@@ -330,7 +345,7 @@ def evaluate_cmd(
         raise ConfigError(f"The '--ks' option takes comma-separated integers; got {ks!r}.") from exc
     if not cutoffs or min(cutoffs) < 1:
         raise ConfigError(f"The '--ks' option takes cut-offs >= 1; got {ks!r}. Use e.g. --ks 10,50.")
-    cols = _columns(user_col, item_col, rating_col if fitted.task == "rating" else "none", timestamp_col)
+    cols = _columns(user_col, item_col, rating_col if fitted.task == "rating" else "none", timestamp_col, duplicates)
     t0 = time.perf_counter()
     metrics = evaluate(fitted, _read(test, cols), exclude=[_read(e, cols) for e in exclude], ks=cutoffs)
     result = {"model": fitted.name, "task": fitted.task, "protocol": protocol, "seconds": {"evaluate": time.perf_counter() - t0}}
@@ -420,7 +435,7 @@ def tune_cmd(
     out_dir: Optional[Path] = typer.Option(None, "--out", help="Save the chosen configuration's model here (trained again as its trial was)."),
     overwrite: bool = OverwriteOpt,
     test_all: bool = typer.Option(False, "--test-all", help="Also score every trial on --test (reported only; selection uses validation)."),
-    user_col: str = UserCol, item_col: str = ItemCol, rating_col: str = RatingCol, timestamp_col: str = TimeCol,
+    user_col: str = UserCol, item_col: str = ItemCol, rating_col: str = RatingCol, timestamp_col: str = TimeCol, duplicates: str = DupOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Grid, random or Bayesian (TPE) search of a model's hyperparameters; resumable."""
@@ -436,7 +451,7 @@ def tune_cmd(
         check_output_dir(out_dir, overwrite=overwrite, what="model directory", flag="--out")
     fields = set(klass.Config.__dataclass_fields__)
     sp = builtin_space(space, fields) if space in BUILTIN_SPACES else SearchSpace.from_file(space)
-    cols = _columns(user_col, item_col, rating_col if task == "rating" else "none", timestamp_col)
+    cols = _columns(user_col, item_col, rating_col if task == "rating" else "none", timestamp_col, duplicates)
     train_data = _read(train, cols, need_ratings=task == "rating")
     valid_data = _read(valid, cols, flag="--valid", need_ratings=task == "rating")
     test_data = _read(test, cols) if test else None
@@ -576,7 +591,7 @@ def search_ifc_cmd(
     context: Optional[str] = typer.Option(None, help="Three-way data from a built-in --train: 'hour' (hour of the rating in 5 periods)."),
     seed: int = typer.Option(0, help="Seed of the split, the search and the retraining."),
     out_dir: Path = typer.Option(..., "--out", help="Directory for arch-K*.json, model-K*/, report.json and figures."),
-    user_col: str = UserCol, item_col: str = ItemCol, rating_col: str = RatingCol, timestamp_col: str = TimeCol,
+    user_col: str = UserCol, item_col: str = ItemCol, rating_col: str = RatingCol, timestamp_col: str = TimeCol, duplicates: str = DupOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Search the interaction function of a rating model, retrain it with λ tuned on validation, report test RMSE."""
@@ -591,7 +606,7 @@ def search_ifc_cmd(
     for flag, value in (("--epochs", epochs), ("--retrain-epochs", retrain_epochs)):
         if value is not None and value < 1:
             raise ConfigError(f"The '{flag}' option must be >= 1; got {value}.")
-    cols = _columns(user_col, item_col, rating_col, timestamp_col)
+    cols = _columns(user_col, item_col, rating_col, timestamp_col, duplicates)
     if train in DATASETS and not Path(train).exists():
         parts = split(load(train), protocol, seed=seed)
         tr, va, te = parts.train, parts.valid, parts.test

@@ -232,7 +232,7 @@ def _deduplicate(df: pd.DataFrame, policy: str, source: str) -> pd.DataFrame:
         return df.reset_index(drop=True)
     n_extra = int(df.duplicated(["user", "item"]).sum())
     if policy == "error":
-        raise DataError(f"{source} has {n_extra} duplicated (user, item) rows; deduplicate them or choose duplicates='last'.")
+        raise DataError(f"{source} has {n_extra} duplicated (user, item) rows; deduplicate them or choose another policy (duplicates='last' in Python, --duplicates last on the command line).")
     if "timestamp" in df:
         df = df.sort_values("timestamp", kind="stable")
     if policy == "mean":

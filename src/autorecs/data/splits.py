@@ -1,4 +1,4 @@
-"""Train / validation / test splits, named as in ``shared/docs/protocols.md``.
+"""Train / validation / test splits, named as in ``docs/protocols.md``.
 
 Every split is seeded and returns three :class:`Interactions`, each with its
 own compact vocabulary; models and metrics match them through raw ids.

@@ -1,6 +1,6 @@
 """Top-K ranking metrics, batched over users in bounded memory.
 
-Two families, kept apart everywhere (see ``shared/docs/protocols.md``):
+Two families, kept apart everywhere (see ``docs/protocols.md``):
 
 ``lambdaopt`` (the λOpt paper's code)
     Each test item is ranked against the items the user never interacted with
