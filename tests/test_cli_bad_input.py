@@ -138,3 +138,18 @@ def test_duplicates_policy_flag(capsys, tmp_path):
     code, out, err = run(capsys, "split", f, "--out", tmp_path / "s", "--duplicates", "mean", "--cold", "keep", "--protocol", "random-60-20-20", "--json")
     assert code == 0, err
     assert sum(__import__("json").loads(out)["rows"].values()) == 4  # the two (1, 1) rows became one
+
+
+def test_test_ratings_far_outside_the_training_scale_are_warned_about(capsys, files, tmp_path):
+    folder, path = files
+    f = tmp_path / "test.csv"
+    lines = path.read_text().splitlines()
+    head, rows = lines[0], lines[1:6]
+    cols = head.split(",")
+    r = cols.index("rating")
+    bad = [",".join(v if k != r else "500" for k, v in enumerate(row.split(","))) for row in rows[:2]] + rows[2:]
+    f.write_text("\n".join([head, *bad]) + "\n")
+    code, out, err = run(capsys, "evaluate", "--model", folder / "model", "--test", f, "--json")
+    assert code == 0 and "2 of 5 test ratings lie far outside the training scale" in err and "e.g. 500" in err
+    code, out, err = run(capsys, "evaluate", "--model", folder / "model", "--test", path, "--json")
+    assert code == 0 and "far outside" not in err

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional
@@ -767,6 +768,10 @@ def cross_apply_cmd(
         out.print(f"{len(crossed):,} rows with {len(model.autocross.crosses_)} cross columns and 'score' -> {path}")
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    sys.stderr.write(f"warning: {message}\n")
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """Console entry point; maps autorecs errors to exit codes without tracebacks."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -774,7 +779,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     if debug:
         args.remove("--debug")
     try:
-        app(args=args, prog_name="autorecs", standalone_mode=True)
+        with warnings.catch_warnings():  # warnings as one line each on stderr, as they happen (filters unchanged)
+            warnings.showwarning = _show_warning
+            app(args=args, prog_name="autorecs", standalone_mode=True)
     except SystemExit as exc:
         return int(exc.code or 0) if not isinstance(exc.code, str) else 1
     except AutorecsError as exc:

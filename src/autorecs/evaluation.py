@@ -6,6 +6,7 @@ evaluation, so a figure is never computed two ways.
 
 from __future__ import annotations
 
+import warnings
 from typing import Sequence
 
 import numpy as np
@@ -84,6 +85,22 @@ class Evaluator:
         return out
 
 
+#: Test ratings further than this many training standard deviations from the training mean are
+#: "far outside the scale" (1-5 stars: below -2.1 or above 9.1), most likely a wrong column or file.
+OFF_SCALE_STDS = 5.0
+
+
+def _warn_off_scale(model, ratings: np.ndarray) -> None:
+    lo = model.train_mean_ - OFF_SCALE_STDS * model.train_std_
+    hi = model.train_mean_ + OFF_SCALE_STDS * model.train_std_
+    off = (ratings < lo) | (ratings > hi)
+    if off.any():
+        example = ratings[off][np.argmax(np.abs(ratings[off] - model.train_mean_))]
+        warnings.warn(f"{int(off.sum())} of {len(ratings)} test ratings lie far outside the training scale (mean "
+                      f"{model.train_mean_:.2f}, std {model.train_std_:.2f}; e.g. {float(example):g}); check the rating column "
+                      "and the file: the error figures will be dominated by these rows.", stacklevel=3)
+
+
 def evaluate(
     model,
     test: Interactions,
@@ -100,6 +117,8 @@ def evaluate(
     see :func:`autorecs.metrics.ranking_metrics`).
     """
     model._check_fitted()
+    if (task or model.task) == "rating" and test.ratings is not None and len(test):
+        _warn_off_scale(model, test.ratings)
     ev = Evaluator(model, test, task=task or model.task, exclude=exclude, ks=ks, families=families, per_user=per_user)
     if len(test) and ev.skipped == len(test):
         raise DataError(f"None of the {len(test)} evaluation rows has a user and an item that the model saw in training, so "
