@@ -126,3 +126,24 @@ def test_a_rating_that_is_not_a_finite_number_is_refused_naming_row_and_value(va
     frame = pd.DataFrame({"user": [1, 2, 3], "item": [1, 2, 3], "rating": [4.0, 3.0, value]})
     with pytest.raises(DataError, match=rf"Column 'rating' of .* must hold finite numbers; row 2 has {re.escape(shown)}\."):
         Interactions.from_frame(frame)
+
+
+def test_from_csr_round_trips_and_checks_its_input():
+    import scipy.sparse as sp
+
+    from autorecs.exceptions import DataError
+
+    m = sp.csr_matrix(np.array([[0, 5, 0], [3, 0, 1.5]], dtype=np.float32))
+    data = Interactions.from_csr(m, users=["a", "b"], items=[10, 20, 30])
+    frame = data.to_frame().sort_values(["user", "item"]).reset_index(drop=True)
+    assert frame.to_dict("list") == {"user": ["a", "b", "b"], "item": [20, 10, 30], "rating": [5.0, 3.0, 1.5]}
+    back = data.csr()  # codes follow first appearance: compare through the raw ids
+    assert back.sum() == m.sum() and back.nnz == 3
+    implicit = Interactions.from_csr(m, values="none")
+    assert implicit.ratings is None and len(implicit) == 3 and sorted(implicit.user_vocab.to_array()) == [0, 1]
+    with pytest.raises(DataError, match="'users' has 3 ids but the matrix has 2 rows"):
+        Interactions.from_csr(m, users=["a", "b", "c"])
+    with pytest.raises(DataError, match="'items' has repeated ids"):
+        Interactions.from_csr(m, items=[1, 1, 2])
+    with pytest.raises(DataError, match="must be a SciPy sparse matrix; got ndarray"):
+        Interactions.from_csr(m.toarray())

@@ -104,6 +104,24 @@ def test_save_replaces_only_the_model_files_and_can_refuse(ratings_data, tmp_pat
     np.testing.assert_allclose(Recommender.load(target).predict([0], [0]), m.predict([0], [0]))
 
 
+def test_similar_items_and_users(make_model, data):
+    m = make_model().fit(data.train, data.valid, seed=0, progress=False)
+    items = data.train.item_vocab.ids(np.arange(3))
+    res = m.similar_items(items, n=4)
+    assert res.items.shape == (3, 4) and not (res.items == items[:, None]).any()  # never itself
+    assert (np.diff(res.scores, axis=1) <= 1e-6).all() and (np.abs(res.scores) <= 1 + 1e-5).all()  # cosine, best first
+    assert m.similar_users(data.train.user_vocab.ids(np.arange(2)), n=3).items.shape == (2, 3)
+    with pytest.raises(DataError, match=r"similar_items: 1 id\(s\) are not in the model's training data"):
+        m.similar_items(["no-such-item"])
+
+
+def test_similar_items_known_answer(implicit_data):
+    """Two user groups, each liking one half of the items: an item's neighbours are in its own half."""
+    m = ImplicitALS(factors=4, epochs=10).fit(implicit_data, seed=0, progress=False)
+    for query, half in (("i0", range(0, 20)), ("i25", range(20, 40))):
+        assert {int(i[1:]) for i in m.similar_items([query], n=8).items[0]} <= set(half)
+
+
 def test_recommend_fallback_for_unknown_users(ratings_data):
     m = BiasedMF(factors=2, epochs=1).fit(ratings_data, progress=False)
     known = ratings_data.user_vocab.ids(ratings_data.users[:1])

@@ -64,6 +64,39 @@ class Interactions:
 
     # ----------------------------------------------------------------- building
     @classmethod
+    def from_csr(cls, matrix, users=None, items=None, *, values: str = "ratings") -> "Interactions":
+        """Interactions from a users x items SciPy sparse matrix (``implicit``'s native input).
+
+        Each stored non-zero is one interaction; ``users`` / ``items`` are the raw ids of the rows
+        and columns (default: their indices).  ``values="ratings"`` keeps the values as ratings;
+        ``"none"`` drops them (implicit feedback).  Explicit zeros are dropped.
+        """
+        if not sp.issparse(matrix):
+            raise DataError(f"from_csr: 'matrix' must be a SciPy sparse matrix; got {type(matrix).__name__}. "
+                            "Use from_frame for a DataFrame.")
+        if values not in ("ratings", "none"):
+            raise DataError(f"from_csr: the 'values' parameter must be 'ratings' or 'none'; got {values!r}.")
+        m = sp.coo_matrix(matrix)
+        m.sum_duplicates()
+        m.eliminate_zeros()
+        n_users, n_items = m.shape
+        user_ids = np.arange(n_users) if users is None else np.asarray(users)
+        item_ids = np.arange(n_items) if items is None else np.asarray(items)
+        for name, ids, n in (("users", user_ids, n_users), ("items", item_ids, n_items)):
+            if len(ids) != n:
+                raise DataError(f"from_csr: '{name}' has {len(ids)} ids but the matrix has {n} {'rows' if name == 'users' else 'columns'}; "
+                                "give one id per row (users) and per column (items).")
+            if len(pd.unique(ids)) != n:
+                raise DataError(f"from_csr: '{name}' has repeated ids; give each row and column its own id.")
+        data = np.asarray(m.data, dtype=np.float64)
+        if values == "ratings" and not np.isfinite(data).all():
+            raise DataError("from_csr: the matrix holds NaN or inf values; ratings must be finite numbers.")
+        frame = pd.DataFrame({"user": user_ids[m.row], "item": item_ids[m.col]})
+        if values == "ratings":
+            frame["rating"] = data
+        return cls.from_frame(frame, Columns(rating="rating" if values == "ratings" else None, timestamp=None))
+
+    @classmethod
     def from_frame(
         cls,
         frame,

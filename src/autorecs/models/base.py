@@ -331,6 +331,44 @@ class Recommender:
                 out_idx[rows], out_scores[rows] = top.indices.numpy(), top.values.numpy()
         return Recommendations(self.item_vocab_.ids(out_idx), out_scores, fallback)
 
+    # ---------------------------------------------------------- similarities
+    def _factors(self, side: str) -> torch.Tensor | None:
+        """The learned ``"user"`` or ``"item"`` factor table (rows = codes), or None for a model without one."""
+        table = getattr(self, "P" if side == "user" else "Q", None)
+        return None if table is None else table.detach()
+
+    def similar_items(self, items, n: int = 10) -> Recommendations:
+        """The ``n`` items whose factors are most similar (cosine) to each raw item id's, itself excluded."""
+        return self._similar("item", items, n)
+
+    def similar_users(self, users, n: int = 10) -> Recommendations:
+        """The ``n`` users whose factors are most similar (cosine) to each raw user id's, itself excluded."""
+        return self._similar("user", users, n)
+
+    def _similar(self, side: str, ids, n: int) -> Recommendations:
+        self._check_fitted()
+        owner = f"{type(self).__name__}.similar_{side}s"
+        check_int(owner, "n", n)
+        table = self._factors(side)
+        if table is None:
+            raise ConfigError(f"{type(self).__name__} has no {side} factors to compare; similar_{side}s needs a model with "
+                              f"learned {side} factors.")
+        vocab = self.user_vocab_ if side == "user" else self.item_vocab_
+        ids = np.atleast_1d(_id_array(ids))
+        codes = vocab.codes(ids)
+        if (codes < 0).any():
+            unknown = ", ".join(repr(v.item() if hasattr(v, "item") else v) for v in ids[codes < 0][:5])
+            raise DataError(f"{owner}: {int((codes < 0).sum())} id(s) are not in the model's training data ({unknown}); "
+                            f"give {side} ids the model was trained on.")
+        unit = torch.nn.functional.normalize(table.float().cpu(), dim=1)
+        n = min(int(n), len(vocab) - 1)
+        q = torch.from_numpy(codes.astype(np.int64))
+        with torch.no_grad():
+            sims = unit[q] @ unit.T
+            sims[torch.arange(len(q)), q] = float("-inf")  # not itself
+            top = sims.topk(max(n, 0), dim=1)
+        return Recommendations(vocab.ids(top.indices.numpy()), top.values.numpy(), np.zeros(len(ids), bool))
+
     # ------------------------------------------------------------ persistence
     def save(self, path: str | Path, *, overwrite: bool = True) -> Path:
         """Write weights (``.npz``), JSON config and id maps to directory ``path``; no pickled code.

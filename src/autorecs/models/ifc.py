@@ -270,6 +270,9 @@ class InteractionMF(Recommender):
             state["lam_user"], state["lam_item"] = self._lam.current()
         return state
 
+    def _factors(self, side: str) -> torch.Tensor:
+        return (self.net.P if side == "user" else self.net.Q).detach()
+
     def _set_state(self, state) -> None:
         state = dict(state)
         self.rating_range = state.pop("rating_range").clone()
