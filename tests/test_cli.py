@@ -278,3 +278,42 @@ def test_task_follows_from_model(capsys, rating_files):
     folder, path = rating_files
     code, out, err = run(capsys, "fit", "--train", path, "--model", "implicit-als", "-p", "epochs=1", "--out", folder / "m", "--json")
     assert code == 0 and json.loads(out)["task"] == "ranking", err
+
+
+def test_predict_similar_users_file_and_cv(capsys, rating_files):
+    import pandas as pd
+
+    from autorecs import Recommender
+
+    folder, path = rating_files
+    code, _, err = run(capsys, "fit", "--train", path, "--task", "rating", "-p", "factors=3", "-p", "epochs=3", "--out", folder / "m", "--json")
+    assert code == 0, err
+    model = Recommender.load(folder / "m")
+    frame = pd.read_csv(path).head(7)
+    frame.loc[6, "user"] = 10**9  # an unknown user: the model's fallback, counted
+    frame[["user", "item"]].to_csv(folder / "pairs.csv", index=False)
+    code, out, err = run(capsys, "predict", "--model", folder / "m", "--pairs", folder / "pairs.csv", "--json")
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["unknown_pairs"] == 1 and len(res["predictions"]) == 7
+    expected = model.predict(frame["user"].to_numpy(), frame["item"].to_numpy())
+    assert [p["score"] for p in res["predictions"]] == pytest.approx(expected.tolist(), rel=1e-6)
+    code, out, err = run(capsys, "predict", "--model", folder / "m", "--pairs", folder / "pairs.csv", "--out", folder / "scores.parquet", "--json")
+    assert code == 0 and pd.read_parquet(folder / "scores.parquet")["score"].tolist() == pytest.approx(expected.tolist(), rel=1e-6)
+
+    item = str(frame["item"][0])
+    code, out, err = run(capsys, "similar", "--model", folder / "m", "--item", item, "-n", "4", "--json")
+    assert code == 0, err
+    got = json.loads(out)["results"][0]
+    assert got["similar"] == model.similar_items([int(item)], n=4).items[0].tolist()
+
+    pd.DataFrame({"user": [frame["user"][0], 10**9]}).to_csv(folder / "users.csv", index=False)
+    code, out, err = run(capsys, "recommend", "--model", folder / "m", "--users-file", folder / "users.csv", "-n", "3", "--out", folder / "recs.csv", "--json")
+    assert code == 0 and json.loads(out)["fallback_users"] == 1, err
+    recs = pd.read_csv(folder / "recs.csv")
+    assert len(recs) == 6 and recs["rank"].tolist() == [1, 2, 3, 1, 2, 3] and recs["fallback"].tolist() == [False] * 3 + [True] * 3
+
+    code, out, err = run(capsys, "cv", "--data", path, "--task", "rating", "-p", "factors=3", "-p", "epochs=3", "--folds", "3", "--json")
+    assert code == 0, err
+    cv = json.loads(out)
+    assert cv["n_folds"] == 3 and len(cv["folds"]) == 3 and cv["mean"]["rmse"] == pytest.approx(sum(f["rmse"] for f in cv["folds"]) / 3)

@@ -153,3 +153,24 @@ def test_test_ratings_far_outside_the_training_scale_are_warned_about(capsys, fi
     assert code == 0 and "2 of 5 test ratings lie far outside the training scale" in err and "e.g. 500" in err
     code, out, err = run(capsys, "evaluate", "--model", folder / "model", "--test", path, "--json")
     assert code == 0 and "far outside" not in err
+
+
+@pytest.mark.parametrize("args,phrases", [
+    (["recommend", "--model", "{m}"], ["either with --user (repeatable) or with --users-file"]),
+    (["recommend", "--model", "{m}", "--user", "1", "--users-file", "{f}"], ["not both and not neither"]),
+    (["recommend", "--model", "{m}", "--users-file", "{f}", "--user-col", "uid"], ["has no column 'uid' (--user-col)", "its columns are"]),
+    (["recommend", "--model", "{m}", "--user", "1", "--fallback", "none"], ["The '--fallback' option must be 'popular' or 'error'"]),
+    (["predict", "--model", "{m}", "--pairs", "{f}", "--item-col", "movie"], ["The --pairs file", "no column 'movie' (--item-col)"]),
+    (["predict", "--model", "{m}", "--pairs", "{dir}"], ["is a directory"]),
+    (["similar", "--model", "{m}"], ["Give either --item ids"]),
+    (["similar", "--model", "{m}", "--item", "x1"], ["The '--item' option got 'x1', but the model's ids are integers"]),
+    (["similar", "--model", "{m}", "--item", "999999"], ["1 id(s) are not in the model's training data (999999)"]),
+    (["cv", "--data", "{f}", "--task", "rating", "--folds", "2"], ["The '--folds' option must be >= 3"]),
+    (["cv", "--data", "{f}", "--task", "rating", "--ks", "a"], ["The '--ks' option takes comma-separated integers"]),
+    (["cv", "--data", "{f}", "--task", "rating", "-p", "factors=0"], ["The 'factors' parameter of BiasedMF must be an int >= 1; got 0"]),
+    (["evaluate", "--model", "{m}", "--test", "{f}", "--ks", "5,x"], ["The '--ks' option takes comma-separated integers"]),
+])
+def test_serving_and_cv_mistakes(capsys, files, tmp_path, args, phrases):
+    folder, path = files
+    fill = {"{m}": str(folder / "model"), "{f}": str(path), "{dir}": str(tmp_path)}
+    assert_refused(*run(capsys, *[fill.get(a, a) for a in args]), *phrases)

@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import List, Optional
 
 import numpy as np
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from . import __version__
-from .data import DATASETS, Columns, fetch, list_datasets, load, read_interactions, split, write_interactions
+from .data import DATASETS, Columns, fetch, list_datasets, load, read_frame, read_interactions, split, write_frame, write_interactions
 from .evaluation import evaluate
 from .exceptions import AutorecsError, ConfigError, DataError, check_output_dir
 from .models import MODELS, Recommender
@@ -340,12 +341,7 @@ def evaluate_cmd(
 ) -> None:
     """Evaluate a saved model on test data."""
     fitted = Recommender.load(model_dir)
-    try:
-        cutoffs = tuple(int(k) for k in ks.split(","))
-    except ValueError as exc:
-        raise ConfigError(f"The '--ks' option takes comma-separated integers; got {ks!r}.") from exc
-    if not cutoffs or min(cutoffs) < 1:
-        raise ConfigError(f"The '--ks' option takes cut-offs >= 1; got {ks!r}. Use e.g. --ks 10,50.")
+    cutoffs = _parse_ks(ks)
     cols = _columns(user_col, item_col, rating_col if fitted.task == "rating" else "none", timestamp_col, duplicates)
     t0 = time.perf_counter()
     metrics = evaluate(fitted, _read(test, cols), exclude=[_read(e, cols) for e in exclude], ks=cutoffs)
@@ -365,22 +361,42 @@ def evaluate_cmd(
     out.print(table)
 
 
+def _parse_ks(ks: str) -> tuple[int, ...]:
+    try:
+        cutoffs = tuple(int(k) for k in ks.split(","))
+    except ValueError as exc:
+        raise ConfigError(f"The '--ks' option takes comma-separated integers; got {ks!r}.") from exc
+    if not cutoffs or min(cutoffs) < 1:
+        raise ConfigError(f"The '--ks' option takes cut-offs >= 1; got {ks!r}. Use e.g. --ks 10,50.")
+    return cutoffs
+
+
 # ----------------------------------------------------------------- recommend
 @app.command("recommend")
 def recommend_cmd(
     model_dir: Path = typer.Option(..., "--model", help="Directory written by `autorecs fit`."),
-    user: List[str] = typer.Option(..., "--user", help="Raw user id (repeatable)."),
+    user: List[str] = typer.Option([], "--user", help="Raw user id (repeatable)."),
+    users_file: Optional[Path] = typer.Option(None, "--users-file", help="A CSV/TSV/Parquet file with a user column (--user-col): many users at once."),
+    out_file: Optional[Path] = typer.Option(None, "--out", help="Write the lists to this CSV/TSV/Parquet file (user, rank, item, score, fallback)."),
     n: int = typer.Option(10, "-n", help="Number of items per user."),
     include_seen: bool = typer.Option(False, "--include-seen", help="Also recommend items the user has in training."),
     fallback: str = typer.Option("popular", help="Users the model never saw: 'popular' (the most popular items) or 'error'."),
+    user_col: str = UserCol,
     as_json: bool = JsonOpt,
 ) -> None:
     """Top-N recommendations for users of a saved model."""
     if fallback not in ("popular", "error"):
         raise ConfigError(f"The '--fallback' option must be 'popular' or 'error'; got {fallback!r}.")
+    if bool(user) == (users_file is not None):
+        raise ConfigError("Give the users either with --user (repeatable) or with --users-file, not both and not neither.")
     fitted = Recommender.load(model_dir)
-    users = _coerce_ids(user, fitted.user_vocab_.index)
+    users = _coerce_ids(user, fitted.user_vocab_.index) if user else _ids_from_file(users_file, user_col, fitted.user_vocab_.index)
     recs = fitted.recommend(users, n=n, exclude_seen=not include_seen, fallback=fallback)
+    if out_file is not None:
+        path = write_frame(recs.to_frame(users), out_file)
+        summary = {"model": fitted.name, "n": n, "users": len(users), "fallback_users": int(recs.fallback.sum()), "out": str(path)}
+        return _emit_json(summary) if as_json else out.print(f"{len(users):,} users ({summary['fallback_users']:,} unknown: popular items), "
+                                                              f"{n} items each -> {path}")
     rows = [_recommendation_row(u, it, sc, fb) for u, it, sc, fb in zip(users.tolist(), recs.items.tolist(), recs.scores, recs.fallback)]
     if as_json:
         _emit_json({"model": fitted.name, "n": n, "recommendations": rows})
@@ -388,6 +404,83 @@ def recommend_cmd(
     for r in rows:
         tag = " (unknown user: popular items)" if r["fallback"] else ""
         out.print(f"[bold]{r['user']}[/bold]{tag}: " + ", ".join(str(i) for i in r["items"]))
+
+
+# ------------------------------------------------------------------- predict
+@app.command("predict")
+def predict_cmd(
+    model_dir: Path = typer.Option(..., "--model", help="Directory written by `autorecs fit`."),
+    pairs: Path = typer.Option(..., "--pairs", help="A CSV/TSV/Parquet file of (user, item) pairs to score."),
+    out_file: Optional[Path] = typer.Option(None, "--out", help="Write the pairs with a 'score' column to this file."),
+    user_col: str = UserCol, item_col: str = ItemCol,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Scores of user-item pairs (predicted ratings, or ranking scores); unknown users or items give the model's fallback."""
+    fitted = Recommender.load(model_dir)
+    frame = read_frame(pairs)
+    _need_columns(frame, pairs, {"--user-col": user_col, "--item-col": item_col}, "--pairs")
+    users = _ids_from_column(frame[user_col], fitted.user_vocab_.index, "--user-col")
+    items = _ids_from_column(frame[item_col], fitted.item_vocab_.index, "--item-col")
+    result = pd.DataFrame({user_col: frame[user_col], item_col: frame[item_col], "score": fitted.predict(users, items)})
+    unknown = int(((fitted.user_vocab_.codes(users) < 0) | (fitted.item_vocab_.codes(items) < 0)).sum())
+    if out_file is not None:
+        path = write_frame(result, out_file)
+        info = {"model": fitted.name, "pairs": len(result), "unknown_pairs": unknown, "out": str(path)}
+        return _emit_json(info) if as_json else out.print(f"{len(result):,} pairs scored ({unknown:,} with an unknown user or item) -> {path}")
+    if as_json:
+        return _emit_json({"model": fitted.name, "unknown_pairs": unknown, "predictions": result.to_dict(orient="records")})
+    table = Table(user_col, item_col, "score", title=f"{fitted.name}: {len(result):,} pairs" + (" (first 50; --out writes all)" if len(result) > 50 else ""))
+    for row in result.head(50).itertuples(index=False):
+        table.add_row(str(row[0]), str(row[1]), f"{row[2]:.4f}")
+    out.print(table)
+
+
+# ------------------------------------------------------------------- similar
+@app.command("similar")
+def similar_cmd(
+    model_dir: Path = typer.Option(..., "--model", help="Directory written by `autorecs fit`."),
+    item: List[str] = typer.Option([], "--item", help="Raw item id (repeatable): its most similar items."),
+    user: List[str] = typer.Option([], "--user", help="Raw user id (repeatable): its most similar users."),
+    n: int = typer.Option(10, "-n", help="Number of neighbours."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Nearest items (or users) by cosine similarity of the learned factors."""
+    if bool(item) == bool(user):
+        raise ConfigError("Give either --item ids (similar items) or --user ids (similar users), not both and not neither.")
+    fitted = Recommender.load(model_dir)
+    side, raw = ("item", item) if item else ("user", user)
+    index = (fitted.item_vocab_ if side == "item" else fitted.user_vocab_).index
+    ids = _coerce_ids(raw, index, flag=f"--{side}")
+    res = fitted.similar_items(ids, n) if side == "item" else fitted.similar_users(ids, n)
+    rows = [{side: q, "similar": list(it), "cosine": [float(v) for v in sc]} for q, it, sc in zip(ids.tolist(), res.items.tolist(), res.scores)]
+    if as_json:
+        return _emit_json({"model": fitted.name, "side": side, "n": n, "results": rows})
+    for r in rows:
+        out.print(f"[bold]{r[side]}[/bold]: " + ", ".join(f"{i} ({c:.2f})" for i, c in zip(r["similar"], r["cosine"])))
+
+
+def _need_columns(frame, path, columns: dict, flag: str) -> None:
+    missing = {f: c for f, c in columns.items() if c not in frame.columns}
+    if missing:
+        named = ", ".join(f"'{c}' ({f})" for f, c in missing.items())
+        raise DataError(f"The {flag} file '{path}' has no column {named}; its columns are {list(frame.columns)}; "
+                        f"name the right ones with {' / '.join(missing)}.")
+
+
+def _ids_from_file(path: Path, column: str, index) -> np.ndarray:
+    frame = read_frame(path)
+    _need_columns(frame, path, {"--user-col": column}, "--users-file")
+    return _ids_from_column(frame[column], index, "--user-col")
+
+
+def _ids_from_column(values, index, flag: str) -> np.ndarray:
+    """File ids in the type of the model's ids (integers read as text, or the other way round)."""
+    values = pd.Series(values)
+    if index.dtype.kind in "iu" and values.dtype.kind not in "iu":
+        return _coerce_ids([str(v) for v in values], index, flag=flag)
+    if index.dtype.kind not in "iu" and values.dtype.kind in "iu":
+        return values.astype(str).to_numpy(dtype=object)
+    return values.to_numpy()
 
 
 def _recommendation_row(user, items, scores, fallback: bool) -> dict:
@@ -399,15 +492,51 @@ def _recommendation_row(user, items, scores, fallback: bool) -> dict:
     return row
 
 
-def _coerce_ids(values: List[str], index) -> np.ndarray:
+def _coerce_ids(values: List[str], index, flag: str = "--user") -> np.ndarray:
     """CLI ids are strings; match the type of the model's ids."""
     if index.dtype.kind in "iu":
         bad = [v for v in values if not v.strip().lstrip("+-").isdigit()]
         if bad:
-            raise DataError(f"The '--user' option got {', '.join(repr(v) for v in bad)}, but the model's user ids are integers; "
-                            "pass integer ids.")
+            shown = ", ".join(repr(v) for v in bad[:5]) + (" ..." if len(bad) > 5 else "")
+            raise DataError(f"The '{flag}' option got {shown}, but the model's ids are integers; pass integer ids.")
         return np.asarray([int(v) for v in values])
     return np.asarray(values, dtype=object)
+
+
+# ------------------------------------------------------------------------ cv
+@app.command("cv")
+def cv_cmd(
+    data: str = typer.Option(..., "--data", help="Interactions (file or built-in name) to cross-validate on."),
+    task: Optional[str] = typer.Option(None, help="rating or ranking; default: the task of --model."),
+    model: Optional[str] = typer.Option(None, help=f"One of {sorted(MODELS)}; default biased-mf (rating) / bpr-mf (ranking)."),
+    config: Optional[Path] = typer.Option(None, help="JSON or TOML file of model parameters."),
+    param: List[str] = typer.Option([], "--param", "-p", help="Model parameter KEY=VALUE (repeatable)."),
+    folds: int = typer.Option(5, help="Number of folds k (>= 3): each split trains on k-2, stops early on one, tests on one."),
+    seed: int = typer.Option(0, help="Seed of the folds and of the fits."),
+    ks: str = typer.Option("10,50,100", help="Cut-offs K for ranking metrics."),
+    user_col: str = UserCol, item_col: str = ItemCol, rating_col: str = RatingCol, timestamp_col: str = TimeCol, duplicates: str = DupOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """k-fold cross-validation of one configuration: every fold's test metrics, their mean and standard deviation."""
+    from .crossval import cross_validate
+
+    name, klass, task = _resolve_model(task, model)
+    if folds < 3:
+        raise ConfigError(f"The '--folds' option must be >= 3 (train, validation and test folds); got {folds}.")
+    cutoffs = _parse_ks(ks)
+    params = _parse_params(config, param)
+    klass(**params)  # checked before reading data
+    cols = _columns(user_col, item_col, rating_col if task == "rating" else "none", timestamp_col, duplicates)
+    report = cross_validate(lambda: klass(**params), _read(data, cols, flag="--data", need_ratings=task == "rating"), folds=folds,
+                            seed=seed, ks=cutoffs, progress=False)
+    if as_json:
+        return _emit_json(report.to_dict())
+    table = Table("metric", "mean", "std", *(f"fold {k + 1}" for k in range(folds)), title=f"{name}: {folds}-fold cross-validation on {data}")
+    mean, std = report.mean, report.std
+    for key in mean:
+        table.add_row(key, f"{mean[key]:.4f}", f"{std[key]:.4f}", *(f"{f[key]:.4f}" for f in report.folds))
+    out.print(table)
+    out.print(f"fit seconds per fold: {', '.join(f'{t:.1f}' for t in report.fit_seconds)}")
 
 
 # ---------------------------------------------------------------------- tune

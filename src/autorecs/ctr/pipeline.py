@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.builtin import DATASETS, load_table
-from ..data.readers import read_frame
+from ..data.readers import read_frame, write_frame
 from ..exceptions import DataError
 from ..metrics.classification import classification_metrics
 from .autocross import AutoCross, split_frame
@@ -44,13 +44,8 @@ def read_table(path_or_name: str) -> pd.DataFrame:
 
 
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix in (".parquet", ".pq"):
-        frame.to_parquet(path, index=False)
-    else:
-        frame.to_csv(path, index=False, sep="\t" if path.suffix == ".tsv" else ",")
-    return path
+    """A table to CSV / TSV / Parquet by its suffix (:func:`autorecs.data.readers.write_frame`)."""
+    return write_frame(frame, path)
 
 
 def latency_ms_per_row(fn, repeats: int = 5) -> float:

@@ -64,13 +64,17 @@ def read_interactions(
     return Interactions.from_frame(frame, columns, duplicates=duplicates, source=f"'{path}'")
 
 
-def write_interactions(data: Interactions, path: str | Path) -> Path:
-    """Write raw ids (and ratings/timestamps) to CSV or Parquet, by the file's extension."""
+def write_frame(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write a DataFrame to Parquet (``.parquet``/``.pq``), TSV (``.tsv``) or CSV (anything else)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame = data.to_frame()
     if path.suffix.lower() in (".parquet", ".pq"):
         frame.to_parquet(path, index=False)
     else:
         frame.to_csv(path, index=False, sep="\t" if path.suffix.lower() == ".tsv" else ",")
     return path
+
+
+def write_interactions(data: Interactions, path: str | Path) -> Path:
+    """Write raw ids (and ratings/timestamps) to CSV or Parquet, by the file's extension."""
+    return write_frame(data.to_frame(), path)

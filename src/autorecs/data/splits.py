@@ -153,3 +153,34 @@ def split(data: Interactions, protocol: str, *, seed=None, cold: str = "drop") -
     raise ConfigError(
         f"Unknown split protocol {protocol!r}; use one of {PROTOCOL_PATTERNS} (A+B+C = 100), e.g. 'random-50-25-25'."
     )
+
+
+def kfold(data: Interactions, folds: int = 5, *, by: str = "rows", seed=None, cold: str = "drop") -> list[Split]:
+    """``folds`` splits for k-fold cross-validation: in split ``f`` fold ``f`` is test, fold ``f+1``
+    (mod k) validation (early stopping and selection) and the other ``k-2`` folds train.
+
+    ``by="rows"``: rows are dealt into folds uniformly at random (rating prediction, as
+    ``random-A-B-C``); ``by="user"``: each user's rows are shuffled and dealt round robin, so every
+    fold holds about 1/k of every user's interactions (top-K ranking).  Each row is test exactly once.
+    """
+    from ..exceptions import check_int
+
+    check_int("kfold", "folds", folds, low=3)
+    if by not in ("rows", "user"):
+        raise ConfigError(f"The 'by' parameter of kfold must be 'rows' or 'user'; got {by!r}.")
+    rng = as_generator(seed)
+    n = len(data)
+    fold = np.empty(n, np.int64)
+    if by == "rows":
+        fold[rng.permutation(n)] = np.arange(n) % folds
+    else:
+        order = np.lexsort((rng.random(n), data.users))  # users together, a random order within each
+        start = np.r_[0, np.flatnonzero(np.diff(data.users[order])) + 1]
+        pos = np.arange(n) - np.repeat(start, np.diff(np.r_[start, n]))
+        offset = rng.integers(folds, size=len(start))  # so that users with few rows do not all start in fold 0
+        fold[order] = (pos + np.repeat(offset, np.diff(np.r_[start, n]))) % folds
+    out = []
+    for f in range(folds):
+        part = np.where(fold == f, 2, np.where(fold == (f + 1) % folds, 1, 0)).astype(np.int8)
+        out.append(_finish(data, part, f"{folds}-fold-{by}[{f}]", cold))
+    return out

@@ -122,6 +122,20 @@ class Recommendations:
     def __repr__(self) -> str:
         return f"Recommendations({self.items.shape[0]} users x {self.items.shape[1]}, {int(self.fallback.sum())} fallback)"
 
+    def to_frame(self, queries, query_name: str = "user") -> pd.DataFrame:
+        """One row per (query, rank): ``query_name``, ``rank`` (1 = best), ``item``, ``score`` and
+        ``fallback``; padding (score ``-inf``) left out.  ``queries``: the ids that were asked for."""
+        queries = np.asarray(queries, dtype=object if np.asarray(queries).dtype.kind not in "iuf" else None)
+        n_q, n = self.items.shape
+        frame = pd.DataFrame({
+            query_name: np.repeat(queries, n),
+            "rank": np.tile(np.arange(1, n + 1), n_q),
+            "item": self.items.reshape(-1),
+            "score": self.scores.reshape(-1).astype(np.float64),
+            "fallback": np.repeat(self.fallback, n),
+        })
+        return frame[np.isfinite(frame["score"].to_numpy())].reset_index(drop=True)
+
 
 class Recommender:
     """Base of every model; see the module docstring for the hooks."""
