@@ -141,7 +141,7 @@ def test_config_file_toml_and_json(capsys, rating_files):
         assert code == 0, err
         assert json.loads(out)["params"]["factors"] == 2
     code, _, err = run(capsys, "fit", "--train", path, "--task", "rating", "--config", tmp / "bad.json", "--out", tmp / "m-bad")
-    assert code != 0 and "is not valid json" in err
+    assert code != 0 and "is not valid JSON" in err
 
 
 def test_fit_with_lambdaopt_flags(capsys, rating_files):

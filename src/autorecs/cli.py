@@ -23,6 +23,7 @@ from rich.table import Table
 
 from . import __version__
 from .data import DATASETS, Columns, fetch, list_datasets, load, read_frame, read_interactions, split, write_frame, write_interactions
+from .config import parse_key_values, read_config_file
 from .evaluation import evaluate
 from .exceptions import AutorecsError, ConfigError, DataError, check_output_dir
 from .models import MODELS, Recommender
@@ -214,31 +215,8 @@ def _resolve_model(task: Optional[str], model: Optional[str]):
 
 
 def _parse_params(config: Optional[Path], params: List[str]) -> dict:
-    result: dict = {}
-    if config is not None:
-        if not config.is_file():
-            raise ConfigError(f"The '--config' file '{config}' does not exist; check the path.")
-        text = config.read_text()
-        try:
-            if config.suffix.lower() == ".toml":
-                from ._toml import loads
-
-                result.update(loads(text))
-            else:
-                result.update(json.loads(text))
-        except ConfigError:
-            raise
-        except Exception as exc:  # noqa: BLE001
-            raise ConfigError(f"The '--config' file '{config}' is not valid {config.suffix[1:] or 'JSON'} ({exc}); fix its syntax.") from exc
-    for item in params:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ConfigError(f"The '--param' option takes KEY=VALUE; got {item!r}. Example: --param factors=32.")
-        try:
-            result[key.strip().replace("-", "_")] = json.loads(value)
-        except json.JSONDecodeError:
-            result[key.strip().replace("-", "_")] = value
-    return result
+    """--config FILE, then -p KEY=VALUE on top."""
+    return {**(read_config_file(config, flag="--config") if config is not None else {}), **parse_key_values(params, flag="--param")}
 
 
 @app.command("fit")
@@ -266,66 +244,43 @@ def fit_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     """Train a model and save it."""
+    from .fitting import fit_model
+
     name, klass, task = _resolve_model(task, model)
     check_output_dir(out_dir, overwrite=overwrite, what="model directory", flag="--out")
+    lopt = {"lambda_lr": lambda_lr, "lambda_optimizer": lambda_optimizer, "lambda_clip": lambda_clip, "lambda_every": lambda_every,
+            "lambda_batch_size": lambda_batch_size}
+    params = _fit_params(name, klass, _parse_params(config, param), arch, regularization, granularity, lopt, report)
     cols = _columns(user_col, item_col, rating_col if task == "rating" else "none", timestamp_col, duplicates)
     train_data = _read(train, cols, need_ratings=task == "rating")
     valid_data = _read(valid, cols, flag="--valid", need_ratings=task == "rating") if valid else None
-    t0 = time.perf_counter()
-    params = _parse_params(config, param)
-    lopt = {"lambda_lr": lambda_lr, "lambda_optimizer": lambda_optimizer, "lambda_clip": lambda_clip, "lambda_every": lambda_every,
-            "lambda_batch_size": lambda_batch_size}
+    _, rep = fit_model(klass, params, train_data, valid_data, out_dir=out_dir, seed=seed, device=device, progress=not as_json,
+                       trajectory_dir=report)
+    if as_json:
+        return _emit_json(rep.to_dict())
+    best = f", best {rep.monitor}={rep.best_valid:.4f} at epoch {rep.best_epoch}" if rep.monitor else ""
+    best += " (interrupted: the best epoch so far was saved)" if rep.interrupted else ""
+    out.print(f"{name}: {rep.epochs} epochs in {rep.seconds['fit']:.1f}s{best}; saved to {out_dir}")
+
+
+def _fit_params(name, klass, params: dict, arch, regularization: str, granularity, lopt: dict, report) -> dict:
+    """The model parameters from fit's flags, each flag combination checked (before any data is read)."""
     if regularization not in ("fixed", "lambdaopt"):
         raise ConfigError(f"The '--regularization' option must be 'fixed' or 'lambdaopt'; got {regularization!r}.")
     if regularization == "lambdaopt":
         if "lambdaopt" not in klass.Config.__dataclass_fields__:
             raise ConfigError(f"--regularization lambdaopt is available for biased-mf, bpr-mf and the interaction-function models; got --model {name}.")
-        params["lambdaopt"] = granularity or "DUI"
-        params.update({k: v for k, v in lopt.items() if v is not None})
+        params = {**params, "lambdaopt": granularity or "DUI", **{k: v for k, v in lopt.items() if v is not None}}
     elif granularity is not None or any(v is not None for v in lopt.values()):
         raise ConfigError("The '--granularity' and '--lambda-*' options need --regularization lambdaopt.")
+    if report is not None and regularization != "lambdaopt":
+        raise ConfigError("The '--report' option of fit writes λOpt trajectories; add --regularization lambdaopt.")
     if arch is not None:
         if name != "sif":
             raise ConfigError(f"The '--arch' option is for --model sif (a searched interaction function); got --model {name}.")
-        params = {**_parse_params(arch, []), **params}
-    callbacks, traj = [], None
-    if report is not None:
-        if regularization != "lambdaopt":
-            raise ConfigError("The '--report' option of fit writes λOpt trajectories; add --regularization lambdaopt.")
-        from .lambdaopt import LambdaTrajectory
-
-        traj = LambdaTrajectory(np.bincount(train_data.users, minlength=train_data.n_users),
-                                np.bincount(train_data.items, minlength=train_data.n_items))
-        callbacks.append(traj)
-    fitted = klass(**params).fit(train_data, valid_data, seed=seed, progress=not as_json, callbacks=callbacks, device=device)
-    seconds = time.perf_counter() - t0
-    fitted.save(out_dir)
-    hist = fitted.history_
-    result = {
-        "model": name,
-        "params": fitted.get_params(),
-        "task": task,
-        "out": str(out_dir),
-        "train_rows": len(train_data),
-        "epochs": len(hist.epochs),
-        "best_epoch": hist.best_epoch,
-        "monitor": hist.monitor,
-        "best_valid": hist.best_value,
-        "interrupted": hist.interrupted,
-        "seconds": {"fit": seconds},
-    }
-    if traj is not None:
-        from .plots import plot_lambda_trajectories
-
-        report.mkdir(parents=True, exist_ok=True)
-        (report / "lambda_trajectories.json").write_text(json.dumps(traj.to_dict()))
-        result["report"] = str(plot_lambda_trajectories(traj, report / "lambda_trajectories.png", title=f"λOpt-{params['lambdaopt']}, {name}"))
-    if as_json:
-        _emit_json(result)
-    else:
-        best = f", best {hist.monitor}={hist.best_value:.4f} at epoch {hist.best_epoch}" if hist.monitor else ""
-        best += " (interrupted: the best epoch so far was saved)" if hist.interrupted else ""
-        out.print(f"{name}: {len(hist.epochs)} epochs in {seconds:.1f}s{best}; saved to {out_dir}")
+        params = {**read_config_file(arch, flag="--arch"), **params}
+    klass(**params)  # every value checked now, not after reading the data
+    return params
 
 
 # ------------------------------------------------------------------ evaluate
@@ -569,9 +524,8 @@ def tune_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     """Grid, random or Bayesian (TPE) search of a model's hyperparameters; resumable."""
-    from .plots import plot_search_cost
-    from .search import BUILTIN_SPACES, Budget, SearchSpace, Tuner, builtin_space
-
+    from .search import BUILTIN_SPACES, Budget, SearchSpace, builtin_space
+    from .search.compare import tune
     from .search.engine import check_storage_path
 
     name, klass, task = _resolve_model(task, model)
@@ -579,87 +533,44 @@ def tune_cmd(
         check_storage_path(storage, flag="--storage")
     if out_dir is not None:
         check_output_dir(out_dir, overwrite=overwrite, what="model directory", flag="--out")
-    fields = set(klass.Config.__dataclass_fields__)
-    sp = builtin_space(space, fields) if space in BUILTIN_SPACES else SearchSpace.from_file(space)
+    for flag, value in (("--trials", trials), ("--seconds", seconds), ("--epochs", epochs)):
+        if value is not None and not value > 0:
+            raise ConfigError(f"The '{flag}' option must be > 0; got {value!r}. Leave it out for no limit of that kind.")
+    if test_all and test is None:
+        raise ConfigError("The '--test-all' option needs a '--test' file.")
+    sp = builtin_space(space, set(klass.Config.__dataclass_fields__)) if space in BUILTIN_SPACES else SearchSpace.from_file(space)
     cols = _columns(user_col, item_col, rating_col if task == "rating" else "none", timestamp_col, duplicates)
-    train_data = _read(train, cols, need_ratings=task == "rating")
-    valid_data = _read(valid, cols, flag="--valid", need_ratings=task == "rating")
-    test_data = _read(test, cols) if test else None
-    results = []
-    for strat in [s.strip() for s in strategy.split(",") if s.strip()]:
-        for flag, value in (("--trials", trials), ("--seconds", seconds), ("--epochs", epochs)):
-            if value is not None and not value > 0:
-                raise ConfigError(f"The '{flag}' option must be > 0; got {value!r}. Leave it out for no limit of that kind.")
-        budget = Budget(trials, seconds, epochs) if any(v is not None for v in (trials, seconds, epochs)) else None
-        tuner = Tuner(name, sp, strategy=strat, budget=budget, fixed=_parse_params(None, param), storage=storage,
-                      study=f"{study}-{strat}" if study and "," in strategy else study, seed=seed, prune=prune,
-                      n_jobs=jobs, backend=backend, ray_address=ray_address, device=device)
-
-        def show(t, strat=strat):
-            val = "-" if t.value is None else f"{t.value:.4f}"
-            err.print(f"{strat:>6} #{t.number:<3} {t.state:<8} {val:>8}  {t.fit_seconds:6.1f}s {t.epochs:4d} ep  {t.params}", highlight=False)
-
-        if test_all and test_data is None:
-            raise ConfigError("The '--test-all' option needs a '--test' file.")
-        res = tuner.run(train_data, valid_data, test_data, exclude=[valid_data] if task == "ranking" else (), test_all=test_all,
-                        on_trial=None if as_json else show, refit=out_dir is not None)
-        results.append(res)
-    payload = {"model": name, "task": task, "space": sp.to_dict(), "studies": [_tune_summary(r, name, task, seed) for r in results]}
-    if out_dir is not None:
-        payload["out"] = _save_best(results, out_dir)
-    if report is not None:
-        report.mkdir(parents=True, exist_ok=True)
-        payload["figure"] = str(plot_search_cost(results, report / "search_cost.png", title=f"{name}: {sp.name}"))
-        (report / "results.json").write_text(json.dumps(payload, indent=2, default=_json_default))
+    data = [_read(train, cols, need_ratings=task == "rating"), _read(valid, cols, flag="--valid", need_ratings=task == "rating"),
+            _read(test, cols, flag="--test") if test else None]
+    budget = Budget(trials, seconds, epochs) if any(v is not None for v in (trials, seconds, epochs)) else None
+    rep = tune(name, sp, *data, strategies=[s.strip() for s in strategy.split(",") if s.strip()], budget=budget,
+               fixed=parse_key_values(param), storage=storage, study=study, seed=seed, prune=prune, n_jobs=jobs, backend=backend,
+               ray_address=ray_address, device=device, test_all=test_all, out_dir=out_dir, report_dir=report,
+               on_trial=None if as_json else _show_trial)
     if as_json:
-        _emit_json(payload)
-        return
+        return _emit_json(rep.to_dict())
     table = Table("strategy", "trials", "best valid", "test", "train s", "epochs", "wall s", title=f"{name} on {sp.name}")
-    for r in payload["studies"]:
+    for r in rep.studies:
         test_s = "" if r["test"] is None else "\n".join(f"{k} {v:.4f}" for k, v in _headline(r["test"]).items())
         best = "-" if r["best_valid"] is None else f"{r['best_valid']:.4f}"
         table.add_row(r["strategy"], str(r["n_trials"]), best, test_s, f"{r['fit_seconds']:.1f}", str(r["epochs"]), f"{r['wall_seconds']:.1f}")
     out.print(table)
-    for r in payload["studies"]:
-        if r["best_params"] is not None:
-            out.print(f"{r['strategy']}: best {json.dumps(r['best_params'])}; to train it: {r['fit_command']}", highlight=False, soft_wrap=True)
-    if payload.get("out"):
-        out.print(f"The chosen model is saved in {payload['out']}")
-    if report is not None:
-        out.print(f"Figure and results: {report}")
+    for r in (r for r in rep.studies if r["best_params"] is not None):
+        out.print(f"{r['strategy']}: best {json.dumps(r['best_params'])}; to train it: {r['fit_command']}", highlight=False, soft_wrap=True)
+    for label, value in (("The chosen model is saved in", rep.out), ("Figure and results:", rep.figure)):
+        if value:
+            out.print(f"{label} {value}")
 
 
-def _save_best(results, out_dir: Path) -> Optional[str]:
-    """Save the refit model of the best study (by its own direction) to ``out_dir``."""
-    done = [r for r in results if r.best is not None and getattr(r, "model", None) is not None]
-    if not done:
-        return None
-    sign = -1.0 if done[0].direction == "maximize" else 1.0
-    best = min(done, key=lambda r: sign * r.best.value)
-    return str(best.model.save(out_dir))
-
-
-def _fit_command(name: str, task: str, params: dict, seed: int) -> str:
-    """An `autorecs fit` command line that trains ``params`` as the trial did (what tune prints must paste into fit)."""
-    flags = " ".join(f"-p {k}={v}" if isinstance(v, str) else f"-p {k}={json.dumps(v)}" for k, v in sorted(params.items()))
-    return f"autorecs fit --task {task} --model {name} {flags} --seed {seed} --train TRAIN --valid VALID --out DIR"
+def _show_trial(strategy: str, t) -> None:
+    val = "-" if t.value is None else f"{t.value:.4f}"
+    err.print(f"{strategy:>6} #{t.number:<3} {t.state:<8} {val:>8}  {t.fit_seconds:6.1f}s {t.epochs:4d} ep  {t.params}", highlight=False)
 
 
 def _headline(metrics: dict) -> dict:
     if "rmse" in metrics:
         return {"RMSE": metrics["rmse"]}
     return {"topk NDCG@50": metrics["topk"]["ndcg@50"], "λOpt NDCG@50": metrics["lambdaopt"]["ndcg@50"]}
-
-
-def _tune_summary(r, name: str, task: str, seed: int) -> dict:
-    return {
-        "study": r.study, "strategy": r.strategy, "metric": r.metric, "direction": r.direction, "n_trials": len(r.trials),
-        "states": {s: sum(t.state == s for t in r.trials) for s in {t.state for t in r.trials}},
-        "best_valid": None if r.best is None else r.best.value, "best_params": None if r.best is None else r.best.params,
-        "model_params": r.model_params, "fit_command": _fit_command(name, task, r.model_params, seed + r.best.number) if r.best else None, "test": r.test, "fit_seconds": r.fit_seconds, "epochs": r.epochs,
-        "wall_seconds": r.wall_seconds, "overhead_seconds": r.wall_seconds - r.fit_seconds - r.extra.get("refit_seconds", 0.0),
-        **r.extra, "trials": [t.__dict__ for t in r.trials],
-    }
 
 
 # ---------------------------------------------------------------- quickstart

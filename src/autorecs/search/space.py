@@ -24,7 +24,6 @@ not searched.  Example (TOML)::
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,25 +119,12 @@ class SearchSpace:
 
     @classmethod
     def from_file(cls, path: str | Path) -> "SearchSpace":
+        from ..config import read_config_file
+
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"The search space file '{path}' does not exist; give a TOML, YAML or JSON file or a built-in space name.")
-        text = path.read_text()
-        try:
-            if path.suffix.lower() == ".toml":
-                from .._toml import loads
-
-                spec = loads(text)
-            elif path.suffix.lower() in (".yaml", ".yml"):
-                import yaml
-
-                spec = yaml.safe_load(text)
-            else:
-                spec = json.loads(text)
-        except ConfigError:
-            raise
-        except Exception as exc:  # noqa: BLE001
-            raise ConfigError(f"The search space file '{path}' could not be parsed ({exc}); fix its syntax.") from exc
+        spec = read_config_file(path, what="search space file")
         return cls.from_dict(spec, name=path.stem)
 
     def to_dict(self) -> dict:

@@ -1,0 +1,54 @@
+"""Reading parameters from files and ``KEY=VALUE`` strings: one parser for model configs
+(``autorecs fit --config``), search spaces and architectures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Iterable
+
+from .exceptions import ConfigError
+
+
+def read_config_file(path: str | Path, *, what: str = "config file", flag: str | None = None) -> dict:
+    """A TOML (``.toml``), YAML (``.yaml``/``.yml``) or JSON (anything else) file as a dict."""
+    path = Path(path)
+    name = f"The '{flag}' file" if flag else f"The {what}"
+    if not path.is_file():
+        raise ConfigError(f"{name} '{path}' does not exist; check the path.")
+    text = path.read_text()
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".toml":
+            from ._toml import loads
+
+            spec = loads(text)
+        elif suffix in (".yaml", ".yml"):
+            import yaml
+
+            spec = yaml.safe_load(text)
+        else:
+            spec = json.loads(text)
+    except ConfigError:
+        raise
+    except Exception as exc:  # noqa: BLE001  (each parser has its own error classes)
+        kind = {".toml": "TOML", ".yaml": "YAML", ".yml": "YAML"}.get(suffix, "JSON")
+        raise ConfigError(f"{name} '{path}' is not valid {kind} ({exc}); fix its syntax.") from exc
+    if not isinstance(spec, dict):
+        raise ConfigError(f"{name} '{path}' must hold a table of KEY = VALUE entries; got a {type(spec).__name__}.")
+    return spec
+
+
+def parse_key_values(items: Iterable[str], *, flag: str = "--param") -> dict:
+    """``["factors=32", "solver=adam"]`` -> ``{"factors": 32, "solver": "adam"}`` (values read as
+    JSON where they parse, else kept as text; dashes in keys become underscores)."""
+    out: dict = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"The '{flag}' option takes KEY=VALUE; got {item!r}. Example: {flag} factors=32.")
+        try:
+            out[key.strip().replace("-", "_")] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip().replace("-", "_")] = value
+    return out
