@@ -345,7 +345,7 @@ def recommend_cmd(
     if bool(user) == (users_file is not None):
         raise ConfigError("Give the users either with --user (repeatable) or with --users-file, not both and not neither.")
     fitted = Recommender.load(model_dir)
-    users = _coerce_ids(user, fitted.user_vocab_.index) if user else _ids_from_file(users_file, user_col, fitted.user_vocab_.index)
+    users = fitted.user_vocab_.coerce(user, source="the '--user' option") if user else _ids_from_file(users_file, user_col, fitted.user_vocab_)
     recs = fitted.recommend(users, n=n, exclude_seen=not include_seen, fallback=fallback)
     if out_file is not None:
         path = write_frame(recs.to_frame(users), out_file)
@@ -374,8 +374,8 @@ def predict_cmd(
     fitted = Recommender.load(model_dir)
     frame = read_frame(pairs)
     _need_columns(frame, pairs, {"--user-col": user_col, "--item-col": item_col}, "--pairs")
-    users = _ids_from_column(frame[user_col], fitted.user_vocab_.index, "--user-col")
-    items = _ids_from_column(frame[item_col], fitted.item_vocab_.index, "--item-col")
+    users = fitted.user_vocab_.coerce(frame[user_col], source=f"the --pairs column '{user_col}'")
+    items = fitted.item_vocab_.coerce(frame[item_col], source=f"the --pairs column '{item_col}'")
     result = pd.DataFrame({user_col: frame[user_col], item_col: frame[item_col], "score": fitted.predict(users, items)})
     unknown = int(((fitted.user_vocab_.codes(users) < 0) | (fitted.item_vocab_.codes(items) < 0)).sum())
     if out_file is not None:
@@ -404,8 +404,7 @@ def similar_cmd(
         raise ConfigError("Give either --item ids (similar items) or --user ids (similar users), not both and not neither.")
     fitted = Recommender.load(model_dir)
     side, raw = ("item", item) if item else ("user", user)
-    index = (fitted.item_vocab_ if side == "item" else fitted.user_vocab_).index
-    ids = _coerce_ids(raw, index, flag=f"--{side}")
+    ids = (fitted.item_vocab_ if side == "item" else fitted.user_vocab_).coerce(raw, source=f"the '--{side}' option")
     res = fitted.similar_items(ids, n) if side == "item" else fitted.similar_users(ids, n)
     rows = [{side: q, "similar": list(it), "cosine": [float(v) for v in sc]} for q, it, sc in zip(ids.tolist(), res.items.tolist(), res.scores)]
     if as_json:
@@ -422,20 +421,10 @@ def _need_columns(frame, path, columns: dict, flag: str) -> None:
                         f"name the right ones with {' / '.join(missing)}.")
 
 
-def _ids_from_file(path: Path, column: str, index) -> np.ndarray:
+def _ids_from_file(path: Path, column: str, vocab) -> np.ndarray:
     frame = read_frame(path)
     _need_columns(frame, path, {"--user-col": column}, "--users-file")
-    return _ids_from_column(frame[column], index, "--user-col")
-
-
-def _ids_from_column(values, index, flag: str) -> np.ndarray:
-    """File ids in the type of the model's ids (integers read as text, or the other way round)."""
-    values = pd.Series(values)
-    if index.dtype.kind in "iu" and values.dtype.kind not in "iu":
-        return _coerce_ids([str(v) for v in values], index, flag=flag)
-    if index.dtype.kind not in "iu" and values.dtype.kind in "iu":
-        return values.astype(str).to_numpy(dtype=object)
-    return values.to_numpy()
+    return vocab.coerce(frame[column], source=f"the --users-file column '{column}'")
 
 
 def _recommendation_row(user, items, scores, fallback: bool) -> dict:
@@ -445,17 +434,6 @@ def _recommendation_row(user, items, scores, fallback: bool) -> dict:
     row = {"user": user, "items": [i for i, k in zip(items, keep) if k], "fallback": "popular" if fallback else None}
     row.update({"scores": None, "popularity": [int(v) for v in values]} if fallback else {"scores": values})
     return row
-
-
-def _coerce_ids(values: List[str], index, flag: str = "--user") -> np.ndarray:
-    """CLI ids are strings; match the type of the model's ids."""
-    if index.dtype.kind in "iu":
-        bad = [v for v in values if not v.strip().lstrip("+-").isdigit()]
-        if bad:
-            shown = ", ".join(repr(v) for v in bad[:5]) + (" ..." if len(bad) > 5 else "")
-            raise DataError(f"The '{flag}' option got {shown}, but the model's ids are integers; pass integer ids.")
-        return np.asarray([int(v) for v in values])
-    return np.asarray(values, dtype=object)
 
 
 # ------------------------------------------------------------------------ cv
@@ -602,14 +580,12 @@ def quickstart_cmd(
             ranking.add_row(r["model"], *(f"{v:.4f}" for v in vals), tail[1])
     out.print(rating)
     out.print(ranking)
-    grid = next((r for r in result["results"] if "8-value grid" in r["model"]), None)
-    learned = next((r for r in result["results"] if "λOpt" in r["model"]), None)
-    if grid and learned:
-        g, lo = grid["metrics"]["lambdaopt"], learned["metrics"]["lambdaopt"]
-        out.print(f"{learned['model']} against the λ grid: NDCG@100 {lo['ndcg@100']:.4f} vs {g['ndcg@100']:.4f} "
-                  f"({100 * (lo['ndcg@100'] / g['ndcg@100'] - 1):+.1f}%), HR@100 {lo['hr@100']:.4f} vs {g['hr@100']:.4f} "
-                  f"({100 * (lo['hr@100'] / g['hr@100'] - 1):+.1f}%), in {learned['seconds']['fit']:.0f} s against "
-                  f"{grid['seconds']['fit']:.0f} s for the grid's 8 runs and refit.")
+    c = result["comparison"]
+    if c:
+        pct = lambda k: f"{c[k]['change_percent']:+.1f}%" if c[k]["change_percent"] is not None else "n/a"  # noqa: E731
+        out.print(f"{c['model']} against the λ grid: NDCG@100 {c['ndcg@100']['lambdaopt']:.4f} vs {c['ndcg@100']['grid']:.4f} "
+                  f"({pct('ndcg@100')}), HR@100 {c['hr@100']['lambdaopt']:.4f} vs {c['hr@100']['grid']:.4f} ({pct('hr@100')}), "
+                  f"in {c['fit_seconds']['lambdaopt']:.0f} s against {c['fit_seconds']['grid']:.0f} s for the grid's 8 runs and refit.")
     out.print(f"Learning curves: {result['figure']}\nFull results: {result['results_file']}")
 
 
@@ -637,75 +613,66 @@ def search_ifc_cmd(
 ) -> None:
     """Search the interaction function of a rating model, retrain it with λ tuned on validation, report test RMSE."""
     from .plots import plot_sif_search
-    from .sif.pipeline import search_ifc
+    from .sif.pipeline import search_ifc, search_tensor_ifc
 
-    if context_col or context:
-        strategy = strategy or "sif-halving"
-        return _search_tensor(train, valid, test, dims, context_col, context, biases, seed, out_dir,
-                              (user_col, item_col, context_col, rating_col), as_json, strategy, epochs, retrain_epochs)
-    strategy = strategy or "sif"
+    check_output_dir(out_dir, overwrite=True, what="output directory", flag="--out")  # a rerun continues the searches' journals there
     for flag, value in (("--epochs", epochs), ("--retrain-epochs", retrain_epochs)):
         if value is not None and value < 1:
             raise ConfigError(f"The '{flag}' option must be >= 1; got {value}.")
-    cols = _columns(user_col, item_col, rating_col, timestamp_col, duplicates)
-    if train in DATASETS and not Path(train).exists():
-        parts = split(load(train), protocol, seed=seed)
-        tr, va, te = parts.train, parts.valid, parts.test
-        va, te = (_read(valid, cols) if valid else va), (_read(test, cols) if test else te)
-    else:
-        if valid is None:
-            raise ConfigError("The '--valid' option is required with a training file: the search learns the architecture on it.")
-        tr, va, te = _read(train, cols), _read(valid, cols), (_read(test, cols) if test else None)
-    extra = {}
-    if predictor != "linear":
-        if strategy not in ("sif", "sif-halving"):
-            raise ConfigError(f"The '--predictor {predictor}' option is for --strategy sif or sif-halving; got --strategy {strategy}.")
-        extra["predictor"] = predictor
-    report = search_ifc(tr, va, te, dims=_parse_ints(dims, "--dims"), strategy=strategy, budget=budget, seed=seed,
-                        out_dir=out_dir, progress=not as_json, epochs=epochs, biases=biases, retrain_epochs=retrain_epochs, **extra)
+    sizes = _parse_ints(dims, "--dims")
+    if context_col or context:
+        strategy = strategy or "sif-halving"
+        tr, va, te = _tensor_data(train, valid, test, context, (user_col, item_col, context_col, rating_col), seed)
+        report = search_tensor_ifc(tr, va, te, dims=sizes, strategy=strategy, seed=seed, out_dir=out_dir, progress=not as_json,
+                                   search_epochs=epochs, biases=biases, retrain_epochs=retrain_epochs)
+        kind = "one-shot proximal" if strategy == "sif" else "successive halving"
+        return _print_ifc(report, as_json, lambda e: e["interaction"], f"three-way SIF ({kind})")
+    strategy = strategy or "sif"
+    if predictor != "linear" and strategy not in ("sif", "sif-halving"):
+        raise ConfigError(f"The '--predictor {predictor}' option is for --strategy sif or sif-halving; got --strategy {strategy}.")
+    tr, va, te = _ifc_data(train, valid, test, protocol, seed, _columns(user_col, item_col, rating_col, timestamp_col, duplicates))
+    report = search_ifc(tr, va, te, dims=sizes, strategy=strategy, budget=budget, seed=seed, out_dir=out_dir, progress=not as_json,
+                        epochs=epochs, biases=biases, retrain_epochs=retrain_epochs, **({"predictor": predictor} if predictor != "linear" else {}))
     report["figures"] = [str(p) for p in plot_sif_search(report, out_dir)]
+    _print_ifc(report, as_json, lambda e: e["arch"]["interaction"], None)
+    if not as_json:
+        out.print(f"architectures, models, report and figures in {out_dir}; retrain one with "
+                  f"`autorecs fit --model sif --arch {out_dir}/arch-K{next(iter(report['dims']))}.json ...`")
+
+
+def _print_ifc(report: dict, as_json: bool, interaction, title) -> None:
     if as_json:
-        _emit_json(report)
-        return
-    table = Table("K", "interaction", "λ", "valid RMSE", "test RMSE", "search s", "retrain s")
+        return _emit_json(report)
+    table = Table("K", "interaction", "λ", "valid RMSE", "test RMSE", "search s", "retrain s", title=title)
     for k, e in report["dims"].items():
         t = e.get("test", {})
-        table.add_row(str(k), e["arch"]["interaction"], f"{e['reg']:g}", f"{e['valid_rmse']:.4f}",
-                      f"{t['rmse']:.4f}" if t else "-", f"{e['search_seconds']:.1f}", f"{e['retrain_seconds']:.1f}")
+        table.add_row(str(k), interaction(e), f"{e['reg']:g}", f"{e['valid_rmse']:.4f}", f"{t['rmse']:.4f}" if t else "-",
+                      f"{e['search_seconds']:.1f}", f"{e['retrain_seconds']:.1f}")
     out.print(table)
-    out.print(f"architectures, models, report and figures in {out_dir}; retrain one with "
-              f"`autorecs fit --model sif --arch {out_dir}/arch-K{next(iter(report['dims']))}.json ...`")
 
 
-def _search_tensor(train, valid, test, dims, context_col, context, biases, seed, out_dir, columns, as_json, strategy, epochs, retrain_epochs) -> None:
-    from .ctr.pipeline import read_table
+def _ifc_data(train, valid, test, protocol, seed, cols):
+    """A built-in --train split by --protocol (--valid/--test replace its parts), or the three files."""
+    if train in DATASETS and not Path(train).exists():
+        tr, va, te = split(load(train), protocol, seed=seed)
+        return tr, (_read(valid, cols, flag="--valid") if valid else va), (_read(test, cols, flag="--test") if test else te)
+    if valid is None:
+        raise ConfigError("The '--valid' option is required with a training file: the search learns the architecture on it.")
+    return _read(train, cols), _read(valid, cols, flag="--valid"), (_read(test, cols, flag="--test") if test else None)
+
+
+def _tensor_data(train, valid, test, context, columns, seed):
+    """Three-way data: a built-in --train with --context hour, or files of user, item, context, rating."""
     from .data.tensor import TensorRatings, hour_context, random_tensor_split
-    from .sif.pipeline import search_tensor_ifc
 
     if context is not None:
         if context != "hour" or train not in DATASETS:
             raise ConfigError(f"The '--context' option takes 'hour' with a built-in --train (e.g. ml-100k); got --context {context} --train {train}.")
-        tr, va, te = random_tensor_split(hour_context(load(train)), seed=seed)
-    else:
-        if valid is None:
-            raise ConfigError("The '--valid' option is required with a training file: the search is judged on it.")
-
-        def read(path):
-            return TensorRatings.from_frame(read_table(path), columns)
-
-        tr = read(train)
-        va, te = read(valid), (read(test) if test else None)
-    report = search_tensor_ifc(tr, va, te, dims=_parse_ints(dims, "--dims"), strategy=strategy, seed=seed, out_dir=out_dir,
-                               progress=not as_json, search_epochs=epochs, biases=biases, retrain_epochs=retrain_epochs)
-    if as_json:
-        _emit_json(report)
-        return
-    table = Table("K", "interaction", "λ", "valid RMSE", "test RMSE", "search s", "retrain s", title=f"three-way SIF ({'one-shot proximal' if strategy == 'sif' else 'successive halving'})")
-    for k, e in report["dims"].items():
-        t = e.get("test", {})
-        table.add_row(str(k), e["interaction"], f"{e['reg']:g}", f"{e['valid_rmse']:.4f}", f"{t['rmse']:.4f}" if t else "-",
-                      f"{e['search_seconds']:.1f}", f"{e['retrain_seconds']:.1f}")
-    out.print(table)
+        return random_tensor_split(hour_context(load(train)), seed=seed)
+    if valid is None:
+        raise ConfigError("The '--valid' option is required with a training file: the search is judged on it.")
+    tr, va = (TensorRatings.from_frame(read_frame(p), columns) for p in (train, valid))
+    return tr, va, (TensorRatings.from_frame(read_frame(test), columns) if test else None)
 
 
 # --------------------------------------------------------------------- cross

@@ -22,16 +22,16 @@ def run_quickstart(*, dataset: str = "ml-100k", out_dir: Path = Path("autorecs-o
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     data = load(dataset)
-    runs = [
-        ("random-50-25-25", BiasedMF()),
-        ("random-50-25-25", "sif"),
-        ("temporal-60-20-20", "grid"),
-        ("temporal-60-20-20", BPRMF(lambdaopt="DUI")),
-        ("temporal-60-20-20", ImplicitALS()),
+    runs = [  # (protocol, role, model or what to run)
+        ("random-50-25-25", "rating-baseline", BiasedMF()),
+        ("random-50-25-25", "sif", "sif"),
+        ("temporal-60-20-20", "lambda-grid", "grid"),
+        ("temporal-60-20-20", "lambdaopt", BPRMF(lambdaopt="DUI")),
+        ("temporal-60-20-20", "implicit-als", ImplicitALS()),
     ]
     splits: dict = {}
     results, histories = [], {}
-    for protocol, model in runs:
+    for protocol, role, model in runs:
         if protocol not in splits:
             splits[protocol] = split(data, protocol, seed=seed)
         train, valid, test = splits[protocol]
@@ -72,6 +72,7 @@ def run_quickstart(*, dataset: str = "ml-100k", out_dir: Path = Path("autorecs-o
         results.append(
             {
                 "model": label,
+                "role": role,
                 "task": model.task,
                 "protocol": protocol,
                 "dataset": dataset,
@@ -84,6 +85,21 @@ def run_quickstart(*, dataset: str = "ml-100k", out_dir: Path = Path("autorecs-o
         )
     figure = plot_learning_curves(histories, out_dir / "learning_curves.png", title=f"autorecs quickstart on {dataset}")
     results_file = out_dir / "results.json"
-    payload = {"dataset": dataset, "seed": seed, "results": results, "figure": str(figure), "results_file": str(results_file)}
+    payload = {"dataset": dataset, "seed": seed, "results": results, "comparison": lambdaopt_vs_grid(results), "figure": str(figure),
+               "results_file": str(results_file)}
     results_file.write_text(json.dumps(payload, indent=2, default=str))
     return payload
+
+
+def lambdaopt_vs_grid(results: list[dict]) -> dict | None:
+    """λOpt against the λ grid on test (λOpt family, K=100): each value, the relative change, and the fit seconds."""
+    by_role = {r["role"]: r for r in results}
+    grid, learned = by_role.get("lambda-grid"), by_role.get("lambdaopt")
+    if grid is None or learned is None:
+        return None
+    g, lo = grid["metrics"]["lambdaopt"], learned["metrics"]["lambdaopt"]
+    out = {"model": learned["model"], "grid": grid["model"]}
+    for k in ("ndcg@100", "hr@100"):
+        out[k] = {"lambdaopt": lo[k], "grid": g[k], "change_percent": 100 * (lo[k] / g[k] - 1) if g[k] else None}
+    out["fit_seconds"] = {"lambdaopt": learned["seconds"]["fit"], "grid": grid["seconds"]["fit"]}
+    return out

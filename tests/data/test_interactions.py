@@ -147,3 +147,12 @@ def test_from_csr_round_trips_and_checks_its_input():
         Interactions.from_csr(m, items=[1, 1, 2])
     with pytest.raises(DataError, match="must be a SciPy sparse matrix; got ndarray"):
         Interactions.from_csr(m.toarray())
+
+
+def test_vocabulary_coerce_matches_the_type_of_the_ids():
+    ints = Vocabulary(np.array([3, 7, 42]))
+    assert ints.coerce(["7", " 42", "+3"]).tolist() == [7, 42, 3]
+    with pytest.raises(DataError, match=r"The '--user' option got 'abc', but the model's ids are integers"):
+        ints.coerce(["7", "abc"], source="the '--user' option")
+    text = Vocabulary(np.array(["7", "u1"], dtype=object))
+    assert text.coerce(np.array([7])).tolist() == ["7"] and text.codes(text.coerce(np.array([7]))).tolist() == [0]

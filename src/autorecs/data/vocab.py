@@ -52,6 +52,23 @@ class Vocabulary:
             raw = pd.Index(list(raw))  # keeps mixed types as objects
         return self._index.get_indexer(raw).astype(np.int32)
 
+    def coerce(self, values, *, source: str = "the ids") -> np.ndarray:
+        """``values`` (e.g. text from a command line or a file) in the type of these ids: text that
+        spells integers becomes integers when the ids are integers, integers become text when they
+        are text.  Text that is not an integer, for integer ids, is a DataError naming ``source``."""
+        values = pd.Series(list(values) if not isinstance(values, (np.ndarray, pd.Series)) else values)
+        kind = self._index.dtype.kind
+        if kind in "iu" and values.dtype.kind not in "iu":
+            text = values.astype(str).str.strip()
+            bad = text[~text.str.fullmatch(r"[+-]?\d+")].tolist()
+            if bad:
+                shown = ", ".join(repr(v) for v in bad[:5]) + (" ..." if len(bad) > 5 else "")
+                raise DataError(f"{source[0].upper()}{source[1:]} got {shown}, but the model's ids are integers; pass integer ids.")
+            return text.astype(np.int64).to_numpy()
+        if kind not in "iu" and values.dtype.kind in "iu":
+            return values.astype(str).to_numpy(dtype=object)
+        return values.to_numpy()
+
     def ids(self, codes) -> np.ndarray:
         """Raw ids of codes."""
         return self._index.to_numpy()[np.asarray(codes)]
