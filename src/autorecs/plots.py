@@ -116,7 +116,7 @@ def plot_sif_search(report: dict, out_dir: str | Path) -> list[Path]:
     α per operation over search epochs (one-shot strategies), and validation/test RMSE against seconds."""
     import torch
 
-    from .sif.transform import ElementwiseMLP
+    from .models.transform import ElementwiseMLP
 
     plt = _pyplot()
     paths = []

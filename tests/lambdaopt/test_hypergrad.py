@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from autorecs import Regularizer
 from autorecs.lambdaopt import validation_loss_after_step
-from autorecs.models._optim import make_optimizer
+from autorecs.optim import make_optimizer
 
 N_U, N_I, K = 5, 7, 3
 TRAIN = (torch.tensor([0, 1, 1, 3, 4, 0]), torch.tensor([1, 2, 5, 0, 6, 3]), torch.tensor([4, 0, 3, 2, 1, 6]))

@@ -3,7 +3,7 @@ import torch
 
 from autorecs.exceptions import ConfigError
 from autorecs.lambdaopt import simulated_step
-from autorecs.models._optim import make_optimizer
+from autorecs.optim import make_optimizer
 
 OPTIMIZERS = [
     ("sgd", {}),
@@ -61,7 +61,7 @@ def test_unsupported_optimizers_are_named():
 @pytest.mark.parametrize("name", ["adam", "adagrad"])
 def test_a_row_with_no_state_and_no_gradient_has_a_finite_derivative(name):
     """A fresh optimizer and a zero gradient row: the step is 0 and d(step)/d(grad) is finite (not NaN)."""
-    from autorecs.models._optim import make_optimizer
+    from autorecs.optim import make_optimizer
 
     p = torch.nn.Parameter(torch.ones(2, 3))
     opt = make_optimizer(name, [p], lr=0.1)

@@ -5,7 +5,7 @@ import pytest
 
 from autorecs import BPRMF, BiasedMF, ImplicitALS, Recommender
 from autorecs.models import AMF, FM, NCF, NeuMF, SIF, AltGrad, InteractionMF, WideDeep
-from autorecs.sif.transform import ElementwiseMLP
+from autorecs.models.transform import ElementwiseMLP
 from autorecs.data import split
 from autorecs.exceptions import ConfigError, DataError, NotFittedError
 

@@ -7,7 +7,7 @@ from autorecs.data import Interactions
 from autorecs.data.tensor import TensorRatings, hour_context, random_tensor_split
 from autorecs.exceptions import ConfigError, DataError
 from autorecs.models.tensor_ifc import TensorIFC, halving_search
-from autorecs.sif.ops import OPS, TRIPLE_OPS, apply_triple, triple_width
+from autorecs.models.ops import OPS, TRIPLE_OPS, apply_triple, triple_width
 
 
 def test_triple_operations_cover_the_pairings():

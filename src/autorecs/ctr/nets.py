@@ -25,7 +25,7 @@ from torch import nn
 from .._rng import as_generator, torch_generator
 from ..exceptions import NotFittedError, build_config, check_param
 from ..metrics.classification import auc
-from ..models._optim import make_optimizer
+from ..optim import make_optimizer
 from ..training import BatchLoss, minibatch_epoch, train_loop
 
 KINDS = ("deep", "wide-deep", "deepfm")

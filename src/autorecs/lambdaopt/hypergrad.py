@@ -68,7 +68,7 @@ class LambdaLearner:
         self.user = torch.full(su, float(init_user), requires_grad=True)
         self.item = torch.full(si, float(init_item), requires_grad=True)
         self.clip = clip
-        from ..models._optim import make_optimizer
+        from ..optim import make_optimizer
 
         self._opt = make_optimizer(optimizer, [self.user, self.item], lr=lr)  # fused kernels where available
         # a regularizer whose Λ are the leaves above (autograd flows into them); same bias rule, exponent and counts

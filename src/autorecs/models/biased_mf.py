@@ -27,7 +27,7 @@ from ..lambdaopt.options import LambdaOptOptions
 from ..regularization import Regularizer
 from ._als import cg_solve, pair_dots, ridge_solve, torch_csr, with_values
 from ..training import BatchLoss, minibatch_epoch
-from ._optim import make_optimizer
+from ..optim import make_optimizer
 from ._lambdaopt import lambda_hook, prepare_lambda_validation
 from .base import FitConfig, Recommender
 

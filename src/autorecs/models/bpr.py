@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from ..exceptions import ConfigError, DataError, check_float, check_int, check_param
 from ..lambdaopt.options import LambdaOptOptions
 from ..regularization import Regularizer
-from ._optim import OPTIMIZERS, make_optimizer
+from ..optim import OPTIMIZERS, make_optimizer
 from ..training import BatchLoss, minibatch_epoch
 from ._lambdaopt import lambda_hook, prepare_lambda_validation
 from .base import FitConfig, Recommender

@@ -2,7 +2,7 @@
 
     r̂_ui = [μ + b_u + b_i] + Σ_{m in ops} w_mᵀ O_m(g(p_u; p), g(q_i; q)),   ||w_m||₂ ≤ 1
 
-``interaction`` names the operation(s) ``O`` from :data:`autorecs.sif.ops.OPS`
+``interaction`` names the operation(s) ``O`` from :data:`autorecs.models.ops.OPS`
 (``multiply`` is the inner product / AltGrad; ``min+max`` sums two heads), or one of
 the predictors that are not a single operation:
 
@@ -13,7 +13,7 @@ the predictors that are not a single operation:
 * ``fm``: the second-order factorization machine on one-hot user and item ids,
   ``w0 + w_u + w_i + <p_u, q_i>`` (with two fields this is biased MF with the head fixed to ones).
 
-``g`` is the element-wise transform (:mod:`autorecs.sif.transform`); ``transform="mlp"``
+``g`` is the element-wise transform (:mod:`autorecs.models.transform`); ``transform="mlp"``
 with ``transform_user``/``transform_item`` uses a searched one (fixed), and
 ``train_transform=True`` learns it on the training data (SIF(no-auto)).
 
@@ -43,11 +43,11 @@ from torch import nn
 from ..exceptions import check_float, check_int, check_param
 from ..lambdaopt.options import LambdaOptOptions
 from ..regularization import Regularizer
-from ..sif.ops import OPS
-from ..sif.transform import ACTIVATIONS, ElementwiseMLP
+from .ops import OPS
+from .transform import ACTIVATIONS, ElementwiseMLP
 from ..training import BatchLoss, minibatch_epoch
 from ._lambdaopt import lambda_hook, prepare_lambda_validation
-from ._optim import make_optimizer
+from ..optim import make_optimizer
 from .base import FitConfig, Recommender
 
 PREDICTORS = ("ncf", "wide-deep", "fm")
@@ -65,7 +65,7 @@ class IFCConfig(FitConfig, LambdaOptOptions):
     teaches Λ for the embeddings and biases, starting from ``reg``)."""
 
     interaction: str = "multiply"
-    """An operation of autorecs.sif.ops.OPS, several joined by '+', or one of ncf, wide-deep, fm."""
+    """An operation of autorecs.models.ops.OPS, several joined by '+', or one of ncf, wide-deep, fm."""
     factors: int = 8
     biases: bool = True
     """Add μ + b_u + b_i (False: the paper's model without biases)."""
@@ -85,7 +85,7 @@ class IFCConfig(FitConfig, LambdaOptOptions):
     transform_hidden: int = 5
     transform_activation: str = "sigmoid"
     transform_residual: bool = True
-    """g(x) = x + h(x) (True) or the paper's g = h (False); see autorecs.sif.transform."""
+    """g(x) = x + h(x) (True) or the paper's g = h (False); see autorecs.models.transform."""
     transform_user: list[float] | None = None
     """Parameters of g for users (a searched architecture); None = random init (train_transform) ."""
     transform_item: list[float] | None = None

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from ..exceptions import check_int
 from ..training import BatchLoss, minibatch_epoch
-from ._optim import make_optimizer
+from ..optim import make_optimizer
 from .bpr import PretrainedBPR, PretrainedBPRConfig
 
 #: user x item x hidden cells per scoring chunk (float32)

@@ -3,7 +3,7 @@ tensor space (SIF paper, Section 3.4).
 
     r̂_uic = [μ + b_u + b_i + b_c] + wᵀ O(p_u, q_i, s_c),   ||w||₂ ≤ 1
 
-``interaction`` is a name of :data:`autorecs.sif.ops.TRIPLE_OPS` (two operations chained in one
+``interaction`` is a name of :data:`autorecs.models.ops.TRIPLE_OPS` (two operations chained in one
 of three pairings), ``cp`` (= ``multiply(multiply(u,v),s)``: CP with a linear head) or ``tucker``
 (a learned K x K x K core).  The penalty is the library's frequency-scaled L2 (as in BiasedMF and
 :mod:`autorecs.models.ifc`): λ n^(β−1) per occurrence of a row seen n times in training, on the three
@@ -27,9 +27,9 @@ from .._rng import as_generator, torch_generator
 from ..data.tensor import TensorRatings
 from ..exceptions import DataError, NotFittedError, build_config, check_float, check_int, check_param
 from ..metrics.rating import rating_metrics, rmse
-from ..sif.ops import TRIPLE_OPS, apply_triple, triple_width
+from .ops import TRIPLE_OPS, apply_triple, triple_width
 from ..training import BatchLoss, minibatch_epoch, train_loop
-from ._optim import make_optimizer
+from ..optim import make_optimizer
 
 ALIASES = {"cp": "multiply(multiply(u,v),s)"}
 
@@ -50,7 +50,7 @@ class TensorIFCConfig:
     def validate(self) -> None:
         owner = "TensorIFC"
         ok = self.interaction in TRIPLE_OPS or self.interaction in ALIASES or self.interaction == "tucker"
-        check_param(ok, owner, "interaction", self.interaction, "cp, tucker or a name of autorecs.sif.ops.TRIPLE_OPS",
+        check_param(ok, owner, "interaction", self.interaction, "cp, tucker or a name of autorecs.models.ops.TRIPLE_OPS",
                     "e.g. 'multiply(max(u,v),s)'.")
         for name in ("factors", "batch_size", "epochs", "patience"):
             check_int(owner, name, getattr(self, name))

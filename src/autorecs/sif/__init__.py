@@ -1,20 +1,16 @@
 """SIF: searching the interaction function of collaborative filtering (Yao et al., WWW 2020).
 
-* :mod:`.ops`        the vector-wise operations (and three-way combinations)
-* :mod:`.transform`  the element-wise transform g(·; p)
-* :mod:`.search`     the one-shot proximal search (Algorithm 2)
-The fixed interaction functions and the retrained SIF model live in :mod:`autorecs.models.ifc`.
+* :mod:`.search`         the one-shot proximal search (Algorithm 2)
+* :mod:`.tensor_search`  its three-way form (user, item, context)
+* :mod:`.baselines`      the AutoML baselines (random, TPE, REINFORCE) it is compared with
+* :mod:`.pipeline`       search, retrain with λ chosen on validation, report
+The operations (:mod:`autorecs.models.ops`), the element-wise transform
+(:mod:`autorecs.models.transform`) and the fixed and retrained interaction-function models
+(:mod:`autorecs.models.ifc`) live with the models, which this package builds on.
 """
 
-from .ops import OPS, SEARCH_OPS
-from .transform import ElementwiseMLP
+from ..models.ops import OPS, SEARCH_OPS
+from ..models.transform import ElementwiseMLP
+from .search import SearchConfig, SearchResult, SIFSearch
 
 __all__ = ["OPS", "SEARCH_OPS", "ElementwiseMLP", "SIFSearch", "SearchConfig", "SearchResult"]
-
-
-def __getattr__(name):  # the search imports the models, which import .ops: load it lazily
-    if name in ("SIFSearch", "SearchConfig", "SearchResult"):
-        from . import search
-
-        return getattr(search, name)
-    raise AttributeError(name)

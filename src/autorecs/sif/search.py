@@ -37,14 +37,14 @@ from .._rng import as_generator, torch_generator
 from ..data.interactions import Interactions
 from ..exceptions import ConfigError, DataError, build_config, check_float, check_int, check_param
 from ..metrics.rating import rmse
-from ..models._optim import make_optimizer
+from ..optim import make_optimizer
 from ..models.ifc import IFCConfig, IFCNet
 from ..regularization import Regularizer
 from ..training import BatchLoss, minibatch_epoch
-from .ops import OPS, SEARCH_OPS
+from ..models.ops import OPS, SEARCH_OPS
 
 NONADDITIVE_OPS = ("multiply", "min", "max")
-from .transform import ACTIVATIONS
+from ..models.transform import ACTIVATIONS
 
 
 @dataclass

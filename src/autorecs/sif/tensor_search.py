@@ -2,7 +2,7 @@
 with the search of Algorithm 2).
 
 A supernet holds the three embedding tables (user, item, context), the biases, one linear
-head ``w_m`` (``||w_m||₂ ≤ 1``) per operation of :data:`~autorecs.sif.ops.TRIPLE_OPS` and the
+head ``w_m`` (``||w_m||₂ ≤ 1``) per operation of :data:`~autorecs.models.ops.TRIPLE_OPS` and the
 architecture weights ``α`` (one per operation).  As in the matrix search
 (:mod:`autorecs.sif.search`):
 
@@ -37,9 +37,9 @@ from .._rng import as_generator, torch_generator
 from ..data.tensor import TensorRatings
 from ..exceptions import ConfigError, DataError, build_config, check_float, check_int, check_param
 from ..metrics.rating import rmse
-from ..models._optim import make_optimizer
+from ..optim import make_optimizer
 from ..training import BatchLoss, minibatch_epoch
-from .ops import TRIPLE_OPS, apply_triple, triple_width
+from ..models.ops import TRIPLE_OPS, apply_triple, triple_width
 
 
 @dataclass

@@ -3,8 +3,8 @@ import pytest
 import torch
 
 from autorecs.exceptions import ConfigError
-from autorecs.sif.ops import OPS
-from autorecs.sif.transform import ElementwiseMLP
+from autorecs.models.ops import OPS
+from autorecs.models.transform import ElementwiseMLP
 
 
 @pytest.mark.parametrize("name", sorted(OPS))
