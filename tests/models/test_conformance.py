@@ -122,6 +122,39 @@ def test_similar_items_known_answer(implicit_data):
         assert {int(i[1:]) for i in m.similar_items([query], n=8).items[0]} <= set(half)
 
 
+def test_clone_and_set_params_follow_scikit_learn(make_model, data):
+    from autorecs import clone
+
+    m = make_model()
+    c = clone(m)
+    assert type(c) is type(m) and c.get_params() == m.get_params() and c is not m
+    m.fit(data.train, data.valid, seed=0, progress=False)
+    c2 = clone(m)
+    with pytest.raises(NotFittedError):
+        c2.recommend([0])
+    c2.fit(data.train, data.valid, seed=0, progress=False)  # same parameters, same seed: the same model (CPU)
+    users = data.test.user_vocab.ids(data.test.users[:20])
+    items = data.test.item_vocab.ids(data.test.items[:20])
+    np.testing.assert_allclose(c2.predict(users, items), m.predict(users, items), rtol=1e-5, atol=1e-6)
+    before = m.get_params()
+    assert m.set_params(epochs=2) is m and m.get_params() == {**before, "epochs": 2}
+    with pytest.raises(ConfigError):
+        m.set_params(epochs=0)
+    with pytest.raises(ConfigError, match="no parameter"):
+        m.set_params(epochz=3)
+    assert m.get_params() == {**before, "epochs": 2}  # a refused change changes nothing
+
+
+def test_clone_carries_object_parameters(ratings_data):
+    from autorecs import Regularizer, clone
+
+    m = BiasedMF(factors=2, epochs=3, regularizer=Regularizer(user=0.05, item=0.5))
+    c = clone(m)
+    assert c.regularizer is not m.regularizer and c.regularizer.to_dict() == m.regularizer.to_dict()
+    a, b = m.fit(ratings_data, seed=0, progress=False), c.fit(ratings_data, seed=0, progress=False)
+    np.testing.assert_allclose(a.predict([0, 1], [0, 1]), b.predict([0, 1], [0, 1]), rtol=1e-6)
+
+
 def test_recommend_fallback_for_unknown_users(ratings_data):
     m = BiasedMF(factors=2, epochs=1).fit(ratings_data, progress=False)
     known = ratings_data.user_vocab.ids(ratings_data.users[:1])

@@ -1,6 +1,6 @@
 """Recommender models, one algorithm per module, all on the :class:`Recommender` protocol."""
 
-from .base import FitConfig, Recommendations, Recommender
+from .base import FitConfig, Recommendations, Recommender, clone
 from .biased_mf import BiasedMF, BiasedMFConfig
 from .amf import AMF, AMFConfig
 from .bpr import BPRMF, BPRMFConfig
@@ -14,5 +14,5 @@ MODELS: dict[str, type[Recommender]] = {m.name: m for m in (BiasedMF, BPRMF, AMF
 __all__ = [
     "AMF", "AMFConfig", "NeuMF", "NeuMFConfig", "FM", "NCF", "SIF", "AltGrad", "IFCConfig", "InteractionMF", "WideDeep",
     "BPRMF", "BPRMFConfig", "BiasedMF", "BiasedMFConfig", "FitConfig", "ImplicitALS", "ImplicitALSConfig",
-    "MODELS", "Recommendations", "Recommender",
+    "MODELS", "Recommendations", "Recommender", "clone",
 ]

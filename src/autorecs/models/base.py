@@ -156,8 +156,22 @@ class Recommender:
         check_monitor(type(self).__name__, self.task, self.config.monitor)
 
     # ------------------------------------------------------------------ params
-    def get_params(self) -> dict:
+    #: Constructor keywords that take objects rather than hyperparameters (e.g. ``regularizer``):
+    #: not in ``get_params`` (which is JSON data, saved with the model), carried over by :func:`clone`.
+    object_params: ClassVar[tuple[str, ...]] = ()
+
+    def get_params(self, deep: bool = True) -> dict:
+        """The hyperparameters (the ``Config`` fields) as a dict; ``deep`` is accepted for scikit-learn."""
         return dataclasses.asdict(self.config)
+
+    def set_params(self, **params) -> "Recommender":
+        """Change hyperparameters (validated as in the constructor; on a bad value nothing changes).
+        A fitted model keeps its fitted state until the next ``fit``."""
+        config = self.Config.from_dict({**self.get_params(), **params})
+        config.validate()
+        check_monitor(type(self).__name__, self.task, config.monitor)
+        self.config = config
+        return self
 
     def __repr__(self) -> str:
         changed = {k: v for k, v in self.get_params().items() if v != getattr(self.Config(), k)}
@@ -472,3 +486,12 @@ class Recommender:
             probe = self._score_codes(np.zeros(1, np.int64))
             if tuple(probe.shape) != (1, n_i):
                 raise ValueError(f"the weights score {tuple(probe.shape)[-1]} items but ids.npz lists {n_i}")
+
+
+def clone(model: Recommender) -> Recommender:
+    """An unfitted copy of ``model`` with the same hyperparameters and a deep copy of its object
+    parameters (``object_params``, e.g. a ``regularizer``), as scikit-learn's ``clone``."""
+    import copy
+
+    objects = {k: copy.deepcopy(getattr(model, k, None)) for k in type(model).object_params}
+    return type(model)(**model.get_params(), **{k: v for k, v in objects.items() if v is not None})

@@ -100,6 +100,8 @@ class BiasedMF(Recommender):
     default_monitor = "rmse"
     supports_device = True
 
+    object_params = ("regularizer",)
+
     def __init__(self, *, regularizer: Regularizer | None = None, **params):
         super().__init__(**params)
         self.regularizer = regularizer

@@ -71,6 +71,8 @@ class BPRMF(Recommender):
     step_hint_fields = ("optimizer", "learning_rate")
     supports_device = True
 
+    object_params = ("regularizer",)
+
     def __init__(self, *, regularizer: Regularizer | None = None, **params):
         super().__init__(**params)
         self.regularizer = regularizer
@@ -282,6 +284,8 @@ class PretrainedBPR(BPRMF):
 
     Config = PretrainedBPRConfig
     supports_device = False
+
+    object_params = ("regularizer", "pretrained")
 
     def __init__(self, *, pretrained: BPRMF | None = None, regularizer: Regularizer | None = None, **params):
         """``pretrained``: a BPRMF already fitted on the same training data with the same ``factors``
