@@ -4,14 +4,14 @@ A :class:`Regularizer` holds one coefficient tensor for user rows and one for
 item rows.  Their shape sets the granularity, so learned fine-grained
 coefficients (λOpt) plug in without touching the models:
 
-=========  ===============  =====================================
-shape      granularity      meaning
-=========  ===============  =====================================
-``()``     global           one λ for every row and dimension
-``(K,)``   D                one λ per latent dimension
-``(n, 1)`` U or I           one λ per user (item) row
-``(n, K)`` DU / DI          one λ per row and dimension
-=========  ===============  =====================================
+==========  ===============  =====================================
+shape       granularity      meaning
+==========  ===============  =====================================
+``()``      global           one λ for every row and dimension
+``(K,)``    D                one λ per latent dimension
+``(n, 1)``  U or I           one λ per user (item) row
+``(n, K)``  DU / DI          one λ per row and dimension
+==========  ===============  =====================================
 
 Objective.  With ``n_u`` the user's number of training interactions and
 exponent ``β`` (``exponent``), the penalty in the epoch objective is

@@ -40,7 +40,7 @@ class ElementwiseMLP(nn.Module):
 
     @torch.no_grad()
     def project(self) -> None:
-        """Weights onto the unit ball (row-wise): |w1_h| <= 1, ||w2||_2 <= 1."""
+        """Weights onto the unit ball (row-wise): ``|w1_h| <= 1``, ``||w2||_2 <= 1``."""
         self.w1.clamp_(-1.0, 1.0)
         self.w2.div_(self.w2.norm().clamp_min(1.0))
 

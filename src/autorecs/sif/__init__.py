@@ -4,6 +4,7 @@
 * :mod:`.tensor_search`  its three-way form (user, item, context)
 * :mod:`.baselines`      the AutoML baselines (random, TPE, REINFORCE) it is compared with
 * :mod:`.pipeline`       search, retrain with λ chosen on validation, report
+
 The operations (:mod:`autorecs.models.ops`), the element-wise transform
 (:mod:`autorecs.models.transform`) and the fixed and retrained interaction-function models
 (:mod:`autorecs.models.ifc`) live with the models, which this package builds on.
