@@ -29,3 +29,20 @@ def test_trials_run_as_ray_tasks_with_the_storage_as_source_of_truth(local_ray, 
     assert res.best is not None and res.test is not None
     workers = {t.worker for t in res.trials}
     assert all(w and not w.endswith(f":{os.getpid()}") for w in workers)  # ran in Ray worker processes
+
+
+def test_a_crashed_ray_worker_is_a_lost_worker(local_ray):
+    from autorecs.executor import WorkerLost, executor
+
+    def job(x):  # nested: Ray ships it by value
+        import os
+        import signal
+
+        if x < 0:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return 2 * x
+
+    with executor("ray", 2) as ex:
+        with pytest.raises(WorkerLost, match="a Ray worker died"):
+            ex.map(job, [1, -1, 2])
+        assert ex.map(job, [1, 2]) == [2, 4]

@@ -48,7 +48,7 @@ from .crosses import CrossSpec
 from .encoding import TableEncoder
 from .fieldwise import Candidate, successive_halving
 from .logistic import FieldLogisticRegression
-from .parallel import mapper
+from ..executor import executor
 
 CROSS = " x "
 
@@ -180,7 +180,8 @@ class AutoCross:
         Xc, yc = (self.encoder.transform(confirm), yc) if self.confirm_fraction else (Xv, yv)
         self.history_: list[CrossStep] = []
         self.interrupted_ = False
-        with mapper(self.backend, self.n_jobs, self.ray_address) as (map_fn, workers):
+        with executor(self.backend, self.n_jobs, self.ray_address, owner="AutoCross") as pool:
+            map_fn, workers = pool.map, pool.n_workers
             kept = self._select_granularities(X, Xv, y, yv, rng, map_fn, workers)
             self.encoder.keep([self.encoder.fields[i].name for i in kept])
             X, Xv = X[:, kept], Xv[:, kept]

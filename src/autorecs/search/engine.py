@@ -34,10 +34,10 @@ from typing import ClassVar, Any, Callable
 from .._progress import logger
 from ..data.interactions import Interactions
 from ..exceptions import ConfigError, DivergenceError
+from ..executor import BACKENDS
 from .space import SearchSpace
 
 STRATEGIES = ("grid", "random", "tpe")
-BACKENDS = ("local", "ray")
 
 
 @dataclass
@@ -334,26 +334,22 @@ def _requeue_stale(study) -> int:
     return len(stale)
 
 
-def _run_pool(job: _Job, n_jobs: int, study) -> None:
-    """Workers in a process pool until the budget is spent.  A worker that dies (SIGKILL, the OOM
-    killer) breaks the pool: its running trials are failed and queued again once
-    (:func:`_requeue_stale`), a fresh pool takes over, and the study completes its budget."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
+def _run_workers(job: _Job, n_jobs: int, study, pool) -> None:
+    """``n_jobs`` worker loops on an executor (process pool or Ray tasks) until the budget is spent.
+    A worker that dies (SIGKILL, the OOM killer, a crashed Ray worker) raises WorkerLost: its running
+    trials are failed and queued again once (:func:`_requeue_stale`), fresh workers take over, and
+    the study completes its budget."""
+    from ..executor import WorkerLost
 
     restarts = 0
     while True:
         try:
-            # spawn, not fork: forking a process whose PyTorch thread pool is running can hang
-            with ProcessPoolExecutor(n_jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-                list(pool.map(run_worker, [job] * n_jobs))
+            pool.map(run_worker, [job] * n_jobs)
             return
-        except BrokenProcessPool:
+        except WorkerLost as exc:
             restarts += 1
             failed = _requeue_stale(study)
-            logger.warning("a worker process died (killed, or out of memory): %d running trial(s) failed and queued again "
-                           "once; starting %d fresh workers", failed, n_jobs)
+            logger.warning("%s: %d running trial(s) failed and queued again once; starting %d fresh workers", exc, failed, n_jobs)
             if restarts > 2 * n_jobs + (job.budget.trials or 20) or not _budget_left(study, job):
                 return
 
@@ -487,14 +483,13 @@ class Tuner:
             _enqueue_grid(study, self.space)
         if requeued:
             logger.warning("%d trial(s) interrupted earlier were queued again", requeued)
-        if self.backend == "ray":
-            from .ray_backend import run_on_ray
-
-            run_on_ray(job, self.n_jobs, self.ray_address)
-        elif self.n_jobs > 1:
-            _run_pool(job, self.n_jobs, study)
-        else:
+        if self.backend == "local" and self.n_jobs == 1:
             run_worker(job, on_trial)
+        else:
+            from ..executor import executor
+
+            with executor(self.backend, self.n_jobs, self.ray_address, owner="Tuner") as pool:
+                _run_workers(job, self.n_jobs, study, pool)
         trials = _results(study)
         done = [t for t in trials if t.state == "COMPLETE"]
         best = None
