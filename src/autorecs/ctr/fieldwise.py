@@ -31,6 +31,7 @@ from typing import Callable
 import numpy as np
 from scipy.special import expit
 
+from ..halving import successive_halving as _halve
 from ..metrics.classification import auc
 
 
@@ -98,11 +99,11 @@ def successive_halving(
     block_rows = max(n_rows // n_blocks, min(min_block_rows, n_rows))
     needed = block_rows * n_blocks
     order = np.concatenate([rng.permutation(n_rows) for _ in range(math.ceil(needed / n_rows))])[:needed]
-    alive = list(range(n))
     weights = {i: np.zeros(c.cardinality) for i, c in enumerate(candidates)}
     curvature = {i: np.zeros(c.cardinality) for i, c in enumerate(candidates)}
-    log, seen = [], 0
-    for k in range(rounds):
+    log: list[dict] = []
+
+    def run_rung(alive, k):  # the next 2^k blocks of rows for every survivor, then its validation AUC
         rows = order[(2**k - 1) * block_rows:(2 ** (k + 1) - 1) * block_rows]
         blocks = [slice(b * block_rows, (b + 1) * block_rows) for b in range(2**k)]
         chunks = [alive[c::n_chunks] for c in range(min(n_chunks, len(alive)))]
@@ -115,11 +116,8 @@ def successive_halving(
         for chunk, (ws, hs, aucs) in zip(chunks, map_fn(train_round, jobs)):
             for i, w, h, a in zip(chunk, ws, hs, aucs):
                 weights[i], curvature[i], scores[i] = w, h, float(a)
-        seen += len(rows)
-        # stable: ties keep the earlier candidate
-        ranked = sorted(alive, key=lambda i: (-scores[i], i))
-        log.append({"round": k, "candidates": len(alive), "rows": seen, "best_auc": scores[ranked[0]]})
-        alive = ranked[: max(1, len(ranked) // 2)]
-        if len(alive) == 1:
-            break
-    return alive[0], log
+        best = min(alive, key=lambda i: (-scores[i], i))
+        log.append({"round": k, "candidates": len(alive), "rows": (2 ** (k + 1) - 1) * block_rows, "best_auc": scores[best]})
+        return scores
+
+    return _halve(list(range(n)), run_rung, minimize=False), log

@@ -27,6 +27,7 @@ from .._rng import as_generator, torch_generator
 from ..data.tensor import TensorRatings
 from ..exceptions import DataError, NotFittedError, build_config, check_float, check_int, check_param
 from ..metrics.rating import rating_metrics, rmse
+from ..halving import successive_halving
 from .ops import TRIPLE_OPS, apply_triple, triple_width
 from ..training import BatchLoss, minibatch_epoch, train_loop
 from ..optim import make_optimizer
@@ -167,18 +168,21 @@ def halving_search(train: TensorRatings, valid: TensorRatings, *, ops=None, rung
     for k, m in enumerate(cands.values()):
         m.start(train, seed=seed + k)
     vx, vy = torch.from_numpy(valid.recode(train.vocabs)), valid.values
-    rounds, alive = [], list(ops)
+    rounds: list[dict] = []
     n_rounds = int(np.ceil(np.log2(len(ops)))) if len(ops) > 1 else 0
     with progress_bar(n_rounds, "tensor SIF search", enabled=progress) as bar:
-        while len(alive) > 1:
+
+        def run_rung(alive, rung):  # rung_epochs more epochs for every survivor, then its validation RMSE
             scores = {}
             for op in alive:
                 for _ in range(rung_epochs):
                     cands[op]._train_epoch()
                 scores[op] = rmse(cands[op]._predict_codes(vx), vy)
-            ranked = sorted(alive, key=lambda o: (scores[o], ops.index(o)))
-            rounds.append({"candidates": len(alive), "best": ranked[0], "best_valid_rmse": scores[ranked[0]],
+            best = min(alive, key=lambda o: (scores[o], ops.index(o)))
+            rounds.append({"candidates": len(alive), "best": best, "best_valid_rmse": scores[best],
                            "seconds": time.perf_counter() - t0, "scores": scores})
-            alive = ranked[: max(1, len(ranked) // 2)]
-            bar.update(1, best=ranked[0])
-    return {"interaction": alive[0], "rounds": rounds, "seconds": time.perf_counter() - t0, "config": asdict(TensorIFCConfig(**config))}
+            bar.update(1, best=best)
+            return scores
+
+        winner = successive_halving(ops, run_rung) if len(ops) > 1 else ops[0]
+    return {"interaction": winner, "rounds": rounds, "seconds": time.perf_counter() - t0, "config": asdict(TensorIFCConfig(**config))}

@@ -41,6 +41,7 @@ from ..optim import make_optimizer
 from ..models.ifc import IFCConfig, IFCNet
 from ..regularization import Regularizer
 from ..training import BatchLoss, minibatch_epoch
+from ..halving import better_half
 from ..models.ops import OPS, SEARCH_OPS
 
 NONADDITIVE_OPS = ("multiply", "min", "max")
@@ -251,7 +252,7 @@ class SIFSearch:
                     history.append(step)
                     bar.update(1, op=step.selected, valid_rmse=step.valid_rmse)
                     if c.strategy == "halving" and len(alive) > 1 and epoch % c.rung_epochs == 0:
-                        alive = sorted(alive, key=lambda k: (scores[k], k))[: max(1, len(alive) // 2)]
+                        alive = better_half(alive, scores, order=range(len(cands)))  # the one halving rule (autorecs.halving)
             except KeyboardInterrupt:
                 interrupted = True
                 if not history:
