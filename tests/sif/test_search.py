@@ -85,10 +85,30 @@ def test_random_baseline_resumes_from_its_journal(tmp_path):
     first = run_baseline("random", s.train, s.valid, **kw)
     second = run_baseline("random", s.train, s.valid, **kw)
     assert len(first) >= 1 and len(second) > len(first)
-    assert [t.valid_rmse for t in second[: len(first)]] == [t.valid_rmse for t in first]
+    assert [t.value for t in second[: len(first)]] == [t.value for t in first]
     rl = run_baseline("rl", s.train, s.valid, **{**kw, "storage": tmp_path / "rl.jsonl"})
     again = run_baseline("rl", s.train, s.valid, **{**kw, "storage": tmp_path / "rl.jsonl"})
-    assert len(again) > len(rl) and again[0].arch == rl[0].arch
+    assert len(again) > len(rl) and again[0].params == rl[0].params
+
+
+def test_a_failing_baseline_trial_does_not_end_the_search(tmp_path, monkeypatch):
+    """One architecture that raises inside training is a FAIL with its message; the other trials go on."""
+    from autorecs.models import SIF
+
+    s = planted_multiply(0, n=3000)
+    original = SIF.fit
+
+    def flaky(self, *a, **kw):
+        if self.config.interaction == "min":
+            raise RuntimeError("out of memory (simulated)")
+        return original(self, *a, **kw)
+
+    monkeypatch.setattr(SIF, "fit", flaky)
+    base = {"factors": 2, "biases": True, "transform_hidden": 2, "transform_activation": "sigmoid", "transform_residual": True}
+    trials = run_baseline("random", s.train, s.valid, ops=("multiply", "min"), base=base, budget_seconds=1.0, trial_epochs=1, seed=1)
+    states = {(t.params["interaction"], t.state) for t in trials}
+    assert ("min", "FAIL") in states and ("multiply", "COMPLETE") in states
+    assert all("out of memory (simulated)" in t.error for t in trials if t.state == "FAIL")
 
 
 def test_search_ifc_writes_a_retrainable_architecture(tmp_path, capsys):

@@ -18,13 +18,10 @@ its cost in the same units: fit seconds and training epochs per trial.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import math
 import os
-import resource
-import socket
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -35,43 +32,10 @@ from .._progress import logger
 from ..data.interactions import Interactions
 from ..exceptions import ConfigError, DivergenceError
 from ..executor import BACKENDS
+from ..trials import Budget, TrialResult, peak_rss_mib, quiet_optuna, worker_id
 from .space import SearchSpace
 
 STRATEGIES = ("grid", "random", "tpe")
-
-
-@dataclass
-class Budget:
-    """When to stop asking for new trials (any limit reached stops; None = no limit)."""
-
-    trials: int | None = None
-    seconds: float | None = None
-    """Wall-clock seconds of this run (a resumed study gets the budget again)."""
-    epochs: int | None = None
-    """Total training epochs over all trials of the study."""
-
-    def __post_init__(self):
-        for name in ("trials", "seconds", "epochs"):
-            v = getattr(self, name)
-            if v is not None and not v > 0:
-                raise ConfigError(f"The '{name}' budget must be > 0 (or None for no limit); got {v!r}.")
-
-
-@dataclass
-class TrialResult:
-    """One trial: its parameters, validation value and cost."""
-
-    number: int
-    params: dict[str, Any]
-    state: str
-    value: float | None
-    fit_seconds: float
-    epochs: int
-    peak_rss_mib: float
-    error: str | None = None
-    worker: str = ""
-    """``host:pid`` of the process that ran the trial."""
-    test: dict | None = None
 
 
 @dataclass
@@ -179,19 +143,6 @@ class _Job:
     """Where every trial trains (a run-time option: not part of the study's parameters)."""
 
 
-@contextlib.contextmanager
-def _quiet_optuna():
-    """Optuna's per-trial INFO lines off while a search runs, the caller's level restored after."""
-    import optuna
-
-    before = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    try:
-        yield
-    finally:
-        optuna.logging.set_verbosity(before)
-
-
 def _open_study(job: _Job, direction: str):
     import optuna
 
@@ -275,12 +226,12 @@ def _run_one(study, job: _Job, klass) -> TrialResult | None:
 
         test_metrics = evaluate(model, job.test, exclude=job.exclude)
         trial.set_user_attr("test", test_metrics)
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss = peak_rss_mib()
     trial.set_user_attr("fit_seconds", fit_s)
     trial.set_user_attr("epochs", epochs)
     trial.set_user_attr("peak_rss_mib", rss)
     trial.set_user_attr("model_params", params)
-    worker = f"{socket.gethostname()}:{os.getpid()}"
+    worker = worker_id()
     trial.set_user_attr("worker", worker)
     if error is not None:
         trial.set_user_attr("error", error)
@@ -297,7 +248,7 @@ def _run_one(study, job: _Job, klass) -> TrialResult | None:
 
 def run_worker(job: _Job, on_trial: Callable[[TrialResult], None] | None = None) -> int:
     """Run trials until the budget is spent; returns how many this worker ran."""
-    with _quiet_optuna():
+    with quiet_optuna():
         return _work(job, on_trial)
 
 
@@ -458,7 +409,7 @@ class Tuner:
         With ``test_all`` every completed trial is scored on ``test`` too (for analysis
         figures; selection still uses validation only).
         """
-        with _quiet_optuna():
+        with quiet_optuna():
             return self._run(train, valid, test, exclude=exclude, test_all=test_all, on_trial=on_trial, refit=refit)
 
     def _run(self, train, valid, test, *, exclude, test_all, on_trial, refit) -> TuneResult:

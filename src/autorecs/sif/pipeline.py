@@ -104,9 +104,9 @@ def search_ifc(train, valid, test=None, *, dims=(8,), strategy: str = "sif", bud
             storage = None if out is None else out / f"{strategy}-K{k}.{'journal' if strategy != 'rl' else 'jsonl'}"
             trials = run_baseline(strategy, train, valid, test, ops=cfg.ops, base=base, budget_seconds=budget or 60.0,
                                   trial_epochs=trial_epochs, seed=seed, storage=storage)
-            arch = best_trial(trials).arch
-            curve = [{"seconds": t.seconds, "valid_rmse": t.valid_rmse, "test_rmse": t.test_rmse, "selected": t.arch["interaction"]}
-                     for t in trials]
+            arch = best_trial(trials).params
+            curve = [{"seconds": t.elapsed, "valid_rmse": t.value, "test_rmse": (t.test or {}).get("rmse"), "selected": t.params["interaction"]}
+                     for t in trials if t.state == "COMPLETE"]
         search_s = time.perf_counter() - t0
         model, info = retrain(arch, train, valid, seed=seed, **({} if retrain_epochs is None else {"epochs": retrain_epochs}))
         arch = {**arch, "transform": info["transform"]}
