@@ -161,3 +161,22 @@ def test_lambda_batch_size_sets_the_validation_rows_per_lambda_step(parts, ratin
     assert sizes[None][0] == 16 and len(sizes[None]) == len(sizes[5])
     with pytest.raises(ConfigError, match="lambda_batch_size"):
         make(lambda_batch_size=0)
+
+
+def test_the_saved_model_records_the_learned_lambdas(parts, tmp_path):
+    import json
+
+    m = BPRMF(factors=4, epochs=3, reg=0.01, learning_rate=0.05, lambdaopt="DU", lambda_lr=0.05).fit(parts.train, parts.valid, seed=0,
+                                                                                                       progress=False)
+    m.save(tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    learned = meta["learned_lambda"]
+    assert meta["params"]["reg"] == 0.01 and learned["granularity"] == "DU"
+    weights = np.load(tmp_path / "m" / "weights.npz")
+    for side in ("user", "item"):
+        lam = weights[f"lam_{side}"]
+        assert learned[side]["shape"] == list(lam.shape) and learned[side]["mean"] == pytest.approx(float(lam.mean()))
+    assert learned["user"]["mean"] != pytest.approx(0.01)  # Λ moved from its start: the file says what was used
+    fixed = BPRMF(factors=4, epochs=1).fit(parts.train, parts.valid, seed=0, progress=False)
+    fixed.save(tmp_path / "f")
+    assert "learned_lambda" not in json.loads((tmp_path / "f" / "model.json").read_text())

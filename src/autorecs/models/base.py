@@ -427,6 +427,9 @@ class Recommender:
             "train_std": self.train_std_,
             "fit_seconds": getattr(self, "fit_seconds_", None),
         }
+        learned = self._learned_lambda()
+        if learned is not None:
+            meta["learned_lambda"] = learned
         (path / "model.json").write_text(json.dumps(meta, indent=2))
         if getattr(self, "history_", None) is not None:
             (path / "history.json").write_text(json.dumps(self.history_.to_dict(), indent=2))
@@ -439,6 +442,17 @@ class Recommender:
             seen_indptr=seen.indptr,
             seen_indices=seen.indices,
         )
+
+    def _learned_lambda(self) -> dict | None:
+        """λOpt models: a summary of the Λ they learned (the ``params`` hold only the starting λ; the
+        full tensors are ``lam_user`` / ``lam_item`` in ``weights.npz``)."""
+        if not getattr(self.config, "lambdaopt", "") or getattr(self, "lam_user", None) is None:
+            return None
+        out = {"granularity": self.config.lambdaopt, "note": "params hold the starting λ; these are the learned ones"}
+        for side in ("user", "item"):
+            lam = getattr(self, f"lam_{side}").detach().cpu().double()
+            out[side] = {"shape": list(lam.shape), "mean": float(lam.mean()), "min": float(lam.min()), "max": float(lam.max())}
+        return out
 
     @classmethod
     def load(cls, path: str | Path) -> "Recommender":
