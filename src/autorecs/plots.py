@@ -70,9 +70,9 @@ def plot_search_cost(results, path: str | Path, *, title: str = "") -> Path:
             if best is not None:
                 xs.append(cost)
                 ys.append(best)
-        line = ax.step(xs, ys, where="post", label=f"{res.strategy} ({len(res.trials)} trials)")[0]
+        line = ax.step(xs, ys, where="post", label=f"{res.strategy}: best so far ({len(res.trials)} trials)")[0]
         if dots:
-            ax.scatter(*zip(*dots), s=12, alpha=0.5, color=line.get_color())
+            ax.scatter(*zip(*dots), s=12, alpha=0.5, color=line.get_color(), label=f"{res.strategy}: each trial")
     values = [t.value for r in results for t in r.trials if t.state == "COMPLETE" and t.value is not None]
     if len(values) >= 5:  # keep outliers from flattening the interesting range
         if results[0].direction == "minimize":
@@ -82,8 +82,12 @@ def plot_search_cost(results, path: str | Path, *, title: str = "") -> Path:
         pad = 0.05 * (hi - lo) if hi > lo else 0.01
         ax.set_ylim(lo - pad, hi + pad)
     ax.set_xlabel("cumulative training cost (s)")
-    ax.set_ylabel(f"validation {results[0].metric}" if results else "validation metric")
-    ax.legend()
+    if results:
+        better = "lower" if results[0].direction == "minimize" else "higher"
+        ax.set_ylabel(f"validation {results[0].metric} ({better} is better)")
+    else:
+        ax.set_ylabel("validation metric")
+    ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     if title:
         ax.set_title(title)
@@ -97,8 +101,11 @@ def plot_cross_search(base_auc: float, steps: list[dict], path: str | Path, *, k
     y = [base_auc] + [s["valid_auc"] for s in steps]
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
     ax.plot(x, y, marker="o", color="tab:blue")
-    for xi, s in zip(x[1:], steps):
-        ax.annotate(s["cross"], (xi, s["valid_auc"]), textcoords="offset points", xytext=(4, -4), fontsize=7, rotation=-30, ha="left", va="top")
+    ax.annotate("original fields", (0, base_auc), textcoords="offset points", xytext=(4, -6), fontsize=7, ha="left", va="top")
+    for xi, s in zip(x[1:], steps):  # labels alternate above and below the line so that neighbours do not collide
+        above = xi % 2 == 0
+        ax.annotate(s["cross"], (xi, s["valid_auc"]), textcoords="offset points", xytext=(0, 10 if above else -10), fontsize=7,
+                    rotation=30 if above else -30, ha="left", va="bottom" if above else "top")
     if kept is not None and kept < len(steps):
         ax.axvline(kept, color="tab:gray", ls="--", lw=1, label=f"kept: first {kept} crosses")
         ax.legend(loc="lower right", fontsize=8)
@@ -107,6 +114,9 @@ def plot_cross_search(base_auc: float, steps: list[dict], path: str | Path, *, k
     ax.set_title(title or "AutoCross beam search")
     ax.set_xticks(x)
     ax.set_xlim(-0.3, len(steps) + 2.5)  # room for the last label
+    lo, hi = min(y), max(y)
+    pad = max(hi - lo, 1e-3)
+    ax.set_ylim(lo - 0.6 * pad, hi + 0.6 * pad)  # room for the labels above and below
     ax.grid(alpha=0.3)
     return _save(fig, path)
 
@@ -131,7 +141,8 @@ def plot_sif_search(report: dict, out_dir: str | Path) -> list[Path]:
                 axes[0].plot(x.numpy(), g(x).numpy(), color=color, label=f"g for {side}s")
         axes[0].plot(x.numpy(), x.numpy(), color="tab:gray", ls=":", lw=1, label="identity")
         axes[0].set_xlabel("embedding entry")
-        axes[0].set_title(f"searched transform ({arch['interaction']}" + (", not kept" if arch.get("transform") == "none" else "") + ")")
+        axes[0].set_title(f"searched transform g, operation {arch['interaction']}"
+                          + ("\n(retraining chose the identity instead)" if arch.get("transform") in ("identity", "none") else ""), fontsize=9)
         axes[0].legend(fontsize=8)
         if curve and "alpha" in curve[0] and report["strategy"] == "sif":
             alphas = np.array([c["alpha"] for c in curve])
@@ -161,6 +172,8 @@ def plot_lambda_trajectories(traj, path: str | Path, *, title: str = "") -> Path
     """λ per frequency group against epoch (mean ± std; the λOpt paper's Fig. 7), the final λ of every
     user and item against its number of training interactions, and mean λ by frequency group and
     epoch as a heat map (Fig. 8)."""
+    from matplotlib.ticker import MaxNLocator
+
     plt = _pyplot()
     fig, axes = plt.subplots(2, 3, figsize=(15, 7))
     for row, side in enumerate(("user", "item")):
@@ -173,7 +186,8 @@ def plot_lambda_trajectories(traj, path: str | Path, *, title: str = "") -> Path
             line, = ax.plot(epochs, mean, label=f"group {k} (≤ {traj.records[-1][side][k]['max_count']} interactions)")
             ax.fill_between(epochs, mean - std, mean + std, color=line.get_color(), alpha=0.15)
         ax.set_xlabel("epoch")
-        ax.set_ylabel(f"λ of {side}s")
+        ax.set_ylabel(f"λ of {side}s (mean per group; band ± 1 std)")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend(fontsize=7)
         ax2 = axes[row][1]
         if side in traj.final:
@@ -192,6 +206,7 @@ def plot_lambda_trajectories(traj, path: str | Path, *, title: str = "") -> Path
             ax3.set_yticks(range(n_groups), [f"≤ {traj.records[-1][side][k]['max_count']}" for k in range(n_groups)], fontsize=7)
             fig.colorbar(im, ax=ax3, label="mean λ")
         ax3.set_xlabel("epoch")
+        ax3.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax3.set_ylabel(f"{side} group (training interactions)")
     fig.suptitle(title or "λOpt: learned regularization by frequency")
     return _save(fig, path)

@@ -80,8 +80,9 @@ class IFCConfig(FitConfig, LambdaOptOptions):
     """``linear``: one head w_m per operation with ||w_m||₂ ≤ 1 (eq. 5); ``mlp``: a three-layer MLP
     (width → ``predictor_hidden`` ReLU units → 1) per operation instead, unconstrained (the paper's Table 7)."""
     predictor_hidden: int = 10
-    transform: str = "none"
-    """``none`` or ``mlp`` (the element-wise transform g)."""
+    transform: str = "identity"
+    """The element-wise transform g: ``identity`` (g(x) = x; ``none`` is accepted for it, as older
+    saved models say) or ``mlp`` (a searched or trained transform)."""
     transform_hidden: int = 5
     transform_activation: str = "sigmoid"
     transform_residual: bool = True
@@ -119,14 +120,16 @@ class IFCConfig(FitConfig, LambdaOptOptions):
         check_float(owner, "learning_rate", self.learning_rate, low_open=True)
         check_float(owner, "init_std", self.init_std, low_open=True)
         check_param(self.solver in SOLVERS, owner, "solver", self.solver, f"one of {SOLVERS}")
-        check_param(self.transform in ("none", "mlp"), owner, "transform", self.transform, "'none' or 'mlp'")
+        if self.transform == "none":
+            self.transform = "identity"
+        check_param(self.transform in ("identity", "mlp"), owner, "transform", self.transform, "'identity' or 'mlp'")
         check_param(self.transform_activation in ACTIVATIONS, owner, "transform_activation", self.transform_activation, f"one of {sorted(ACTIVATIONS)}")
         if self.transform == "mlp" and not self.train_transform:
             check_param(self.transform_user is not None and self.transform_item is not None, owner, "transform_user",
                         self.transform_user, "a list of floats (with transform_item) unless train_transform=True",
                         "Pass an architecture found by `autorecs search-ifc` (--arch FILE).")
         if self.interaction in ("fm", "wide-deep"):
-            check_param(self.transform == "none", owner, "transform", self.transform, "'none' for fm and wide-deep")
+            check_param(self.transform == "identity", owner, "transform", self.transform, "'identity' for fm and wide-deep")
 
 
 class IFCNet(nn.Module):

@@ -35,7 +35,7 @@ def retrain(arch: dict, train, valid, *, seed: int = 0, grid=IFC_REG_GRID, try_i
     best, best_value, scores = None, None, {}
     variants = [("searched", arch)]
     if try_identity and arch.get("transform") == "mlp":
-        variants.append(("identity", {**arch, "transform": "none"}))
+        variants.append(("identity", {**arch, "transform": "identity"}))
     for label, a in variants:
         for reg in grid:
             model = SIF(**{**a, **overrides, "reg": reg}).fit(train, valid, seed=seed, progress=False)
