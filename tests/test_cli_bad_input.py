@@ -174,3 +174,18 @@ def test_serving_and_cv_mistakes(capsys, files, tmp_path, args, phrases):
     folder, path = files
     fill = {"{m}": str(folder / "model"), "{f}": str(path), "{dir}": str(tmp_path)}
     assert_refused(*run(capsys, *[fill.get(a, a) for a in args]), *phrases)
+
+
+@pytest.mark.parametrize("args,phrase", [
+    (["fit", "--task", "rating", "-p", "solver=adam", "--regularization", "lambdaopt", "--granularity", "XX"],
+     "The '--granularity' option must be '' or one of"),
+    (["fit", "--task", "ranking", "--regularization", "lambdaopt", "--lambda-lr", "-1"], "The '--lambda-lr' option must be a float"),
+    (["fit", "--task", "rating", "-p", "solver=adam", "--regularization", "lambdaopt", "--lambda-every", "0"],
+     "The '--lambda-every' option must be an int >= 1; got 0"),
+    (["fit", "--task", "rating", "--rating-col", "none"], "--task rating needs ratings, but --rating-col is 'none'"),
+    (["search-ifc", "--dims", "0"], "The '--dims' option takes embedding sizes >= 1; got '0'"),
+])
+def test_errors_name_the_flag_not_the_python_parameter(capsys, files, tmp_path, args, phrase):
+    folder, path = files
+    extra = ["--valid", path] if args[0] == "search-ifc" or "lambdaopt" in args else []
+    assert_refused(*run(capsys, *args, "--train", path, *extra, "--out", tmp_path / "o"), phrase)

@@ -79,6 +79,9 @@ class _Input:
 def _read(path_or_name: str, spec: _Input, *, flag: str = "--train", need_ratings: bool = False) -> "object":
     columns = spec.columns
     data = load(path_or_name) if path_or_name in DATASETS else read_interactions(path_or_name, columns, duplicates=spec.duplicates)
+    if need_ratings and columns.rating is None:
+        raise ConfigError("--task rating needs ratings, but --rating-col is 'none'; name the rating column with --rating-col, "
+                          "or use --task ranking for implicit data.")
     if need_ratings and data.ratings is None:
         raise DataError(f"--task rating needs ratings, but {flag} '{path_or_name}' has no column '{columns.rating}' (nor a known "
                         "alias); name its rating column with --rating-col, or use --task ranking for implicit data.")
@@ -279,8 +282,16 @@ def _fit_params(name, klass, params: dict, arch, regularization: str, granularit
         if name != "sif":
             raise ConfigError(f"The '--arch' option is for --model sif (a searched interaction function); got --model {name}.")
         params = {**read_config_file(arch, flag="--arch"), **params}
-    klass(**params)  # every value checked now, not after reading the data
+    try:
+        klass(**params)  # every value checked now, not after reading the data
+    except ConfigError as exc:  # a value that came from a flag is named by its flag
+        raise exc.as_option(_FIT_FLAGS) from None
     return params
+
+
+#: fit's options that set a model parameter (errors about the parameter name the option)
+_FIT_FLAGS = {"lambdaopt": "--granularity", "lambda_lr": "--lambda-lr", "lambda_optimizer": "--lambda-optimizer",
+              "lambda_clip": "--lambda-clip", "lambda_every": "--lambda-every", "lambda_batch_size": "--lambda-batch-size"}
 
 
 # ------------------------------------------------------------------ evaluate
@@ -620,6 +631,8 @@ def search_ifc_cmd(
         if value is not None and value < 1:
             raise ConfigError(f"The '{flag}' option must be >= 1; got {value}.")
     sizes = _parse_ints(dims, "--dims")
+    if not sizes or min(sizes) < 1:
+        raise ConfigError(f"The '--dims' option takes embedding sizes >= 1; got {dims!r}. Example: --dims 4,8.")
     if context_col or context:
         strategy = strategy or "sif-halving"
         tr, va, te = _tensor_data(train, valid, test, context, (user_col, item_col, context_col, rating_col), seed)

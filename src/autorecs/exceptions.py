@@ -15,9 +15,24 @@ class AutorecsError(Exception):
 
 
 class ConfigError(AutorecsError, ValueError):
-    """A hyperparameter or option has an invalid value."""
+    """A hyperparameter or option has an invalid value.
+
+    ``param`` and ``owner`` name the parameter when the message is in the standard wording
+    (:func:`check_param`), so that a front end can name its own option instead (:meth:`as_option`)."""
 
     exit_code = 2
+
+    def __init__(self, message: str, *, param: str | None = None, owner: str | None = None):
+        super().__init__(message)
+        self.param, self.owner = param, owner
+
+    def as_option(self, flags: dict[str, str]) -> "ConfigError":
+        """The same error naming the command-line option ``flags[param]`` instead of the parameter."""
+        flag = flags.get(self.param or "")
+        if flag is None:
+            return self
+        text = str(self).replace(f"The '{self.param}' parameter of {self.owner}", f"The '{flag}' option", 1)
+        return ConfigError(text, param=self.param, owner=self.owner)
 
 
 class DataError(AutorecsError, ValueError):
@@ -53,7 +68,7 @@ def check_param(ok: bool, owner: str, name: str, value, constraint: str, fix: st
         msg = f"The '{name}' parameter of {owner} must be {constraint}; got {value!r}."
         if fix:
             msg += f" {fix}"
-        raise ConfigError(msg)
+        raise ConfigError(msg, param=name, owner=owner)
 
 
 def build_config(cls, params: dict, owner: str):
