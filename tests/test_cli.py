@@ -159,7 +159,7 @@ def test_fit_with_lambdaopt_flags(capsys, rating_files):
     code, _, err = run(capsys, *base, "--granularity", "DU", "--out", tmp / "m2")
     assert code == 2 and "need --regularization lambdaopt" in err
     code, _, err = run(capsys, *base, "--regularization", "lambdaopt", "--lambda-optimizer", "rmsprop", "--out", tmp / "m3")
-    assert code == 2 and "'lambda_optimizer' parameter of BiasedMF" in err
+    assert code == 2 and "The '--lambda-optimizer' option must be 'adam' or 'sgd'; got 'rmsprop'" in err
 
 
 def test_version_prints_the_version(capsys):
