@@ -148,12 +148,21 @@ class Recommender:
     step_hint_fields: ClassVar[tuple[str, ...]] = ("learning_rate",)
     #: whether ``fit(device="cuda")`` is supported (the others train on the CPU only)
     supports_device: ClassVar[bool] = False
+    #: closed-form models: the fit does not depend on the seed
+    deterministic: ClassVar[bool] = False
     device_: torch.device = torch.device("cpu")
 
     def __init__(self, **params):
-        self.config = self.Config.from_dict(params)
-        self.config.validate()
-        check_monitor(type(self).__name__, self.task, self.config.monitor)
+        self.config = self._checked(self.Config.from_dict(params))
+
+    def _checked(self, config: FitConfig) -> FitConfig:
+        """``config`` validated as a whole (each value, the monitor, what this model supports)."""
+        config.validate()
+        check_monitor(type(self).__name__, self.task, config.monitor)
+        if self.deterministic:
+            check_param(config.n_init == 1, type(self).__name__, "n_init", config.n_init, "1",
+                        "Restarts draw new random initialisations; this model is fitted in closed form.")
+        return config
 
     # ------------------------------------------------------------------ params
     #: Constructor keywords that take objects rather than hyperparameters (e.g. ``regularizer``):
@@ -167,10 +176,7 @@ class Recommender:
     def set_params(self, **params) -> "Recommender":
         """Change hyperparameters (validated as in the constructor; on a bad value nothing changes).
         A fitted model keeps its fitted state until the next ``fit``."""
-        config = self.Config.from_dict({**self.get_params(), **params})
-        config.validate()
-        check_monitor(type(self).__name__, self.task, config.monitor)
-        self.config = config
+        self.config = self._checked(self.Config.from_dict({**self.get_params(), **params}))
         return self
 
     def __repr__(self) -> str:
@@ -365,8 +371,17 @@ class Recommender:
         table = getattr(self, "P" if side == "user" else "Q", None)
         return None if table is None else table.detach()
 
+    def _similarity_rows(self, side: str, codes: torch.Tensor) -> torch.Tensor | None:
+        """Similarities of some users (items) to all users (items): cosine of the factors by default."""
+        table = self._factors(side)
+        if table is None:
+            return None
+        unit = torch.nn.functional.normalize(table.float().cpu(), dim=1)
+        return unit[codes] @ unit.T
+
     def similar_items(self, items, n: int = 10) -> Recommendations:
-        """The ``n`` items whose factors are most similar (cosine) to each raw item id's, itself excluded."""
+        """The ``n`` items most similar to each raw item id (cosine of the factors, or the model's own
+        item similarities for item-based models), itself excluded."""
         return self._similar("item", items, n)
 
     def similar_users(self, users, n: int = 10) -> Recommendations:
@@ -377,10 +392,6 @@ class Recommender:
         self._check_fitted()
         owner = f"{type(self).__name__}.similar_{side}s"
         check_int(owner, "n", n)
-        table = self._factors(side)
-        if table is None:
-            raise ConfigError(f"{type(self).__name__} has no {side} factors to compare; similar_{side}s needs a model with "
-                              f"learned {side} factors.")
         vocab = self.user_vocab_ if side == "user" else self.item_vocab_
         ids = np.atleast_1d(_id_array(ids))
         codes = vocab.codes(ids)
@@ -388,11 +399,14 @@ class Recommender:
             unknown = ", ".join(repr(v.item() if hasattr(v, "item") else v) for v in ids[codes < 0][:5])
             raise DataError(f"{owner}: {int((codes < 0).sum())} id(s) are not in the model's training data ({unknown}); "
                             f"give {side} ids the model was trained on.")
-        unit = torch.nn.functional.normalize(table.float().cpu(), dim=1)
         n = min(int(n), len(vocab) - 1)
         q = torch.from_numpy(codes.astype(np.int64))
         with torch.no_grad():
-            sims = unit[q] @ unit.T
+            sims = self._similarity_rows(side, q)
+            if sims is None:
+                raise ConfigError(f"{type(self).__name__} has no {side} representation to compare; similar_{side}s needs a model "
+                                  f"with learned {side} factors or {side} similarities.")
+            sims = sims.float().clone()
             sims[torch.arange(len(q)), q] = float("-inf")  # not itself
             top = sims.topk(max(n, 0), dim=1)
         return Recommendations(vocab.ids(top.indices.numpy()), top.values.numpy(), np.zeros(len(ids), bool))

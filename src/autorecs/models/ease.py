@@ -1,0 +1,90 @@
+"""EASE: an item-item linear model in closed form (Steck, "Embarrassingly Shallow Autoencoders
+for Sparse Data", WWW 2019).
+
+With X the users x items matrix of training interactions, EASE solves
+
+    min_B ||X − X B||²_F + λ ||B||²_F   subject to diag(B) = 0
+
+in closed form: P = (XᵀX + λ I)⁻¹, B_ij = −P_ij / P_jj (i ≠ j), B_jj = 0.  A user's scores are
+X_u B.  One linear solve of size items x items (O(items³) time, O(items²) memory): a strong
+baseline for top-K ranking at catalogue sizes up to a few tens of thousands of items."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..exceptions import ConfigError, check_float
+from ._als import torch_csr
+from .base import FitConfig, Recommender
+
+#: Above this many items the dense items x items solve is refused (memory: 4 bytes x items²).
+MAX_ITEMS = 40_000
+
+
+@dataclass
+class EASEConfig(FitConfig):
+    """Hyperparameters of :class:`EASE`."""
+
+    reg: float = 300.0
+    """λ, the L2 penalty on B (added to the diagonal of the Gram matrix XᵀX)."""
+    epochs: int = 1
+    """EASE is solved in one step; an "epoch" is that step."""
+    patience: int = 1
+    monitor: str = "topk.ndcg@50"
+
+    def validate(self) -> None:
+        super().validate()
+        check_float("EASE", "reg", self.reg, low_open=True, fix="EASE needs λ > 0 for the solve to exist.")
+
+
+class EASE(Recommender):
+    """Embarrassingly shallow autoencoder (see module docs)."""
+
+    name = "ease"
+    task = "ranking"
+    Config = EASEConfig
+    default_monitor = "topk.ndcg@50"
+    step_hint_fields = ("reg",)
+    deterministic = True
+
+    def _prepare(self, train) -> None:
+        if train.n_items > MAX_ITEMS:
+            raise ConfigError(f"EASE solves an items x items system; {train.n_items:,} items exceed its limit of {MAX_ITEMS:,}. "
+                              "Use implicit-als or bpr-mf for catalogues this large.")
+        x = train.csr("ones")
+        x.data[:] = 1.0
+        self._gram = torch.from_numpy((x.T @ x).toarray().astype(np.float64))
+
+    def _init_params(self, rng) -> None:
+        self.B = torch.zeros(self._gram.shape, dtype=torch.float32)
+
+    @torch.no_grad()
+    def _train_epoch(self) -> dict[str, float]:
+        g = self._gram.clone()
+        g.diagonal().add_(self.config.reg)
+        p = torch.linalg.inv(g)
+        b = -p / p.diagonal()[None, :]
+        b.diagonal().zero_()
+        self.B = b.float()
+        return {"loss": 0.0}
+
+    def _similarity_rows(self, side: str, codes: torch.Tensor) -> torch.Tensor | None:
+        """Items: the weights with which an item predicts the others (column j of B predicts j)."""
+        return self.B[codes] if side == "item" else None
+
+    def _get_state(self) -> dict[str, torch.Tensor]:
+        return {"B": self.B.clone()}
+
+    def _set_state(self, state) -> None:
+        self.B = state["B"].clone().float()
+
+    @torch.no_grad()
+    def _score_codes(self, users: np.ndarray) -> torch.Tensor:
+        rows = self.seen_[np.asarray(users, np.int64)]
+        if not rows.nnz:
+            return torch.zeros(rows.shape, dtype=torch.float32)
+        rows.data[:] = 1.0
+        return torch.sparse.mm(torch_csr(rows), self.B)
