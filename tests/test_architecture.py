@@ -16,8 +16,9 @@ LAYERS = {
     "sif": 6, "ctr": 6,
     "plots": 7,
     "search": 8, "crossval": 8, "fitting": 8,
-    "quickstart": 9,
-    "cli": 10, "__init__": 10, "__main__": 10,
+    "quickstart": 9, "report": 9,
+    "auto": 10,
+    "cli": 11, "__init__": 11, "__main__": 11,
 }
 
 

@@ -562,6 +562,53 @@ def _headline(metrics: dict) -> dict:
     return {"topk NDCG@50": metrics["topk"]["ndcg@50"], "λOpt NDCG@50": metrics["lambdaopt"]["ndcg@50"]}
 
 
+# ---------------------------------------------------------------------- auto
+@app.command("auto")
+def auto_cmd(
+    train: str = typer.Option(..., help="Training interactions (file or built-in name)."),
+    valid: Optional[str] = typer.Option(None, help="Validation interactions (every choice is made on them); default: a seeded split of --train."),
+    test: Optional[str] = typer.Option(None, help="Test interactions, scored once at the end (never used to choose)."),
+    task: str = typer.Option(..., help="rating or ranking."),
+    budget: str = typer.Option("10m", help="Wall-clock budget, refit included: seconds or e.g. 90s, 10m, 1h30m."),
+    out_dir: Path = typer.Option(..., "--out", help="Directory for the model, leaderboard.jsonl and report.html; rerun with it to continue."),
+    metric: Optional[str] = typer.Option(None, help="Validation metric: rmse or mae (rating); e.g. topk.ndcg@50 (ranking, the default)."),
+    families: Optional[str] = typer.Option(None, help="Comma-separated model families to choose among (default: all of the task's)."),
+    ensemble: bool = typer.Option(True, "--ensemble/--no-ensemble", help="Try a greedy ensemble of the best models (kept only if it wins on validation)."),
+    seed: int = typer.Option(0, help="Seed of the split, the searches and the fits."),
+    device: str = DeviceOpt,
+    overwrite: bool = OverwriteOpt,
+    user_col: str = UserCol, item_col: str = ItemCol, rating_col: str = RatingCol, timestamp_col: str = TimeCol, duplicates: str = DupOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Choose the best recommender within a time budget: defaults first, then halving across families and TPE within,
+    an ensemble if it wins, refit on train + validation; writes the model, a leaderboard and report.html."""
+    from .auto import FAMILIES, auto, parse_budget
+
+    if task not in FAMILIES:
+        raise ConfigError(f"The '--task' option must be 'rating' or 'ranking'; got {task!r}.")
+    seconds = parse_budget(budget)
+    names = [f.strip() for f in families.split(",") if f.strip()] if families else None
+    cols = _columns(user_col, item_col, rating_col if task == "rating" else "none", timestamp_col, duplicates)
+    data = [_read(train, cols, need_ratings=task == "rating"), _read(valid, cols, flag="--valid") if valid else None,
+            _read(test, cols, flag="--test") if test else None]
+    res = auto(data[0], data[1], task=task, budget=seconds, metric=metric, seed=seed, device=device, out_dir=out_dir, test=data[2],
+               families=names, ensemble=ensemble, overwrite=overwrite, progress=not as_json)
+    if as_json:
+        return _emit_json(res.to_dict())
+    c, sec = res.chosen, res.seconds
+    table = Table("", "value", title=f"autorecs auto: {task}, validation {res.metric}")
+    table.add_row("best single trial", f"#{c['trial']} {c['family']}: {c['valid']:.4f}")
+    if res.ensemble:
+        table.add_row("final model", "ensemble of " + ", ".join(f"{m['family']} ({m['weight']:.2f})" for m in res.ensemble["members"])
+                      + f": {res.ensemble['valid']:.4f}")
+    for k, v in _headline(res.test).items() if res.test else ():
+        table.add_row(f"test {k}", f"{v:.4f}")
+    table.add_row("trials", str(len(res.leaderboard)))
+    table.add_row("seconds", f"{sec['total']:.1f} of {res.budget_seconds:.0f} (search {sec['search']:.1f}, refit {sec['refit']:.1f})")
+    out.print(table)
+    out.print(f"Model: {out_dir / 'model'} (autorecs evaluate/recommend --model ...); report: {res.report}")
+
+
 # ---------------------------------------------------------------- quickstart
 @app.command("quickstart")
 def quickstart_cmd(

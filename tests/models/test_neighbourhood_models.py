@@ -3,7 +3,6 @@
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from autorecs.data import Interactions, split
 from autorecs.models import EASE, Baseline, ItemKNN, KNNBaseline, Popularity

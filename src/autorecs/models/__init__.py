@@ -5,6 +5,7 @@ from .biased_mf import BiasedMF, BiasedMFConfig
 from .amf import AMF, AMFConfig
 from .baseline import Baseline, BaselineConfig
 from .ease import EASE, EASEConfig
+from .ensemble import Ensemble
 from .item_knn import ItemKNN, ItemKNNConfig
 from .knn_baseline import KNNBaseline, KNNBaselineConfig
 from .popularity import Popularity, PopularityConfig
@@ -17,10 +18,12 @@ from .neumf import NeuMF, NeuMFConfig
 MODELS: dict[str, type[Recommender]] = {
     m.name: m for m in (BiasedMF, BPRMF, AMF, NeuMF, ImplicitALS, *IFC_MODELS, Baseline, KNNBaseline, EASE, ItemKNN, Popularity)
 }
+#: What ``Recommender.load`` can read besides the trainable models (built from fitted ones).
+LOADABLE: dict[str, type[Recommender]] = {"ensemble": Ensemble}
 
 __all__ = [
     "AMF", "AMFConfig", "NeuMF", "NeuMFConfig", "FM", "NCF", "SIF", "AltGrad", "IFCConfig", "InteractionMF", "WideDeep",
     "BPRMF", "BPRMFConfig", "BiasedMF", "BiasedMFConfig", "FitConfig", "ImplicitALS", "ImplicitALSConfig",
-    "MODELS", "Recommendations", "Recommender", "clone", "Baseline", "BaselineConfig", "EASE", "EASEConfig", "ItemKNN",
+    "MODELS", "Recommendations", "Recommender", "clone", "Ensemble", "LOADABLE", "Baseline", "BaselineConfig", "EASE", "EASEConfig", "ItemKNN",
     "ItemKNNConfig", "KNNBaseline", "KNNBaselineConfig", "Popularity", "PopularityConfig",
 ]

@@ -424,6 +424,9 @@ class Recommender:
         check_output_dir(path, overwrite=overwrite, what="model directory")
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; the model directory gets the usual permissions
         try:
             self._write(tmp)
             _replace_dir(tmp, path)
@@ -471,7 +474,7 @@ class Recommender:
     @classmethod
     def load(cls, path: str | Path) -> "Recommender":
         """Load a model saved by :meth:`save` (``Recommender.load`` picks the class from the file)."""
-        from . import MODELS
+        from . import LOADABLE, MODELS
 
         path = Path(path)
         meta_file = path / "model.json"
@@ -479,7 +482,7 @@ class Recommender:
             raise DataError(f"'{path}' is not a saved autorecs model (no model.json); pass the --out directory of `autorecs fit`.")
         try:
             meta = json.loads(meta_file.read_text())
-            klass = MODELS[meta["model"]]
+            klass = LOADABLE[meta["model"]] if meta.get("model") in LOADABLE else MODELS[meta["model"]]
         except (json.JSONDecodeError, KeyError) as exc:
             raise DataError(f"'{meta_file}' is not a valid autorecs model file ({exc}); refit the model.") from exc
         if cls is not Recommender and not issubclass(klass, cls):

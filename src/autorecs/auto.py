@@ -1,0 +1,546 @@
+"""``autorecs.auto``: hand over interactions and a wall-clock budget; get the best recommender found,
+refit on train + validation, with a leaderboard and a report.
+
+How the budget is spent (every decision on validation only):
+
+1. **Defaults first.**  Every family of the task (:data:`FAMILIES`, each a model with a search space
+   that is data) is fitted once with its default configuration, cheapest first: the defaults are
+   strong, and this ranks the families.
+2. **Halving across families, TPE within.**  The families with something to tune enter successive
+   halving (:mod:`autorecs.halving`): in rung ``r`` every surviving family gets ``3 x 2^r`` more TPE
+   trials (Optuna, one study per family), then the better half by best validation value survives.
+   The last family keeps searching until only the refit's share of the budget is left.
+3. **Ensemble.**  Greedy ensemble selection with replacement (Caruana et al. 2004) over the best
+   trials' models: averaged ratings, or per-user standardised scores for ranking.  Used only if it
+   beats the best single model on validation and its refit fits in the budget.
+4. **Refit.**  The chosen configuration(s) trained again on train + validation for the number of
+   epochs early stopping found (λOpt models, which learn Λ from validation data, keep their trial fit).
+
+Trials are recorded as they finish (``trials.jsonl`` and Optuna's journal under ``out_dir``), so a
+run killed at any point and started again continues without repeating a finished trial.  The
+result saves like any model (``autorecs evaluate`` / ``recommend`` load it) next to
+``leaderboard.jsonl`` and a self-contained ``report.html``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._progress import logger
+from .data.interactions import Columns, Interactions
+from .data.splits import random_split, temporal_user_split
+from .evaluation import evaluate
+from .exceptions import ConfigError, check_output_dir
+from .halving import successive_halving
+from .metrics.registry import lower_is_better
+from .models import MODELS, Ensemble, Recommender
+from .search.space import SearchSpace
+
+
+# --------------------------------------------------------------------------- families
+@dataclass(frozen=True)
+class Family:
+    """A model family: a registered model, its fixed settings and its search space (data)."""
+
+    name: str
+    model: str
+    fixed: dict = field(default_factory=dict)
+    space: dict = field(default_factory=dict)
+    """``{"params": {name: {"type": ..., ...}}}`` as for :meth:`SearchSpace.from_dict`; empty: nothing to tune."""
+    refit: bool = True
+    """Train again on train + validation (False for λOpt, which learns Λ from the validation data)."""
+    search_arch: bool = False
+    """SIF: each trial first searches the interaction function (one-shot, SIF's Algorithm 2) at the
+    trial's ``factors``, then trains the found architecture with the trial's other parameters."""
+
+    def search_space(self) -> SearchSpace | None:
+        return SearchSpace.from_dict({"params": self.space}, name=self.name) if self.space else None
+
+
+def _log(low, high):
+    return {"type": "float", "low": low, "high": high, "log": True}
+
+
+def _int(low, high, log=True):
+    return {"type": "int", "low": low, "high": high, "log": log}
+
+
+#: The families per task, cheapest first (the order of the defaults phase).
+FAMILIES: dict[str, tuple[Family, ...]] = {
+    "rating": (
+        Family("baseline", "baseline", space={"reg_user": _log(0.5, 50.0), "reg_item": _log(0.5, 50.0)}),
+        Family("knn-baseline", "knn-baseline", space={"k": _int(10, 200), "shrink": _log(1.0, 500.0)}),
+        Family("biased-mf-als", "biased-mf", {"solver": "als"},
+               {"factors": _int(8, 256), "reg_user": _log(0.01, 30.0), "reg_item": _log(0.01, 30.0)}),
+        Family("biased-mf-adam", "biased-mf", {"solver": "adam"},
+               {"factors": _int(8, 256), "learning_rate": _log(1e-3, 0.05), "reg_user": _log(1e-3, 1.0), "reg_item": _log(1e-3, 1.0)}),
+        Family("biased-mf-lambdaopt", "biased-mf", {"solver": "adam", "lambdaopt": "DUI"},
+               {"factors": _int(8, 256), "learning_rate": _log(1e-3, 0.05)}, refit=False),
+        Family("sif", "sif", {}, {"factors": _int(4, 64), "reg": _log(1e-5, 1.0)}, search_arch=True),
+    ),
+    "ranking": (
+        Family("popularity", "popularity"),
+        Family("item-knn", "item-knn", space={"neighbors": _int(10, 1000), "shrink": _log(0.1, 200.0)}),
+        Family("ease", "ease", space={"reg": _log(10.0, 10_000.0)}),
+        Family("implicit-als", "implicit-als", space={"factors": _int(16, 256), "reg": _log(0.1, 200.0), "alpha": _log(0.1, 50.0)}),
+        Family("bpr-mf", "bpr-mf", space={"factors": _int(16, 256), "learning_rate": _log(1e-4, 0.02), "reg": _log(1e-4, 0.5)}),
+        Family("bpr-mf-lambdaopt", "bpr-mf", {"lambdaopt": "DUI"}, {"factors": _int(16, 256), "learning_rate": _log(1e-4, 0.02)},
+               refit=False),
+    ),
+}
+
+
+def parse_budget(budget) -> float:
+    """Seconds from ``600``, ``"600"``, ``"10m"``, ``"1h30m"`` or ``"90s"``."""
+    if isinstance(budget, (int, float)) and not isinstance(budget, bool):
+        seconds = float(budget)
+    else:
+        text = str(budget).strip().lower()
+        parts = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?", text)
+        if not text or parts is None or not any(parts.groups()):
+            raise ConfigError(f"The 'budget' must be seconds or a duration such as 10m, 1h30m or 90s; got {budget!r}.")
+        h, m, s = (float(g) if g else 0.0 for g in parts.groups())
+        seconds = 3600 * h + 60 * m + s
+    if not seconds > 0 or not math.isfinite(seconds):
+        raise ConfigError(f"The 'budget' must be a positive duration; got {budget!r}.")
+    return seconds
+
+
+# --------------------------------------------------------------------------- records
+@dataclass
+class AutoTrial:
+    """One row of the leaderboard."""
+
+    number: int
+    family: str
+    model: str
+    params: dict
+    value: float | None
+    state: str
+    fit_seconds: float
+    epochs: int
+    best_epoch: int | None
+    elapsed: float
+    """Seconds from the start of the run (all runs of a resumed search counted) to the end of the trial."""
+    phase: str
+    """``default`` or ``search``."""
+    curve: list = field(default_factory=list)
+    """The monitored validation value per epoch."""
+    error: str | None = None
+
+
+@dataclass
+class AutoResult:
+    """What :func:`auto` found: the fitted model (refit, or an ensemble), the leaderboard and the costs."""
+
+    model: Recommender
+    task: str
+    metric: str
+    direction: str
+    leaderboard: list[AutoTrial]
+    chosen: dict
+    ensemble: dict | None
+    budget_seconds: float
+    seconds: dict
+    """``search``, ``refit``, ``ensemble``, ``total`` and ``overhead`` (what is not fitting or scoring)."""
+    out_dir: str | None = None
+    report: str | None = None
+    test: dict | None = None
+
+    def to_dict(self) -> dict:
+        """Everything but the fitted model, as plain data."""
+        import dataclasses
+
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("model", "leaderboard")}
+        d["leaderboard"] = [asdict(t) for t in self.leaderboard]
+        return d
+
+
+class _Deadline:
+    """A training callback that stops an epoch loop once the deadline has passed."""
+
+    def __init__(self, deadline: float):
+        self.deadline = deadline
+
+    def __call__(self, model, epoch, logs) -> bool:
+        return time.perf_counter() >= self.deadline
+
+
+def _merge(a: Interactions, b: Interactions) -> Interactions:
+    """Train + validation as one data set (raw ids)."""
+    frame = pd.concat([a.to_frame(), b.to_frame()], ignore_index=True)
+    cols = Columns(rating="rating" if "rating" in frame else None, timestamp="timestamp" if "timestamp" in frame else None)
+    return Interactions.from_frame(frame, cols, duplicates="last")
+
+
+def _holdout(train: Interactions, task: str, seed: int):
+    """A validation part of ``train`` by the protocol that fits the task."""
+    if task == "ranking" and train.timestamps is not None:
+        part = temporal_user_split(train, test=0.2, valid=0.0)
+        return part.train, part.test
+    part = random_split(train, (0.8, 0.2, 0.0), seed=seed)
+    return part.train, part.valid
+
+
+# --------------------------------------------------------------------------- the search
+class _Run:
+    """State of one auto run: the studies, the trials, the kept models and the clock."""
+
+    def __init__(self, task, train, valid, metric, seed, budget, out_dir, families, device, progress, ensemble=True):
+        self.task, self.train, self.valid, self.metric, self.seed = task, train, valid, metric, seed
+        self.ensemble = ensemble
+        self.budget, self.out_dir, self.device, self.progress = budget, out_dir, device, progress
+        self.families = {f.name: f for f in families}
+        self.direction = "minimize" if lower_is_better(metric.rpartition(".")[2]) else "maximize"
+        self.sign = 1.0 if self.direction == "minimize" else -1.0
+        self.trials: list[AutoTrial] = self._load_trials()
+        self.offset = max((t.elapsed for t in self.trials), default=0.0)  # a resumed run continues the clock
+        self.t0 = time.perf_counter()
+        self.models: dict[int, Recommender] = {}  # the best few trials' fitted models (for the ensemble)
+        self.ensemble_log: list[dict] = []  # ensemble selection: the blend and its validation value per round
+        self.studies: dict = {}
+        self.exclude = [train] if task == "ranking" else []
+
+    # clock
+    def elapsed(self) -> float:
+        return self.offset + time.perf_counter() - self.t0
+
+    def left(self) -> float:
+        return self.budget - self.elapsed()
+
+    def _refit_cost(self, t: AutoTrial) -> float:
+        if not self.families[t.family].refit:  # trained again as in its trial (λOpt)
+            return 1.2 * t.fit_seconds
+        grow = (len(self.train) + len(self.valid)) / max(len(self.train), 1)
+        share = (t.best_epoch or t.epochs or 1) / max(t.epochs, 1)
+        return 1.2 * t.fit_seconds * grow * share
+
+    def ensemble_candidates(self) -> list[int]:
+        """Kept models that can join an ensemble (refit on train + validation like the others), best first."""
+        by = {t.number: t for t in self.trials}
+        return sorted((n for n in self.models if self.families[by[n].family].refit), key=lambda n: (self.sign * by[n].value, n))
+
+    def refit_reserve(self) -> float:
+        """Seconds the search leaves for what comes after it: refitting the best trial on train +
+        validation (its fit time, scaled to the larger data and to the epochs early stopping chose),
+        or, with an ensemble, its members (the three best kept models), plus 3% of the budget for
+        the ensemble selection and the report."""
+        best = self.best()
+        if best is None:
+            return 0.0
+        by = {t.number: t for t in self.trials}
+        members = self.ensemble_candidates()[:3] if self.ensemble else []
+        cost = max(self._refit_cost(best), sum(self._refit_cost(by[n]) for n in members))
+        return cost + 0.03 * self.budget + 0.5
+
+    # records
+    def _load_trials(self) -> list[AutoTrial]:
+        path = None if self.out_dir is None else self.out_dir / "trials.jsonl"
+        if path is None or not path.exists():
+            return []
+        rows = []
+        for line in path.read_text().splitlines():
+            try:
+                rows.append(AutoTrial(**json.loads(line)))
+            except (json.JSONDecodeError, TypeError):  # a line cut by a kill: that trial runs again
+                continue
+        return rows
+
+    def _record(self, trial: AutoTrial) -> None:
+        self.trials.append(trial)
+        if self.out_dir is not None:
+            with (self.out_dir / "trials.jsonl").open("a") as f:
+                f.write(json.dumps(asdict(trial)) + "\n")
+
+    def best(self, family: str | None = None) -> AutoTrial | None:
+        done = [t for t in self.trials if t.state == "COMPLETE" and t.value is not None and (family is None or t.family == family)]
+        return min(done, key=lambda t: (self.sign * t.value, t.number)) if done else None
+
+    # studies
+    def study(self, fam: Family):
+        if fam.name not in self.studies:
+            import optuna
+
+            from .trials import quiet_optuna
+
+            storage = None
+            if self.out_dir is not None:
+                from optuna.storages import JournalStorage
+                from optuna.storages.journal import JournalFileBackend
+
+                storage = JournalStorage(JournalFileBackend(str(self.out_dir / "studies.journal")))
+            with quiet_optuna():
+                st = optuna.create_study(study_name=fam.name, storage=storage, direction=self.direction, load_if_exists=True,
+                                         sampler=optuna.samplers.TPESampler(seed=self.seed, n_startup_trials=3))
+            self.studies[fam.name] = st
+        return self.studies[fam.name]
+
+    def run_trial(self, fam: Family, phase: str) -> AutoTrial | None:
+        """One trial of ``fam`` (its defaults when ``phase == "default"``), recorded; None when out of time."""
+        from optuna.trial import TrialState
+
+        from .trials import quiet_optuna
+
+        space = fam.search_space()
+        deadline = time.perf_counter() + self.left() - self.refit_reserve()
+        if deadline <= time.perf_counter():
+            return None
+        st, handle, values = None, None, {}
+        if space is not None and phase == "search":
+            st = self.study(fam)
+            with quiet_optuna():
+                handle = st.ask()
+                values = space.sample(handle)
+        params = {**fam.fixed, **(space.model_params(values) if space is not None else {}), "monitor": self.metric}
+        number = len(self.trials)
+        model, error, t1 = None, None, time.perf_counter()
+        try:
+            if fam.search_arch:
+                params = self._searched_arch(params, number)
+            model = MODELS[fam.model](**params).fit(self.train, self.valid, seed=self.seed + number, progress=False,
+                                                      callbacks=[_Deadline(deadline)], device=self.device)
+            hist = model.history_
+            value, epochs, best_epoch = hist.best_value, len(hist.epochs), hist.best_epoch
+            curve = [e.get(hist.monitor) for e in hist.epochs]
+            state = "COMPLETE" if value is not None and math.isfinite(value) else "FAIL"
+        except Exception as exc:  # noqa: BLE001  (a failing trial is a FAIL with its message; the run goes on)
+            logger.warning("auto: %s trial failed: %s: %s", fam.name, type(exc).__name__, exc)
+            value, epochs, best_epoch, curve, state, error = None, 0, None, [], "FAIL", f"{type(exc).__name__}: {exc}"
+        trial = AutoTrial(number, fam.name, fam.model, params, value, state, time.perf_counter() - t1, epochs, best_epoch,
+                          self.elapsed(), phase, curve, error)
+        if st is not None:
+            with quiet_optuna():
+                if state == "COMPLETE":
+                    st.tell(handle, value)
+                else:
+                    st.tell(handle, state=TrialState.FAIL)
+        self._record(trial)
+        if model is not None and state == "COMPLETE":
+            self._keep(trial, model)
+        if self.progress:
+            shown = "-" if value is None else f"{value:.4f}"
+            logger.warning("auto %6.1fs  %-20s %-7s %s=%s  %.1fs", trial.elapsed, fam.name, phase, self.metric, shown, trial.fit_seconds)
+        return trial
+
+    def _searched_arch(self, params: dict, number: int) -> dict:
+        """SIF's one-shot search at ``params["factors"]``; the architecture it finds, with ``params`` on top."""
+        from .sif.search import SIFSearch
+
+        found = SIFSearch(factors=int(params.get("factors", 8))).fit(self.train, self.valid, seed=self.seed + number, progress=False)
+        return {**found.arch, **{k: v for k, v in params.items() if k != "interaction"}}
+
+    def _keep(self, trial: AutoTrial, model: Recommender, keep: int = 5) -> None:
+        """Hold the models of the best ``keep`` trials that can join an ensemble (the candidates)."""
+        if not self.ensemble or not self.families[trial.family].refit:
+            return
+        self.models[trial.number] = model
+        for n in self.ensemble_candidates()[keep:]:
+            del self.models[n]
+
+
+def _search(run: _Run) -> None:
+    fams = list(run.families.values())
+    done_defaults = {t.family for t in run.trials if t.phase == "default"}
+    for fam in fams:  # 1. defaults, cheapest first
+        if fam.name not in done_defaults and run.run_trial(fam, "default") is None:
+            return
+    searchable = [f.name for f in fams if f.space and run.best(f.name) is not None]
+    if not searchable:
+        return
+
+    def family_value(name):
+        b = run.best(name)
+        return run.sign * b.value if b is not None else math.inf
+
+    def rung(alive, r):  # 2. 3 x 2^r TPE trials for every surviving family (TPE starts from 3 random ones)
+        for name in alive:
+            for _ in range(3 * 2**r):
+                if run.run_trial(run.families[name], "search") is None:
+                    break
+        return {name: family_value(name) for name in alive}
+
+    order = sorted(searchable, key=lambda n: (family_value(n), n))
+    winner = successive_halving(order, rung) if len(order) > 1 else order[0]
+    while run.run_trial(run.families[winner], "search") is not None:  # 3. the survivor until the refit's share
+        pass
+
+
+# --------------------------------------------------------------------------- ensemble
+def _select_ensemble(run: _Run, rounds: int = 10) -> tuple[list[int], list[float], float] | None:
+    """Greedy ensemble selection with replacement over the kept models; ``(trial numbers, weights, valid value)``
+    when it beats the best single model on validation, else None."""
+    by = {t.number: t for t in run.trials}
+    cands = sorted(run.ensemble_candidates())  # members are refit on one data set
+    if len(cands) < 2:
+        return None
+    if run.task == "rating":
+        u, i = run.valid.user_vocab.ids(run.valid.users), run.valid.item_vocab.ids(run.valid.items)
+        preds = {n: run.models[n].predict(u, i).astype(np.float64) for n in cands}
+        truth = run.valid.ratings.astype(np.float64)
+
+        def score(counts):
+            w = np.array([counts.get(n, 0) for n in cands], np.float64)
+            blend = sum(w[k] * preds[n] for k, n in enumerate(cands)) / w.sum()
+            return float(np.sqrt(np.mean((blend - truth) ** 2))) if run.metric.endswith("rmse") else float(np.mean(np.abs(blend - truth)))
+    else:
+        cache = {n: _CachedScores(run.models[n]) for n in cands}
+
+        def score(counts):
+            members = [cache[n] for n in cands if counts.get(n)]
+            ens = Ensemble(members, weights=[float(counts[n]) for n in cands if counts.get(n)], task="ranking")
+            fam, _, name = run.metric.rpartition(".")
+            k = int(name.split("@")[1]) if "@" in name else 10
+            return float(evaluate(ens, run.valid, exclude=run.exclude, ks=(k,), families=(fam or "topk",))[fam or "topk"][name])
+
+    single = min(cands, key=lambda n: (run.sign * by[n].value, n))
+    counts: dict[int, int] = {}
+    best = (by[single].value, {single: 1})  # the best blend seen in any round (Caruana et al.: not the last one)
+    for _ in range(rounds):
+        refit = sum(run._refit_cost(by[n]) for n in counts) + max((run._refit_cost(by[n]) for n in cands), default=0.0)
+        if run.left() < refit + 0.01 * run.budget:  # the selection so far, one more member, and their refit must fit
+            break
+        trial_values = {n: score({**counts, n: counts.get(n, 0) + 1}) for n in cands}
+        pick = min(cands, key=lambda n: (run.sign * trial_values[n], n))
+        counts[pick] = counts.get(pick, 0) + 1
+        if run.sign * trial_values[pick] < run.sign * best[0] - 1e-9:
+            best = (trial_values[pick], dict(counts))
+        run.ensemble_log.append({"members": dict(counts), "valid": trial_values[pick]})
+    value, chosen = best
+    if len(chosen) < 2:
+        return None
+    members = [n for n in cands if chosen.get(n)]
+    return members, [float(chosen[n]) for n in members], value
+
+
+class _CachedScores:
+    """A fitted model whose per-user scores are computed once (ensemble selection scores the same users many times)."""
+
+    def __init__(self, model):
+        self.model, self._cache = model, {}
+        for name in ("user_vocab_", "item_vocab_", "seen_", "train_mean_", "train_std_", "task", "fitted_"):
+            setattr(self, name, getattr(model, name))
+
+    def _check_fitted(self) -> None:
+        pass
+
+    def _score_codes(self, users):
+        key = np.asarray(users).tobytes()
+        if key not in self._cache:
+            self._cache[key] = self.model._score_codes(users)
+        return self._cache[key]
+
+
+# --------------------------------------------------------------------------- refit
+def _refit(run: _Run, trial: AutoTrial, full: Interactions) -> tuple[Recommender, float]:
+    fam = run.families[trial.family]
+    t0 = time.perf_counter()
+    if not fam.refit:
+        model = MODELS[trial.model](**trial.params).fit(run.train, run.valid, seed=run.seed + trial.number, progress=False,
+                                                          device=run.device)
+        return model, time.perf_counter() - t0
+    params = dict(trial.params)
+    if trial.best_epoch:
+        params["epochs"] = int(trial.best_epoch)  # what early stopping found; no validation to stop on now
+    model = MODELS[trial.model](**params).fit(full, None, seed=run.seed + trial.number, progress=False, device=run.device)
+    return model, time.perf_counter() - t0
+
+
+# --------------------------------------------------------------------------- entry point
+def auto(train: Interactions, valid: Interactions | None = None, *, task: str, budget, metric: str | None = None, seed: int = 0,
+         device: str | None = None, out_dir: str | Path | None = None, test: Interactions | None = None,
+         families: list[str] | None = None, ensemble: bool = True, overwrite: bool = False, progress: bool = True) -> AutoResult:
+    """Choose the best recommender for ``train`` within ``budget`` (seconds or ``"10m"``), refit it, report.
+
+    ``valid``: the validation interactions every decision is made on (default: a seeded split of
+    ``train``: random for ratings, each user's latest 20% for ranking data with timestamps).
+    ``metric``: rating ``rmse`` (default) or ``mae``; ranking a validation metric such as
+    ``topk.ndcg@50`` (default).  ``out_dir``: where the model, ``leaderboard.jsonl``, ``report.html``
+    and the resumable trial records go (a rerun with the same directory continues).  ``test``:
+    scored once at the end (never used to choose).  ``families``: a subset of :data:`FAMILIES`.
+    """
+    from .device import resolve_device
+
+    if task not in FAMILIES:
+        raise ConfigError(f"The 'task' must be 'rating' or 'ranking'; got {task!r}.")
+    seconds = parse_budget(budget)
+    metric = metric or ("rmse" if task == "rating" else "topk.ndcg@50")
+    known = {f.name: f for f in FAMILIES[task]}
+    bad = [n for n in (families or []) if n not in known]
+    if bad:
+        raise ConfigError(f"Unknown {task} families {bad}; choose among {sorted(known)}.")
+    chosen_fams = [known[n] for n in families] if families else list(known.values())
+    for fam in chosen_fams:  # every family's fixed settings and the metric are checked before any fit
+        if not fam.search_arch:  # (a searched architecture exists only once its trial has searched it)
+            MODELS[fam.model](**fam.fixed, monitor=metric)
+    resolve_device(device)
+    if task == "rating" and train.ratings is None:
+        raise ConfigError("task='rating' needs ratings in 'train'; use task='ranking' for implicit data.")
+    out = None
+    if out_dir is not None:
+        out = Path(out_dir)
+        resuming = (out / "trials.jsonl").exists()
+        if not resuming:
+            check_output_dir(out, overwrite=overwrite, what="output directory")
+        out.mkdir(parents=True, exist_ok=True)
+    if valid is None:
+        train, valid = _holdout(train, task, seed)
+    run = _Run(task, train, valid, metric, seed, seconds, out, chosen_fams, device, progress, ensemble)
+    _search(run)
+    best = run.best()
+    if best is None:
+        raise ConfigError(f"No trial finished within the budget of {seconds:.0f} s; give a larger budget.")
+    search_s = run.elapsed()
+    full = _merge(train, valid)
+    picked = _select_ensemble(run) if ensemble else None
+    t_ens = run.elapsed() - search_s
+    ens_info = None
+    if picked is not None:
+        members, weights, value = picked
+        by = {t.number: t for t in run.trials}
+        cost = sum(by[n].fit_seconds for n in members) * 1.3
+        if cost < run.left():
+            fitted = [_refit(run, by[n], full)[0] for n in members]
+            model = Ensemble(fitted, weights=weights, task=task)
+            ens_info = {"members": [{"trial": n, "family": by[n].family, "weight": w / sum(weights)} for n, w in zip(members, weights)],
+                        "valid": value, "best_single_valid": best.value}
+        else:
+            picked = None
+    refit_s = 0.0
+    if picked is None:
+        model, refit_s = _refit(run, best, full)
+    else:
+        refit_s = run.elapsed() - search_s - t_ens
+    total = run.elapsed()
+    fit_s = sum(t.fit_seconds for t in run.trials)
+    result = AutoResult(model, task, metric, run.direction, run.trials,
+                        {"trial": best.number, "family": best.family, "model": best.model, "params": best.params, "valid": best.value,
+                         "epochs": best.best_epoch, "refit": run.families[best.family].refit},
+                        ens_info, seconds,
+                        {"search": search_s, "ensemble": t_ens, "refit": refit_s, "total": total, "trials": fit_s,
+                         "overhead": max(0.0, search_s - fit_s)})
+    if test is not None:
+        result.test = _score(model, test, task, exclude=[full])
+    if out is not None:
+        model.save(out / "model")
+        (out / "leaderboard.jsonl").write_text("".join(json.dumps(asdict(t)) + "\n" for t in run.trials))
+        result.out_dir = str(out)
+        from .report import write_auto_report
+
+        result.report = str(write_auto_report(result, out / "report.html"))
+        (out / "result.json").write_text(json.dumps(result.to_dict(), indent=2, default=str))
+    return result
+
+
+def _score(model, test, task, exclude):
+    metrics = evaluate(model, test, exclude=exclude if task == "ranking" else ())
+    if task == "rating":
+        return {k: metrics[k] for k in ("rmse", "mae", "rmse_std")}
+    return {fam: metrics[fam] for fam in ("topk", "lambdaopt") if fam in metrics}

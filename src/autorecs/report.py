@@ -1,0 +1,132 @@
+"""A self-contained HTML report of an ``autorecs auto`` run: the leaderboard, the best value found so
+far against time per family, the learning curves of the finalists, the chosen configuration and
+the ensemble weights.  Figures are PNGs embedded as data URIs and the styling is inline, so the
+file opens in any browser with no network."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from pathlib import Path
+
+
+def _png(fig) -> str:
+    from .plots import _pyplot
+
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png", dpi=110)
+    _pyplot().close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def _best_so_far_figure(result) -> str:
+    from .plots import _pyplot
+
+    fig, ax = _pyplot().subplots(figsize=(7.2, 4.0))
+    sign = 1.0 if result.direction == "minimize" else -1.0
+    families = sorted({t.family for t in result.leaderboard})
+    for fam in families:
+        xs, ys, best = [], [], None
+        for t in sorted((t for t in result.leaderboard if t.family == fam), key=lambda t: t.elapsed):
+            if t.state == "COMPLETE" and t.value is not None and (best is None or sign * t.value < sign * best):
+                best = t.value
+            if best is not None:
+                xs.append(t.elapsed)
+                ys.append(best)
+        if xs:
+            ax.step(xs, ys, where="post", marker=".", label=fam)
+    better = "lower" if result.direction == "minimize" else "higher"
+    ax.set_xlabel("seconds since the start of the search")
+    ax.set_ylabel(f"best validation {result.metric} so far ({better} is better)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
+def _curves_figure(result, finalists) -> str | None:
+    from .plots import _pyplot
+
+    curves = [(t, [v for v in t.curve if v is not None]) for t in finalists]
+    curves = [(t, c) for t, c in curves if len(c) > 1]
+    if not curves:
+        return None
+    fig, ax = _pyplot().subplots(figsize=(7.2, 4.0))
+    for t, c in curves:
+        ax.plot(range(1, len(c) + 1), c, marker=".", label=f"#{t.number} {t.family}")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(f"validation {result.metric}")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:.4f}" if abs(v) < 1e4 else f"{v:.3g}"
+    return html.escape(str(v))
+
+
+_STYLE = """
+body { font-family: system-ui, -apple-system, Segoe UI, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
+h1 { font-size: 1.5em; } h2 { font-size: 1.15em; margin-top: 1.6em; border-bottom: 1px solid #ddd; }
+table { border-collapse: collapse; font-size: 0.85em; } td, th { padding: 3px 8px; border-bottom: 1px solid #eee; text-align: left; }
+th { background: #f4f4f4; } tr.chosen { background: #e8f4e8; font-weight: 600; } tr.failed { color: #a33; }
+code, pre { background: #f6f6f6; padding: 2px 4px; font-size: 0.9em; } .small { color: #666; font-size: 0.85em; }
+"""
+
+
+def write_auto_report(result, path: str | Path) -> Path:
+    """Write ``report.html`` for an :class:`~autorecs.auto.AutoResult`."""
+    sign = 1.0 if result.direction == "minimize" else -1.0
+    rows = sorted(result.leaderboard, key=lambda t: (t.state != "COMPLETE", sign * (t.value if t.value is not None else 0.0), t.number))
+    finalists = [t for t in rows if t.state == "COMPLETE"][:3]
+    chosen = result.chosen["trial"]
+    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>autorecs auto: {result.task}</title>",
+             f"<style>{_STYLE}</style></head><body>",
+             f"<h1>autorecs auto — {html.escape(result.task)} task, validation {html.escape(result.metric)}</h1>",
+             f"<p>Budget {result.budget_seconds:.0f} s; used {result.seconds['total']:.1f} s (search {result.seconds['search']:.1f} s, "
+             f"ensemble selection {result.seconds['ensemble']:.1f} s, refit {result.seconds['refit']:.1f} s); "
+             f"{len(result.leaderboard)} trials; overhead outside fitting and scoring {result.seconds['overhead']:.1f} s. "
+             "Every choice below was made on the validation data.</p>"]
+    parts.append("<h2>Chosen</h2>")
+    c = result.chosen
+    parts.append(f"<p>Best single trial: <b>#{c['trial']} {html.escape(c['family'])}</b> ({html.escape(c['model'])}), validation "
+                 f"{html.escape(result.metric)} {_fmt(c['valid'])}" + (f", refit on train + validation for {c['epochs']} epochs" if c.get("refit") and c.get("epochs") else "")
+                 + ".</p>")
+    parts.append("<pre>" + html.escape(json.dumps(c["params"], indent=1, default=str)) + "</pre>")
+    if result.ensemble:
+        e = result.ensemble
+        parts.append(f"<p>Final model: an <b>ensemble</b> (validation {_fmt(e['valid'])} against {_fmt(e['best_single_valid'])} for the "
+                     "best single model), members refit on train + validation:</p><table><tr><th>trial</th><th>family</th><th>weight</th></tr>")
+        parts += [f"<tr><td>#{m['trial']}</td><td>{html.escape(m['family'])}</td><td>{m['weight']:.2f}</td></tr>" for m in e["members"]]
+        parts.append("</table>")
+    else:
+        parts.append("<p>Final model: the best single configuration (no ensemble beat it on validation).</p>")
+    if result.test:
+        parts.append("<p class='small'>Test (scored once, after every choice): <code>" + html.escape(json.dumps(result.test, default=_fmt)) + "</code></p>")
+    parts.append("<h2>Best so far against time, per family</h2>")
+    parts.append(f"<img alt='best validation value so far against seconds, one line per family' src='{_best_so_far_figure(result)}'>")
+    curves = _curves_figure(result, finalists)
+    if curves:
+        parts.append("<h2>Learning curves of the finalists</h2>")
+        parts.append(f"<img alt='validation value per epoch of the best three trials' src='{curves}'>")
+    parts.append("<h2 id='leaderboard'>Leaderboard</h2><table id='leaderboard-table'><tr><th>rank</th><th>trial</th><th>family</th>"
+                 f"<th>phase</th><th>validation {html.escape(result.metric)}</th><th>fit s</th><th>epochs</th><th>best epoch</th>"
+                 "<th>at s</th><th>parameters</th></tr>")
+    for rank, t in enumerate(rows, 1):
+        cls = "chosen" if t.number == chosen else ("failed" if t.state != "COMPLETE" else "")
+        shown = {k: v for k, v in t.params.items() if k not in ("monitor",)}
+        note = html.escape(t.error or "")
+        parts.append(f"<tr class='{cls}'><td>{rank}</td><td>#{t.number}</td><td>{html.escape(t.family)}</td><td>{t.phase}</td>"
+                     f"<td>{_fmt(t.value) if t.state == 'COMPLETE' else t.state}</td><td>{t.fit_seconds:.1f}</td><td>{t.epochs}</td>"
+                     f"<td>{_fmt(t.best_epoch)}</td><td>{t.elapsed:.0f}</td><td><code>{html.escape(json.dumps(shown, default=str))}</code>"
+                     f"{' ' + note if note else ''}</td></tr>")
+    parts.append("</table><p class='small'>Written by autorecs.</p></body></html>")
+    path = Path(path)
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path

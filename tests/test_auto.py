@@ -1,0 +1,109 @@
+"""autorecs.auto on small generated data: the budget is kept, choices are made on validation, the
+result loads like any model, a rerun continues the same search, and bad input is refused."""
+
+import json
+import time
+
+import numpy as np
+import pytest
+
+from autorecs import Recommender
+from autorecs.auto import FAMILIES, auto, parse_budget
+from autorecs.data import split
+from autorecs.exceptions import ConfigError
+
+
+@pytest.fixture(scope="module")
+def rating_parts(ratings_data):
+    return split(ratings_data, "random-60-20-20", seed=0)
+
+
+def test_budget_strings():
+    assert parse_budget("10m") == 600 and parse_budget("1h30m") == 5400 and parse_budget("90s") == 90 and parse_budget(45) == 45
+    for bad in ("", "ten", "0", -5, "5x"):
+        with pytest.raises(ConfigError, match="budget"):
+            parse_budget(bad)
+
+
+def test_rating_run_keeps_the_budget_chooses_on_validation_and_saves(rating_parts, tmp_path):
+    t0 = time.perf_counter()
+    res = auto(rating_parts.train, rating_parts.valid, task="rating", budget=8, families=["baseline", "biased-mf-als", "knn-baseline"],
+               test=rating_parts.test, out_dir=tmp_path / "run", progress=False)
+    wall = time.perf_counter() - t0
+    assert wall < 8 * 1.05 + 1.5, wall  # the refit included (plus the report)
+    done = [t for t in res.leaderboard if t.state == "COMPLETE"]
+    assert {t.family for t in done} == {"baseline", "biased-mf-als", "knn-baseline"}  # every family's defaults ran
+    assert {t.phase for t in done} == {"default", "search"} and len(done) > 3
+    assert res.chosen["valid"] == min(t.value for t in done)  # chosen on validation
+    assert res.test["rmse"] < 1.2 and res.seconds["overhead"] < 0.25 * res.seconds["search"]
+    loaded = Recommender.load(tmp_path / "run" / "model")
+    u, i = rating_parts.test.user_vocab.ids(rating_parts.test.users[:20]), rating_parts.test.item_vocab.ids(rating_parts.test.items[:20])
+    np.testing.assert_allclose(loaded.predict(u, i), res.model.predict(u, i), rtol=1e-5)
+    rows = [json.loads(line) for line in (tmp_path / "run" / "leaderboard.jsonl").read_text().splitlines()]
+    assert len(rows) == len(res.leaderboard) and {"family", "params", "value", "fit_seconds", "epochs"} <= set(rows[0])
+    page = (tmp_path / "run" / "report.html").read_text()
+    assert "id='leaderboard-table'" in page and "data:image/png;base64," in page and "http" not in page.replace("http-equiv", "")
+
+
+def test_a_rerun_continues_the_search(rating_parts, tmp_path):
+    kw = dict(task="rating", families=["baseline", "biased-mf-als"], out_dir=tmp_path / "run", progress=False, ensemble=False)
+    first = auto(rating_parts.train, rating_parts.valid, budget=3, **kw)
+    again = auto(rating_parts.train, rating_parts.valid, budget=6, **kw)
+    n = len(first.leaderboard)
+    assert len(again.leaderboard) > n
+    assert [(t.params, t.value) for t in again.leaderboard[:n]] == [(t.params, t.value) for t in first.leaderboard]
+    assert again.leaderboard[n].elapsed >= first.leaderboard[-1].elapsed  # the clock continues
+    assert {t.phase for t in again.leaderboard[n:]} == {"search"}  # the defaults were not run again
+
+
+def test_ranking_run_with_an_ensemble_that_loads(implicit_data, tmp_path):
+    parts = split(implicit_data, "temporal-60-20-20")
+    res = auto(parts.train, parts.valid, task="ranking", budget=6, families=["popularity", "item-knn", "ease"], out_dir=tmp_path / "r",
+               progress=False)
+    assert res.metric == "topk.ndcg@50" and res.chosen["family"] in ("item-knn", "ease")
+    if res.ensemble is not None:  # kept only when it beat the best single model on validation
+        assert res.ensemble["valid"] > res.ensemble["best_single_valid"] and abs(sum(m["weight"] for m in res.ensemble["members"]) - 1) < 1e-9
+    loaded = Recommender.load(tmp_path / "r" / "model")
+    users = parts.test.user_vocab.ids(parts.test.users[:5])
+    assert (loaded.recommend(users, n=5).items == res.model.recommend(users, n=5).items).all()
+
+
+def test_ensemble_of_fitted_models_round_trips(rating_parts, tmp_path):
+    from autorecs.models import Baseline, BiasedMF, Ensemble
+
+    a = BiasedMF(factors=3, epochs=5).fit(rating_parts.train, progress=False)
+    b = Baseline().fit(rating_parts.train, progress=False)
+    ens = Ensemble([a, b], weights=[3.0, 1.0], task="rating")
+    u, i = rating_parts.test.user_vocab.ids(rating_parts.test.users[:30]), rating_parts.test.item_vocab.ids(rating_parts.test.items[:30])
+    np.testing.assert_allclose(ens.predict(u, i), 0.75 * a.predict(u, i) + 0.25 * b.predict(u, i), rtol=1e-5)
+    ens.save(tmp_path / "e")
+    back = Recommender.load(tmp_path / "e")
+    np.testing.assert_allclose(back.predict(u, i), ens.predict(u, i), rtol=1e-6)
+    with pytest.raises(ConfigError, match="one non-negative weight per member"):
+        Ensemble([a, b], weights=[1.0], task="rating")
+    with pytest.raises(ConfigError, match="built from fitted models"):
+        ens.fit(rating_parts.train)
+
+
+@pytest.mark.parametrize("kw,message", [
+    ({"task": "ratings"}, "'task' must be 'rating' or 'ranking'"),
+    ({"task": "rating", "families": ["ease"]}, r"Unknown rating families \['ease'\]"),
+    ({"task": "rating", "budget": "soon"}, "budget"),
+    ({"task": "rating", "metric": "topk.ndcg@50"}, "monitor"),
+])
+def test_bad_input_is_refused_before_any_fit(rating_parts, kw, message):
+    with pytest.raises(ConfigError, match=message):
+        auto(rating_parts.train, rating_parts.valid, **{"budget": 5, **kw})
+
+
+def test_every_family_builds(rating_parts):
+    """Each family's fixed settings and every default are valid configurations of its model."""
+    from autorecs.models import MODELS
+
+    for task, fams in FAMILIES.items():
+        for fam in fams:
+            if not fam.search_arch:
+                MODELS[fam.model](**fam.fixed)
+            space = fam.search_space()
+            if space is not None:
+                space.check_model(set(MODELS[fam.model].Config.__dataclass_fields__), fam.model)
