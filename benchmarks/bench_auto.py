@@ -1,0 +1,85 @@
+"""autorecs auto against its targets (issue 18): ml-100k rating (random-50-25-25) and ranking
+(temporal-60-20-20) under a wall-clock budget; test scored once after the refit on train + validation.
+
+    python benchmarks/bench_auto.py --task rating --budget 600 --seeds 0 1 2 --out benchmarks/results/auto.jsonl
+    python benchmarks/bench_auto.py --summarize benchmarks/results/auto.jsonl
+
+Each run appends one JSON line (task, seed, budget, wall seconds, overhead, chosen family, ensemble,
+validation and test metrics, trials per family); run directories go to an ignored folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import machine, peak_rss_mib  # noqa: E402
+
+PROTOCOL = {"rating": "random-50-25-25", "ranking": "temporal-60-20-20"}
+
+
+def run(task: str, seed: int, budget: float, dataset: str, workdir: Path) -> dict:
+    from autorecs import load, split
+    from autorecs.auto import auto
+
+    train, valid, test = split(load(dataset), PROTOCOL[task], seed=seed)
+    out = workdir / f"{dataset}-{task}-seed{seed}-{int(budget)}s"
+    t0 = time.perf_counter()
+    res = auto(train, valid, task=task, budget=budget, seed=seed, test=test, out_dir=out, overwrite=True, progress=False)
+    wall = time.perf_counter() - t0
+    headline = res.test["rmse"] if task == "rating" else res.test["topk"]["ndcg@50"]
+    return {
+        "dataset": dataset, "task": task, "protocol": PROTOCOL[task], "seed": seed, "budget_s": budget, "wall_s": wall,
+        "over_budget_pct": 100 * (wall / budget - 1), "seconds": res.seconds, "overhead_pct_of_budget": 100 * res.seconds["overhead"] / budget,
+        "metric": res.metric, "chosen": {k: res.chosen[k] for k in ("family", "valid", "epochs")},
+        "ensemble": None if res.ensemble is None else {"members": res.ensemble["members"], "valid": res.ensemble["valid"]},
+        "test": res.test, "test_headline": headline, "trials": len(res.leaderboard),
+        "trials_per_family": dict(collections.Counter(t.family for t in res.leaderboard)), "peak_rss_mib": peak_rss_mib(),
+        "machine": machine(),
+    }
+
+
+def summarize(path: Path) -> None:
+    import numpy as np
+
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    groups = collections.defaultdict(list)
+    for r in rows:
+        groups[(r["dataset"], r["task"], r["budget_s"])].append(r)
+    print("| data | task | budget | seeds | test | wall / budget | overhead | chosen (ensemble) |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for (ds, task, budget), rs in sorted(groups.items()):
+        t = np.array([r["test_headline"] for r in rs])
+        name = "RMSE" if task == "rating" else "topk NDCG@50"
+        chosen = "; ".join(r["chosen"]["family"] + (" (+ens)" if r["ensemble"] else "") for r in rs)
+        print(f"| {ds} | {task} | {budget:.0f} s | {len(rs)} | {name} {t.mean():.4f} ± {t.std():.4f} | "
+              f"{max(r['wall_s'] / r['budget_s'] for r in rs):.3f} (max) | {max(r['overhead_pct_of_budget'] for r in rs):.1f}% (max) | {chosen} |")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--task", choices=sorted(PROTOCOL), default="rating")
+    ap.add_argument("--budget", type=float, default=600.0)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0])
+    ap.add_argument("--dataset", default="ml-100k")
+    ap.add_argument("--out", type=Path, default=Path("benchmarks/results/auto.jsonl"))
+    ap.add_argument("--workdir", type=Path, default=Path("autorecs-out/bench-auto"))
+    ap.add_argument("--summarize", type=Path)
+    args = ap.parse_args()
+    if args.summarize:
+        return summarize(args.summarize)
+    for seed in args.seeds:
+        row = run(args.task, seed, args.budget, args.dataset, args.workdir)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        with args.out.open("a") as f:
+            f.write(json.dumps(row) + "\n")
+        print(json.dumps({k: row[k] for k in ("task", "seed", "wall_s", "test_headline", "chosen", "trials")}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
