@@ -107,3 +107,15 @@ def test_every_family_builds(rating_parts):
             space = fam.search_space()
             if space is not None:
                 space.check_model(set(MODELS[fam.model].Config.__dataclass_fields__), fam.model)
+
+
+def test_trials_on_a_process_pool(rating_parts, tmp_path):
+    """Two worker processes: the fitted models travel back (as their saved bytes) for the ensemble and the refit."""
+    res = auto(rating_parts.train, rating_parts.valid, task="rating", budget=10, families=["baseline", "biased-mf-als"],
+               n_jobs=2, out_dir=tmp_path / "p", progress=False)
+    done = [t for t in res.leaderboard if t.state == "COMPLETE"]
+    assert len(done) >= 3 and {t.family for t in done} == {"baseline", "biased-mf-als"}
+    assert not [t for t in res.leaderboard if t.error]
+    assert Recommender.load(tmp_path / "p" / "model").predict([0], [0]).shape == (1,)
+    with pytest.raises(ConfigError, match="'n_jobs' parameter of auto must be an int >= 1"):
+        auto(rating_parts.train, rating_parts.valid, task="rating", budget=5, n_jobs=0)

@@ -189,3 +189,28 @@ def test_errors_name_the_flag_not_the_python_parameter(capsys, files, tmp_path, 
     folder, path = files
     extra = ["--valid", path] if args[0] == "search-ifc" or "lambdaopt" in args else []
     assert_refused(*run(capsys, *args, "--train", path, *extra, "--out", tmp_path / "o"), phrase)
+
+
+@pytest.mark.parametrize("args,phrase", [
+    (["auto", "--task", "rating", "--budget", "soon"], "The 'budget' must be seconds or a duration such as 10m"),
+    (["auto", "--task", "ratings"], "The '--task' option must be 'rating' or 'ranking'"),
+    (["auto", "--task", "rating", "--families", "ease"], "Unknown rating families ['ease']"),
+    (["auto", "--task", "rating", "--jobs", "0"], "'n_jobs' parameter of auto must be an int >= 1"),
+])
+def test_auto_mistakes(capsys, files, tmp_path, args, phrase):
+    folder, path = files
+    assert_refused(*run(capsys, *args, "--train", path, "--out", tmp_path / "a"), phrase)
+    assert not (tmp_path / "a" / "model").exists()
+
+
+def test_auto_command_end_to_end(capsys, files, tmp_path):
+    import json
+
+    folder, path = files
+    code, out, err = run(capsys, "auto", "--train", path, "--task", "rating", "--budget", "4", "--families", "baseline,biased-mf-als",
+                         "--out", tmp_path / "a", "--json")
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["chosen"]["family"] in ("baseline", "biased-mf-als") and (tmp_path / "a" / "report.html").exists()
+    code, out, err = run(capsys, "recommend", "--model", tmp_path / "a" / "model", "--user", "0", "-n", "3", "--json")
+    assert code == 0 and len(json.loads(out)["recommendations"][0]["items"]) == 3

@@ -41,6 +41,7 @@ from .evaluation import evaluate
 from .exceptions import ConfigError, check_output_dir
 from .halving import successive_halving
 from .metrics.registry import lower_is_better
+from .executor import InProcess, executor
 from .models import MODELS, Ensemble, Recommender
 from .search.space import SearchSpace
 
@@ -165,13 +166,81 @@ class AutoResult:
 
 
 class _Deadline:
-    """A training callback that stops an epoch loop once the deadline has passed."""
+    """A training callback that stops an epoch loop once the deadline (``time.time()``, so that it
+    means the same in every worker process) has passed."""
 
     def __init__(self, deadline: float):
         self.deadline = deadline
 
     def __call__(self, model, epoch, logs) -> bool:
-        return time.perf_counter() >= self.deadline
+        return time.time() >= self.deadline
+
+
+@dataclass
+class _TrialJob:
+    """Everything a worker needs for one trial (picklable: process pools and Ray tasks)."""
+
+    number: int
+    family: Family
+    params: dict
+    train: Interactions
+    valid: Interactions
+    seed: int
+    deadline: float
+    device: str | None
+    portable: bool
+    """Return the fitted model as bytes (it crosses a process boundary) rather than as the object."""
+
+
+def _fit_trial(job: _TrialJob) -> tuple[dict, object]:
+    """One trial, in whatever process runs it: the outcome and the fitted model (or its bytes)."""
+    t1 = time.perf_counter()
+    params, model, error = dict(job.params), None, None
+    try:
+        if job.family.search_arch:
+            from .sif.search import SIFSearch
+
+            found = SIFSearch(factors=int(params.get("factors", 8))).fit(job.train, job.valid, seed=job.seed, progress=False)
+            params = {**found.arch, **{k: v for k, v in params.items() if k != "interaction"}}
+        model = MODELS[job.family.model](**params).fit(job.train, job.valid, seed=job.seed, progress=False,
+                                                         callbacks=[_Deadline(job.deadline)], device=job.device)
+        hist = model.history_
+        value, epochs, best_epoch = hist.best_value, len(hist.epochs), hist.best_epoch
+        curve = [e.get(hist.monitor) for e in hist.epochs]
+        state = "COMPLETE" if value is not None and math.isfinite(value) else "FAIL"
+    except Exception as exc:  # noqa: BLE001  (a failing trial is a FAIL with its message; the run goes on)
+        value, epochs, best_epoch, curve, state, error = None, 0, None, [], "FAIL", f"{type(exc).__name__}: {exc}"
+        model = None
+    outcome = {"params": params, "value": value, "state": state, "fit_seconds": time.perf_counter() - t1, "epochs": epochs,
+               "best_epoch": best_epoch, "curve": curve, "error": error}
+    if model is not None and job.portable:
+        model = _to_bytes(model)
+    return outcome, model
+
+
+def _to_bytes(model: Recommender) -> bytes:
+    """A fitted model as bytes: its saved directory (the one persistence format), tarred in memory."""
+    import io
+    import tarfile
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        model.save(Path(tmp) / "m")
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            tar.add(Path(tmp) / "m", arcname="m")
+        return buf.getvalue()
+
+
+def _from_bytes(data: bytes) -> Recommender:
+    import io
+    import tarfile
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            tar.extractall(tmp, filter="data")
+        return Recommender.load(Path(tmp) / "m")
 
 
 def _merge(a: Interactions, b: Interactions) -> Interactions:
@@ -206,6 +275,7 @@ class _Run:
         self.t0 = time.perf_counter()
         self.models: dict[int, Recommender] = {}  # the best few trials' fitted models (for the ensemble)
         self.ensemble_log: list[dict] = []  # ensemble selection: the blend and its validation value per round
+        self.pool = InProcess()  # where trials run (set by auto())
         self.studies: dict = {}
         self.exclude = [train] if task == "ranking" else []
 
@@ -277,65 +347,75 @@ class _Run:
                 from optuna.storages.journal import JournalFileBackend
 
                 storage = JournalStorage(JournalFileBackend(str(self.out_dir / "studies.journal")))
-            with quiet_optuna():
+            import warnings
+
+            with quiet_optuna(), warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # constant_liar: parallel asks differ
+                sampler = optuna.samplers.TPESampler(seed=self.seed, n_startup_trials=3, constant_liar=True)
                 st = optuna.create_study(study_name=fam.name, storage=storage, direction=self.direction, load_if_exists=True,
-                                         sampler=optuna.samplers.TPESampler(seed=self.seed, n_startup_trials=3))
+                                         sampler=sampler)
             self.studies[fam.name] = st
         return self.studies[fam.name]
 
-    def run_trial(self, fam: Family, phase: str) -> AutoTrial | None:
-        """One trial of ``fam`` (its defaults when ``phase == "default"``), recorded; None when out of time."""
+    def run_batch(self, requests: list[tuple[Family, str]]) -> list[AutoTrial] | None:
+        """Trials of ``(family, phase)`` on the executor, at most one per worker at a time, recorded as they
+        return; None when no time is left to start them.  A ``default`` trial fits the family's defaults,
+        a ``search`` trial the family's next TPE proposal."""
         from optuna.trial import TrialState
 
+        from .executor import WorkerLost
         from .trials import quiet_optuna
 
-        space = fam.search_space()
-        deadline = time.perf_counter() + self.left() - self.refit_reserve()
-        if deadline <= time.perf_counter():
+        left = self.left() - self.refit_reserve()
+        if left <= 0 or not requests:
             return None
-        st, handle, values = None, None, {}
-        if space is not None and phase == "search":
-            st = self.study(fam)
-            with quiet_optuna():
-                handle = st.ask()
-                values = space.sample(handle)
-        params = {**fam.fixed, **(space.model_params(values) if space is not None else {}), "monitor": self.metric}
-        number = len(self.trials)
-        model, error, t1 = None, None, time.perf_counter()
+        deadline = time.time() + left
+        jobs, asks = [], []
+        for k, (fam, phase) in enumerate(requests):
+            space, st, handle, values = fam.search_space(), None, None, {}
+            if space is not None and phase == "search":
+                st = self.study(fam)
+                with quiet_optuna():
+                    handle = st.ask()
+                    values = space.sample(handle)
+            params = {**fam.fixed, **(space.model_params(values) if space is not None else {}), "monitor": self.metric}
+            number = len(self.trials) + k
+            jobs.append(_TrialJob(number, fam, params, self.train, self.valid, self.seed + number, deadline, self.device,
+                                  not isinstance(self.pool, InProcess)))
+            asks.append((st, handle))
         try:
-            if fam.search_arch:
-                params = self._searched_arch(params, number)
-            model = MODELS[fam.model](**params).fit(self.train, self.valid, seed=self.seed + number, progress=False,
-                                                      callbacks=[_Deadline(deadline)], device=self.device)
-            hist = model.history_
-            value, epochs, best_epoch = hist.best_value, len(hist.epochs), hist.best_epoch
-            curve = [e.get(hist.monitor) for e in hist.epochs]
-            state = "COMPLETE" if value is not None and math.isfinite(value) else "FAIL"
-        except Exception as exc:  # noqa: BLE001  (a failing trial is a FAIL with its message; the run goes on)
-            logger.warning("auto: %s trial failed: %s: %s", fam.name, type(exc).__name__, exc)
-            value, epochs, best_epoch, curve, state, error = None, 0, None, [], "FAIL", f"{type(exc).__name__}: {exc}"
-        trial = AutoTrial(number, fam.name, fam.model, params, value, state, time.perf_counter() - t1, epochs, best_epoch,
-                          self.elapsed(), phase, curve, error)
-        if st is not None:
-            with quiet_optuna():
-                if state == "COMPLETE":
-                    st.tell(handle, value)
-                else:
-                    st.tell(handle, state=TrialState.FAIL)
-        self._record(trial)
-        if model is not None and state == "COMPLETE":
-            self._keep(trial, model)
-        if self.progress:
-            shown = "-" if value is None else f"{value:.4f}"
-            logger.warning("auto %6.1fs  %-20s %-7s %s=%s  %.1fs", trial.elapsed, fam.name, phase, self.metric, shown, trial.fit_seconds)
-        return trial
+            outcomes = self.pool.map(_fit_trial, jobs)
+        except WorkerLost as exc:  # the executor recovers; these trials are failed with the reason
+            outcomes = [({"params": j.params, "value": None, "state": "FAIL", "fit_seconds": 0.0, "epochs": 0, "best_epoch": None,
+                          "curve": [], "error": str(exc)}, None) for j in jobs]
+        done = []
+        for (_, phase), job, (st, handle), (o, model) in zip(requests, jobs, asks, outcomes):
+            trial = AutoTrial(job.number, job.family.name, job.family.model, o["params"], o["value"], o["state"], o["fit_seconds"],
+                              o["epochs"], o["best_epoch"], self.elapsed(), phase, o["curve"], o["error"])
+            if st is not None:
+                with quiet_optuna():
+                    if trial.state == "COMPLETE":
+                        st.tell(handle, trial.value)
+                    else:
+                        st.tell(handle, state=TrialState.FAIL)
+            self._record(trial)
+            if model is not None and trial.state == "COMPLETE":
+                self._keep(trial, _from_bytes(model) if isinstance(model, bytes) else model)
+            if trial.error:
+                logger.warning("auto: %s trial failed: %s", trial.family, trial.error)
+            elif self.progress:
+                logger.warning("auto %6.1fs  %-20s %-7s %s=%.4f  %.1fs", trial.elapsed, trial.family, trial.phase, self.metric,
+                               trial.value, trial.fit_seconds)
+            done.append(trial)
+        return done
 
-    def _searched_arch(self, params: dict, number: int) -> dict:
-        """SIF's one-shot search at ``params["factors"]``; the architecture it finds, with ``params`` on top."""
-        from .sif.search import SIFSearch
-
-        found = SIFSearch(factors=int(params.get("factors", 8))).fit(self.train, self.valid, seed=self.seed + number, progress=False)
-        return {**found.arch, **{k: v for k, v in params.items() if k != "interaction"}}
+    def run_all(self, requests: list[tuple[Family, str]]) -> bool:
+        """``requests`` in batches of the executor's width; False once time ran out."""
+        width = max(1, getattr(self.pool, "n_workers", 1))
+        for s in range(0, len(requests), width):
+            if self.run_batch(requests[s : s + width]) is None:
+                return False
+        return True
 
     def _keep(self, trial: AutoTrial, model: Recommender, keep: int = 5) -> None:
         """Hold the models of the best ``keep`` trials that can join an ensemble (the candidates)."""
@@ -349,9 +429,8 @@ class _Run:
 def _search(run: _Run) -> None:
     fams = list(run.families.values())
     done_defaults = {t.family for t in run.trials if t.phase == "default"}
-    for fam in fams:  # 1. defaults, cheapest first
-        if fam.name not in done_defaults and run.run_trial(fam, "default") is None:
-            return
+    if not run.run_all([(f, "default") for f in fams if f.name not in done_defaults]):  # 1. defaults, cheapest first
+        return
     searchable = [f.name for f in fams if f.space and run.best(f.name) is not None]
     if not searchable:
         return
@@ -361,15 +440,13 @@ def _search(run: _Run) -> None:
         return run.sign * b.value if b is not None else math.inf
 
     def rung(alive, r):  # 2. 3 x 2^r TPE trials for every surviving family (TPE starts from 3 random ones)
-        for name in alive:
-            for _ in range(3 * 2**r):
-                if run.run_trial(run.families[name], "search") is None:
-                    break
+        run.run_all([(run.families[name], "search") for name in alive for _ in range(3 * 2**r)])
         return {name: family_value(name) for name in alive}
 
     order = sorted(searchable, key=lambda n: (family_value(n), n))
     winner = successive_halving(order, rung) if len(order) > 1 else order[0]
-    while run.run_trial(run.families[winner], "search") is not None:  # 3. the survivor until the refit's share
+    width = max(1, getattr(run.pool, "n_workers", 1))
+    while run.run_batch([(run.families[winner], "search")] * width) is not None:  # 3. the survivor until the refit's share
         pass
 
 
@@ -456,7 +533,8 @@ def _refit(run: _Run, trial: AutoTrial, full: Interactions) -> tuple[Recommender
 # --------------------------------------------------------------------------- entry point
 def auto(train: Interactions, valid: Interactions | None = None, *, task: str, budget, metric: str | None = None, seed: int = 0,
          device: str | None = None, out_dir: str | Path | None = None, test: Interactions | None = None,
-         families: list[str] | None = None, ensemble: bool = True, overwrite: bool = False, progress: bool = True) -> AutoResult:
+         families: list[str] | None = None, ensemble: bool = True, backend: str = "local", n_jobs: int = 1,
+         ray_address: str | None = None, overwrite: bool = False, progress: bool = True) -> AutoResult:
     """Choose the best recommender for ``train`` within ``budget`` (seconds or ``"10m"``), refit it, report.
 
     ``valid``: the validation interactions every decision is made on (default: a seeded split of
@@ -465,6 +543,8 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
     ``topk.ndcg@50`` (default).  ``out_dir``: where the model, ``leaderboard.jsonl``, ``report.html``
     and the resumable trial records go (a rerun with the same directory continues).  ``test``:
     scored once at the end (never used to choose).  ``families``: a subset of :data:`FAMILIES`.
+    ``backend`` / ``n_jobs`` / ``ray_address``: trials in this process (``local``, 1), a local process
+    pool (``local``, n > 1) or Ray tasks (``ray``); the fitted models come back to this process.
     """
     from .device import resolve_device
 
@@ -481,6 +561,7 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
         if not fam.search_arch:  # (a searched architecture exists only once its trial has searched it)
             MODELS[fam.model](**fam.fixed, monitor=metric)
     resolve_device(device)
+    pool = executor(backend, n_jobs, ray_address, owner="auto")  # checks the options (starts Ray for the ray backend)
     if task == "rating" and train.ratings is None:
         raise ConfigError("task='rating' needs ratings in 'train'; use task='ranking' for implicit data.")
     out = None
@@ -493,7 +574,9 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
     if valid is None:
         train, valid = _holdout(train, task, seed)
     run = _Run(task, train, valid, metric, seed, seconds, out, chosen_fams, device, progress, ensemble)
-    _search(run)
+    with pool:
+        run.pool = pool
+        _search(run)
     best = run.best()
     if best is None:
         raise ConfigError(f"No trial finished within the budget of {seconds:.0f} s; give a larger budget.")

@@ -574,6 +574,9 @@ def auto_cmd(
     metric: Optional[str] = typer.Option(None, help="Validation metric: rmse or mae (rating); e.g. topk.ndcg@50 (ranking, the default)."),
     families: Optional[str] = typer.Option(None, help="Comma-separated model families to choose among (default: all of the task's)."),
     ensemble: bool = typer.Option(True, "--ensemble/--no-ensemble", help="Try a greedy ensemble of the best models (kept only if it wins on validation)."),
+    backend: str = typer.Option("local", help="local (this process, or a process pool with --jobs) or ray."),
+    jobs: int = typer.Option(1, help="Trials in parallel (processes, or Ray tasks)."),
+    ray_address: Optional[str] = typer.Option(None, help="Ray cluster: auto or HOST:PORT (default: a local Ray)."),
     seed: int = typer.Option(0, help="Seed of the split, the searches and the fits."),
     device: str = DeviceOpt,
     overwrite: bool = OverwriteOpt,
@@ -592,7 +595,8 @@ def auto_cmd(
     data = [_read(train, cols, need_ratings=task == "rating"), _read(valid, cols, flag="--valid") if valid else None,
             _read(test, cols, flag="--test") if test else None]
     res = auto(data[0], data[1], task=task, budget=seconds, metric=metric, seed=seed, device=device, out_dir=out_dir, test=data[2],
-               families=names, ensemble=ensemble, overwrite=overwrite, progress=not as_json)
+               families=names, ensemble=ensemble, backend=backend, n_jobs=jobs, ray_address=ray_address, overwrite=overwrite,
+               progress=not as_json)
     if as_json:
         return _emit_json(res.to_dict())
     c, sec = res.chosen, res.seconds

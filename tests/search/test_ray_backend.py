@@ -46,3 +46,14 @@ def test_a_crashed_ray_worker_is_a_lost_worker(local_ray):
         with pytest.raises(WorkerLost, match="a Ray worker died"):
             ex.map(job, [1, -1, 2])
         assert ex.map(job, [1, 2]) == [2, 4]
+
+
+def test_auto_runs_trials_as_ray_tasks(local_ray, ratings_data, tmp_path):
+    from autorecs import Recommender
+    from autorecs.auto import auto
+
+    parts = split(ratings_data, "random-60-20-20", seed=0)
+    res = auto(parts.train, parts.valid, task="rating", budget=10, families=["baseline", "biased-mf-als"], backend="ray", n_jobs=2,
+               out_dir=tmp_path / "r", progress=False)
+    assert len([t for t in res.leaderboard if t.state == "COMPLETE"]) >= 3 and not [t for t in res.leaderboard if t.error]
+    assert Recommender.load(tmp_path / "r" / "model").predict([0], [0]).shape == (1,)
