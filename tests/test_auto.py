@@ -111,11 +111,21 @@ def test_every_family_builds(rating_parts):
 
 def test_trials_on_a_process_pool(rating_parts, tmp_path):
     """Two worker processes: the fitted models travel back (as their saved bytes) for the ensemble and the refit."""
-    res = auto(rating_parts.train, rating_parts.valid, task="rating", budget=10, families=["baseline", "biased-mf-als"],
-               n_jobs=2, out_dir=tmp_path / "p", progress=False)
+    res = auto(rating_parts.train, rating_parts.valid, task="rating", budget=20, families=["baseline", "biased-mf-als"],
+               n_jobs=2, out_dir=tmp_path / "p", progress=False)  # (starting the workers takes seconds: imports)
     done = [t for t in res.leaderboard if t.state == "COMPLETE"]
     assert len(done) >= 3 and {t.family for t in done} == {"baseline", "biased-mf-als"}
     assert not [t for t in res.leaderboard if t.error]
     assert Recommender.load(tmp_path / "p" / "model").predict([0], [0]).shape == (1,)
     with pytest.raises(ConfigError, match="'n_jobs' parameter of auto must be an int >= 1"):
         auto(rating_parts.train, rating_parts.valid, task="rating", budget=5, n_jobs=0)
+
+
+def test_a_run_directory_is_not_continued_on_other_data(rating_parts, ratings_data, tmp_path):
+    kw = dict(task="rating", families=["baseline"], out_dir=tmp_path / "run", progress=False, ensemble=False)
+    auto(rating_parts.train, rating_parts.valid, budget=2, **kw)
+    other = split(ratings_data, "random-60-20-20", seed=5)
+    with pytest.raises(ConfigError, match="holds an auto run with other train, valid; give another output directory, or overwrite"):
+        auto(other.train, other.valid, budget=2, **kw)
+    fresh = auto(other.train, other.valid, budget=2, overwrite=True, **kw)  # cleared and started again
+    assert fresh.leaderboard[0].phase == "default" and fresh.leaderboard[0].number == 0

@@ -9,7 +9,9 @@ How the budget is spent (every decision on validation only):
 2. **Halving across families, TPE within.**  The families with something to tune enter successive
    halving (:mod:`autorecs.halving`): in rung ``r`` every surviving family gets ``3 x 2^r`` more TPE
    trials (Optuna, one study per family), then the better half by best validation value survives.
-   The last family keeps searching until only the refit's share of the budget is left.
+   Then stints: the best family searches until it stalls (``STINT`` trials without improving its best by
+   more than ``STALL_TOLERANCE``), then the next best, and so on, until only the refit's share of the
+   budget is left (without this, a cheap family takes thousands of trials and fits validation noise).
 3. **Ensemble.**  Greedy ensemble selection with replacement (Caruana et al. 2004) over the best
    trials' models: averaged ratings, or per-user standardised scores for ranking.  Used only if it
    beats the best single model on validation and its refit fits in the budget.
@@ -271,11 +273,15 @@ class _Run:
         self.direction = "minimize" if lower_is_better(metric.rpartition(".")[2]) else "maximize"
         self.sign = 1.0 if self.direction == "minimize" else -1.0
         self.trials: list[AutoTrial] = self._load_trials()
+        self._bests: dict[str | None, AutoTrial] = {}
+        for t in self.trials:
+            self._note_best(t)
         self.offset = max((t.elapsed for t in self.trials), default=0.0)  # a resumed run continues the clock
         self.t0 = time.perf_counter()
         self.models: dict[int, Recommender] = {}  # the best few trials' fitted models (for the ensemble)
         self.ensemble_log: list[dict] = []  # ensemble selection: the blend and its validation value per round
         self.pool = InProcess()  # where trials run (set by auto())
+        self._kept: dict[int, AutoTrial] = {}  # the trials whose models are in self.models
         self.studies: dict = {}
         self.exclude = [train] if task == "ranking" else []
 
@@ -295,8 +301,7 @@ class _Run:
 
     def ensemble_candidates(self) -> list[int]:
         """Kept models that can join an ensemble (refit on train + validation like the others), best first."""
-        by = {t.number: t for t in self.trials}
-        return sorted((n for n in self.models if self.families[by[n].family].refit), key=lambda n: (self.sign * by[n].value, n))
+        return sorted(self.models, key=lambda n: (self.sign * self._kept[n].value, n))
 
     def refit_reserve(self) -> float:
         """Seconds the search leaves for what comes after it: refitting the best trial on train +
@@ -306,9 +311,8 @@ class _Run:
         best = self.best()
         if best is None:
             return 0.0
-        by = {t.number: t for t in self.trials}
         members = self.ensemble_candidates()[:3] if self.ensemble else []
-        cost = max(self._refit_cost(best), sum(self._refit_cost(by[n]) for n in members))
+        cost = max(self._refit_cost(best), sum(self._refit_cost(self._kept[n]) for n in members))
         return cost + 0.03 * self.budget + 0.5
 
     # records
@@ -326,13 +330,22 @@ class _Run:
 
     def _record(self, trial: AutoTrial) -> None:
         self.trials.append(trial)
+        self._note_best(trial)
         if self.out_dir is not None:
             with (self.out_dir / "trials.jsonl").open("a") as f:
                 f.write(json.dumps(asdict(trial)) + "\n")
 
+    def _note_best(self, t: AutoTrial) -> None:
+        if t.state != "COMPLETE" or t.value is None:
+            return
+        for key in (None, t.family):
+            cur = self._bests.get(key)
+            if cur is None or (self.sign * t.value, t.number) < (self.sign * cur.value, cur.number):
+                self._bests[key] = t
+
     def best(self, family: str | None = None) -> AutoTrial | None:
-        done = [t for t in self.trials if t.state == "COMPLETE" and t.value is not None and (family is None or t.family == family)]
-        return min(done, key=lambda t: (self.sign * t.value, t.number)) if done else None
+        """The best completed trial (of ``family``), by validation; kept up to date as trials are recorded."""
+        return self._bests.get(family)
 
     # studies
     def study(self, fam: Family):
@@ -417,13 +430,25 @@ class _Run:
                 return False
         return True
 
-    def _keep(self, trial: AutoTrial, model: Recommender, keep: int = 5) -> None:
-        """Hold the models of the best ``keep`` trials that can join an ensemble (the candidates)."""
+    def _keep(self, trial: AutoTrial, model: Recommender, per_family: int = 2) -> None:
+        """Hold the models of the best ``per_family`` trials of each family that can join an ensemble:
+        the candidates differ in kind, not only in settings (a blend of near-copies gains nothing)."""
         if not self.ensemble or not self.families[trial.family].refit:
             return
         self.models[trial.number] = model
-        for n in self.ensemble_candidates()[keep:]:
+        by = {n: self._kept[n] for n in self._kept if n in self.models}
+        by[trial.number] = trial
+        self._kept = by
+        same = sorted((n for n in self.models if by[n].family == trial.family), key=lambda n: (self.sign * by[n].value, n))
+        for n in same[per_family:]:
             del self.models[n]
+            del self._kept[n]
+
+
+#: Trials a family searches without a real improvement before the next family's turn.
+STINT = 16
+#: An improvement smaller than this share of the current best is validation noise, not progress.
+STALL_TOLERANCE = 1e-3
 
 
 def _search(run: _Run) -> None:
@@ -444,10 +469,24 @@ def _search(run: _Run) -> None:
         return {name: family_value(name) for name in alive}
 
     order = sorted(searchable, key=lambda n: (family_value(n), n))
-    winner = successive_halving(order, rung) if len(order) > 1 else order[0]
+    if len(order) > 1:
+        successive_halving(order, rung)
     width = max(1, getattr(run.pool, "n_workers", 1))
-    while run.run_batch([(run.families[winner], "search")] * width) is not None:  # 3. the survivor until the refit's share
-        pass
+    stalled: set[str] = set()
+    while True:  # 3. stints: the best family not stalled searches until it stalls, then the next; all stalled: again
+        left = [n for n in order if n not in stalled] or order
+        if len(left) == len(order):
+            stalled.clear()
+        name = min(left, key=lambda n: (family_value(n), n))
+        before, since = family_value(name), 0
+        while since < STINT:
+            if run.run_batch([(run.families[name], "search")] * width) is None:
+                return
+            since += width
+            now = family_value(name)
+            if now < before - STALL_TOLERANCE * abs(before):  # a real improvement, not validation noise
+                before, since = now, 0
+        stalled.add(name)
 
 
 # --------------------------------------------------------------------------- ensemble
@@ -564,13 +603,9 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
     pool = executor(backend, n_jobs, ray_address, owner="auto")  # checks the options (starts Ray for the ray backend)
     if task == "rating" and train.ratings is None:
         raise ConfigError("task='rating' needs ratings in 'train'; use task='ranking' for implicit data.")
-    out = None
-    if out_dir is not None:
-        out = Path(out_dir)
-        resuming = (out / "trials.jsonl").exists()
-        if not resuming:
-            check_output_dir(out, overwrite=overwrite, what="output directory")
-        out.mkdir(parents=True, exist_ok=True)
+    identity = {"task": task, "metric": metric, "families": [f.name for f in chosen_fams], "seed": seed,
+                "train": train.fingerprint(), "valid": None if valid is None else valid.fingerprint()}
+    out = None if out_dir is None else _prepare_out(Path(out_dir), identity, overwrite)
     if valid is None:
         train, valid = _holdout(train, task, seed)
     run = _Run(task, train, valid, metric, seed, seconds, out, chosen_fams, device, progress, ensemble)
@@ -620,6 +655,36 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
         result.report = str(write_auto_report(result, out / "report.html"))
         (out / "result.json").write_text(json.dumps(result.to_dict(), indent=2, default=str))
     return result
+
+
+#: What an auto run writes in its directory (removed by ``overwrite=True`` before a new run).
+RUN_FILES = ("run.json", "trials.jsonl", "studies.journal", "leaderboard.jsonl", "result.json", "report.html", "model")
+
+
+def _prepare_out(out: Path, identity: dict, overwrite: bool) -> Path:
+    """The run directory: a new one, the same run continued, or (``overwrite``) an old run cleared.
+    Continuing a run on other data or settings is refused."""
+    import shutil
+
+    marker = out / "run.json"
+    if marker.exists() and not overwrite:
+        known = json.loads(marker.read_text())
+        if known != identity:
+            differs = sorted(k for k in identity if known.get(k) != identity[k])
+            raise ConfigError(f"The output directory '{out}' holds an auto run with other {', '.join(differs)}; "
+                              "give another output directory, or overwrite it (overwrite=True, --overwrite) to start again.")
+        return out
+    if overwrite:
+        for name in RUN_FILES:
+            target = out / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+    check_output_dir(out, overwrite=overwrite, what="output directory")
+    out.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps(identity, indent=1))
+    return out
 
 
 def _score(model, test, task, exclude):
