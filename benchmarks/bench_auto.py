@@ -40,8 +40,15 @@ def run(task: str, seed: int, budget: float, dataset: str, workdir: Path) -> dic
         "ensemble": None if res.ensemble is None else {"members": res.ensemble["members"], "valid": res.ensemble["valid"]},
         "test": res.test, "test_headline": headline, "trials": len(res.leaderboard),
         "trials_per_family": dict(collections.Counter(t.family for t in res.leaderboard)), "peak_rss_mib": peak_rss_mib(),
-        "machine": machine(),
+        "machine": machine(), "commit": _commit(),
     }
+
+
+def _commit() -> str:
+    import subprocess
+
+    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent)
+    return out.stdout.strip()
 
 
 def summarize(path: Path) -> None:
