@@ -40,11 +40,12 @@ from ._progress import logger
 from .data.interactions import Columns, Interactions
 from .data.splits import random_split, temporal_user_split
 from .evaluation import evaluate
-from .exceptions import ConfigError, check_output_dir
+from .exceptions import ConfigError, DataError, check_output_dir
 from .halving import successive_halving
 from .metrics.registry import lower_is_better
 from .executor import InProcess, executor
 from .models import MODELS, Ensemble, Recommender
+from .report import write_auto_report
 from .search.space import SearchSpace
 
 
@@ -445,6 +446,8 @@ class _Run:
             del self._kept[n]
 
 
+#: An ensemble is kept only if it beats the best single trial by more than this share of its value.
+ENSEMBLE_MARGIN = 1e-3
 #: Trials a family searches without a real improvement before the next family's turn.
 STINT = 16
 #: An improvement smaller than this share of the current best is validation noise, not progress.
@@ -519,6 +522,7 @@ def _select_ensemble(run: _Run, rounds: int = 10) -> tuple[list[int], list[float
     single = min(cands, key=lambda n: (run.sign * by[n].value, n))
     counts: dict[int, int] = {}
     best = (by[single].value, {single: 1})  # the best blend seen in any round (Caruana et al.: not the last one)
+    overall = run.best().value  # what the blend must beat: the best single trial of the whole run, not only of the candidates
     for _ in range(rounds):
         refit = sum(run._refit_cost(by[n]) for n in counts) + max((run._refit_cost(by[n]) for n in cands), default=0.0)
         if run.left() < refit + 0.01 * run.budget:  # the selection so far, one more member, and their refit must fit
@@ -530,7 +534,8 @@ def _select_ensemble(run: _Run, rounds: int = 10) -> tuple[list[int], list[float
             best = (trial_values[pick], dict(counts))
         run.ensemble_log.append({"members": dict(counts), "valid": trial_values[pick]})
     value, chosen = best
-    if len(chosen) < 2:
+    margin = ENSEMBLE_MARGIN * abs(overall)
+    if len(chosen) < 2 or not run.sign * value < run.sign * overall - margin:  # a real gain, worth the members' cost
         return None
     members = [n for n in cands if chosen.get(n)]
     return members, [float(chosen[n]) for n in members], value
@@ -595,14 +600,15 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
     bad = [n for n in (families or []) if n not in known]
     if bad:
         raise ConfigError(f"Unknown {task} families {bad}; choose among {sorted(known)}.")
-    chosen_fams = [known[n] for n in families] if families else list(known.values())
+    chosen_fams = [f for f in known.values() if not families or f.name in families]  # always cheapest first
     for fam in chosen_fams:  # every family's fixed settings and the metric are checked before any fit
         if not fam.search_arch:  # (a searched architecture exists only once its trial has searched it)
             MODELS[fam.model](**fam.fixed, monitor=metric)
     resolve_device(device)
     pool = executor(backend, n_jobs, ray_address, owner="auto")  # checks the options (starts Ray for the ray backend)
-    if task == "rating" and train.ratings is None:
-        raise ConfigError("task='rating' needs ratings in 'train'; use task='ranking' for implicit data.")
+    for name, data in (("train", train), ("valid", valid), ("test", test)):
+        if task == "rating" and data is not None and data.ratings is None:
+            raise DataError(f"task='rating' needs ratings, but '{name}' has none; add a rating column or use task='ranking'.")
     identity = {"task": task, "metric": metric, "families": [f.name for f in chosen_fams], "seed": seed,
                 "train": train.fingerprint(), "valid": None if valid is None else valid.fingerprint()}
     out = None if out_dir is None else _prepare_out(Path(out_dir), identity, overwrite)
@@ -614,6 +620,10 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
         _search(run)
     best = run.best()
     if best is None:
+        errors = [t for t in run.trials if t.error]
+        if errors:
+            raise DataError(f"Every trial failed (e.g. {errors[0].family}: {errors[0].error}); fix the data or the settings "
+                            f"that error names.")
         raise ConfigError(f"No trial finished within the budget of {seconds:.0f} s; give a larger budget.")
     search_s = run.elapsed()
     full = _merge(train, valid)
@@ -650,8 +660,6 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
         model.save(out / "model")
         (out / "leaderboard.jsonl").write_text("".join(json.dumps(asdict(t)) + "\n" for t in run.trials))
         result.out_dir = str(out)
-        from .report import write_auto_report
-
         result.report = str(write_auto_report(result, out / "report.html"))
         (out / "result.json").write_text(json.dumps(result.to_dict(), indent=2, default=str))
     return result

@@ -242,3 +242,19 @@ def test_a_bad_monitor_is_refused_at_construction(make, monitor):
 def test_every_documented_monitor_is_accepted(monitor, implicit_data):
     m = BPRMF(factors=2, epochs=1, monitor=monitor).fit(implicit_data, implicit_data, seed=0, progress=False)
     assert m.history_.monitor == "valid_" + monitor.rpartition(".")[2]
+
+
+def test_saving_over_an_ensemble_replaces_its_members(ratings_data, tmp_path):
+    from autorecs.models import Baseline, Ensemble
+
+    a = BiasedMF(factors=2, epochs=2).fit(ratings_data, progress=False)
+    b = Baseline().fit(ratings_data, progress=False)
+    c = Baseline(reg_user=1.0).fit(ratings_data, progress=False)
+    Ensemble([a, b, c], weights=[1.0, 1.0, 1.0], task="rating").save(tmp_path / "m")
+    two = Ensemble([b, a], weights=[3.0, 1.0], task="rating")
+    two.save(tmp_path / "m")  # over a three-member ensemble: no error, no stale member-2
+    assert sorted(p.name for p in (tmp_path / "m").iterdir() if p.name.startswith("member-")) == ["member-0", "member-1"]
+    back = Recommender.load(tmp_path / "m")
+    np.testing.assert_allclose(back.predict([0, 1], [0, 1]), two.predict([0, 1], [0, 1]), rtol=1e-6)
+    BiasedMF(factors=2, epochs=1).fit(ratings_data, progress=False).save(tmp_path / "m")  # a single model over an ensemble
+    assert not list((tmp_path / "m").glob("member-*")) and type(Recommender.load(tmp_path / "m")) is BiasedMF

@@ -43,15 +43,22 @@ _MODEL_FILES = ("model.json", "history.json", "weights.npz", "ids.npz")
 
 
 def _replace_dir(new: Path, path: Path) -> None:
-    """Move the files written in directory ``new`` to ``path``: a rename when ``path`` does not exist,
-    else one atomic replace per file, ``model.json`` last (other files in ``path`` are left alone)."""
+    """Move what was written in directory ``new`` to ``path``: a rename when ``path`` does not exist.
+    Otherwise the old ``model.json`` goes first (so an interruption leaves no loadable half-old model),
+    then every written file or sub-directory replaces its old copy, stale model files of the old model
+    (e.g. an ensemble's extra ``member-N``) are removed, and ``model.json`` comes last; other files in
+    ``path`` are left alone."""
     if not path.exists():
         new.rename(path)
         return
-    for name in _MODEL_FILES:
-        if not (new / name).exists():
-            (path / name).unlink(missing_ok=True)  # e.g. a history.json of the model being replaced
-    for name in sorted(os.listdir(new), key=lambda f: f == "model.json"):
+    (path / "model.json").unlink(missing_ok=True)
+    written = set(os.listdir(new))
+    for old in os.listdir(path):
+        if old not in written and (old in _MODEL_FILES or old.startswith("member-")):
+            shutil.rmtree(path / old) if (path / old).is_dir() else (path / old).unlink()
+    for name in sorted(written, key=lambda f: f == "model.json"):
+        if (path / name).is_dir():
+            shutil.rmtree(path / name)
         os.replace(new / name, path / name)
 
 
