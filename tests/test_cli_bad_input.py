@@ -163,6 +163,7 @@ def test_test_ratings_far_outside_the_training_scale_are_warned_about(capsys, fi
     (["predict", "--model", "{m}", "--pairs", "{f}", "--item-col", "movie"], ["The --pairs file", "no column 'movie' (--item-col)"]),
     (["predict", "--model", "{m}", "--pairs", "{dir}"], ["is a directory"]),
     (["similar", "--model", "{m}"], ["Give either --item ids"]),
+    (["recommend", "--model", "{m}", "--user", "1", "--out", "{dir}/recs.xlsx"], ["must end in .csv, .tsv or .parquet"]),
     (["similar", "--model", "{m}", "--item", "x1"], ["The '--item' option got 'x1', but the model's ids are integers"]),
     (["similar", "--model", "{m}", "--item", "999999"], ["1 id(s) are not in the model's training data (999999)"]),
     (["cv", "--data", "{f}", "--task", "rating", "--folds", "2"], ["The '--folds' option must be >= 3"]),
@@ -192,10 +193,11 @@ def test_errors_name_the_flag_not_the_python_parameter(capsys, files, tmp_path, 
 
 
 @pytest.mark.parametrize("args,phrase", [
-    (["auto", "--task", "rating", "--budget", "soon"], "The 'budget' must be seconds or a duration such as 10m"),
+    (["auto", "--task", "rating", "--budget", "soon"], "The '--budget' option must be seconds or a duration such as 10m"),
+    (["auto", "--task", "rating", "--metric", "ndcg@10"], "The '--metric' option must be 'rmse' or 'mae'"),
     (["auto", "--task", "ratings"], "The '--task' option must be 'rating' or 'ranking'"),
     (["auto", "--task", "rating", "--families", "ease"], "Unknown rating families ['ease']"),
-    (["auto", "--task", "rating", "--jobs", "0"], "'n_jobs' parameter of auto must be an int >= 1"),
+    (["auto", "--task", "rating", "--jobs", "0"], "The '--jobs' option must be an int >= 1"),
 ])
 def test_auto_mistakes(capsys, files, tmp_path, args, phrase):
     folder, path = files

@@ -110,11 +110,12 @@ def parse_budget(budget) -> float:
         text = str(budget).strip().lower()
         parts = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?", text)
         if not text or parts is None or not any(parts.groups()):
-            raise ConfigError(f"The 'budget' must be seconds or a duration such as 10m, 1h30m or 90s; got {budget!r}.")
+            raise ConfigError(f"The 'budget' parameter of auto must be seconds or a duration such as 10m, 1h30m or 90s; got {budget!r}.",
+                              param="budget", owner="auto")
         h, m, s = (float(g) if g else 0.0 for g in parts.groups())
         seconds = 3600 * h + 60 * m + s
     if not seconds > 0 or not math.isfinite(seconds):
-        raise ConfigError(f"The 'budget' must be a positive duration; got {budget!r}.")
+        raise ConfigError(f"The 'budget' parameter of auto must be a positive duration; got {budget!r}.", param="budget", owner="auto")
     return seconds
 
 

@@ -23,6 +23,7 @@ from rich.table import Table
 
 from . import __version__
 from .data import DATASETS, Columns, fetch, list_datasets, load, read_frame, read_interactions, split, write_frame, write_interactions
+from .data.readers import check_table_path
 from .config import parse_key_values, read_config_file
 from .evaluation import evaluate
 from .exceptions import AutorecsError, ConfigError, DataError, check_output_dir
@@ -55,7 +56,20 @@ DEFAULT_MODEL = {"rating": "biased-mf", "ranking": "bpr-mf"}
 
 
 def _emit_json(obj) -> None:
-    sys.stdout.write(json.dumps(obj, indent=2, default=_json_default) + "\n")
+    """One JSON object on stdout; NaN and infinities (not JSON) are written as null."""
+    sys.stdout.write(json.dumps(_finite(obj), indent=2, default=_json_default, allow_nan=False) + "\n")
+
+
+def _finite(obj):
+    if isinstance(obj, float) or isinstance(obj, np.floating):
+        return float(obj) if np.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _finite(obj.tolist())
+    return obj
 
 
 def _json_default(o):
@@ -343,7 +357,7 @@ def recommend_cmd(
     model_dir: Path = typer.Option(..., "--model", help="Directory written by `autorecs fit`."),
     user: List[str] = typer.Option([], "--user", help="Raw user id (repeatable)."),
     users_file: Optional[Path] = typer.Option(None, "--users-file", help="A CSV/TSV/Parquet file with a user column (--user-col): many users at once."),
-    out_file: Optional[Path] = typer.Option(None, "--out", help="Write the lists to this CSV/TSV/Parquet file (user, rank, item, score, fallback)."),
+    out_file: Optional[Path] = typer.Option(None, "--out", help="Write the lists to this CSV/TSV/Parquet file (user, rank, item, score, popularity, fallback)."),
     n: int = typer.Option(10, "-n", help="Number of items per user."),
     include_seen: bool = typer.Option(False, "--include-seen", help="Also recommend items the user has in training."),
     fallback: str = typer.Option("popular", help="Users the model never saw: 'popular' (the most popular items) or 'error'."),
@@ -355,6 +369,8 @@ def recommend_cmd(
         raise ConfigError(f"The '--fallback' option must be 'popular' or 'error'; got {fallback!r}.")
     if bool(user) == (users_file is not None):
         raise ConfigError("Give the users either with --user (repeatable) or with --users-file, not both and not neither.")
+    if out_file is not None:
+        check_table_path(out_file, "--out")
     fitted = Recommender.load(model_dir)
     users = fitted.user_vocab_.coerce(user, source="the '--user' option") if user else _ids_from_file(users_file, user_col, fitted.user_vocab_)
     recs = fitted.recommend(users, n=n, exclude_seen=not include_seen, fallback=fallback)
@@ -381,7 +397,10 @@ def predict_cmd(
     user_col: str = UserCol, item_col: str = ItemCol,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Scores of user-item pairs (predicted ratings, or ranking scores); unknown users or items give the model's fallback."""
+    """Scores of user-item pairs: predicted ratings (an unknown user or item: the biases the model knows), or ranking
+    scores (an unknown user or item: no score, null in --json)."""
+    if out_file is not None:
+        check_table_path(out_file, "--out")
     fitted = Recommender.load(model_dir)
     frame = read_frame(pairs)
     _need_columns(frame, pairs, {"--user-col": user_col, "--item-col": item_col}, "--pairs")
@@ -435,7 +454,8 @@ def _need_columns(frame, path, columns: dict, flag: str) -> None:
 def _ids_from_file(path: Path, column: str, vocab) -> np.ndarray:
     frame = read_frame(path)
     _need_columns(frame, path, {"--user-col": column}, "--users-file")
-    return vocab.coerce(frame[column], source=f"the --users-file column '{column}'")
+    ids = vocab.coerce(frame[column], source=f"the --users-file column '{column}'")
+    return pd.unique(ids) if len(ids) else ids  # each user once, in the order of the file
 
 
 def _recommendation_row(user, items, scores, fallback: bool) -> dict:
@@ -572,7 +592,9 @@ def auto_cmd(
     budget: str = typer.Option("10m", help="Wall-clock budget, refit included: seconds or e.g. 90s, 10m, 1h30m."),
     out_dir: Path = typer.Option(..., "--out", help="Directory for the model, leaderboard.jsonl and report.html; rerun with it to continue."),
     metric: Optional[str] = typer.Option(None, help="Validation metric: rmse or mae (rating); e.g. topk.ndcg@50 (ranking, the default)."),
-    families: Optional[str] = typer.Option(None, help="Comma-separated model families to choose among (default: all of the task's)."),
+    families: Optional[str] = typer.Option(None, help="Comma-separated model families to choose among (default: all of the task's): "
+                                           "rating: baseline, knn-baseline, biased-mf-als, biased-mf-adam, biased-mf-lambdaopt, sif; "
+                                           "ranking: popularity, item-knn, ease, implicit-als, bpr-mf, bpr-mf-lambdaopt."),
     ensemble: bool = typer.Option(True, "--ensemble/--no-ensemble", help="Try a greedy ensemble of the best models (kept only if it wins on validation)."),
     backend: str = typer.Option("local", help="local (this process, or a process pool with --jobs) or ray."),
     jobs: int = typer.Option(1, help="Trials in parallel (processes, or Ray tasks)."),
@@ -589,26 +611,36 @@ def auto_cmd(
 
     if task not in FAMILIES:
         raise ConfigError(f"The '--task' option must be 'rating' or 'ranking'; got {task!r}.")
-    seconds = parse_budget(budget)
-    names = [f.strip() for f in families.split(",") if f.strip()] if families else None
-    cols = _columns(user_col, item_col, rating_col if task == "rating" else "none", timestamp_col, duplicates)
-    data = [_read(train, cols, need_ratings=task == "rating"), _read(valid, cols, flag="--valid") if valid else None,
-            _read(test, cols, flag="--test") if test else None]
-    res = auto(data[0], data[1], task=task, budget=seconds, metric=metric, seed=seed, device=device, out_dir=out_dir, test=data[2],
-               families=names, ensemble=ensemble, backend=backend, n_jobs=jobs, ray_address=ray_address, overwrite=overwrite,
-               progress=not as_json)
+    if not (out_dir / "run.json").exists():  # a new run: the directory must be free (a run's own directory continues it)
+        check_output_dir(out_dir, overwrite=overwrite, what="output directory", flag="--out")
+    flags = {"budget": "--budget", "monitor": "--metric", "n_jobs": "--jobs", "backend": "--backend"}
+    try:
+        seconds = parse_budget(budget)
+        names = [f.strip() for f in families.split(",") if f.strip()] if families else None
+        cols = _columns(user_col, item_col, rating_col if task == "rating" else "none", timestamp_col, duplicates)
+        need = task == "rating"
+        data = [_read(train, cols, need_ratings=need), _read(valid, cols, flag="--valid", need_ratings=need) if valid else None,
+                _read(test, cols, flag="--test", need_ratings=need) if test else None]
+        res = auto(data[0], data[1], task=task, budget=seconds, metric=metric, seed=seed, device=device, out_dir=out_dir, test=data[2],
+                   families=names, ensemble=ensemble, backend=backend, n_jobs=jobs, ray_address=ray_address, overwrite=overwrite,
+                   progress=not as_json)
+    except ConfigError as exc:
+        raise exc.as_option(flags) from None
     if as_json:
         return _emit_json(res.to_dict())
     c, sec = res.chosen, res.seconds
     table = Table("", "value", title=f"autorecs auto: {task}, validation {res.metric}")
     table.add_row("best single trial", f"#{c['trial']} {c['family']}: {c['valid']:.4f}")
     if res.ensemble:
-        table.add_row("final model", "ensemble of " + ", ".join(f"{m['family']} ({m['weight']:.2f})" for m in res.ensemble["members"])
+        table.add_row("final model", "ensemble of " + ", ".join(f"#{m['trial']} {m['family']} ({m['weight']:.2f})" for m in res.ensemble["members"])
                       + f": {res.ensemble['valid']:.4f}")
+    else:
+        table.add_row("final model", f"#{c['trial']} {c['family']}" + (", refit on train + validation" if c["refit"] else ""))
     for k, v in _headline(res.test).items() if res.test else ():
         table.add_row(f"test {k}", f"{v:.4f}")
     table.add_row("trials", str(len(res.leaderboard)))
-    table.add_row("seconds", f"{sec['total']:.1f} of {res.budget_seconds:.0f} (search {sec['search']:.1f}, refit {sec['refit']:.1f})")
+    table.add_row("seconds", f"{sec['total']:.1f} (budget {res.budget_seconds:.0f}; a continued run counts its earlier runs too): "
+                             f"search {sec['search']:.1f}, refit {sec['refit']:.1f}")
     out.print(table)
     out.print(f"Model: {out_dir / 'model'} (autorecs evaluate/recommend --model ...); report: {res.report}")
 

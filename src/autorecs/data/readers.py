@@ -64,8 +64,21 @@ def read_interactions(
     return Interactions.from_frame(frame, columns, duplicates=duplicates, source=f"'{path}'")
 
 
+TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")
+
+
+def check_table_path(path: str | Path, flag: str | None = None) -> None:
+    """A table is written as CSV, TSV or Parquet, chosen by the file's suffix: anything else is refused."""
+    from ..exceptions import ConfigError
+
+    if Path(path).suffix.lower() not in TABLE_SUFFIXES:
+        name = f"The '{flag}' file" if flag else "The output file"
+        raise ConfigError(f"{name} '{path}' must end in .csv, .tsv or .parquet (the format is chosen by the suffix).")
+
+
 def write_frame(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write a DataFrame to Parquet (``.parquet``/``.pq``), TSV (``.tsv``) or CSV (anything else)."""
+    """Write a DataFrame to Parquet (``.parquet``/``.pq``), TSV (``.tsv``) or CSV (``.csv``)."""
+    check_table_path(path)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() in (".parquet", ".pq"):

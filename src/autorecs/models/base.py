@@ -99,7 +99,7 @@ def check_monitor(owner: str, task: str, monitor: str) -> None:
     else:
         valid = "FAMILY.METRIC, e.g. 'topk.ndcg@50', 'topk.mrr', 'lambdaopt.auc' (" + "; ".join(
             f"{f}: {', '.join(m)}" for f, m in RANKING_METRICS.items()) + ")"
-    raise ConfigError(f"The 'monitor' parameter of {owner} must be {valid}; got {monitor!r}.")
+    raise ConfigError(f"The 'monitor' parameter of {owner} must be {valid}; got {monitor!r}.", param="monitor", owner=owner)
 
 
 def _id_array(ids) -> np.ndarray:
@@ -130,18 +130,22 @@ class Recommendations:
         return f"Recommendations({self.items.shape[0]} users x {self.items.shape[1]}, {int(self.fallback.sum())} fallback)"
 
     def to_frame(self, queries, query_name: str = "user") -> pd.DataFrame:
-        """One row per (query, rank): ``query_name``, ``rank`` (1 = best), ``item``, ``score`` and
-        ``fallback``; padding (score ``-inf``) left out.  ``queries``: the ids that were asked for."""
+        """One row per (query, rank): ``query_name``, ``rank`` (1 = best), ``item``, ``score`` (the
+        model's), ``popularity`` (training interactions, for fallback rows only, whose ``score`` is
+        empty) and ``fallback``; padding (score ``-inf``) left out.  ``queries``: the ids asked for."""
         queries = np.asarray(queries, dtype=object if np.asarray(queries).dtype.kind not in "iuf" else None)
         n_q, n = self.items.shape
+        values = self.scores.reshape(-1).astype(np.float64)
+        fallback = np.repeat(self.fallback, n)
         frame = pd.DataFrame({
             query_name: np.repeat(queries, n),
             "rank": np.tile(np.arange(1, n + 1), n_q),
             "item": self.items.reshape(-1),
-            "score": self.scores.reshape(-1).astype(np.float64),
-            "fallback": np.repeat(self.fallback, n),
+            "score": np.where(fallback, np.nan, values),
+            "popularity": np.where(fallback, values, np.nan),
+            "fallback": fallback,
         })
-        return frame[np.isfinite(frame["score"].to_numpy())].reset_index(drop=True)
+        return frame[np.isfinite(values)].reset_index(drop=True)
 
 
 class Recommender:
