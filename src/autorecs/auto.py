@@ -140,6 +140,8 @@ class AutoTrial:
     curve: list = field(default_factory=list)
     """The monitored validation value per epoch."""
     error: str | None = None
+    stopped_by_budget: bool = False
+    """Training was cut short by the budget's deadline (its value is that of an unfinished fit)."""
 
 
 @dataclass
@@ -159,6 +161,11 @@ class AutoResult:
     out_dir: str | None = None
     report: str | None = None
     test: dict | None = None
+    final: dict = field(default_factory=dict)
+    """What the saved model is: ``{"kind": "ensemble" | "single", ...}``."""
+    data: dict = field(default_factory=dict)
+    """Rows, users and items of train and validation, and how the validation part was made."""
+    ensemble_tried: bool = True
 
     def to_dict(self) -> dict:
         """Everything but the fitted model, as plain data."""
@@ -215,8 +222,11 @@ def _fit_trial(job: _TrialJob) -> tuple[dict, object]:
     except Exception as exc:  # noqa: BLE001  (a failing trial is a FAIL with its message; the run goes on)
         value, epochs, best_epoch, curve, state, error = None, 0, None, [], "FAIL", f"{type(exc).__name__}: {exc}"
         model = None
+    cut = False
+    if model is not None and time.time() >= job.deadline and epochs < model.config.epochs:  # stopped before its last epoch,
+        cut = best_epoch is None or epochs - best_epoch < model.config.patience  # and not by its patience: by the deadline
     outcome = {"params": params, "value": value, "state": state, "fit_seconds": time.perf_counter() - t1, "epochs": epochs,
-               "best_epoch": best_epoch, "curve": curve, "error": error}
+               "best_epoch": best_epoch, "curve": curve, "error": error, "stopped_by_budget": bool(cut)}
     if model is not None and job.portable:
         model = _to_bytes(model)
     return outcome, model
@@ -406,7 +416,7 @@ class _Run:
         done = []
         for (_, phase), job, (st, handle), (o, model) in zip(requests, jobs, asks, outcomes):
             trial = AutoTrial(job.number, job.family.name, job.family.model, o["params"], o["value"], o["state"], o["fit_seconds"],
-                              o["epochs"], o["best_epoch"], self.elapsed(), phase, o["curve"], o["error"])
+                              o["epochs"], o["best_epoch"], self.elapsed(), phase, o["curve"], o["error"], o.get("stopped_by_budget", False))
             if st is not None:
                 with quiet_optuna():
                     if trial.state == "COMPLETE":
@@ -613,8 +623,13 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
     identity = {"task": task, "metric": metric, "families": [f.name for f in chosen_fams], "seed": seed,
                 "train": train.fingerprint(), "valid": None if valid is None else valid.fingerprint()}
     out = None if out_dir is None else _prepare_out(Path(out_dir), identity, overwrite)
+    holdout = None
     if valid is None:
         train, valid = _holdout(train, task, seed)
+        holdout = ("each user's latest 20% of the given training data" if task == "ranking" and train.timestamps is not None
+                   else "a seeded random 20% of the given training data")
+    data_info = {name: {"rows": len(d), "users": d.n_users, "items": d.n_items} for name, d in (("train", train), ("valid", valid))}
+    data_info["validation"] = holdout or "given (--valid)"
     run = _Run(task, train, valid, metric, seed, seconds, out, chosen_fams, device, progress, ensemble)
     with pool:
         run.pool = pool
@@ -655,11 +670,16 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
                         ens_info, seconds,
                         {"search": search_s, "ensemble": t_ens, "refit": refit_s, "total": total, "trials": fit_s,
                          "overhead": max(0.0, search_s - fit_s)})
+    result.ensemble_tried, result.data = ensemble, data_info
+    result.final = ({"kind": "ensemble", "valid": ens_info["valid"], "members": ens_info["members"]} if ens_info is not None else
+                    {"kind": "single", "trial": best.number, "family": best.family, "valid": best.value,
+                     "refit": "train + validation" if run.families[best.family].refit else "train only (λOpt learns Λ on validation)"})
     if test is not None:
         result.test = _score(model, test, task, exclude=[full])
     if out is not None:
         model.save(out / "model")
-        (out / "leaderboard.jsonl").write_text("".join(json.dumps(asdict(t)) + "\n" for t in run.trials))
+        ranked = sorted(run.trials, key=lambda t: (t.state != "COMPLETE", run.sign * (t.value or 0.0), t.number))  # best first
+        (out / "leaderboard.jsonl").write_text("".join(json.dumps(asdict(t)) + "\n" for t in ranked))
         result.out_dir = str(out)
         result.report = str(write_auto_report(result, out / "report.html"))
         (out / "result.json").write_text(json.dumps(result.to_dict(), indent=2, default=str))

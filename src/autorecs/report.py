@@ -40,7 +40,7 @@ def _best_so_far_figure(result) -> str:
             ax.step(xs, ys, where="post", marker=".", label=fam)
     better = "lower" if result.direction == "minimize" else "higher"
     ax.set_xlabel("seconds since the start of the search")
-    ax.set_ylabel(f"best validation {result.metric} so far ({better} is better)")
+    ax.set_ylabel(f"validation {result.metric}\n(best so far; {better} is better)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return _png(fig)
@@ -80,35 +80,86 @@ code, pre { background: #f6f6f6; padding: 2px 4px; font-size: 0.9em; } .small { 
 """
 
 
+def _short(params: dict) -> dict:
+    """Parameters as a reader wants them: long weight lists (SIF's transforms) summarised."""
+    out = {}
+    for k, v in params.items():
+        if k == "monitor":
+            continue
+        out[k] = f"[{len(v)} weights]" if isinstance(v, (list, tuple)) and len(v) > 4 else v
+    return out
+
+
+def _metrics_table(test: dict) -> str:
+    """Test metrics as a table: one row per metric (ranking: per family)."""
+    rows = []
+    for key, value in test.items():
+        if isinstance(value, dict):
+            rows += [(f"{key} {k}", v) for k, v in value.items()]
+        else:
+            rows.append((key, value))
+    return "<table><tr><th>metric</th><th>test</th></tr>" + "".join(f"<tr><td>{html.escape(k)}</td><td>{_fmt(v)}</td></tr>" for k, v in rows) + "</table>"
+
+
+def _families_table(result) -> str:
+    """Best validation value per family, with the gap to the simplest model (popularity or the biases baseline)."""
+    sign = 1.0 if result.direction == "minimize" else -1.0
+    best: dict = {}
+    for t in result.leaderboard:
+        if t.state == "COMPLETE" and t.value is not None and (t.family not in best or sign * t.value < sign * best[t.family].value):
+            best[t.family] = t
+    floor = best.get("popularity") or best.get("baseline")
+    counts: dict = {}
+    for t in result.leaderboard:
+        counts[t.family] = counts.get(t.family, 0) + 1
+    rows = []
+    for fam, t in sorted(best.items(), key=lambda kv: sign * kv[1].value):
+        gap = "" if floor is None or floor is t else f"{100 * (t.value / floor.value - 1):+.1f}%"
+        rows.append(f"<tr><td>{html.escape(fam)}</td><td>{_fmt(t.value)}</td><td>{gap}</td><td>#{t.number}</td><td>{counts[fam]}</td></tr>")
+    ref = "" if floor is None else f" (vs {html.escape(floor.family)})"
+    return (f"<table id='families-table'><tr><th>family</th><th>best validation</th><th>change{ref}</th><th>trial</th><th>trials</th></tr>"
+            + "".join(rows) + "</table>")
+
+
 def write_auto_report(result, path: str | Path) -> Path:
     """Write ``report.html`` for an :class:`~autorecs.auto.AutoResult`."""
     sign = 1.0 if result.direction == "minimize" else -1.0
     rows = sorted(result.leaderboard, key=lambda t: (t.state != "COMPLETE", sign * (t.value if t.value is not None else 0.0), t.number))
     finalists = [t for t in rows if t.state == "COMPLETE"][:3]
-    chosen = result.chosen["trial"]
+    c, sec = result.chosen, result.seconds
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>autorecs auto: {result.task}</title>",
              f"<style>{_STYLE}</style></head><body>",
              f"<h1>autorecs auto — {html.escape(result.task)} task, validation {html.escape(result.metric)}</h1>",
-             f"<p>Budget {result.budget_seconds:.0f} s; used {result.seconds['total']:.1f} s (search {result.seconds['search']:.1f} s, "
-             f"ensemble selection {result.seconds['ensemble']:.1f} s, refit {result.seconds['refit']:.1f} s); "
-             f"{len(result.leaderboard)} trials; overhead outside fitting and scoring {result.seconds['overhead']:.1f} s. "
-             "Every choice below was made on the validation data.</p>"]
-    parts.append("<h2>Chosen</h2>")
-    c = result.chosen
-    parts.append(f"<p>Best single trial: <b>#{c['trial']} {html.escape(c['family'])}</b> ({html.escape(c['model'])}), validation "
-                 f"{html.escape(result.metric)} {_fmt(c['valid'])}" + (f", refit on train + validation for {c['epochs']} epochs" if c.get("refit") and c.get("epochs") else "")
-                 + ".</p>")
-    parts.append("<pre>" + html.escape(json.dumps(c["params"], indent=1, default=str)) + "</pre>")
-    if result.ensemble:
+             f"<p>Budget {result.budget_seconds:.0f} s; used {sec['total']:.1f} s (search {sec['search']:.1f} s, ensemble selection "
+             f"{sec['ensemble']:.1f} s, refit {sec['refit']:.1f} s; a continued run counts its earlier runs too); {len(result.leaderboard)} "
+             f"trials; overhead outside fitting and scoring {sec['overhead']:.1f} s.  Every choice below was made on the validation data.</p>"]
+    if result.data:
+        d = result.data
+        parts.append("<h2>Data</h2><table><tr><th></th><th>rows</th><th>users</th><th>items</th></tr>"
+                     + "".join(f"<tr><td>{k}</td><td>{d[k]['rows']:,}</td><td>{d[k]['users']:,}</td><td>{d[k]['items']:,}</td></tr>"
+                               for k in ("train", "valid") if k in d)
+                     + f"</table><p class='small'>Validation: {html.escape(str(d.get('validation', '')))}.</p>")
+    parts.append("<h2>Result</h2>")
+    final = result.final or {}
+    if final.get("kind") == "ensemble":
         e = result.ensemble
-        parts.append(f"<p>Final model: an <b>ensemble</b> (validation {_fmt(e['valid'])} against {_fmt(e['best_single_valid'])} for the "
-                     "best single model), members refit on train + validation:</p><table><tr><th>trial</th><th>family</th><th>weight</th></tr>")
-        parts += [f"<tr><td>#{m['trial']}</td><td>{html.escape(m['family'])}</td><td>{m['weight']:.2f}</td></tr>" for m in e["members"]]
-        parts.append("</table>")
+        parts.append(f"<p>Final model: an <b>ensemble</b>, validation {_fmt(e['valid'])} against {_fmt(e['best_single_valid'])} for the "
+                     "best single trial; its members were refit on train + validation:</p>"
+                     "<table><tr><th>trial</th><th>family</th><th>weight</th></tr>"
+                     + "".join(f"<tr><td>#{m['trial']}</td><td>{html.escape(m['family'])}</td><td>{m['weight']:.2f}</td></tr>" for m in e["members"])
+                     + "</table>")
     else:
-        parts.append("<p>Final model: the best single configuration (no ensemble beat it on validation).</p>")
+        why = ("no ensemble beat it on validation by more than 0.1%" if result.ensemble_tried else "ensembles were switched off")
+        parts.append(f"<p>Final model: the best single trial, <b>#{c['trial']} {html.escape(c['family'])}</b> ({html.escape(c['model'])}), "
+                     f"validation {html.escape(result.metric)} {_fmt(c['valid'])}; trained again on {html.escape(final.get('refit', 'train + validation'))}"
+                     + (f" for {c['epochs']} epoch{'s' if c['epochs'] != 1 else ''}" if c.get("refit") and c.get("epochs") else "")
+                     + f" ({why}).</p>")
+    shown = _short(c["params"])
+    parts.append("<p class='small'>Its parameters (the others at the model's defaults, `autorecs models " + html.escape(c["model"]) + "`):</p>"
+                 + ("<pre>" + html.escape(json.dumps(shown, indent=1, default=str)) + "</pre>" if shown else "<p>all at their defaults</p>"))
     if result.test:
-        parts.append("<p class='small'>Test (scored once, after every choice): <code>" + html.escape(json.dumps(result.test, default=_fmt)) + "</code></p>")
+        parts.append("<p>Test (scored once, after every choice):</p>" + _metrics_table(result.test))
+    parts.append("<h2>Families</h2>" + _families_table(result))
     parts.append("<h2>Best so far against time, per family</h2>")
     parts.append(f"<img alt='best validation value so far against seconds, one line per family' src='{_best_so_far_figure(result)}'>")
     curves = _curves_figure(result, finalists)
@@ -119,12 +170,11 @@ def write_auto_report(result, path: str | Path) -> Path:
                  f"<th>phase</th><th>validation {html.escape(result.metric)}</th><th>fit s</th><th>epochs</th><th>best epoch</th>"
                  "<th>at s</th><th>parameters</th></tr>")
     for rank, t in enumerate(rows, 1):
-        cls = "chosen" if t.number == chosen else ("failed" if t.state != "COMPLETE" else "")
-        shown = {k: v for k, v in t.params.items() if k not in ("monitor",)}
-        note = html.escape(t.error or "")
+        cls = "chosen" if t.number == c["trial"] else ("failed" if t.state != "COMPLETE" else "")
+        note = html.escape(t.error or "") + (" (cut short by the budget)" if getattr(t, "stopped_by_budget", False) else "")
         parts.append(f"<tr class='{cls}'><td>{rank}</td><td>#{t.number}</td><td>{html.escape(t.family)}</td><td>{t.phase}</td>"
                      f"<td>{_fmt(t.value) if t.state == 'COMPLETE' else t.state}</td><td>{t.fit_seconds:.1f}</td><td>{t.epochs}</td>"
-                     f"<td>{_fmt(t.best_epoch)}</td><td>{t.elapsed:.0f}</td><td><code>{html.escape(json.dumps(shown, default=str))}</code>"
+                     f"<td>{_fmt(t.best_epoch)}</td><td>{t.elapsed:.0f}</td><td><code>{html.escape(json.dumps(_short(t.params), default=str))}</code>"
                      f"{' ' + note if note else ''}</td></tr>")
     parts.append("</table><p class='small'>Written by autorecs.</p></body></html>")
     path = Path(path)
