@@ -267,7 +267,7 @@ def test_help_has_short_flag_exit_codes_and_no_type_tags_on_flags(capsys):
 def test_models_lists_models_and_one_models_parameters(capsys):
     code, out, _ = run(capsys, "models", "--json")
     rows = {m["name"]: m for m in json.loads(out)["models"]}
-    assert code == 0 and rows["implicit-als"]["task"] == "ranking" and "implicit feedback" in rows["implicit-als"]["summary"]
+    assert code == 0 and rows["implicit-als"]["task"] == "ranking" and "ALS" in rows["implicit-als"]["summary"]
     code, out, _ = run(capsys, "models", "bpr-mf", "--json")
     params = {p["name"]: p for p in json.loads(out)["params"]}
     assert params["factors"]["default"] == 64 and params["factors"]["help"] == "Latent dimension K."

@@ -41,12 +41,14 @@ def _field_docs(cls: type) -> dict[str, str]:
 
 
 def summary(klass) -> str:
-    """One line on what a model is: its class docstring's first sentence, or its module's first
-    line where the class defers to it."""
-    doc = (inspect.getdoc(klass) or "").split("\n\n")[0]
-    if not doc or "see module docs" in doc:
-        doc = (inspect.getdoc(inspect.getmodule(klass)) or doc).split("\n\n")[0]
-    return " ".join(doc.replace("``", "").split())
+    """One sentence on what a model is: its class docstring's first paragraph (without a pointer to
+    the module docs), else its module's first sentence."""
+    doc = " ".join((inspect.getdoc(klass) or "").split("\n\n")[0].split())
+    doc = doc.replace(" (see module docs)", "").replace("(see module docs)", "").strip()
+    if len(doc) < 20:
+        module = " ".join((inspect.getdoc(inspect.getmodule(klass)) or "").split("\n\n")[0].split())
+        doc = module.split(". ")[0].rstrip(":,") + ("." if not module.split(". ")[0].endswith(".") else "")
+    return doc.replace("``", "")
 
 
 def model_params(name: str) -> list[ParamInfo]:
@@ -59,8 +61,9 @@ def model_params(name: str) -> list[ParamInfo]:
     docs: dict[str, str] = {}
     for base in reversed(config.__mro__):
         docs.update(_field_docs(base))
+    own = set(getattr(config, "__annotations__", {}))  # the model's own parameters first, then the shared ones
     out = []
-    for f in dataclasses.fields(config):
+    for f in sorted(dataclasses.fields(config), key=lambda f: f.name not in own):
         default = f.default if f.default is not dataclasses.MISSING else (
             f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
         type_name = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
