@@ -216,3 +216,8 @@ def test_auto_command_end_to_end(capsys, files, tmp_path):
     assert res["chosen"]["family"] in ("baseline", "biased-mf-als") and (tmp_path / "a" / "report.html").exists()
     code, out, err = run(capsys, "recommend", "--model", tmp_path / "a" / "model", "--user", "0", "-n", "3", "--json")
     assert code == 0 and len(json.loads(out)["recommendations"][0]["items"]) == 3
+
+
+def test_n_is_named_as_the_flag(capsys, files):
+    folder, path = files
+    assert_refused(*run(capsys, "recommend", "--model", folder / "model", "--user", "0", "-n", "0"), "The '-n' option must be an int >= 1; got 0")

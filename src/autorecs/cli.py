@@ -375,7 +375,10 @@ def recommend_cmd(
         check_table_path(out_file, "--out")
     fitted = Recommender.load(model_dir)
     users = fitted.user_vocab_.coerce(user, source="the '--user' option") if user else _ids_from_file(users_file, user_col, fitted.user_vocab_)
-    recs = fitted.recommend(users, n=n, exclude_seen=not include_seen, fallback=fallback)
+    try:
+        recs = fitted.recommend(users, n=n, exclude_seen=not include_seen, fallback=fallback)
+    except ConfigError as exc:
+        raise exc.as_option({"n": "-n"}) from None
     if out_file is not None:
         path = write_frame(recs.to_frame(users), out_file)
         summary = {"model": fitted.name, "n": n, "users": len(users), "fallback_users": int(recs.fallback.sum()), "out": str(path)}
@@ -437,7 +440,10 @@ def similar_cmd(
     fitted = Recommender.load(model_dir)
     side, raw = ("item", item) if item else ("user", user)
     ids = (fitted.item_vocab_ if side == "item" else fitted.user_vocab_).coerce(raw, source=f"the '--{side}' option")
-    res = fitted.similar_items(ids, n) if side == "item" else fitted.similar_users(ids, n)
+    try:
+        res = fitted.similar_items(ids, n) if side == "item" else fitted.similar_users(ids, n)
+    except ConfigError as exc:
+        raise exc.as_option({"n": "-n"}) from None
     rows = [{side: q, "similar": list(it), "cosine": [float(v) for v in sc]} for q, it, sc in zip(ids.tolist(), res.items.tolist(), res.scores)]
     if as_json:
         return _emit_json({"model": fitted.name, "side": side, "n": n, "results": rows})

@@ -35,7 +35,8 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
         raise ConfigError(f"The 'device' option must be one of {DEVICES} (or 'cuda:N'); got {device!r}.")
     if dev.type == "cuda":
         if not torch.cuda.is_available():
-            raise ConfigError(f"The 'device' option is {device!r} but PyTorch sees no CUDA GPU here; use device='cpu' or 'auto'.")
+            raise ConfigError(f"The 'device' option is {device!r} but PyTorch sees no CUDA GPU here; use cpu or auto "
+                              "(device='cpu', --device cpu).")
         if dev.index is not None and dev.index >= torch.cuda.device_count():
             raise ConfigError(f"The 'device' option is {device!r} but only {torch.cuda.device_count()} GPU(s) are visible; "
                               "use a smaller index.")

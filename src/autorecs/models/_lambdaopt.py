@@ -34,7 +34,7 @@ def lambda_hook(model, rng, val, *, init_user: float, init_item: float,
     from ..lambdaopt import LambdaLearner
 
     if val is None:
-        raise DataError("λOpt learns Λ from validation data; pass a validation set to fit().")
+        raise DataError("λOpt learns Λ from validation data; pass a validation set (fit(train, valid), --valid FILE).")
     learner = LambdaLearner(c.lambdaopt, len(model.user_vocab_), len(model.item_vocab_), c.factors, init_user=init_user,
                             init_item=init_item, lr=c.lambda_lr, clip=c.lambda_clip, like=model._reg, optimizer=c.lambda_optimizer)
     vgen = torch_generator(rng)  # validation sampling leaves the training stream untouched
