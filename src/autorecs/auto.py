@@ -534,12 +534,16 @@ def _select_ensemble(run: _Run, rounds: int = 10) -> tuple[list[int], list[float
     counts: dict[int, int] = {}
     best = (by[single].value, {single: 1})  # the best blend seen in any round (Caruana et al.: not the last one)
     overall = run.best().value  # what the blend must beat: the best single trial of the whole run, not only of the candidates
+    def cost(members) -> float:  # refitting these distinct members on train + validation
+        return sum(run._refit_cost(by[n]) for n in members)
+
     for _ in range(rounds):
-        refit = sum(run._refit_cost(by[n]) for n in counts) + max((run._refit_cost(by[n]) for n in cands), default=0.0)
-        if run.left() < refit + 0.01 * run.budget:  # the selection so far, one more member, and their refit must fit
+        room = run.left() - 0.01 * run.budget  # what the refit of the blend may take
+        affordable = [n for n in cands if cost(set(counts) | {n}) <= room]  # members whose refit still fits
+        if not affordable:
             break
-        trial_values = {n: score({**counts, n: counts.get(n, 0) + 1}) for n in cands}
-        pick = min(cands, key=lambda n: (run.sign * trial_values[n], n))
+        trial_values = {n: score({**counts, n: counts.get(n, 0) + 1}) for n in affordable}
+        pick = min(affordable, key=lambda n: (run.sign * trial_values[n], n))
         counts[pick] = counts.get(pick, 0) + 1
         if run.sign * trial_values[pick] < run.sign * best[0] - 1e-9:
             best = (trial_values[pick], dict(counts))
@@ -649,7 +653,7 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
     if picked is not None:
         members, weights, value = picked
         by = {t.number: t for t in run.trials}
-        cost = sum(by[n].fit_seconds for n in members) * 1.3
+        cost = sum(run._refit_cost(by[n]) for n in members)
         if cost < run.left():
             fitted = [_refit(run, by[n], full)[0] for n in members]
             model = Ensemble(fitted, weights=weights, task=task)
