@@ -129,3 +129,20 @@ def test_a_run_directory_is_not_continued_on_other_data(rating_parts, ratings_da
         auto(other.train, other.valid, budget=2, **kw)
     fresh = auto(other.train, other.valid, budget=2, overwrite=True, **kw)  # cleared and started again
     assert fresh.leaderboard[0].phase == "default" and fresh.leaderboard[0].number == 0
+
+
+def test_a_model_that_cannot_be_refit_needs_a_clear_lead(rating_parts):
+    """λOpt learns Λ on the validation rows, so it is trained on train only; a refit-able trial within 1% is preferred."""
+    from autorecs.auto import REFIT_GAIN, AutoTrial, _final_single, _Run
+
+    fams = [f for f in FAMILIES["rating"] if f.name in ("biased-mf-als", "biased-mf-lambdaopt")]
+    run = _Run("rating", rating_parts.train, rating_parts.valid, "rmse", 0, 10.0, None, fams, None, False, False)
+
+    def add(n, fam, value):
+        run._record(AutoTrial(n, fam, "biased-mf", {}, value, "COMPLETE", 1.0, 5, 5, float(n), "default"))
+
+    add(0, "biased-mf-als", 0.930)
+    add(1, "biased-mf-lambdaopt", 0.930 * (1 - REFIT_GAIN / 2))  # better, but by less than REFIT_GAIN
+    assert _final_single(run).family == "biased-mf-als"
+    add(2, "biased-mf-lambdaopt", 0.930 * (1 - 2 * REFIT_GAIN))  # a clear lead
+    assert _final_single(run).number == 2

@@ -149,11 +149,16 @@ def write_auto_report(result, path: str | Path) -> Path:
                      + "".join(f"<tr><td>#{m['trial']}</td><td>{html.escape(m['family'])}</td><td>{m['weight']:.2f}</td></tr>" for m in e["members"])
                      + "</table>")
     else:
+        by = {t.number: t for t in result.leaderboard}
+        f = by.get(final.get("trial", c["trial"]), by.get(c["trial"]))
         why = ("no ensemble beat it on validation by more than 0.1%" if result.ensemble_tried else "ensembles were switched off")
-        parts.append(f"<p>Final model: the best single trial, <b>#{c['trial']} {html.escape(c['family'])}</b> ({html.escape(c['model'])}), "
-                     f"validation {html.escape(result.metric)} {_fmt(c['valid'])}; trained again on {html.escape(final.get('refit', 'train + validation'))}"
-                     + (f" for {c['epochs']} epoch{'s' if c['epochs'] != 1 else ''}" if c.get("refit") and c.get("epochs") else "")
-                     + f" ({why}).</p>")
+        refit_on = final.get("refit", "train + validation")
+        epochs = f.best_epoch if refit_on == "train + validation" and f.best_epoch else None
+        parts.append(f"<p>Final model: the single trial <b>#{f.number} {html.escape(f.family)}</b> ({html.escape(f.model)}), "
+                     f"validation {html.escape(result.metric)} {_fmt(f.value)}; trained again on {html.escape(refit_on)}"
+                     + (f" for {epochs} epoch{'s' if epochs != 1 else ''}" if epochs else "") + f" ({why}).</p>")
+        if final.get("why"):
+            parts.append(f"<p class='small'>Not the best on validation: {html.escape(final['why'])}.</p>")
     shown = _short(c["params"])
     parts.append("<p class='small'>Its parameters (the others at the model's defaults, `autorecs models " + html.escape(c["model"]) + "`):</p>"
                  + ("<pre>" + html.escape(json.dumps(shown, indent=1, default=str)) + "</pre>" if shown else "<p>all at their defaults</p>"))
