@@ -27,6 +27,7 @@ def run(task: str, seed: int, budget: float, dataset: str, workdir: Path) -> dic
     from autorecs import load, split
     from autorecs.auto import auto
 
+    commit = _commit()  # the code this run imports (read before the run, not after it)
     train, valid, test = split(load(dataset), PROTOCOL[task], seed=seed)
     out = workdir / f"{dataset}-{task}-seed{seed}-{int(budget)}s"
     t0 = time.perf_counter()
@@ -40,7 +41,7 @@ def run(task: str, seed: int, budget: float, dataset: str, workdir: Path) -> dic
         "ensemble": None if res.ensemble is None else {"members": res.ensemble["members"], "valid": res.ensemble["valid"]},
         "test": res.test, "test_headline": headline, "trials": len(res.leaderboard),
         "trials_per_family": dict(collections.Counter(t.family for t in res.leaderboard)), "peak_rss_mib": peak_rss_mib(),
-        "machine": machine(), "commit": _commit(),
+        "machine": machine(), "commit": commit,
     }
 
 
