@@ -146,3 +146,19 @@ def test_a_model_that_cannot_be_refit_needs_a_clear_lead(rating_parts):
     assert _final_single(run).family == "biased-mf-als"
     add(2, "biased-mf-lambdaopt", 0.930 * (1 - 2 * REFIT_GAIN))  # a clear lead
     assert _final_single(run).number == 2
+
+
+def test_without_valid_the_refit_uses_all_the_given_rows(ratings_data):
+    """The automatic validation split drops cold validation rows; the refit must still see every given row."""
+    res = auto(ratings_data, task="rating", budget=3, families=["baseline"], progress=False, ensemble=False)
+    assert res.data["validation"].startswith("a seeded random 20%")
+    assert res.model.seen_.nnz == len(ratings_data)  # every (user, item) the caller gave
+    with pytest.raises(ConfigError, match="The 'budget' parameter of auto must be"):
+        parse_budget("1h30")  # an hour and thirty what: refused
+
+
+def test_empty_or_blind_validation_is_refused_before_any_fit(rating_parts):
+    from autorecs.exceptions import DataError
+
+    with pytest.raises(DataError, match="The validation data is empty"):
+        auto(rating_parts.train, rating_parts.valid.subset(np.zeros(0, np.int64)), task="rating", budget=5, progress=False)

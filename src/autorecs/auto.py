@@ -108,7 +108,10 @@ def parse_budget(budget) -> float:
         seconds = float(budget)
     else:
         text = str(budget).strip().lower()
-        parts = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?", text)
+        bare = re.fullmatch(r"\d+(?:\.\d+)?", text)  # seconds
+        parts = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s)?", text) if not bare else None
+        if bare:
+            parts = re.fullmatch(r"()()(\d+(?:\.\d+)?)", text)
         if not text or parts is None or not any(parts.groups()):
             raise ConfigError(f"The 'budget' parameter of auto must be seconds or a duration such as 10m, 1h30m or 90s; got {budget!r}.",
                               param="budget", owner="auto")
@@ -216,6 +219,8 @@ def _fit_trial(job: _TrialJob) -> tuple[dict, object]:
         model = MODELS[job.family.model](**params).fit(job.train, job.valid, seed=job.seed, progress=False,
                                                          callbacks=[_Deadline(job.deadline)], device=job.device)
         hist = model.history_
+        if hist.interrupted:  # Ctrl-C inside the trial: not a result
+            raise KeyboardInterrupt
         value, epochs, best_epoch = hist.best_value, len(hist.epochs), hist.best_epoch
         curve = [e.get(hist.monitor) for e in hist.epochs]
         state = "COMPLETE" if value is not None and math.isfinite(value) else "FAIL"
@@ -332,12 +337,14 @@ class _Run:
         path = None if self.out_dir is None else self.out_dir / "trials.jsonl"
         if path is None or not path.exists():
             return []
-        rows = []
+        rows, bad = [], 0
         for line in path.read_text().splitlines():
             try:
                 rows.append(AutoTrial(**json.loads(line)))
             except (json.JSONDecodeError, TypeError):  # a line cut by a kill: that trial runs again
-                continue
+                bad += 1
+        if bad:  # rewrite without it, so that the next record starts on a line of its own
+            path.write_text("".join(json.dumps(asdict(t)) + "\n" for t in rows))
         return rows
 
     def _record(self, trial: AutoTrial) -> None:
@@ -419,10 +426,10 @@ class _Run:
                               o["epochs"], o["best_epoch"], self.elapsed(), phase, o["curve"], o["error"], o.get("stopped_by_budget", False))
             if st is not None:
                 with quiet_optuna():
-                    if trial.state == "COMPLETE":
+                    if trial.state == "COMPLETE" and not trial.stopped_by_budget:
                         st.tell(handle, trial.value)
-                    else:
-                        st.tell(handle, state=TrialState.FAIL)
+                    else:  # failed, or an unfinished fit (cut by the budget): not a value for the sampler to learn from
+                        st.tell(handle, state=TrialState.PRUNED if trial.state == "COMPLETE" else TrialState.FAIL)
             self._record(trial)
             if model is not None and trial.state == "COMPLETE":
                 self._keep(trial, _from_bytes(model) if isinstance(model, bytes) else model)
@@ -558,7 +565,7 @@ def _select_ensemble(run: _Run, rounds: int = 10) -> tuple[list[int], list[float
         return sum(run._refit_cost(by[n]) for n in members)
 
     for _ in range(rounds):
-        room = run.left() - 0.01 * run.budget  # what the refit of the blend may take
+        room = run.left() - 0.01 * run.budget  # what the refit of the blend may take (and the selection itself)
         affordable = [n for n in cands if cost(set(counts) | {n}) <= room]  # members whose refit still fits
         if not affordable:
             break
@@ -647,17 +654,27 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
     identity = {"task": task, "metric": metric, "families": [f.name for f in chosen_fams], "seed": seed,
                 "train": train.fingerprint(), "valid": None if valid is None else valid.fingerprint()}
     out = None if out_dir is None else _prepare_out(Path(out_dir), identity, overwrite)
-    holdout = None
+    holdout, given = None, train
     if valid is None:
         train, valid = _holdout(train, task, seed)
         holdout = ("each user's latest 20% of the given training data" if task == "ranking" and train.timestamps is not None
                    else "a seeded random 20% of the given training data")
     data_info = {name: {"rows": len(d), "users": d.n_users, "items": d.n_items} for name, d in (("train", train), ("valid", valid))}
     data_info["validation"] = holdout or "given (--valid)"
+    if len(valid) == 0:
+        raise DataError("The validation data is empty (e.g. every user has too few interactions for a split); give --valid "
+                        "(valid=...) or more data.")
+    vu, vi = valid.recode(train.user_vocab, train.item_vocab)
+    if not ((vu >= 0) & (vi >= 0)).any():
+        raise DataError("No validation row has a user and an item that the training data has; every choice would be blind. "
+                        "Give validation data that shares users and items with the training data.")
     run = _Run(task, train, valid, metric, seed, seconds, out, chosen_fams, device, progress, ensemble)
     with pool:
         run.pool = pool
-        _search(run)
+        try:
+            _search(run)
+        except KeyboardInterrupt:  # the finished trials are recorded; finish with them (a second Ctrl-C stops everything)
+            logger.warning("auto: interrupted; choosing among the %d finished trials and refitting", len(run.trials))
     best = run.best()
     if best is None:
         errors = [t for t in run.trials if t.error]
@@ -666,7 +683,9 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
                             f"that error names.")
         raise ConfigError(f"No trial finished within the budget of {seconds:.0f} s; give a larger budget.")
     search_s = run.elapsed()
-    full = _merge(train, valid)
+    # train + validation for the refit; a validation part split off here is the given data again (the split drops
+    # cold validation rows, which the refit must not lose)
+    full = given if holdout is not None else _merge(train, valid)
     picked = _select_ensemble(run) if ensemble else None
     t_ens = run.elapsed() - search_s
     ens_info = None

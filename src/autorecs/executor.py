@@ -86,7 +86,7 @@ class RayTasks(Executor):
         if self._started_here:
             kwargs = {"num_cpus": n_jobs} if address is None else {}
             ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False, **kwargs)
-        self.n_workers = max(n_jobs, int(ray.cluster_resources().get("CPU", 1)))
+        self.n_workers = n_jobs
 
     def map(self, fn, jobs) -> list:
         ray = self._ray
@@ -99,7 +99,9 @@ class RayTasks(Executor):
             pending.append(task.remote(refs[id(job)]))
         try:
             return ray.get(pending)
-        except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError, ray.exceptions.ObjectLostError) as exc:
+        except ray.exceptions.RayTaskError:  # an error raised inside the task: the caller's to handle
+            raise
+        except ray.exceptions.RayError as exc:  # a crashed worker or node, a lost object, out of memory, cancelled
             raise WorkerLost(f"a Ray worker died ({type(exc).__name__})") from exc
 
     def close(self) -> None:

@@ -114,7 +114,7 @@ def _families_table(result) -> str:
         counts[t.family] = counts.get(t.family, 0) + 1
     rows = []
     for fam, t in sorted(best.items(), key=lambda kv: sign * kv[1].value):
-        gap = "" if floor is None or floor is t else f"{100 * (t.value / floor.value - 1):+.1f}%"
+        gap = "" if floor is None or floor is t or not floor.value else f"{100 * (t.value / floor.value - 1):+.1f}%"
         rows.append(f"<tr><td>{html.escape(fam)}</td><td>{_fmt(t.value)}</td><td>{gap}</td><td>#{t.number}</td><td>{counts[fam]}</td></tr>")
     ref = "" if floor is None else f" (vs {html.escape(floor.family)})"
     return (f"<table id='families-table'><tr><th>family</th><th>best validation</th><th>change{ref}</th><th>trial</th><th>trials</th></tr>"

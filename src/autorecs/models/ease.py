@@ -63,12 +63,13 @@ class EASE(Recommender):
 
     @torch.no_grad()
     def _train_epoch(self) -> dict[str, float]:
-        g = self._gram.clone()
+        g = self._gram  # solved in place: the Gram matrix is not needed after this step
         g.diagonal().add_(self.config.reg)
         p = torch.linalg.inv(g)
         b = -p / p.diagonal()[None, :]
         b.diagonal().zero_()
         self.B = b.float()
+        del self._gram  # the items x items training matrix is not needed any more (one step)
         return {"loss": 0.0}
 
     def _similarity_rows(self, side: str, codes: torch.Tensor) -> torch.Tensor | None:

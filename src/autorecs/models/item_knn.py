@@ -66,6 +66,7 @@ class ItemKNN(Recommender):
             top = sim.topk(k, dim=0)  # for every item j, the k items i most similar to it (scores are Σ_i x_ui s_ij)
             kept.scatter_(0, top.indices, top.values)
         self.S = kept
+        del self._co  # the items x items training matrix is not needed any more (one step)
         return {"loss": 0.0}
 
     def _similarity_rows(self, side: str, codes: torch.Tensor) -> torch.Tensor | None:
