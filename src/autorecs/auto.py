@@ -16,7 +16,8 @@ How the budget is spent (every decision on validation only):
    trials' models: averaged ratings, or per-user standardised scores for ranking.  Used only if it
    beats the best single model on validation and its refit fits in the budget.
 4. **Refit.**  The chosen configuration(s) trained again on train + validation for the number of
-   epochs early stopping found (λOpt models, which learn Λ from validation data, keep their trial fit).
+   epochs early stopping found (λOpt models, which learn Λ from validation data, are trained again as in
+   their trial, on train; they are chosen over a refit-able model only with a clear validation lead).
 
 Trials are recorded as they finish (``trials.jsonl`` and Optuna's journal under ``out_dir``), so a
 run killed at any point and started again continues without repeating a finished trial.  The
@@ -605,9 +606,9 @@ class _CachedScores:
 def _refit(run: _Run, trial: AutoTrial, full: Interactions) -> tuple[Recommender, float]:
     fam = run.families[trial.family]
     t0 = time.perf_counter()
-    if not fam.refit:
-        model = MODELS[trial.model](**trial.params).fit(run.train, run.valid, seed=run.seed + trial.number, progress=False,
-                                                          device=run.device)
+    if not fam.refit:  # trained again exactly as in its trial (same data, seed and number of epochs)
+        params = {**trial.params, "epochs": max(1, trial.epochs)}
+        model = MODELS[trial.model](**params).fit(run.train, run.valid, seed=run.seed + trial.number, progress=False, device=run.device)
         return model, time.perf_counter() - t0
     params = dict(trial.params)
     if trial.best_epoch:
