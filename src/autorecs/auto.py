@@ -472,17 +472,18 @@ class _Run:
 REFIT_GAIN = 0.01
 
 
+def _effective(run: _Run, t: AutoTrial) -> float:
+    """A trial's validation value as the final model would stand (sign-adjusted, lower is better): a model
+    that cannot be refit on the validation rows gives up what they are worth as training data (``REFIT_GAIN``)."""
+    v = run.sign * t.value
+    return v if run.families[t.family].refit else v + REFIT_GAIN * abs(t.value)
+
+
 def _final_single(run: _Run) -> AutoTrial:
-    """The single trial to refit: the best by validation, unless it cannot be refit and a refit-able trial is
-    within ``REFIT_GAIN`` of it (the validation rows are worth more as training data than that)."""
-    best = run.best()
-    if run.families[best.family].refit:
-        return best
-    done = [t for t in run.trials if t.state == "COMPLETE" and t.value is not None and run.families[t.family].refit]
-    if not done:
-        return best
-    alt = min(done, key=lambda t: (run.sign * t.value, t.number))
-    return alt if run.sign * alt.value <= run.sign * best.value + REFIT_GAIN * abs(best.value) else best
+    """The single trial to refit: the best by :func:`_effective` validation value (a λOpt trial needs a lead of
+    more than ``REFIT_GAIN`` over the best refit-able one)."""
+    done = [t for t in run.trials if t.state == "COMPLETE" and t.value is not None]
+    return min(done, key=lambda t: (_effective(run, t), t.number))
 
 
 #: An ensemble is kept only if it beats the best single trial by more than this share of its value.
@@ -561,7 +562,8 @@ def _select_ensemble(run: _Run, rounds: int = 10) -> tuple[list[int], list[float
     single = min(cands, key=lambda n: (run.sign * by[n].value, n))
     counts: dict[int, int] = {}
     best = (by[single].value, {single: 1})  # the best blend seen in any round (Caruana et al.: not the last one)
-    overall = run.best().value  # what the blend must beat: the best single trial of the whole run, not only of the candidates
+    final = _final_single(run)  # what the blend must beat: the single model the run would ship otherwise (whole run)
+    overall = run.sign * _effective(run, final)  # back in the metric's own sign
     def cost(members) -> float:  # refitting these distinct members on train + validation
         return sum(run._refit_cost(by[n]) for n in members)
 
