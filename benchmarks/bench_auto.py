@@ -59,12 +59,13 @@ def summarize(path: Path) -> None:
     groups = collections.defaultdict(list)
     for r in rows:
         groups[(r["dataset"], r["task"], r["budget_s"])].append(r)
-    print("| data | task | budget | seeds | test | wall / budget | overhead | chosen (ensemble) |")
+    print("| data | task | budget | seeds | test | wall / budget | overhead | final model (per seed) |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for (ds, task, budget), rs in sorted(groups.items()):
         t = np.array([r["test_headline"] for r in rs])
         name = "RMSE" if task == "rating" else "topk NDCG@50"
-        chosen = "; ".join(r["chosen"]["family"] + (" (+ens)" if r["ensemble"] else "") for r in rs)
+        chosen = "; ".join(("ensemble of " + " + ".join(sorted({m["family"] for m in r["ensemble"]["members"]})))
+                           if r["ensemble"] else r["chosen"]["family"] for r in rs)
         print(f"| {ds} | {task} | {budget:.0f} s | {len(rs)} | {name} {t.mean():.4f} ± {t.std():.4f} | "
               f"{max(r['wall_s'] / r['budget_s'] for r in rs):.3f} (max) | {max(r['overhead_pct_of_budget'] for r in rs):.1f}% (max) | {chosen} |")
 
