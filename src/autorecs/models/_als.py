@@ -157,3 +157,12 @@ def cg_solve(
         p = r + (rs_new / rs.clamp_min(tiny)) * p
         rs = rs_new
     return x
+
+
+def history_scores(seen: sp.csr_matrix, users: np.ndarray, matrix: torch.Tensor) -> torch.Tensor:
+    """Item-based scores ``X_u M`` for some users: their binary training rows times an items x items matrix."""
+    rows = seen[np.asarray(users, np.int64)]
+    if not rows.nnz:
+        return torch.zeros(rows.shape, dtype=torch.float32)
+    rows.data[:] = 1.0
+    return torch.sparse.mm(torch_csr(rows), matrix)

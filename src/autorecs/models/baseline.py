@@ -33,6 +33,14 @@ def als_biases(r: sp.csr_matrix, mu: float, reg_user: float, reg_item: float, bu
     return bu, bi
 
 
+def bias_predictions(mu, bu: torch.Tensor, bi: torch.Tensor, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """μ + b_u + b_i for code pairs (float64); an unknown user or item (code -1) contributes no bias."""
+    ku, ki = users >= 0, items >= 0
+    u_bias = np.where(ku, bu.numpy()[np.where(ku, users, 0)], 0.0)
+    i_bias = np.where(ki, bi.numpy()[np.where(ki, items, 0)], 0.0)
+    return float(mu) + u_bias + i_bias
+
+
 @dataclass
 class BaselineConfig(FitConfig):
     """Hyperparameters of :class:`Baseline` (defaults: Surprise's ALS baseline)."""
@@ -98,7 +106,4 @@ class Baseline(Recommender):
 
     @torch.no_grad()
     def _predict_codes(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        ku, ki = users >= 0, items >= 0
-        bu = np.where(ku, self.bu.numpy()[np.where(ku, users, 0)], 0.0)
-        bi = np.where(ki, self.bi.numpy()[np.where(ki, items, 0)], 0.0)
-        return (float(self.mu) + bu + bi).astype(np.float32)
+        return bias_predictions(self.mu, self.bu, self.bi, users, items).astype(np.float32)

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ..exceptions import ConfigError, check_float
-from ._als import torch_csr
+from ._als import history_scores
 from .base import FitConfig, Recommender
 
 #: Above this many items the dense items x items solve is refused (memory: 4 bytes x items²).
@@ -84,8 +84,4 @@ class EASE(Recommender):
 
     @torch.no_grad()
     def _score_codes(self, users: np.ndarray) -> torch.Tensor:
-        rows = self.seen_[np.asarray(users, np.int64)]
-        if not rows.nnz:
-            return torch.zeros(rows.shape, dtype=torch.float32)
-        rows.data[:] = 1.0
-        return torch.sparse.mm(torch_csr(rows), self.B)
+        return history_scores(self.seen_, users, self.B)

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ..exceptions import check_float, check_int
-from ._als import torch_csr
+from ._als import history_scores
 from .base import FitConfig, Recommender
 
 
@@ -81,8 +81,4 @@ class ItemKNN(Recommender):
 
     @torch.no_grad()
     def _score_codes(self, users: np.ndarray) -> torch.Tensor:
-        rows = self.seen_[np.asarray(users, np.int64)]
-        if not rows.nnz:
-            return torch.zeros(rows.shape, dtype=torch.float32)
-        rows.data[:] = 1.0
-        return torch.sparse.mm(torch_csr(rows), self.S)
+        return history_scores(self.seen_, users, self.S)

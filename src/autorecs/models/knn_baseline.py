@@ -19,7 +19,7 @@ import torch
 
 from ..exceptions import ConfigError, check_float, check_int
 from .base import FitConfig, Recommender
-from .baseline import als_biases
+from .baseline import als_biases, bias_predictions
 
 #: Above this many items the dense similarity matrix is refused.
 MAX_ITEMS = 40_000
@@ -138,11 +138,8 @@ class KNNBaseline(Recommender):
 
     @torch.no_grad()
     def _predict_codes(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        ku, ki = users >= 0, items >= 0
-        bu = np.where(ku, self.bu.numpy()[np.where(ku, users, 0)], 0.0)
-        bi = np.where(ki, self.bi.numpy()[np.where(ki, items, 0)], 0.0)
-        out = float(self.mu) + bu + bi
-        known = np.flatnonzero(ku & ki)
+        out = bias_predictions(self.mu, self.bu, self.bi, users, items)
+        known = np.flatnonzero((users >= 0) & (items >= 0))
         for s in range(0, len(known), 512):
             rows = known[s : s + 512]
             resid, rated = self._residual_rows(users[rows])
