@@ -221,3 +221,9 @@ def test_auto_command_end_to_end(capsys, files, tmp_path):
 def test_n_is_named_as_the_flag(capsys, files):
     folder, path = files
     assert_refused(*run(capsys, "recommend", "--model", folder / "model", "--user", "0", "-n", "0"), "The '-n' option must be an int >= 1; got 0")
+
+
+def test_an_unknown_data_set_name_lists_the_built_in_ones(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert_refused(*run(capsys, "fit", "--train", "ml-10m", "--task", "rating", "--out", "m"),
+                   "The --train argument 'ml-10m' is neither a file nor a built-in data set (", "ml-100k", "check the path or the name")

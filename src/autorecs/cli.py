@@ -92,6 +92,9 @@ class _Input:
 
 def _read(path_or_name: str, spec: _Input, *, flag: str = "--train", need_ratings: bool = False) -> "object":
     columns = spec.columns
+    if path_or_name not in DATASETS and not Path(path_or_name).exists():
+        raise DataError(f"The {flag} argument '{path_or_name}' is neither a file nor a built-in data set ({', '.join(sorted(DATASETS))}); "
+                        "check the path or the name.")
     data = load(path_or_name) if path_or_name in DATASETS else read_interactions(path_or_name, columns, duplicates=spec.duplicates)
     if need_ratings and columns.rating is None:
         raise ConfigError("--task rating needs ratings, but --rating-col is 'none'; name the rating column with --rating-col, "
@@ -197,7 +200,7 @@ def split_cmd(
     if fmt not in ("csv", "parquet"):
         raise ConfigError(f"The '--format' option must be csv or parquet; got {fmt!r}.")
     check_output_dir(out_dir, overwrite=overwrite, what="split directory", flag="--out")
-    parts = split(_read(data, _columns(user_col, item_col, rating_col, timestamp_col, duplicates)), protocol, seed=seed, cold=cold)
+    parts = split(_read(data, _columns(user_col, item_col, rating_col, timestamp_col, duplicates), flag="DATA"), protocol, seed=seed, cold=cold)
     sizes = {name: len(part) for name, part in zip(("train", "valid", "test"), parts)}
     empty = [name for name, n in sizes.items() if n == 0]
     if empty:  # checked before anything is written
