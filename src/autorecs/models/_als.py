@@ -166,3 +166,15 @@ def history_scores(seen: sp.csr_matrix, users: np.ndarray, matrix: torch.Tensor)
         return torch.zeros(rows.shape, dtype=torch.float32)
     rows.data[:] = 1.0
     return torch.sparse.mm(torch_csr(rows), matrix)
+
+
+#: Above this many items, models that keep a dense items x items matrix (EASE, KNNBaseline) refuse the data.
+MAX_DENSE_ITEMS = 40_000
+
+
+def check_dense_items(owner: str, n_items: int, what: str, instead: str) -> None:
+    """Refuse catalogues too large for a dense items x items ``what``, naming a model to use ``instead``."""
+    if n_items > MAX_DENSE_ITEMS:
+        from ..exceptions import ConfigError
+
+        raise ConfigError(f"{owner} {what}; {n_items:,} items exceed its limit of {MAX_DENSE_ITEMS:,}. Use {instead} for catalogues this large.")

@@ -16,12 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..exceptions import ConfigError, check_float
-from ._als import history_scores
+from ..exceptions import check_float
+from ._als import check_dense_items, history_scores
 from .base import FitConfig, Recommender
 
-#: Above this many items the dense items x items solve is refused (memory: 4 bytes x items²).
-MAX_ITEMS = 40_000
 
 
 @dataclass
@@ -51,9 +49,7 @@ class EASE(Recommender):
     deterministic = True
 
     def _prepare(self, train) -> None:
-        if train.n_items > MAX_ITEMS:
-            raise ConfigError(f"EASE solves an items x items system; {train.n_items:,} items exceed its limit of {MAX_ITEMS:,}. "
-                              "Use implicit-als or bpr-mf for catalogues this large.")
+        check_dense_items("EASE", train.n_items, "solves an items x items system", "implicit-als or bpr-mf")
         x = train.csr("ones")
         x.data[:] = 1.0
         self._gram = torch.from_numpy((x.T @ x).toarray().astype(np.float64))

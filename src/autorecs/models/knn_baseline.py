@@ -17,12 +17,11 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from ..exceptions import ConfigError, check_float, check_int
+from ..exceptions import check_float, check_int
+from ._als import check_dense_items
 from .base import FitConfig, Recommender
 from .baseline import als_biases, bias_predictions
 
-#: Above this many items the dense similarity matrix is refused.
-MAX_ITEMS = 40_000
 
 
 @dataclass
@@ -65,9 +64,7 @@ class KNNBaseline(Recommender):
     deterministic = True
 
     def _prepare(self, train) -> None:
-        if train.n_items > MAX_ITEMS:
-            raise ConfigError(f"KNNBaseline keeps an items x items similarity; {train.n_items:,} items exceed its limit of {MAX_ITEMS:,}. "
-                              "Use biased-mf for catalogues this large.")
+        check_dense_items("KNNBaseline", train.n_items, "keeps an items x items similarity", "biased-mf")
         self._r = train.csr("ratings")
         self._mu = float(train.ratings.mean())
 
