@@ -9,6 +9,16 @@ Adam, K=32, batch 65,536; the target is 10^8 under 10 s).  Each case trains a fe
 reports the fastest (the first pays for moving data and warming kernels up), after
 ``torch.cuda.synchronize()``.  Targets: ml-1m epochs of BiasedMF and BPRMF under 0.1 s, 10^8
 interactions under 10 s.
+
+``--fits`` adds whole fits with the defaults (early stopping on validation) on ml-1m, the
+speed issue's protocol (temporal-60-20-20 for the ranking models, random-50-25-25 for BiasedMF):
+fit seconds, epochs and the test metric (train + validation excluded), to set beside
+``bench_peers.py``'s CPU rows.
+
+The synthetic data is drawn for speed, not realism: Zipf-distributed users and items (exponent
+0.8) drawn independently, so a cell can repeat (an epoch's cost does not depend on that), and
+ratings from biases plus noise.  ``low_rank_ratings`` (distinct cells, a planted low-rank
+signal) takes about 25 s per 10^7 rows on one core, too slow for 10^8.
 """
 
 from __future__ import annotations
@@ -33,11 +43,47 @@ def _epochs(model, train, device: str, epochs: int) -> dict:
     return {"epoch_s": min(secs), "epoch_s_all": secs, "interactions": len(train)}
 
 
-def run(device: str, synthetic: float, epochs: int = 3) -> list[dict]:
+def synthetic(n: int, seed: int = 0):
+    """``n`` interactions over ``n // 50`` users and ``n // 500`` items (see the module docstring)."""
+    import numpy as np
+    import pandas as pd
+
+    from autorecs.data import Interactions, Vocabulary
+
+    rng = np.random.default_rng(seed)
+    n_users, n_items = max(n // 50, 100), max(n // 500, 50)
+
+    def zipf(m):
+        cdf = np.cumsum(1.0 / np.arange(1, m + 1) ** 0.8)
+        return np.searchsorted(cdf / cdf[-1], rng.random(n)).astype(np.int32)
+
+    users, items = zipf(n_users), zipf(n_items)
+    bu, bi = rng.normal(0, 0.3, n_users).astype(np.float32), rng.normal(0, 0.3, n_items).astype(np.float32)
+    ratings = 3.5 + bu[users] + bi[items] + rng.normal(0, 0.5, n).astype(np.float32)
+    return Interactions(users, items, Vocabulary(pd.RangeIndex(n_users)), Vocabulary(pd.RangeIndex(n_items)), ratings=ratings)
+
+
+def _whole_fit(model, s, device: str, metric: str) -> dict:
+    import torch
+
+    from autorecs import evaluate
+
+    t0 = time.perf_counter()
+    model.fit(s.train, s.valid, seed=0, progress=False, device=device)
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    fit_s = time.perf_counter() - t0
+    if metric == "rmse":
+        value = evaluate(model, s.test)["rmse"]
+    else:  # the training rows are excluded by the model, the validation rows here (as bench_peers.py)
+        value = evaluate(model, s.test, exclude=[s.valid], ks=(50,), families=("topk",))["topk"]["ndcg@50"]
+    return {"fit_s": fit_s, "epochs": len(model.history_.epochs), "metric": metric, "test": float(value)}
+
+
+def run(device: str, synthetic_n: float, epochs: int = 3, fits: bool = False) -> list[dict]:
     import torch
 
     from autorecs import BPRMF, BiasedMF, ImplicitALS, load, split
-    from autorecs.data.synthetic import low_rank_ratings
 
     rows = []
     data = load("ml-1m")
@@ -46,10 +92,18 @@ def run(device: str, synthetic: float, epochs: int = 3) -> list[dict]:
     tr, _, _ = split(data, "temporal-60-20-20")
     rows.append({"case": "ml1m-bpr", **_epochs(BPRMF(epochs=epochs), tr, device, epochs)})
     rows.append({"case": "ml1m-implicit-als-k64", **_epochs(ImplicitALS(factors=64, epochs=epochs), tr, device, epochs)})
-    n = int(synthetic)
-    big = low_rank_ratings(max(n // 50, 100), max(n // 500, 50), n, factors=8, zipf=0.8, seed=0)
+    if fits:
+        s = split(data, "temporal-60-20-20")
+        rows.append({"case": "ml1m-bpr-fit", **_whole_fit(BPRMF(), s, device, "topk.ndcg@50")})
+        rows.append({"case": "ml1m-implicit-als-fit", **_whole_fit(ImplicitALS(), s, device, "topk.ndcg@50")})
+        s = split(data, "random-50-25-25", seed=0)
+        rows.append({"case": "ml1m-biasedmf-fit", **_whole_fit(BiasedMF(), s, device, "rmse")})
+        rows.append({"case": "ml1m-biasedmf-adam-fit", **_whole_fit(BiasedMF(solver="adam"), s, device, "rmse")})
+    t0 = time.perf_counter()
+    big = synthetic(int(synthetic_n))
+    made_s = time.perf_counter() - t0
     model = BiasedMF(solver="adam", factors=32, batch_size=65536, learning_rate=0.01, epochs=2)
-    rows.append({"case": f"synthetic-{synthetic:g}", **_epochs(model, big, device, 2)})
+    rows.append({"case": f"synthetic-{synthetic_n:g}", **_epochs(model, big, device, 2), "generate_s": made_s})
     for r in rows:
         r.update(device=device, gpu=torch.cuda.get_device_name(0) if device.startswith("cuda") else None)
     return rows
@@ -59,10 +113,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--synthetic", type=float, default=1e8, help="interactions of the synthetic case")
+    ap.add_argument("--fits", action="store_true", help="also whole ml-1m fits with the defaults (fit seconds, test metric)")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     t0 = time.perf_counter()
-    for row in run(args.device, args.synthetic):
+    for row in run(args.device, args.synthetic, fits=args.fits):
         row = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}
         print(json.dumps(row), flush=True)
         if args.out:

@@ -18,7 +18,7 @@ LAYERS = {
     "search": 8, "crossval": 8, "fitting": 8,
     "quickstart": 9, "report": 9,
     "auto": 10,
-    "cli": 11, "__init__": 11, "__main__": 11,
+    "cli": 11, "__init__": 11, "__main__": 12,
 }
 
 

@@ -317,3 +317,12 @@ def test_predict_similar_users_file_and_cv(capsys, rating_files):
     assert code == 0, err
     cv = json.loads(out)
     assert cv["n_folds"] == 3 and len(cv["folds"]) == 3 and cv["mean"]["rmse"] == pytest.approx(sum(f["rmse"] for f in cv["folds"]) / 3)
+
+
+def test_python_dash_m_runs_the_cli():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "autorecs", "models"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "bpr-mf" in out.stdout

@@ -79,3 +79,29 @@ def test_implicit_als_on_cuda_matches_cpu_and_loads_on_cpu(implicit_data, tmp_pa
     assert back.P.device.type == "cpu"
     users = list(train.user_vocab.ids(np.arange(5)))
     assert (back.recommend(users, n=3).items == gpu.recommend(users, n=3).items).all()
+
+
+def test_trains_on_gpu_answers_for_the_configuration():
+    from autorecs import BPRMF
+    from autorecs.models import MODELS
+
+    assert BPRMF().trains_on_gpu() and not BPRMF(lambdaopt="DUI").trains_on_gpu()
+    assert BiasedMF().trains_on_gpu() and not BiasedMF(cg_steps=0).trains_on_gpu()
+    assert not BiasedMF(solver="adam", lambdaopt="DUI").trains_on_gpu()
+    for name, klass in MODELS.items():  # never more than the class supports (models that need arguments skipped)
+        try:
+            model = klass()
+        except ConfigError:
+            continue
+        assert model.trains_on_gpu() <= klass.supports_device, name
+
+
+def test_auto_places_cpu_only_configurations_on_the_cpu():
+    from autorecs import BPRMF
+    from autorecs.auto import _placement
+    from autorecs.models import MODELS
+
+    assert _placement(BPRMF(), "cuda") == "cuda"
+    assert _placement(BPRMF(lambdaopt="DUI"), "cuda") == "cpu"
+    assert _placement(MODELS["ease"](), "cuda") == "cpu"
+    assert _placement(MODELS["knn-baseline"](), "auto") == "cpu"

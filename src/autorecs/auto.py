@@ -207,6 +207,12 @@ class _TrialJob:
     """Return the fitted model as bytes (it crosses a process boundary) rather than as the object."""
 
 
+def _placement(model: Recommender, device: str | None) -> str | None:
+    """``device`` for a configuration that trains on a GPU, else the CPU: auto's device is where the
+    families that can use it train (EASE, the neighbourhood models, λOpt... stay on the CPU)."""
+    return device if model.trains_on_gpu() else "cpu"
+
+
 def _fit_trial(job: _TrialJob) -> tuple[dict, object]:
     """One trial, in whatever process runs it: the outcome and the fitted model (or its bytes)."""
     t1 = time.perf_counter()
@@ -217,8 +223,9 @@ def _fit_trial(job: _TrialJob) -> tuple[dict, object]:
 
             found = SIFSearch(factors=int(params.get("factors", 8))).fit(job.train, job.valid, seed=job.seed, progress=False)
             params = {**found.arch, **{k: v for k, v in params.items() if k != "interaction"}}
-        model = MODELS[job.family.model](**params).fit(job.train, job.valid, seed=job.seed, progress=False,
-                                                         callbacks=[_Deadline(job.deadline)], device=job.device)
+        model = MODELS[job.family.model](**params)
+        model.fit(job.train, job.valid, seed=job.seed, progress=False, callbacks=[_Deadline(job.deadline)],
+                  device=_placement(model, job.device))
         hist = model.history_
         if hist.interrupted:  # Ctrl-C inside the trial: not a result
             raise KeyboardInterrupt
@@ -610,12 +617,14 @@ def _refit(run: _Run, trial: AutoTrial, full: Interactions) -> tuple[Recommender
     t0 = time.perf_counter()
     if not fam.refit:  # trained again exactly as in its trial (same data, seed and number of epochs)
         params = {**trial.params, "epochs": max(1, trial.epochs)}
-        model = MODELS[trial.model](**params).fit(run.train, run.valid, seed=run.seed + trial.number, progress=False, device=run.device)
+        model = MODELS[trial.model](**params)
+        model.fit(run.train, run.valid, seed=run.seed + trial.number, progress=False, device=_placement(model, run.device))
         return model, time.perf_counter() - t0
     params = dict(trial.params)
     if trial.best_epoch:
         params["epochs"] = int(trial.best_epoch)  # what early stopping found; no validation to stop on now
-    model = MODELS[trial.model](**params).fit(full, None, seed=run.seed + trial.number, progress=False, device=run.device)
+    model = MODELS[trial.model](**params)
+    model.fit(full, None, seed=run.seed + trial.number, progress=False, device=_placement(model, run.device))
     return model, time.perf_counter() - t0
 
 
@@ -632,6 +641,8 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
     ``topk.ndcg@50`` (default).  ``out_dir``: where the model, ``leaderboard.jsonl``, ``report.html``
     and the resumable trial records go (a rerun with the same directory continues).  ``test``:
     scored once at the end (never used to choose).  ``families``: a subset of :data:`FAMILIES`.
+    ``device``: where the configurations that can train on a GPU train (``"cuda"``, ``"auto"``); the
+    others (EASE, the neighbourhood models, λOpt, ...) train on the CPU.
     ``backend`` / ``n_jobs`` / ``ray_address``: trials in this process (``local``, 1), a local process
     pool (``local``, n > 1) or Ray tasks (``ray``); the fitted models come back to this process.
     """

@@ -49,7 +49,9 @@ def _flag_type(display):
     return display_type_rich
 
 
-typer.core.TyperOption.display_type_rich = _flag_type(typer.core.TyperOption.display_type_rich)
+_option = getattr(typer.core, "TyperOption", None)
+if hasattr(_option, "display_type_rich"):  # a Typer internal (0.29's); other versions keep their own help
+    _option.display_type_rich = _flag_type(_option.display_type_rich)
 
 #: Default model per task.
 DEFAULT_MODEL = {"rating": "biased-mf", "ranking": "bpr-mf"}

@@ -166,6 +166,11 @@ class Recommender:
     def __init__(self, **params):
         self.config = self._checked(self.Config.from_dict(params))
 
+    def trains_on_gpu(self) -> bool:
+        """Whether this configuration can train on a GPU (``fit(device="cuda")``); models whose
+        GPU path excludes some settings (λOpt, exact solves) answer for their configuration."""
+        return self.supports_device
+
     def _checked(self, config: FitConfig) -> FitConfig:
         """``config`` validated as a whole (each value, the monitor, what this model supports)."""
         config.validate()

@@ -110,6 +110,10 @@ class BiasedMF(Recommender):
     def step_hint_fields(self):  # type: ignore[override]
         return ("solver", "reg_user", "reg_item") if self.config.solver == "als" else ("solver", "learning_rate")
 
+    def trains_on_gpu(self) -> bool:
+        c = self.config
+        return self.supports_device and not c.lambdaopt and (c.solver != "als" or c.cg_steps > 0)
+
     # -------------------------------------------------------------- training
     def _prepare(self, train) -> None:
         c, dev = self.config, self.device_

@@ -77,6 +77,9 @@ class BPRMF(Recommender):
         super().__init__(**params)
         self.regularizer = regularizer
 
+    def trains_on_gpu(self) -> bool:
+        return self.supports_device and not self.config.lambdaopt
+
     def _prepare(self, train) -> None:
         if self.config.lambdaopt and self.device_.type != "cpu":
             raise ConfigError(f"λOpt (lambdaopt={self.config.lambdaopt!r}) trains on the CPU only; use device='cpu'.")
