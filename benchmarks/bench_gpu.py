@@ -10,7 +10,7 @@ reports the fastest (the first pays for moving data and warming kernels up), aft
 ``torch.cuda.synchronize()``.  Targets: ml-1m epochs of BiasedMF and BPRMF under 0.1 s, 10^8
 interactions under 10 s.
 
-``--fits`` adds whole fits with the defaults (early stopping on validation) on ml-1m, the
+``--cases fits`` adds whole fits with the defaults (early stopping on validation) on ml-1m, the
 speed issue's protocol (temporal-60-20-20 for the ranking models, random-50-25-25 for BiasedMF):
 fit seconds, epochs and the test metric (train + validation excluded), to set beside
 ``bench_peers.py``'s CPU rows.
@@ -80,30 +80,42 @@ def _whole_fit(model, s, device: str, metric: str) -> dict:
     return {"fit_s": fit_s, "epochs": len(model.history_.epochs), "metric": metric, "test": float(value)}
 
 
-def run(device: str, synthetic_n: float, epochs: int = 3, fits: bool = False) -> list[dict]:
+CASES = ("epochs", "fits", "batches", "synthetic")
+
+
+def run(device: str, synthetic_n: float, epochs: int = 3, cases=("epochs", "synthetic")) -> list[dict]:
     import torch
 
     from autorecs import BPRMF, BiasedMF, ImplicitALS, load, split
 
     rows = []
     data = load("ml-1m")
-    tr, _, _ = split(data, "random-50-25-25", seed=0)
-    rows.append({"case": "ml1m-biasedmf-adam", **_epochs(BiasedMF(solver="adam", epochs=epochs), tr, device, epochs)})
-    tr, _, _ = split(data, "temporal-60-20-20")
-    rows.append({"case": "ml1m-bpr", **_epochs(BPRMF(epochs=epochs), tr, device, epochs)})
-    rows.append({"case": "ml1m-implicit-als-k64", **_epochs(ImplicitALS(factors=64, epochs=epochs), tr, device, epochs)})
-    if fits:
-        s = split(data, "temporal-60-20-20")
-        rows.append({"case": "ml1m-bpr-fit", **_whole_fit(BPRMF(), s, device, "topk.ndcg@50")})
-        rows.append({"case": "ml1m-implicit-als-fit", **_whole_fit(ImplicitALS(), s, device, "topk.ndcg@50")})
-        s = split(data, "random-50-25-25", seed=0)
-        rows.append({"case": "ml1m-biasedmf-fit", **_whole_fit(BiasedMF(), s, device, "rmse")})
-        rows.append({"case": "ml1m-biasedmf-adam-fit", **_whole_fit(BiasedMF(solver="adam"), s, device, "rmse")})
-    t0 = time.perf_counter()
-    big = synthetic(int(synthetic_n))
-    made_s = time.perf_counter() - t0
-    model = BiasedMF(solver="adam", factors=32, batch_size=65536, learning_rate=0.01, epochs=2)
-    rows.append({"case": f"synthetic-{synthetic_n:g}", **_epochs(model, big, device, 2), "generate_s": made_s})
+    if "epochs" in cases:
+        tr, _, _ = split(data, "random-50-25-25", seed=0)
+        rows.append({"case": "ml1m-biasedmf-adam", **_epochs(BiasedMF(solver="adam", epochs=epochs), tr, device, epochs)})
+        tr, _, _ = split(data, "temporal-60-20-20")
+        rows.append({"case": "ml1m-bpr", **_epochs(BPRMF(epochs=epochs), tr, device, epochs)})
+        rows.append({"case": "ml1m-implicit-als-k64", **_epochs(ImplicitALS(factors=64, epochs=epochs), tr, device, epochs)})
+    ranking, rating = split(data, "temporal-60-20-20"), split(data, "random-50-25-25", seed=0)
+    if "fits" in cases:
+        rows.append({"case": "ml1m-bpr-fit", **_whole_fit(BPRMF(), ranking, device, "topk.ndcg@50")})
+        rows.append({"case": "ml1m-implicit-als-fit", **_whole_fit(ImplicitALS(), ranking, device, "topk.ndcg@50")})
+        rows.append({"case": "ml1m-biasedmf-fit", **_whole_fit(BiasedMF(), rating, device, "rmse")})
+        rows.append({"case": "ml1m-biasedmf-adam-fit", **_whole_fit(BiasedMF(solver="adam"), rating, device, "rmse")})
+    if "batches" in cases:  # the per-step cost is what a GPU pays at batch 1024: larger batches, the rate scaled by sqrt
+        for b in (4096, 16384, 65536):
+            lr = 0.002 * (b / 1024) ** 0.5
+            rows.append({"case": f"ml1m-bpr-fit-b{b}", "batch_size": b, "learning_rate": lr,
+                         **_whole_fit(BPRMF(batch_size=b, learning_rate=lr), ranking, device, "topk.ndcg@50")})
+            lr = 0.005 * (b / 1024) ** 0.5
+            rows.append({"case": f"ml1m-biasedmf-adam-fit-b{b}", "batch_size": b, "learning_rate": lr,
+                         **_whole_fit(BiasedMF(solver="adam", batch_size=b, learning_rate=lr), rating, device, "rmse")})
+    if "synthetic" in cases:
+        t0 = time.perf_counter()
+        big = synthetic(int(synthetic_n))
+        made_s = time.perf_counter() - t0
+        model = BiasedMF(solver="adam", factors=32, batch_size=65536, learning_rate=0.01, epochs=2)
+        rows.append({"case": f"synthetic-{synthetic_n:g}", **_epochs(model, big, device, 2), "generate_s": made_s})
     for r in rows:
         r.update(device=device, gpu=torch.cuda.get_device_name(0) if device.startswith("cuda") else None)
     return rows
@@ -113,11 +125,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--synthetic", type=float, default=1e8, help="interactions of the synthetic case")
-    ap.add_argument("--fits", action="store_true", help="also whole ml-1m fits with the defaults (fit seconds, test metric)")
+    ap.add_argument("--cases", nargs="+", choices=CASES, default=["epochs", "synthetic"],
+                    help="epochs: ml-1m epoch times; fits: whole ml-1m fits with the defaults (fit seconds, test metric); "
+                         "batches: whole fits at larger batches; synthetic: the --synthetic epoch")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     t0 = time.perf_counter()
-    for row in run(args.device, args.synthetic, fits=args.fits):
+    for row in run(args.device, args.synthetic, cases=args.cases):
         row = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}
         print(json.dumps(row), flush=True)
         if args.out:
