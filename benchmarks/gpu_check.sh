@@ -14,7 +14,7 @@ fi
 for f in .gpudata/*.inter.gz; do
   name=$(basename "$f" .inter.gz); mkdir -p "$AUTORECS_DATA/$name"; gunzip -c "$f" > "$AUTORECS_DATA/$name/$name.inter"
 done
-nvidia-smi -L | tee "$OUT/machine.txt"; python3 -c "import torch, numpy, typer; print("torch", torch.__version__, "numpy", numpy.__version__, "typer", typer.__version__)" | tee -a "$OUT/machine.txt"
+nvidia-smi -L | tee "$OUT/machine.txt"; python3 -c 'import torch, numpy, typer; print("torch", torch.__version__, "numpy", numpy.__version__, "typer", typer.__version__)' | tee -a "$OUT/machine.txt"
 timeout 120 python3 -m pytest -q -p no:cacheprovider tests/test_device.py 2>&1 | tee "$OUT/cuda-tests.log"
 timeout 240 python3 benchmarks/bench_gpu.py --device cuda --cases ${CASES:-epochs fits synthetic} --out "$OUT/gpu.jsonl" 2>&1 | tee "$OUT/bench.log"
 { timeout 60 python3 -m autorecs fit --train ml-100k --task ranking --model bpr-mf --device cuda --out /tmp/m --json
