@@ -162,3 +162,22 @@ def test_empty_or_blind_validation_is_refused_before_any_fit(rating_parts):
 
     with pytest.raises(DataError, match="The validation data is empty"):
         auto(rating_parts.train, rating_parts.valid.subset(np.zeros(0, np.int64)), task="rating", budget=5, progress=False)
+
+
+def test_every_family_is_scored_on_the_rows_lambdaopt_holds_out(ratings_data, monkeypatch):
+    """λOpt learns Λ from half the validation rows, so every trial is scored on the other, same half."""
+    import autorecs.lambdaopt as lo
+    from autorecs import BiasedMF
+    from autorecs.auto import FAMILIES, _scored_rows
+
+    s = split(ratings_data, "random-60-20-20", seed=0)
+    fams = FAMILIES["rating"]
+    assert _scored_rows(s.valid, [f for f in fams if not f.fixed.get("lambdaopt")], 3) is s.valid
+    rows = _scored_rows(s.valid, fams, 3)
+    assert 0.3 * len(s.valid) < len(rows) < 0.7 * len(s.valid)
+    held = []
+    real = lo.lambda_validation
+    monkeypatch.setattr(lo, "lambda_validation", lambda *a: (out := real(*a)) and held.append(out[-1]) or out)
+    for seed in (0, 1):  # the split follows lambda_split_seed, not the fit's seed
+        BiasedMF(solver="adam", lambdaopt="DUI", lambda_split_seed=3, epochs=1).fit(s.train, s.valid, seed=seed, progress=False)
+    assert [h.fingerprint() for h in held] == [rows.fingerprint()] * 2

@@ -43,6 +43,7 @@ from .data.splits import random_split, temporal_user_split
 from .evaluation import evaluate
 from .exceptions import ConfigError, DataError, check_output_dir
 from .halving import successive_halving
+from .metrics.rating import mae, rmse
 from .metrics.registry import lower_is_better
 from .executor import InProcess, executor
 from .models import MODELS, Ensemble, Recommender
@@ -286,6 +287,18 @@ def _holdout(train: Interactions, task: str, seed: int):
     return part.train, part.valid
 
 
+def _scored_rows(valid: Interactions, families, seed: int) -> Interactions:
+    """The validation rows every trial is scored on.  With λOpt families in the run, the seeded half
+    of ``valid`` that λOpt holds out (the other half teaches its Λ, so it no longer measures the model):
+    every family early-stops and is compared on those same rows.  Otherwise all of ``valid``."""
+    if not any(f.fixed.get("lambdaopt") for f in families):
+        return valid
+    from .lambdaopt.granularity import split_validation
+    from .lambdaopt.options import LambdaOptOptions
+
+    return split_validation(valid, LambdaOptOptions.lambda_valid_fraction, seed)[1]
+
+
 # --------------------------------------------------------------------------- the search
 class _Run:
     """State of one auto run: the studies, the trials, the kept models and the clock."""
@@ -309,6 +322,7 @@ class _Run:
         self._kept: dict[int, AutoTrial] = {}  # the trials whose models are in self.models
         self.studies: dict = {}
         self.exclude = [train] if task == "ranking" else []
+        self.valid_score = _scored_rows(valid, families, seed)
 
     # clock
     def elapsed(self) -> float:
@@ -420,8 +434,10 @@ class _Run:
                     values = space.sample(handle)
             params = {**fam.fixed, **(space.model_params(values) if space is not None else {}), "monitor": self.metric}
             number = len(self.trials) + k
-            jobs.append(_TrialJob(number, fam, params, self.train, self.valid, self.seed + number, deadline, self.device,
-                                  not isinstance(self.pool, InProcess)))
+            if fam.fixed.get("lambdaopt"):  # Λ from the rest of the validation rows; monitored on valid_score
+                params["lambda_split_seed"] = self.seed
+            jobs.append(_TrialJob(number, fam, params, self.train, self.valid if fam.fixed.get("lambdaopt") else self.valid_score,
+                                  self.seed + number, deadline, self.device, not isinstance(self.pool, InProcess)))
             asks.append((st, handle))
         try:
             outcomes = self.pool.map(_fit_trial, jobs)
@@ -548,14 +564,14 @@ def _select_ensemble(run: _Run, rounds: int = 10) -> tuple[list[int], list[float
     if len(cands) < 2:
         return None
     if run.task == "rating":
-        u, i = run.valid.user_vocab.ids(run.valid.users), run.valid.item_vocab.ids(run.valid.items)
+        u, i = run.valid_score.user_vocab.ids(run.valid_score.users), run.valid_score.item_vocab.ids(run.valid_score.items)
         preds = {n: run.models[n].predict(u, i).astype(np.float64) for n in cands}
-        truth = run.valid.ratings.astype(np.float64)
+        truth = run.valid_score.ratings.astype(np.float64)
 
         def score(counts):
             w = np.array([counts.get(n, 0) for n in cands], np.float64)
             blend = sum(w[k] * preds[n] for k, n in enumerate(cands)) / w.sum()
-            return float(np.sqrt(np.mean((blend - truth) ** 2))) if run.metric.endswith("rmse") else float(np.mean(np.abs(blend - truth)))
+            return (rmse if run.metric.endswith("rmse") else mae)(blend, truth)  # the metrics' own functions
     else:
         cache = {n: _CachedScores(run.models[n]) for n in cands}
 
@@ -564,7 +580,7 @@ def _select_ensemble(run: _Run, rounds: int = 10) -> tuple[list[int], list[float
             ens = Ensemble(members, weights=[float(counts[n]) for n in cands if counts.get(n)], task="ranking")
             fam, _, name = run.metric.rpartition(".")
             k = int(name.split("@")[1]) if "@" in name else 10
-            return float(evaluate(ens, run.valid, exclude=run.exclude, ks=(k,), families=(fam or "topk",))[fam or "topk"][name])
+            return float(evaluate(ens, run.valid_score, exclude=run.exclude, ks=(k,), families=(fam or "topk",))[fam or "topk"][name])
 
     single = min(cands, key=lambda n: (run.sign * by[n].value, n))
     counts: dict[int, int] = {}
@@ -666,7 +682,8 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
         if task == "rating" and data is not None and data.ratings is None:
             raise DataError(f"task='rating' needs ratings, but '{name}' has none; add a rating column or use task='ranking'.")
     identity = {"task": task, "metric": metric, "families": [f.name for f in chosen_fams], "seed": seed,
-                "train": train.fingerprint(), "valid": None if valid is None else valid.fingerprint()}
+                "train": train.fingerprint(), "valid": None if valid is None else valid.fingerprint(),
+                "scored_on": "λOpt's held-out half" if any(f.fixed.get("lambdaopt") for f in chosen_fams) else "all"}
     out = None if out_dir is None else _prepare_out(Path(out_dir), identity, overwrite)
     holdout, given = None, train
     if valid is None:
@@ -683,6 +700,9 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
         raise DataError("No validation row has a user and an item that the training data has; every choice would be blind. "
                         "Give validation data that shares users and items with the training data.")
     run = _Run(task, train, valid, metric, seed, seconds, out, chosen_fams, device, progress, ensemble)
+    if run.valid_score is not valid:
+        data_info["scored_on"] = (f"{len(run.valid_score)} of the {len(valid)} validation rows: the seeded half that λOpt holds "
+                                  "out (the other half teaches its Λ); every trial is scored on these")
     with pool:
         run.pool = pool
         try:

@@ -21,6 +21,9 @@ class LambdaOptOptions:
     """Clip each entry of the Λ gradient to [-clip, clip] (the paper's slack KKT constraint)."""
     lambda_valid_fraction: float = 0.5
     """Share of the validation rows that teach Λ; the rest stay for early stopping and selection."""
+    lambda_split_seed: int | None = None
+    """Seed of that split of the validation rows (None: the fit's seed).  Fix it to score several
+    models on the same held-out rows (``autorecs.auto`` does)."""
     lambda_every: int = 1
     """Take a Λ-step every this many training batches (1 = every batch, the paper's Algorithm 1;
     larger values trade Λ updates for speed).  BPRMF DUI, ml-1m K=128, 3 seeds: 1, 2, 4 cost 4.68x, 2.83x,
@@ -50,5 +53,7 @@ class LambdaOptOptions:
         check_param(self.lambda_optimizer in ("adam", "sgd"), owner, "lambda_optimizer", self.lambda_optimizer, "'adam' or 'sgd'")
         check_float(owner, "lambda_valid_fraction", self.lambda_valid_fraction, 0.0, 1.0, low_open=True)
         check_int(owner, "lambda_every", self.lambda_every)
+        if self.lambda_split_seed is not None:
+            check_int(owner, "lambda_split_seed", self.lambda_split_seed, low=0)
         if self.lambda_batch_size is not None:
             check_int(owner, "lambda_batch_size", self.lambda_batch_size)

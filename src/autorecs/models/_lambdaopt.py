@@ -21,7 +21,8 @@ def prepare_lambda_validation(model, valid):
         return None, None
     from ..lambdaopt import lambda_validation
 
-    *val, held_out = lambda_validation(valid, model.user_vocab_, model.item_vocab_, c.lambda_valid_fraction, model._tgen.initial_seed())
+    seed = model._tgen.initial_seed() if c.lambda_split_seed is None else c.lambda_split_seed
+    *val, held_out = lambda_validation(valid, model.user_vocab_, model.item_vocab_, c.lambda_valid_fraction, seed)
     return tuple(val), held_out
 
 
