@@ -181,3 +181,12 @@ def test_every_family_is_scored_on_the_rows_lambdaopt_holds_out(ratings_data, mo
     for seed in (0, 1):  # the split follows lambda_split_seed, not the fit's seed
         BiasedMF(solver="adam", lambdaopt="DUI", lambda_split_seed=3, epochs=1).fit(s.train, s.valid, seed=seed, progress=False)
     assert [h.fingerprint() for h in held] == [rows.fingerprint()] * 2
+
+
+def test_lambdaopt_bpr_is_chosen_from_only_when_named(implicit_data, tmp_path):
+    from autorecs.auto import _scored_rows
+
+    assert [f.name for f in FAMILIES["ranking"] if not f.default] == ["bpr-mf-lambdaopt"]
+    defaults = [f for f in FAMILIES["ranking"] if f.default]
+    s = split(implicit_data, "temporal-60-20-20")
+    assert _scored_rows(s.valid, defaults, 0) is s.valid  # ranking runs score on every validation row by default

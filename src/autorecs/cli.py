@@ -605,9 +605,10 @@ def auto_cmd(
     budget: str = typer.Option("10m", help="Wall-clock budget, refit included: seconds or e.g. 90s, 10m, 1h30m."),
     out_dir: Path = typer.Option(..., "--out", help="Directory for the model, leaderboard.jsonl and report.html; rerun with it to continue."),
     metric: Optional[str] = typer.Option(None, help="Validation metric: rmse or mae (rating); e.g. topk.ndcg@50 (ranking, the default)."),
-    families: Optional[str] = typer.Option(None, help="Comma-separated model families to choose among (default: all of the task's): "
+    families: Optional[str] = typer.Option(None, help="Comma-separated model families to choose among: "
                                            "rating: baseline, knn-baseline, biased-mf-als, biased-mf-adam, biased-mf-lambdaopt, sif; "
-                                           "ranking: popularity, item-knn, ease, implicit-als, bpr-mf, bpr-mf-lambdaopt."),
+                                           "ranking: popularity, item-knn, ease, implicit-als, bpr-mf, bpr-mf-lambdaopt "
+                                           "(default: all but bpr-mf-lambdaopt)."),
     ensemble: bool = typer.Option(True, "--ensemble/--no-ensemble", help="Try a greedy ensemble of the best models (kept only if it wins on validation)."),
     backend: str = typer.Option("local", help="local (this process, or a process pool with --jobs) or ray."),
     jobs: int = typer.Option(1, help="Trials in parallel (processes, or Ray tasks)."),
