@@ -86,7 +86,7 @@ class _SurprisePredictions:
 
         self.algo, self.fitted_ = algo, True
         self.user_vocab_, self.item_vocab_ = train.user_vocab, train.item_vocab
-        self.train_std_ = float(np.std(train.ratings))
+        self.train_mean_, self.train_std_ = float(np.mean(train.ratings)), float(np.std(train.ratings))
 
     def _check_fitted(self):
         pass
