@@ -165,7 +165,7 @@ def main() -> None:
     from autorecs import load, split
 
     for peer in args.peers:
-        task, fn = PEERS[peer]
+        task = PEERS[peer][0]
         if task != args.task:
             ap.error(f"--peers {peer} is a {task} peer; use --task {task}.")
     for seed in args.seeds:
