@@ -80,7 +80,7 @@ def _whole_fit(model, s, device: str, metric: str) -> dict:
     return {"fit_s": fit_s, "epochs": len(model.history_.epochs), "metric": metric, "test": float(value)}
 
 
-CASES = ("epochs", "fits", "batches", "synthetic")
+CASES = ("epochs", "batch-epochs", "fits", "batches", "synthetic")
 
 
 def run(device: str, synthetic_n: float, epochs: int = 3, cases=("epochs", "synthetic")) -> list[dict]:
@@ -97,6 +97,11 @@ def run(device: str, synthetic_n: float, epochs: int = 3, cases=("epochs", "synt
         rows.append({"case": "ml1m-bpr", **_epochs(BPRMF(epochs=epochs), tr, device, epochs)})
         rows.append({"case": "ml1m-implicit-als-k64", **_epochs(ImplicitALS(factors=64, epochs=epochs), tr, device, epochs)})
     ranking, rating = split(data, "temporal-60-20-20"), split(data, "random-50-25-25", seed=0)
+    if "batch-epochs" in cases:  # epoch times at the batches the "batches" fits use
+        for b in (16384, 65536):
+            rows.append({"case": f"ml1m-biasedmf-adam-b{b}", "batch_size": b,
+                         **_epochs(BiasedMF(solver="adam", epochs=epochs, batch_size=b), rating.train, device, epochs)})
+            rows.append({"case": f"ml1m-bpr-b{b}", "batch_size": b, **_epochs(BPRMF(epochs=epochs, batch_size=b), ranking.train, device, epochs)})
     if "fits" in cases:
         rows.append({"case": "ml1m-bpr-fit", **_whole_fit(BPRMF(), ranking, device, "topk.ndcg@50")})
         rows.append({"case": "ml1m-implicit-als-fit", **_whole_fit(ImplicitALS(), ranking, device, "topk.ndcg@50")})
@@ -126,7 +131,7 @@ def main() -> None:
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--synthetic", type=float, default=1e8, help="interactions of the synthetic case")
     ap.add_argument("--cases", nargs="+", choices=CASES, default=["epochs", "synthetic"],
-                    help="epochs: ml-1m epoch times; fits: whole ml-1m fits with the defaults (fit seconds, test metric); "
+                    help="epochs: ml-1m epoch times (batch 1024); batch-epochs: the same at batches 16,384 and 65,536; fits: whole ml-1m fits with the defaults (fit seconds, test metric); "
                          "batches: whole fits at larger batches; synthetic: the --synthetic epoch")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
