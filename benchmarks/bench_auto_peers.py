@@ -123,7 +123,7 @@ def run_auto_surprise(train, valid, test, budget, seed) -> dict:
     model = _SurprisePredictions(algo, full)
     return {"params": {"algorithm": algo_name, **{k: v for k, v in (params or {}).items() if not callable(v)}},
             "valid": float(score), "valid_is": "Auto-Surprise's own cross-validated RMSE on train + validation",
-            "trials": len(tasks) if hasattr(tasks, "__len__") else None, "search_s": search_s,
+            "algorithms": len(tasks) if hasattr(tasks, "__len__") else None, "search_s": search_s,
             "wall_s": time.perf_counter() - t0, "test": evaluate(model, test)["rmse"]}
 
 
