@@ -163,7 +163,11 @@ class AutoResult:
     direction: str
     leaderboard: list[AutoTrial]
     chosen: dict
+    """The best single trial on validation (family, parameters, value, epochs).  Not always what was
+    shipped: see ``final`` (an ensemble, or a refit-able runner-up preferred to a λOpt trial that
+    leads by less than the refit's expected gain)."""
     ensemble: dict | None
+    """The ensemble selection's result (members, weights, validation value), or None."""
     budget_seconds: float
     seconds: dict
     """``search``, ``refit``, ``ensemble``, ``total`` and ``overhead`` (what is not fitting or scoring)."""
@@ -171,7 +175,7 @@ class AutoResult:
     report: str | None = None
     test: dict | None = None
     final: dict = field(default_factory=dict)
-    """What the saved model is: ``{"kind": "ensemble" | "single", ...}``."""
+    """What the saved model (``model``) is: ``{"kind": "ensemble" | "single", ...}``."""
     data: dict = field(default_factory=dict)
     """Rows, users and items of train and validation, and how the validation part was made."""
     ensemble_tried: bool = True
