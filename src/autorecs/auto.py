@@ -398,10 +398,14 @@ class _Run:
 
     # studies
     def study(self, fam: Family):
+        """The family's TPE search behind ask/tell (:class:`~autorecs.trials.OptunaStrategy`), its study in
+        ``studies.journal`` under ``out_dir`` so that a rerun continues it."""
         if fam.name not in self.studies:
+            import warnings
+
             import optuna
 
-            from .trials import quiet_optuna
+            from .trials import OptunaStrategy
 
             storage = None
             if self.out_dir is not None:
@@ -409,24 +413,19 @@ class _Run:
                 from optuna.storages.journal import JournalFileBackend
 
                 storage = JournalStorage(JournalFileBackend(str(self.out_dir / "studies.journal")))
-            import warnings
-
-            with quiet_optuna(), warnings.catch_warnings():
+            with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # constant_liar: parallel asks differ
                 sampler = optuna.samplers.TPESampler(seed=self.seed, n_startup_trials=3, constant_liar=True)
-                st = optuna.create_study(study_name=fam.name, storage=storage, direction=self.direction, load_if_exists=True,
-                                         sampler=sampler)
-            self.studies[fam.name] = st
+            self.studies[fam.name] = OptunaStrategy(sampler, fam.search_space().sample, storage=storage, study_name=fam.name,
+                                                    direction=self.direction)
         return self.studies[fam.name]
 
     def run_batch(self, requests: list[tuple[Family, str]]) -> list[AutoTrial] | None:
         """Trials of ``(family, phase)`` on the executor, at most one per worker at a time, recorded as they
         return; None when no time is left to start them.  A ``default`` trial fits the family's defaults,
         a ``search`` trial the family's next TPE proposal."""
-        from optuna.trial import TrialState
-
         from .executor import WorkerLost
-        from .trials import quiet_optuna
+        from .trials import TrialResult, peak_rss_mib, worker_id
 
         left = self.left() - self.refit_reserve()
         if left <= 0 or not requests:
@@ -434,34 +433,31 @@ class _Run:
         deadline = time.time() + left
         jobs, asks = [], []
         for k, (fam, phase) in enumerate(requests):
-            space, st, handle, values = fam.search_space(), None, None, {}
+            space, st, ask, values = fam.search_space(), None, None, {}
             if space is not None and phase == "search":
                 st = self.study(fam)
-                with quiet_optuna():
-                    handle = st.ask()
-                    values = space.sample(handle)
+                ask = st.ask()
+                values = ask.params
             params = {**fam.fixed, **(space.model_params(values) if space is not None else {}), "monitor": self.metric}
             number = len(self.trials) + k
             if fam.fixed.get("lambdaopt"):  # Λ from the rest of the validation rows; monitored on valid_score
                 params["lambda_split_seed"] = self.seed
             jobs.append(_TrialJob(number, fam, params, self.train, self.valid if fam.fixed.get("lambdaopt") else self.valid_score,
                                   self.seed + number, deadline, self.device, not isinstance(self.pool, InProcess)))
-            asks.append((st, handle))
+            asks.append((st, ask))
         try:
             outcomes = self.pool.map(_fit_trial, jobs)
         except WorkerLost as exc:  # the executor recovers; these trials are failed with the reason
             outcomes = [({"params": j.params, "value": None, "state": "FAIL", "fit_seconds": 0.0, "epochs": 0, "best_epoch": None,
                           "curve": [], "error": str(exc)}, None) for j in jobs]
         done = []
-        for (_, phase), job, (st, handle), (o, model) in zip(requests, jobs, asks, outcomes):
+        for (_, phase), job, (st, ask), (o, model) in zip(requests, jobs, asks, outcomes):
             trial = AutoTrial(job.number, job.family.name, job.family.model, o["params"], o["value"], o["state"], o["fit_seconds"],
                               o["epochs"], o["best_epoch"], self.elapsed(), phase, o["curve"], o["error"], o.get("stopped_by_budget", False))
-            if st is not None:
-                with quiet_optuna():
-                    if trial.state == "COMPLETE" and not trial.stopped_by_budget:
-                        st.tell(handle, trial.value)
-                    else:  # failed, or an unfinished fit (cut by the budget): not a value for the sampler to learn from
-                        st.tell(handle, state=TrialState.PRUNED if trial.state == "COMPLETE" else TrialState.FAIL)
+            if st is not None:  # an unfinished fit (cut by the budget) is PRUNED: not a value for the sampler to learn from
+                state = "PRUNED" if trial.state == "COMPLETE" and trial.stopped_by_budget else trial.state
+                st.tell(ask, TrialResult(ask.number, ask.params, state, trial.value, trial.fit_seconds, trial.epochs, peak_rss_mib(),
+                                         trial.error, worker_id(), None, trial.elapsed))
             self._record(trial)
             if model is not None and trial.state == "COMPLETE":
                 self._keep(trial, _from_bytes(model) if isinstance(model, bytes) else model)

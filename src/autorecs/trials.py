@@ -12,7 +12,8 @@ the strategy learns the result (``tell``), until a :class:`Budget` is spent.
   the search goes on; finished trials of earlier runs count toward the budget.
 
 The tuner's workers (``search/engine.py``) and SIF's AutoML baselines (``sif/baselines.py``)
-run on :func:`run_trials`.
+run on :func:`run_trials`; ``autorecs.auto`` asks and tells its per-family TPE searches through
+:class:`OptunaStrategy` too (its trials run in batches across families on the executor).
 """
 
 from __future__ import annotations
