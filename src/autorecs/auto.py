@@ -319,6 +319,7 @@ class _Run:
         self.direction = "minimize" if lower_is_better(metric.rpartition(".")[2]) else "maximize"
         self.sign = 1.0 if self.direction == "minimize" else -1.0
         self.trials: list[AutoTrial] = self._load_trials()
+        self.resumed = len(self.trials)  # trials of earlier runs (their models are not in memory)
         self._bests: dict[str | None, AutoTrial] = {}
         for t in self.trials:
             self._note_best(t)
@@ -535,7 +536,10 @@ def _search(run: _Run) -> None:
         return run.sign * b.value if b is not None else math.inf
 
     def rung(alive, r):  # 2. 3 x 2^r TPE trials for every surviving family (TPE starts from 3 random ones)
-        run.run_all([(run.families[name], "search") for name in alive for _ in range(3 * 2**r)])
+        # counted as a total, 3 x (2^(r+1) - 1) search trials per family after rung r, so that a resumed run
+        # does not repeat the rungs it finished (in a fresh run this is exactly 3 x 2^r more)
+        searched = {name: sum(t.family == name and t.phase == "search" for t in run.trials) for name in alive}
+        run.run_all([(run.families[name], "search") for name in alive for _ in range(3 * (2 ** (r + 1) - 1) - searched[name])])
         return {name: family_value(name) for name in alive}
 
     order = sorted(searchable, key=lambda n: (family_value(n), n))
@@ -560,6 +564,25 @@ def _search(run: _Run) -> None:
 
 
 # --------------------------------------------------------------------------- ensemble
+def _restore_kept(run: _Run, per_family: int = 2) -> None:
+    """A resumed run holds no model of an earlier run's trial: fit the best ones of each family again exactly
+    as in their trials (the same data, parameters and seed), while the budget allows, so that they can join
+    the ensemble."""
+    earlier = {t.number for t in run.trials[: run.resumed]}
+    for fam in run.families.values():
+        if not fam.refit:
+            continue
+        done = [t for t in run.trials if t.family == fam.name and t.state == "COMPLETE" and not t.stopped_by_budget]
+        for t in sorted(done, key=lambda t: (run.sign * t.value, t.number))[:per_family]:
+            if t.number in run.models or t.number not in earlier:
+                continue
+            if run.left() - run.refit_reserve() < 1.2 * t.fit_seconds:
+                return
+            model = MODELS[t.model](**t.params)
+            model.fit(run.train, run.valid_score, seed=run.seed + t.number, progress=False, device=_placement(model, run.device))
+            run._keep(t, model)
+
+
 def _select_ensemble(run: _Run, rounds: int = 10) -> tuple[list[int], list[float], float] | None:
     """Greedy ensemble selection with replacement over the kept models; ``(trial numbers, weights, valid value)``
     when it beats the best single model on validation, else None."""
@@ -711,6 +734,8 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
     with pool:
         run.pool = pool
         try:
+            if ensemble and run.resumed:  # first, while the budget has room: the earlier run's best models
+                _restore_kept(run)
             _search(run)
         except KeyboardInterrupt:  # the finished trials are recorded; finish with them (a second Ctrl-C stops everything)
             logger.warning("auto: interrupted; choosing among the %d finished trials and refitting", len(run.trials))
