@@ -2,7 +2,7 @@
 (temporal-60-20-20) under a wall-clock budget; test scored once after the refit on train + validation.
 
     python benchmarks/bench_auto.py --task rating --budget 600 --seeds 0 1 2 --out benchmarks/results/auto.jsonl
-    python benchmarks/bench_auto.py --summarize benchmarks/results/auto.jsonl
+    python benchmarks/bench_auto.py --summarize benchmarks/results/auto.jsonl --peers benchmarks/results/auto-peers.jsonl
 
 Each run appends one JSON line (task, seed, budget, wall seconds, overhead, chosen family, ensemble,
 validation and test metrics, trials per family); run directories go to an ignored folder.
@@ -52,22 +52,39 @@ def _commit() -> str:
     return out.stdout.strip()
 
 
-def summarize(path: Path) -> None:
+def summarize(path: Path, peers: Path | None = None) -> None:
+    """The README table: auto's rows (mean ± std over seeds) and, from ``bench_auto_peers.py``'s file,
+    the peers' rows measured the same way."""
     import numpy as np
 
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     groups = collections.defaultdict(list)
     for r in rows:
         groups[(r["dataset"], r["task"], r["budget_s"])].append(r)
-    print("| data | task | budget | seeds | test | wall / budget | overhead | final model (per seed) |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| data | task | budget | who | seeds | test | wall / budget | overhead | final model (per seed) |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for (ds, task, budget), rs in sorted(groups.items()):
         t = np.array([r["test_headline"] for r in rs])
         name = "RMSE" if task == "rating" else "topk NDCG@50"
         chosen = "; ".join(("ensemble of " + " + ".join(sorted({m["family"] for m in r["ensemble"]["members"]})))
                            if r["ensemble"] else r["chosen"]["family"] for r in rs)
-        print(f"| {ds} | {task} | {budget:.0f} s | {len(rs)} | {name} {t.mean():.4f} ± {t.std():.4f} | "
+        print(f"| {ds} | {task} | {budget:.0f} s | autorecs auto | {len(rs)} | {name} {t.mean():.4f} ± {t.std():.4f} | "
               f"{max(r['wall_s'] / r['budget_s'] for r in rs):.3f} (max) | {max(r['overhead_pct_of_budget'] for r in rs):.1f}% (max) | {chosen} |")
+    if peers is None:
+        return
+    prow = [json.loads(line) for line in peers.read_text().splitlines() if line.strip()]
+    pgroups = collections.defaultdict(list)
+    for r in prow:
+        pgroups[(r["dataset"], r["task"], r["budget_s"], r["peer"])].append(r)
+    for (ds, task, budget, peer), rs in sorted(pgroups.items()):
+        ok = [r for r in rs if r.get("test") is not None]
+        t = np.array([r["test"] for r in ok])
+        name = "RMSE" if task == "rating" else "topk NDCG@50"
+        value = f"{name} {t.mean():.4f} ± {t.std():.4f}" if ok else "none finished"
+        chosen = "; ".join(r["params"].get("algorithm", "") or ", ".join(f"{k}={v}" for k, v in r["params"].items()) if "params" in r
+                           else r.get("error", "") for r in rs)
+        print(f"| {ds} | {task} | {budget:.0f} s | {peer} | {len(ok)} of {len(rs)} | {value} | "
+              f"{max(r['wall_s'] / r['budget_s'] for r in rs):.3f} (max) | | {chosen} |")
 
 
 def main() -> None:
@@ -79,9 +96,10 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/auto.jsonl"))
     ap.add_argument("--workdir", type=Path, default=Path("autorecs-out/bench-auto"))
     ap.add_argument("--summarize", type=Path)
+    ap.add_argument("--peers", type=Path, default=None, help="with --summarize: bench_auto_peers.py's rows to add")
     args = ap.parse_args()
     if args.summarize:
-        return summarize(args.summarize)
+        return summarize(args.summarize, args.peers)
     for seed in args.seeds:
         row = run(args.task, seed, args.budget, args.dataset, args.workdir)
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -190,3 +190,37 @@ def test_lambdaopt_bpr_is_chosen_from_only_when_named(implicit_data, tmp_path):
     defaults = [f for f in FAMILIES["ranking"] if f.default]
     s = split(implicit_data, "temporal-60-20-20")
     assert _scored_rows(s.valid, defaults, 0) is s.valid  # ranking runs score on every validation row by default
+
+
+def _capped(monkeypatch, n_trials):
+    """auto's clock replaced by a cap on the number of trials (deterministic runs)."""
+    import autorecs.auto as A
+
+    monkeypatch.setattr(A._Run, "left", lambda self: 1e9 if len(self.trials) < n_trials else -1.0)
+    monkeypatch.setattr(A._Run, "refit_reserve", lambda self: 0.0)
+
+
+def test_a_resumed_run_continues_halving_and_restores_the_ensemble_candidates(ratings_data, tmp_path, monkeypatch):
+    import collections
+
+    import autorecs.auto as A
+
+    s = split(ratings_data, "random-60-20-20", seed=0)
+    fams = [f for f in FAMILIES["rating"] if f.name in ("baseline", "knn-baseline", "biased-mf-als", "biased-mf-adam")]
+    out = tmp_path / "run"
+    out.mkdir()
+    _capped(monkeypatch, 16)  # the 4 defaults and rung 0 (3 TPE trials per family), then "killed"
+    first = A._Run("rating", s.train, s.valid, "rmse", 0, 1e9, out, fams, None, False)
+    A._search(first)
+    assert collections.Counter(t.family for t in first.trials if t.phase == "search") == {f.name: 3 for f in fams}
+    _capped(monkeypatch, 28)  # resumed: rung 1 only (6 more for each of the 2 survivors), not rung 0 again
+    again = A._Run("rating", s.train, s.valid, "rmse", 0, 1e9, out, fams, None, False)
+    assert again.resumed == 16 and not again.models
+    A._restore_kept(again)  # the earlier run's best trials are ensemble candidates again, the same models
+    assert set(again.models) == set(first.models)
+    u, i = s.valid.user_vocab.ids(s.valid.users[:40]), s.valid.item_vocab.ids(s.valid.items[:40])
+    for n, model in first.models.items():
+        assert np.allclose(again.models[n].predict(u, i), model.predict(u, i), atol=1e-5)
+    A._search(again)
+    searched = collections.Counter(t.family for t in again.trials if t.phase == "search")
+    assert sorted(searched.values()) == [3, 3, 9, 9]

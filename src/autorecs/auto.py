@@ -163,7 +163,11 @@ class AutoResult:
     direction: str
     leaderboard: list[AutoTrial]
     chosen: dict
+    """The best single trial on validation (family, parameters, value, epochs).  Not always what was
+    shipped: see ``final`` (an ensemble, or a refit-able runner-up preferred to a λOpt trial that
+    leads by less than the refit's expected gain)."""
     ensemble: dict | None
+    """The ensemble selection's result (members, weights, validation value), or None."""
     budget_seconds: float
     seconds: dict
     """``search``, ``refit``, ``ensemble``, ``total`` and ``overhead`` (what is not fitting or scoring)."""
@@ -171,7 +175,7 @@ class AutoResult:
     report: str | None = None
     test: dict | None = None
     final: dict = field(default_factory=dict)
-    """What the saved model is: ``{"kind": "ensemble" | "single", ...}``."""
+    """What the saved model (``model``) is: ``{"kind": "ensemble" | "single", ...}``."""
     data: dict = field(default_factory=dict)
     """Rows, users and items of train and validation, and how the validation part was made."""
     ensemble_tried: bool = True
@@ -315,6 +319,7 @@ class _Run:
         self.direction = "minimize" if lower_is_better(metric.rpartition(".")[2]) else "maximize"
         self.sign = 1.0 if self.direction == "minimize" else -1.0
         self.trials: list[AutoTrial] = self._load_trials()
+        self.resumed = len(self.trials)  # trials of earlier runs (their models are not in memory)
         self._bests: dict[str | None, AutoTrial] = {}
         for t in self.trials:
             self._note_best(t)
@@ -394,10 +399,14 @@ class _Run:
 
     # studies
     def study(self, fam: Family):
+        """The family's TPE search behind ask/tell (:class:`~autorecs.trials.OptunaStrategy`), its study in
+        ``studies.journal`` under ``out_dir`` so that a rerun continues it."""
         if fam.name not in self.studies:
+            import warnings
+
             import optuna
 
-            from .trials import quiet_optuna
+            from .trials import OptunaStrategy
 
             storage = None
             if self.out_dir is not None:
@@ -405,24 +414,19 @@ class _Run:
                 from optuna.storages.journal import JournalFileBackend
 
                 storage = JournalStorage(JournalFileBackend(str(self.out_dir / "studies.journal")))
-            import warnings
-
-            with quiet_optuna(), warnings.catch_warnings():
+            with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # constant_liar: parallel asks differ
                 sampler = optuna.samplers.TPESampler(seed=self.seed, n_startup_trials=3, constant_liar=True)
-                st = optuna.create_study(study_name=fam.name, storage=storage, direction=self.direction, load_if_exists=True,
-                                         sampler=sampler)
-            self.studies[fam.name] = st
+            self.studies[fam.name] = OptunaStrategy(sampler, fam.search_space().sample, storage=storage, study_name=fam.name,
+                                                    direction=self.direction)
         return self.studies[fam.name]
 
     def run_batch(self, requests: list[tuple[Family, str]]) -> list[AutoTrial] | None:
         """Trials of ``(family, phase)`` on the executor, at most one per worker at a time, recorded as they
         return; None when no time is left to start them.  A ``default`` trial fits the family's defaults,
         a ``search`` trial the family's next TPE proposal."""
-        from optuna.trial import TrialState
-
         from .executor import WorkerLost
-        from .trials import quiet_optuna
+        from .trials import TrialResult, peak_rss_mib, worker_id
 
         left = self.left() - self.refit_reserve()
         if left <= 0 or not requests:
@@ -430,34 +434,31 @@ class _Run:
         deadline = time.time() + left
         jobs, asks = [], []
         for k, (fam, phase) in enumerate(requests):
-            space, st, handle, values = fam.search_space(), None, None, {}
+            space, st, ask, values = fam.search_space(), None, None, {}
             if space is not None and phase == "search":
                 st = self.study(fam)
-                with quiet_optuna():
-                    handle = st.ask()
-                    values = space.sample(handle)
+                ask = st.ask()
+                values = ask.params
             params = {**fam.fixed, **(space.model_params(values) if space is not None else {}), "monitor": self.metric}
             number = len(self.trials) + k
             if fam.fixed.get("lambdaopt"):  # Λ from the rest of the validation rows; monitored on valid_score
                 params["lambda_split_seed"] = self.seed
             jobs.append(_TrialJob(number, fam, params, self.train, self.valid if fam.fixed.get("lambdaopt") else self.valid_score,
                                   self.seed + number, deadline, self.device, not isinstance(self.pool, InProcess)))
-            asks.append((st, handle))
+            asks.append((st, ask))
         try:
             outcomes = self.pool.map(_fit_trial, jobs)
         except WorkerLost as exc:  # the executor recovers; these trials are failed with the reason
             outcomes = [({"params": j.params, "value": None, "state": "FAIL", "fit_seconds": 0.0, "epochs": 0, "best_epoch": None,
                           "curve": [], "error": str(exc)}, None) for j in jobs]
         done = []
-        for (_, phase), job, (st, handle), (o, model) in zip(requests, jobs, asks, outcomes):
+        for (_, phase), job, (st, ask), (o, model) in zip(requests, jobs, asks, outcomes):
             trial = AutoTrial(job.number, job.family.name, job.family.model, o["params"], o["value"], o["state"], o["fit_seconds"],
                               o["epochs"], o["best_epoch"], self.elapsed(), phase, o["curve"], o["error"], o.get("stopped_by_budget", False))
-            if st is not None:
-                with quiet_optuna():
-                    if trial.state == "COMPLETE" and not trial.stopped_by_budget:
-                        st.tell(handle, trial.value)
-                    else:  # failed, or an unfinished fit (cut by the budget): not a value for the sampler to learn from
-                        st.tell(handle, state=TrialState.PRUNED if trial.state == "COMPLETE" else TrialState.FAIL)
+            if st is not None:  # an unfinished fit (cut by the budget) is PRUNED: not a value for the sampler to learn from
+                state = "PRUNED" if trial.state == "COMPLETE" and trial.stopped_by_budget else trial.state
+                st.tell(ask, TrialResult(ask.number, ask.params, state, trial.value, trial.fit_seconds, trial.epochs, peak_rss_mib(),
+                                         trial.error, worker_id(), None, trial.elapsed))
             self._record(trial)
             if model is not None and trial.state == "COMPLETE":
                 self._keep(trial, _from_bytes(model) if isinstance(model, bytes) else model)
@@ -535,7 +536,10 @@ def _search(run: _Run) -> None:
         return run.sign * b.value if b is not None else math.inf
 
     def rung(alive, r):  # 2. 3 x 2^r TPE trials for every surviving family (TPE starts from 3 random ones)
-        run.run_all([(run.families[name], "search") for name in alive for _ in range(3 * 2**r)])
+        # counted as a total, 3 x (2^(r+1) - 1) search trials per family after rung r, so that a resumed run
+        # does not repeat the rungs it finished (in a fresh run this is exactly 3 x 2^r more)
+        searched = {name: sum(t.family == name and t.phase == "search" for t in run.trials) for name in alive}
+        run.run_all([(run.families[name], "search") for name in alive for _ in range(3 * (2 ** (r + 1) - 1) - searched[name])])
         return {name: family_value(name) for name in alive}
 
     order = sorted(searchable, key=lambda n: (family_value(n), n))
@@ -560,6 +564,25 @@ def _search(run: _Run) -> None:
 
 
 # --------------------------------------------------------------------------- ensemble
+def _restore_kept(run: _Run, per_family: int = 2) -> None:
+    """A resumed run holds no model of an earlier run's trial: fit the best ones of each family again exactly
+    as in their trials (the same data, parameters and seed), while the budget allows, so that they can join
+    the ensemble."""
+    earlier = {t.number for t in run.trials[: run.resumed]}
+    for fam in run.families.values():
+        if not fam.refit:
+            continue
+        done = [t for t in run.trials if t.family == fam.name and t.state == "COMPLETE" and not t.stopped_by_budget]
+        for t in sorted(done, key=lambda t: (run.sign * t.value, t.number))[:per_family]:
+            if t.number in run.models or t.number not in earlier:
+                continue
+            if run.left() - run.refit_reserve() < 1.2 * t.fit_seconds:
+                return
+            model = MODELS[t.model](**t.params)
+            model.fit(run.train, run.valid_score, seed=run.seed + t.number, progress=False, device=_placement(model, run.device))
+            run._keep(t, model)
+
+
 def _select_ensemble(run: _Run, rounds: int = 10) -> tuple[list[int], list[float], float] | None:
     """Greedy ensemble selection with replacement over the kept models; ``(trial numbers, weights, valid value)``
     when it beats the best single model on validation, else None."""
@@ -711,6 +734,8 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
     with pool:
         run.pool = pool
         try:
+            if ensemble and run.resumed:  # first, while the budget has room: the earlier run's best models
+                _restore_kept(run)
             _search(run)
         except KeyboardInterrupt:  # the finished trials are recorded; finish with them (a second Ctrl-C stops everything)
             logger.warning("auto: interrupted; choosing among the %d finished trials and refitting", len(run.trials))

@@ -9,14 +9,13 @@ import numpy as np
 from .training import History
 
 
-def _pyplot():
-    """matplotlib's pyplot on the file-only Agg backend (no screen needed)."""
-    import matplotlib
+def _subplots(*grid, figsize, **kw):
+    """``(figure, axes)`` as ``pyplot.subplots`` gives them, from matplotlib's object API: no pyplot,
+    no global backend or figure registry touched (the caller's matplotlib state stays as it was)."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(*grid, **kw)
 
 
 def _save(fig, path: str | Path) -> Path:
@@ -24,7 +23,6 @@ def _save(fig, path: str | Path) -> Path:
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
-    _pyplot().close(fig)
     return path
 
 
@@ -32,8 +30,7 @@ def plot_learning_curves(histories: dict[str, History], path: str | Path, *, tit
     """One panel per model: train loss and the monitored validation metric per epoch."""
     from matplotlib.ticker import MaxNLocator
 
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, len(histories), figsize=(4.2 * len(histories), 3.4), squeeze=False)
+    fig, axes = _subplots(1, len(histories), figsize=(4.2 * len(histories), 3.4), squeeze=False)
     for ax, (name, hist) in zip(axes[0], histories.items()):
         epochs = hist.column("epoch")
         ax.plot(epochs, hist.column("loss"), color="tab:gray", label="train loss")
@@ -57,7 +54,7 @@ def plot_search_cost(results, path: str | Path, *, title: str = "") -> Path:
 
     Dots are trials (completed ones); the line is the best value found so far.
     """
-    fig, ax = _pyplot().subplots(figsize=(6.4, 4.2))
+    fig, ax = _subplots(figsize=(6.4, 4.2))
     for res in results:
         cost, best, xs, ys = 0.0, None, [], []
         dots = []
@@ -96,10 +93,9 @@ def plot_search_cost(results, path: str | Path, *, title: str = "") -> Path:
 
 def plot_cross_search(base_auc: float, steps: list[dict], path: str | Path, *, kept: int | None = None, title: str = "") -> Path:
     """Validation AUC against AutoCross search step, each point labelled with the cross added there."""
-    plt = _pyplot()
     x = list(range(len(steps) + 1))
     y = [base_auc] + [s["valid_auc"] for s in steps]
-    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    fig, ax = _subplots(figsize=(7.5, 4.2))
     ax.plot(x, y, marker="o", color="tab:blue")
     ax.annotate("original fields", (0, base_auc), textcoords="offset points", xytext=(4, -6), fontsize=7, ha="left", va="top")
     for xi, s in zip(x[1:], steps):  # labels alternate above and below the line so that neighbours do not collide
@@ -128,11 +124,10 @@ def plot_sif_search(report: dict, out_dir: str | Path) -> list[Path]:
 
     from .models.transform import ElementwiseMLP
 
-    plt = _pyplot()
     paths = []
     for k, e in report["dims"].items():
         arch, curve = e["arch"], e["curve"]
-        fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+        fig, axes = _subplots(1, 3, figsize=(13, 3.6))
         x = torch.linspace(-1.5, 1.5, 200)
         for side, color in (("user", "tab:blue"), ("item", "tab:orange")):
             g = ElementwiseMLP.from_list(arch[f"transform_{side}"], arch["transform_hidden"], arch["transform_activation"],
@@ -174,8 +169,7 @@ def plot_lambda_trajectories(traj, path: str | Path, *, title: str = "") -> Path
     epoch as a heat map (Fig. 8)."""
     from matplotlib.ticker import MaxNLocator
 
-    plt = _pyplot()
-    fig, axes = plt.subplots(2, 3, figsize=(15, 7))
+    fig, axes = _subplots(2, 3, figsize=(15, 7))
     for row, side in enumerate(("user", "item")):
         ax = axes[row][0]
         epochs = [r["epoch"] for r in traj.records]
@@ -218,8 +212,7 @@ def plot_group_gains(gains: dict, path: str | Path, *, title: str = "") -> Path:
     ``gains`` as from :func:`autorecs.lambdaopt.group_gains`; one bar group per frequency group,
     one bar per metric.
     """
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, axes = _subplots(1, 2, figsize=(10, 3.8))
     for ax, side in zip(axes, ("user", "item")):
         res = gains[side]
         metrics = [m for m in res if m not in ("min_count", "max_count")]

@@ -13,19 +13,16 @@ from pathlib import Path
 
 
 def _png(fig) -> str:
-    from .plots import _pyplot
-
     buf = io.BytesIO()
     fig.tight_layout()
     fig.savefig(buf, format="png", dpi=110)
-    _pyplot().close(fig)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
 def _best_so_far_figure(result) -> str:
-    from .plots import _pyplot
+    from .plots import _subplots
 
-    fig, ax = _pyplot().subplots(figsize=(7.2, 4.0))
+    fig, ax = _subplots(figsize=(7.2, 4.0))
     sign = 1.0 if result.direction == "minimize" else -1.0
     families = sorted({t.family for t in result.leaderboard})
     for fam in families:
@@ -47,13 +44,13 @@ def _best_so_far_figure(result) -> str:
 
 
 def _curves_figure(result, finalists) -> str | None:
-    from .plots import _pyplot
+    from .plots import _subplots
 
     curves = [(t, [v for v in t.curve if v is not None]) for t in finalists]
     curves = [(t, c) for t, c in curves if len(c) > 1]
     if not curves:
         return None
-    fig, ax = _pyplot().subplots(figsize=(7.2, 4.0))
+    fig, ax = _subplots(figsize=(7.2, 4.0))
     for t, c in curves:
         ax.plot(range(1, len(c) + 1), c, marker=".", label=f"#{t.number} {t.family}")
     ax.set_xlabel("epoch")

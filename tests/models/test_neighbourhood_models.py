@@ -81,3 +81,12 @@ def test_knn_baseline_matches_surprise(ratings_data):
     theirs = np.array([algo.predict(u, i, clip=False).est for u, i in zip(test.user, test.item)])
     ours = KNNBaseline().fit(parts.train, progress=False).predict(test.user, test.item)
     np.testing.assert_allclose(ours, theirs, atol=2e-3)
+
+
+@pytest.mark.parametrize("klass, data", [(EASE, "implicit_data"), (ItemKNN, "implicit_data"), (KNNBaseline, "ratings_data")])
+def test_dense_item_item_models_refuse_oversized_catalogues(klass, data, request, monkeypatch):
+    from autorecs.exceptions import ConfigError
+
+    monkeypatch.setattr("autorecs.models._als.MAX_DENSE_ITEMS", 10)
+    with pytest.raises(ConfigError, match=rf"{klass.__name__} .*items exceed its limit of 10\. Use "):
+        klass().fit(request.getfixturevalue(data), seed=0, progress=False)

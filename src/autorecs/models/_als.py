@@ -168,7 +168,7 @@ def history_scores(seen: sp.csr_matrix, users: np.ndarray, matrix: torch.Tensor)
     return torch.sparse.mm(torch_csr(rows), matrix)
 
 
-#: Above this many items, models that keep a dense items x items matrix (EASE, KNNBaseline) refuse the data.
+#: Above this many items, models that keep a dense items x items matrix (EASE, KNNBaseline, ItemKNN) refuse the data.
 MAX_DENSE_ITEMS = 40_000
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ..exceptions import check_float, check_int
-from ._als import history_scores
+from ._als import check_dense_items, history_scores
 from .base import FitConfig, Recommender
 
 
@@ -47,6 +47,7 @@ class ItemKNN(Recommender):
     deterministic = True
 
     def _prepare(self, train) -> None:
+        check_dense_items("ItemKNN", train.n_items, "keeps an items x items similarity", "implicit-als or bpr-mf")
         x = train.csr("ones")
         x.data[:] = 1.0
         self._co = torch.from_numpy((x.T @ x).toarray().astype(np.float32))  # co-occurrence counts

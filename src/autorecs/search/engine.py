@@ -1,8 +1,9 @@
 """The search engine: grid, random and Bayesian (TPE) searches over a model's hyperparameters.
 
-Built on Optuna's samplers and storages with an ask/tell loop of our own, so that
-every search (these baselines and the AutoML methods of later modules) reports
-its cost in the same units: fit seconds and training epochs per trial.
+Built on Optuna's samplers and storages behind the ask/tell loop every search shares
+(``trials.py``: each worker runs :func:`~autorecs.trials.run_trials` on an
+:class:`~autorecs.trials.OptunaStrategy`), so that every search reports its cost in
+the same units: fit seconds and training epochs per trial.
 
 - Studies live in a storage (an Optuna journal file by default): re-running the
   same search continues it; finished trials are never lost, and a trial that was
@@ -20,19 +21,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import ClassVar, Any, Callable
-
+from typing import Any, Callable, ClassVar
 
 from .._progress import logger
 from ..data.interactions import Interactions
-from ..exceptions import ConfigError, DivergenceError
+from ..exceptions import ConfigError
 from ..executor import BACKENDS
-from ..trials import Budget, TrialResult, peak_rss_mib, quiet_optuna, worker_id
+from ..trials import Budget, OptunaStrategy, TrialResult, quiet_optuna, run_trials
 from .space import SearchSpace
 
 STRATEGIES = ("grid", "random", "tpe")
@@ -133,7 +132,8 @@ class _Job:
     seed: int
     prune: bool
     budget: Budget
-    deadline: float | None
+    started: float
+    """When the search's run began (``time.time()``), for the seconds budget of every worker."""
     train: Interactions
     valid: Interactions
     test: Interactions | None = None
@@ -143,40 +143,19 @@ class _Job:
     """Where every trial trains (a run-time option: not part of the study's parameters)."""
 
 
-def _open_study(job: _Job, direction: str):
+def _strategy(job: _Job, direction: str) -> OptunaStrategy:
+    """The job's study behind ask/tell, shared with the other workers through its storage.  A trial
+    draws its values from the space and records the model's hyperparameters (``model_params``)."""
     import optuna
 
-    pruner = optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=10) if job.prune else optuna.pruners.NopPruner()
-    return optuna.create_study(
-        study_name=job.study,
-        storage=_storage(job.storage, job.study),
-        sampler=_sampler(job.strategy, job.space, job.seed),
-        pruner=pruner,
-        direction=direction,
-        load_if_exists=True,
-    )
+    def suggest(trial) -> dict:
+        values = job.space.sample(trial)
+        trial.set_user_attr("model_params", {**job.space.fixed, **job.fixed, **job.space.model_params(values)})
+        return values
 
-
-def _budget_left(study, job: _Job) -> bool:
-    from optuna.trial import TrialState
-
-    trials = study.get_trials(deepcopy=False)
-    started = [t for t in trials if t.state != TrialState.WAITING and not _interrupted(t)]
-    if job.budget.trials is not None and len(started) >= job.budget.trials:
-        return False
-    if job.deadline is not None and time.time() >= job.deadline:
-        return False
-    if job.budget.epochs is not None and sum(t.user_attrs.get("epochs", 0) for t in trials) >= job.budget.epochs:
-        return False
-    return True
-
-
-def _interrupted(t) -> bool:
-    """A trial failed by a kill (see _requeue_stale) or asked beyond the budget by a racing worker:
-    not a result and not charged to the budget."""
-    from optuna.trial import TrialState
-
-    return t.state == TrialState.FAIL and "fit_seconds" not in t.user_attrs
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=10) if job.prune else None
+    return OptunaStrategy(_sampler(job.strategy, job.space, job.seed), suggest, storage=_storage(job.storage, job.study),
+                          study_name=job.study, direction=direction, pruner=pruner, shared=True)
 
 
 def _direction(metric: str) -> str:
@@ -185,65 +164,31 @@ def _direction(metric: str) -> str:
     return direction(metric)
 
 
-def _run_one(study, job: _Job, klass) -> TrialResult | None:
-    """Ask for a trial, train it (reporting each epoch to the pruner), tell the result."""
-    from optuna.trial import TrialState
+def _objective(job: _Job, klass):
+    """Train one trial's model, reporting each epoch's validation score (so that a pruner can stop
+    it); with ``job.test``, score it on test too (not a pruned one)."""
 
-    trial = study.ask()
-    if job.budget.trials is not None:  # another worker may have taken the last slot between our check and ask
-        earlier = [t for t in study.get_trials(deepcopy=False) if t.number < trial.number and t.state != TrialState.WAITING and not _interrupted(t)]
-        if len(earlier) >= job.budget.trials:
-            study.tell(trial, state=TrialState.FAIL)  # no fit_seconds: not a result, not charged
-            return None
-    values = job.space.sample(trial)
-    params = {**job.space.fixed, **job.fixed, **job.space.model_params(values)}
-    pruned = []
+    def objective(values: dict, number: int, report) -> tuple[float, dict]:
+        pruned = []
 
-    def report(model, epoch, logs):
-        key = "valid_" + model.monitor.rpartition(".")[2]
-        if key in logs:
-            trial.report(float(logs[key]), epoch)
-            if trial.should_prune():
+        def on_epoch(model, epoch, logs):
+            key = "valid_" + model.monitor.rpartition(".")[2]
+            if key in logs and report(float(logs[key]), epoch):
                 pruned.append(epoch)
                 return True
-        return None
+            return None
 
-    t0 = time.perf_counter()
-    error = None
-    try:
-        model = klass(**params)
-        model.fit(job.train, job.valid, seed=job.seed + trial.number, progress=False, callbacks=[report], device=job.device)
-        value, epochs = model.history_.best_value, len(model.history_.epochs)
-    except DivergenceError as exc:  # a diverging configuration is a failed trial, not a failed search
-        value, epochs, error = None, 0, str(exc)
-    except Exception as exc:  # so is any other error inside a trial: recorded with its message, the study goes on
-        logger.warning("trial %d failed: %s: %s", trial.number, type(exc).__name__, exc)
-        value, epochs, error = None, 0, f"{type(exc).__name__}: {exc}"
-    fit_s = time.perf_counter() - t0
-    test_metrics = None
-    if error is None and not pruned and job.test is not None:
-        from ..evaluation import evaluate
+        t0 = time.perf_counter()
+        model = klass(**{**job.space.fixed, **job.fixed, **job.space.model_params(values)})
+        model.fit(job.train, job.valid, seed=job.seed + number, progress=False, callbacks=[on_epoch], device=job.device)
+        info = {"epochs": len(model.history_.epochs), "fit_seconds": time.perf_counter() - t0}
+        if not pruned and job.test is not None:
+            from ..evaluation import evaluate
 
-        test_metrics = evaluate(model, job.test, exclude=job.exclude)
-        trial.set_user_attr("test", test_metrics)
-    rss = peak_rss_mib()
-    trial.set_user_attr("fit_seconds", fit_s)
-    trial.set_user_attr("epochs", epochs)
-    trial.set_user_attr("peak_rss_mib", rss)
-    trial.set_user_attr("model_params", params)
-    worker = worker_id()
-    trial.set_user_attr("worker", worker)
-    if error is not None:
-        trial.set_user_attr("error", error)
-        state = TrialState.FAIL
-        study.tell(trial, state=state)
-    elif pruned:
-        state = TrialState.PRUNED
-        study.tell(trial, state=state)
-    else:
-        state = TrialState.COMPLETE
-        study.tell(trial, value)
-    return TrialResult(trial.number, values, state.name, value, fit_s, epochs, rss, error, worker, test_metrics)
+            info["test"] = evaluate(model, job.test, exclude=job.exclude)
+        return model.history_.best_value, info
+
+    return objective
 
 
 def run_worker(job: _Job, on_trial: Callable[[TrialResult], None] | None = None) -> int:
@@ -256,16 +201,16 @@ def _work(job: _Job, on_trial: Callable[[TrialResult], None] | None) -> int:
     from ..models import MODELS
 
     klass = MODELS[job.model]
-    study = _open_study(job, _direction(klass(**{**job.space.fixed, **job.fixed}).monitor))
-    n = 0
-    while _budget_left(study, job):
-        res = _run_one(study, job, klass)
-        if res is None:
-            break
-        n += 1
+    strategy = _strategy(job, _direction(klass(**{**job.space.fixed, **job.fixed}).monitor))
+    ran: list[TrialResult] = []
+
+    def record(t: TrialResult) -> None:
+        ran.append(t)
         if on_trial is not None:
-            on_trial(res)
-    return n
+            on_trial(t)
+
+    run_trials(strategy, _objective(job, klass), job.budget, on_trial=record, started=job.started)
+    return len(ran)
 
 
 def _requeue_stale(study) -> int:
@@ -276,16 +221,16 @@ def _requeue_stale(study) -> int:
 
     stale = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.RUNNING]
     for t in stale:
-        if "retry_of" in t.user_attrs:
+        if "retry_of" in t.user_attrs:  # a result (OptunaStrategy's record: fit_seconds) with its reason
             study._storage.set_trial_user_attr(t._trial_id, "error", "the process running this trial died twice (killed, or out of memory)")
             study._storage.set_trial_user_attr(t._trial_id, "fit_seconds", 0.0)
         elif t.params:
             study.enqueue_trial(t.params, user_attrs={"retry_of": t.number}, skip_if_exists=False)
-        study.tell(t.number, state=TrialState.FAIL)
+        study.tell(t.number, state=TrialState.FAIL)  # without fit_seconds: not a result, not charged
     return len(stale)
 
 
-def _run_workers(job: _Job, n_jobs: int, study, pool) -> None:
+def _run_workers(job: _Job, n_jobs: int, strategy: OptunaStrategy, pool) -> None:
     """``n_jobs`` worker loops on an executor (process pool or Ray tasks) until the budget is spent.
     A worker that dies (SIGKILL, the OOM killer, a crashed Ray worker) raises WorkerLost: its running
     trials are failed and queued again once (:func:`_requeue_stale`), fresh workers take over, and
@@ -299,33 +244,18 @@ def _run_workers(job: _Job, n_jobs: int, study, pool) -> None:
             return
         except WorkerLost as exc:
             restarts += 1
-            failed = _requeue_stale(study)
+            failed = _requeue_stale(strategy.study)
             logger.warning("%s: %d running trial(s) failed and queued again once; starting %d fresh workers", exc, failed, n_jobs)
-            if restarts > 2 * n_jobs + (job.budget.trials or 20) or not _budget_left(study, job):
+            if restarts > 2 * n_jobs + (job.budget.trials or 20) or strategy.spent(job.budget, [], job.started):
                 return
 
 
-def _enqueue_grid(study, space: SearchSpace) -> None:
-    """Queue every grid point not yet tried (Optuna's GridSampler cannot be driven by ask/tell)."""
+def _enqueue_grid(strategy: OptunaStrategy, space: SearchSpace) -> None:
+    """Queue every grid point not yet tried."""
     import itertools
 
     grid = space.grid()
-    for values in itertools.product(*grid.values()):
-        study.enqueue_trial(dict(zip(grid, values)), skip_if_exists=True)
-
-
-def _results(study) -> list[TrialResult]:
-    from optuna.trial import TrialState
-
-    out = []
-    for t in study.get_trials(deepcopy=False):
-        if t.state in (TrialState.RUNNING, TrialState.WAITING):
-            continue
-        if _interrupted(t):
-            continue  # re-queued, not a result
-        a = t.user_attrs
-        out.append(TrialResult(t.number, dict(t.params), t.state.name, t.value, a.get("fit_seconds", 0.0), a.get("epochs", 0), a.get("peak_rss_mib", math.nan), a.get("error"), a.get("worker", ""), a.get("test")))
-    return out
+    strategy.enqueue(dict(zip(grid, values)) for values in itertools.product(*grid.values()))
 
 
 class Tuner:
@@ -423,15 +353,14 @@ class Tuner:
             storage = str((Path(storage) if storage is not None else Path("autorecs-studies") / f"{self.study}.journal").resolve())
         self.storage = storage
         job = _Job(self.model, self.space, self.fixed, self.strategy, self.study, None if self.storage is None else str(self.storage),
-                   self.seed, self.prune, self.budget, None if self.budget.seconds is None else t0 + self.budget.seconds, train, valid,
-                   test if test_all else None, tuple(exclude), self.device)
+                   self.seed, self.prune, self.budget, t0, train, valid, test if test_all else None, tuple(exclude), self.device)
         probe = self.klass(**{**self.space.fixed, **self.fixed})
         direction = _direction(probe.monitor)
-        study = _open_study(job, direction)
-        _check_identity(study, identity, self.storage)
-        requeued = _requeue_stale(study)
+        strategy = _strategy(job, direction)
+        _check_identity(strategy.study, identity, self.storage)
+        requeued = _requeue_stale(strategy.study)
         if self.strategy == "grid":
-            _enqueue_grid(study, self.space)
+            _enqueue_grid(strategy, self.space)
         if requeued:
             logger.warning("%d trial(s) interrupted earlier were queued again", requeued)
         if self.backend == "local" and self.n_jobs == 1:
@@ -440,8 +369,8 @@ class Tuner:
             from ..executor import executor
 
             with executor(self.backend, self.n_jobs, self.ray_address, owner="Tuner") as pool:
-                _run_workers(job, self.n_jobs, study, pool)
-        trials = _results(study)
+                _run_workers(job, self.n_jobs, strategy, pool)
+        trials = strategy.history()
         done = [t for t in trials if t.state == "COMPLETE"]
         best = None
         if done:

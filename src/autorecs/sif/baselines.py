@@ -118,7 +118,7 @@ def run_baseline(strategy: str, train, valid, test=None, *, ops, base: dict, bud
     is for figures only."""
     from ..models import SIF
 
-    def objective(arch: dict, number: int) -> tuple[float, dict]:
+    def objective(arch: dict, number: int, report) -> tuple[float, dict]:  # no pruning: every trial trains to its end
         model = SIF(**arch, epochs=trial_epochs, patience=3).fit(train, valid, seed=seed + number, progress=False)
         info = {"epochs": len(model.history_.epochs)}
         if test is not None:
