@@ -23,19 +23,20 @@ from _common import machine, peak_rss_mib  # noqa: E402
 PROTOCOL = {"rating": "random-50-25-25", "ranking": "temporal-60-20-20"}
 
 
-def run(task: str, seed: int, budget: float, dataset: str, workdir: Path) -> dict:
+def run(task: str, seed: int, budget: float, dataset: str, workdir: Path, families: list[str] | None = None) -> dict:
     from autorecs import load, split
     from autorecs.auto import auto
 
     commit = _commit()  # the code this run imports (read before the run, not after it)
     train, valid, test = split(load(dataset), PROTOCOL[task], seed=seed)
-    out = workdir / f"{dataset}-{task}-seed{seed}-{int(budget)}s"
+    out = workdir / (f"{dataset}-{task}-seed{seed}-{int(budget)}s" + ("-" + "+".join(families) if families else ""))
     t0 = time.perf_counter()
-    res = auto(train, valid, task=task, budget=budget, seed=seed, test=test, out_dir=out, overwrite=True, progress=False)
+    res = auto(train, valid, task=task, budget=budget, seed=seed, test=test, out_dir=out, overwrite=True, progress=False,
+               families=families)
     wall = time.perf_counter() - t0
     headline = res.test["rmse"] if task == "rating" else res.test["topk"]["ndcg@50"]
     return {
-        "dataset": dataset, "task": task, "protocol": PROTOCOL[task], "seed": seed, "budget_s": budget, "wall_s": wall,
+        "dataset": dataset, "task": task, "protocol": PROTOCOL[task], "seed": seed, "budget_s": budget, "families": families, "wall_s": wall,
         "over_budget_pct": 100 * (wall / budget - 1), "seconds": res.seconds, "overhead_pct_of_budget": 100 * res.seconds["overhead"] / budget,
         "metric": res.metric, "chosen": {k: res.chosen[k] for k in ("family", "valid", "epochs")},
         "ensemble": None if res.ensemble is None else {"members": res.ensemble["members"], "valid": res.ensemble["valid"]},
@@ -60,15 +61,16 @@ def summarize(path: Path, peers: Path | None = None) -> None:
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     groups = collections.defaultdict(list)
     for r in rows:
-        groups[(r["dataset"], r["task"], r["budget_s"])].append(r)
+        groups[(r["dataset"], r["task"], r["budget_s"], tuple(r.get("families") or ()))].append(r)
     print("| data | task | budget | who | seeds | test | wall / budget | overhead | final model (per seed) |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for (ds, task, budget), rs in sorted(groups.items()):
+    for (ds, task, budget, only), rs in sorted(groups.items()):
         t = np.array([r["test_headline"] for r in rs])
+        who = "autorecs auto" + (f" (only {', '.join(only)})" if only else "")
         name = "RMSE" if task == "rating" else "topk NDCG@50"
         chosen = "; ".join(("ensemble of " + " + ".join(sorted({m["family"] for m in r["ensemble"]["members"]})))
                            if r["ensemble"] else r["chosen"]["family"] for r in rs)
-        print(f"| {ds} | {task} | {budget:.0f} s | autorecs auto | {len(rs)} | {name} {t.mean():.4f} ± {t.std():.4f} | "
+        print(f"| {ds} | {task} | {budget:.0f} s | {who} | {len(rs)} | {name} {t.mean():.4f} ± {t.std():.4f} | "
               f"{max(r['wall_s'] / r['budget_s'] for r in rs):.3f} (max) | {max(r['overhead_pct_of_budget'] for r in rs):.1f}% (max) | {chosen} |")
     if peers is None:
         return
@@ -95,13 +97,15 @@ def main() -> None:
     ap.add_argument("--dataset", default="ml-100k")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/auto.jsonl"))
     ap.add_argument("--workdir", type=Path, default=Path("autorecs-out/bench-auto"))
+    ap.add_argument("--families", nargs="+", default=None, help="only these families (default: auto's defaults), e.g. one family "
+                                                                   "tuned with the same budget")
     ap.add_argument("--summarize", type=Path)
     ap.add_argument("--peers", type=Path, default=None, help="with --summarize: bench_auto_peers.py's rows to add")
     args = ap.parse_args()
     if args.summarize:
         return summarize(args.summarize, args.peers)
     for seed in args.seeds:
-        row = run(args.task, seed, args.budget, args.dataset, args.workdir)
+        row = run(args.task, seed, args.budget, args.dataset, args.workdir, args.families)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         with args.out.open("a") as f:
             f.write(json.dumps(row) + "\n")
