@@ -172,7 +172,7 @@ def test_every_family_is_scored_on_the_rows_lambdaopt_holds_out(ratings_data, mo
 
     s = split(ratings_data, "random-60-20-20", seed=0)
     fams = FAMILIES["rating"]
-    assert _scored_rows(s.valid, [f for f in fams if not f.fixed.get("lambdaopt")], 3) is s.valid
+    assert _scored_rows(s.valid, [f for f in fams if not f.learns_from_validation], 3) is s.valid
     rows = _scored_rows(s.valid, fams, 3)
     assert 0.3 * len(s.valid) < len(rows) < 0.7 * len(s.valid)
     held = []

@@ -69,6 +69,11 @@ class Family:
     """SIF: each trial first searches the interaction function (one-shot, SIF's Algorithm 2) at the
     trial's ``factors``, then trains the found architecture with the trial's other parameters."""
 
+    @property
+    def learns_from_validation(self) -> bool:
+        """λOpt: Λ is learned from (part of) the validation rows."""
+        return bool(self.fixed.get("lambdaopt"))
+
     def search_space(self) -> SearchSpace | None:
         return SearchSpace.from_dict({"params": self.space}, name=self.name) if self.space else None
 
@@ -299,7 +304,7 @@ def _scored_rows(valid: Interactions, families, seed: int) -> Interactions:
     """The validation rows every trial is scored on.  With λOpt families in the run, the seeded half
     of ``valid`` that λOpt holds out (the other half teaches its Λ, so it no longer measures the model):
     every family early-stops and is compared on those same rows.  Otherwise all of ``valid``."""
-    if not any(f.fixed.get("lambdaopt") for f in families):
+    if not any(f.learns_from_validation for f in families):
         return valid
     from .lambdaopt.granularity import split_validation
     from .lambdaopt.options import LambdaOptOptions
@@ -441,9 +446,9 @@ class _Run:
                 values = ask.params
             params = {**fam.fixed, **(space.model_params(values) if space is not None else {}), "monitor": self.metric}
             number = len(self.trials) + k
-            if fam.fixed.get("lambdaopt"):  # Λ from the rest of the validation rows; monitored on valid_score
+            if fam.learns_from_validation:  # Λ from the rest of the validation rows; monitored on valid_score
                 params["lambda_split_seed"] = self.seed
-            jobs.append(_TrialJob(number, fam, params, self.train, self.valid if fam.fixed.get("lambdaopt") else self.valid_score,
+            jobs.append(_TrialJob(number, fam, params, self.train, self.valid if fam.learns_from_validation else self.valid_score,
                                   self.seed + number, deadline, self.device, not isinstance(self.pool, InProcess)))
             asks.append((st, ask))
         try:
@@ -711,7 +716,7 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
             raise DataError(f"task='rating' needs ratings, but '{name}' has none; add a rating column or use task='ranking'.")
     identity = {"task": task, "metric": metric, "families": [f.name for f in chosen_fams], "seed": seed,
                 "train": train.fingerprint(), "valid": None if valid is None else valid.fingerprint(),
-                "scored_on": "λOpt's held-out half" if any(f.fixed.get("lambdaopt") for f in chosen_fams) else "all"}
+                "scored_on": "λOpt's held-out half" if any(f.learns_from_validation for f in chosen_fams) else "all"}
     out = None if out_dir is None else _prepare_out(Path(out_dir), identity, overwrite)
     holdout, given = None, train
     if valid is None:
