@@ -65,18 +65,14 @@ def synthetic(n: int, seed: int = 0):
 
 def _whole_fit(model, s, device: str, metric: str) -> dict:
     import torch
-
-    from autorecs import evaluate
+    from bench_peers import score
 
     t0 = time.perf_counter()
     model.fit(s.train, s.valid, seed=0, progress=False, device=device)
     if device.startswith("cuda"):
         torch.cuda.synchronize()
     fit_s = time.perf_counter() - t0
-    if metric == "rmse":
-        value = evaluate(model, s.test)["rmse"]
-    else:  # the training rows are excluded by the model, the validation rows here (as bench_peers.py)
-        value = evaluate(model, s.test, exclude=[s.valid], ks=(50,), families=("topk",))["topk"]["ndcg@50"]
+    value = next(iter(score(model, s.test, s.valid).values()))  # bench_peers' test score: RMSE, or NDCG@50 without validation rows
     return {"fit_s": fit_s, "epochs": len(model.history_.epochs), "metric": metric, "test": float(value)}
 
 
