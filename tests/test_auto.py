@@ -224,3 +224,30 @@ def test_a_resumed_run_continues_halving_and_restores_the_ensemble_candidates(ra
     A._search(again)
     searched = collections.Counter(t.family for t in again.trials if t.phase == "search")
     assert sorted(searched.values()) == [3, 3, 9, 9]
+
+
+def test_a_model_shipped_as_trained_is_not_fitted_again(ratings_data, monkeypatch):
+    """λOpt cannot be refit on the validation rows; its trial's model is held and shipped, and the search keeps no
+    time back for fitting it a second time."""
+    import autorecs.auto as A
+    from autorecs import BiasedMF
+
+    s = split(ratings_data, "random-60-20-20", seed=0)
+    import dataclasses
+
+    fams = [dataclasses.replace(f, fixed={**f.fixed, "epochs": 4}) for f in FAMILIES["rating"] if f.name == "biased-mf-lambdaopt"]
+    fits = []
+    real = BiasedMF.fit
+    monkeypatch.setattr(BiasedMF, "fit", lambda self, *a, **k: fits.append(1) or real(self, *a, **k))
+    monkeypatch.setattr(A._Run, "left", lambda self: 1e9 if len(self.trials) < 2 else -1.0)
+    run = A._Run("rating", s.train, s.valid, "rmse", 0, 1e9, None, fams, None, False, False)
+    A._search(run)
+    assert len(fits) == 2 and run.refit_reserve() == pytest.approx(0.03 * run.budget + 0.5)
+    best = run.best()
+    model, seconds = A._refit(run, best, s.train)
+    assert model is run.as_trained["biased-mf-lambdaopt"][1] and seconds == 0.0 and len(fits) == 2
+    run.as_trained.clear()  # a resumed run holds no model of an earlier trial: it is trained again, and reserved for
+    assert run.refit_reserve() > 0.03 * run.budget + 0.5 + best.fit_seconds
+    again, _ = A._refit(run, best, s.train)
+    u, i = s.valid.user_vocab.ids(s.valid.users[:40]), s.valid.item_vocab.ids(s.valid.items[:40])
+    assert len(fits) == 3 and np.allclose(again.predict(u, i), model.predict(u, i), atol=1e-5)

@@ -334,6 +334,7 @@ class _Run:
         self.ensemble_log: list[dict] = []  # ensemble selection: the blend and its validation value per round
         self.pool = InProcess()  # where trials run (set by auto())
         self._kept: dict[int, AutoTrial] = {}  # the trials whose models are in self.models
+        self.as_trained: dict[str, tuple[int, Recommender]] = {}  # per family that is not refit: its best trial's model
         self.studies: dict = {}
         self.exclude = [train] if task == "ranking" else []
         self.valid_score = _scored_rows(valid, families, seed)
@@ -346,8 +347,8 @@ class _Run:
         return self.budget - self.elapsed()
 
     def _refit_cost(self, t: AutoTrial) -> float:
-        if not self.families[t.family].refit:  # trained again as in its trial (λOpt)
-            return 1.2 * t.fit_seconds
+        if not self.families[t.family].refit:  # shipped as trained in its trial (λOpt): free if its model is held
+            return 0.0 if self.as_trained.get(t.family, (None,))[0] == t.number else 1.2 * t.fit_seconds
         grow = (len(self.train) + len(self.valid)) / max(len(self.train), 1)
         share = (t.best_epoch or t.epochs or 1) / max(t.epochs, 1)
         return 1.2 * t.fit_seconds * grow * share
@@ -357,15 +358,15 @@ class _Run:
         return sorted(self.models, key=lambda n: (self.sign * self._kept[n].value, n))
 
     def refit_reserve(self) -> float:
-        """Seconds the search leaves for what comes after it: refitting the best trial on train +
-        validation (its fit time, scaled to the larger data and to the epochs early stopping chose),
-        or, with an ensemble, its members (the three best kept models), plus 3% of the budget for
-        the ensemble selection and the report."""
-        best = self.best()
-        if best is None:
+        """Seconds the search leaves for what comes after it: refitting the single trial that would ship
+        (:func:`_final_single`) on train + validation (its fit time, scaled to the larger data and to the
+        epochs early stopping chose; nothing for a model shipped as trained in its trial and held), or,
+        with an ensemble, its members (the three best kept models), plus 3% of the budget for the
+        ensemble selection and the report."""
+        if self.best() is None:
             return 0.0
         members = self.ensemble_candidates()[:3] if self.ensemble else []
-        cost = max(self._refit_cost(best), sum(self._refit_cost(self._kept[n]) for n in members))
+        cost = max(self._refit_cost(_final_single(self)), sum(self._refit_cost(self._kept[n]) for n in members))
         return cost + 0.03 * self.budget + 0.5
 
     # records
@@ -485,8 +486,14 @@ class _Run:
 
     def _keep(self, trial: AutoTrial, model: Recommender, per_family: int = 2) -> None:
         """Hold the models of the best ``per_family`` trials of each family that can join an ensemble:
-        the candidates differ in kind, not only in settings (a blend of near-copies gains nothing)."""
-        if not self.ensemble or not self.families[trial.family].refit:
+        the candidates differ in kind, not only in settings (a blend of near-copies gains nothing).  Of a
+        family that is not refit (λOpt: shipped as trained in its trial), hold its best trial's model, so
+        that shipping it costs no second fit."""
+        if not self.families[trial.family].refit:
+            if self.best(trial.family) is trial:  # recorded first, so a new family best is known here
+                self.as_trained[trial.family] = (trial.number, model)
+            return
+        if not self.ensemble:
             return
         self.models[trial.number] = model
         by = {n: self._kept[n] for n in self._kept if n in self.models}
@@ -514,9 +521,10 @@ def _effective(run: _Run, t: AutoTrial) -> float:
 
 def _final_single(run: _Run) -> AutoTrial:
     """The single trial to refit: the best by :func:`_effective` validation value (a λOpt trial needs a lead of
-    more than ``REFIT_GAIN`` over the best refit-able one)."""
-    done = [t for t in run.trials if t.state == "COMPLETE" and t.value is not None]
-    return min(done, key=lambda t: (_effective(run, t), t.number))
+    more than ``REFIT_GAIN`` over the best refit-able one).  Within a family that order is the validation
+    order, so the families' best trials are the only contenders."""
+    bests = [run.best(name) for name in run.families if run.best(name) is not None]
+    return min(bests, key=lambda t: (_effective(run, t), t.number))
 
 
 #: An ensemble is kept only if it beats the best single trial by more than this share of its value.
@@ -663,7 +671,10 @@ class _CachedScores:
 def _refit(run: _Run, trial: AutoTrial, full: Interactions) -> tuple[Recommender, float]:
     fam = run.families[trial.family]
     t0 = time.perf_counter()
-    if not fam.refit:  # trained again exactly as in its trial (same data, seed and number of epochs)
+    if not fam.refit:  # shipped as trained in its trial: its held model, or trained again exactly so
+        number, model = run.as_trained.get(trial.family, (None, None))
+        if number == trial.number:
+            return model, 0.0
         params = {**trial.params, "epochs": max(1, trial.epochs)}
         model = MODELS[trial.model](**params)
         model.fit(run.train, run.valid, seed=run.seed + trial.number, progress=False, device=_placement(model, run.device))
