@@ -1,0 +1,77 @@
+"""The compiled CPU kernels against their PyTorch references: the sparse Adam step against
+torch.optim.SparseAdam, and BPR-MF's compiled batch against its tensor path (the GPU's)."""
+
+import numpy as np
+import pytest
+import torch
+
+from autorecs import BPRMF, Regularizer
+from autorecs.models import AMF
+from autorecs.data import split
+from autorecs.exceptions import ConfigError
+from autorecs.optim import SparseAdam, make_optimizer
+
+
+@pytest.mark.parametrize("shape", [(40, 6), (40,)])
+def test_compiled_sparse_adam_matches_torch(shape):
+    g = torch.Generator().manual_seed(0)
+    start = torch.randn(*shape, generator=g)
+    ours, ref = torch.nn.Parameter(start.clone()), torch.nn.Parameter(start.clone())
+    opt_ours, opt_ref = SparseAdam([ours], lr=0.05), torch.optim.SparseAdam([ref], lr=0.05)
+    for _ in range(6):
+        rows = torch.randint(0, shape[0], (25,), generator=g)  # repeated rows: summed, as coalesce() does
+        vals = torch.randn(25, *shape[1:], generator=g)
+        for p, opt in ((ours, opt_ours), (ref, opt_ref)):
+            p.grad = torch.sparse_coo_tensor(rows[None], vals, shape, check_invariants=False)
+            opt.step()
+    assert torch.allclose(ours, ref, atol=1e-6)
+    assert not torch.equal(ours, start)  # it moved
+    for key in ("exp_avg", "exp_avg_sq"):
+        assert torch.allclose(opt_ours.state[ours][key], opt_ref.state[ref][key], atol=1e-6)
+
+
+def test_sparse_adam_leaves_rows_without_gradient_alone_and_falls_back_for_float64():
+    p = torch.nn.Parameter(torch.ones(10, 3))
+    opt = make_optimizer("sparse_adam", [p], lr=0.1)
+    p.grad = torch.sparse_coo_tensor(torch.tensor([[2, 5]]), torch.ones(2, 3), (10, 3))
+    opt.step()
+    moved = (p.detach() != 1).any(1)
+    assert moved.tolist() == [r in (2, 5) for r in range(10)]
+    d = torch.nn.Parameter(torch.ones(10, 3, dtype=torch.float64))  # not the compiled case: PyTorch's own step
+    ref = torch.nn.Parameter(torch.ones(10, 3, dtype=torch.float64))
+    for q, o in ((d, SparseAdam([d], lr=0.1)), (ref, torch.optim.SparseAdam([ref], lr=0.1))):
+        q.grad = torch.sparse_coo_tensor(torch.tensor([[1, 1, 4]]), torch.ones(3, 3, dtype=torch.float64), (10, 3))
+        o.step()
+    assert torch.equal(d, ref)
+    with pytest.raises(ValueError, match="no weight decay"):
+        make_optimizer("sparse_adam", [p], lr=0.1, weight_decay=0.1)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sparse_adam", "sgd"])
+@pytest.mark.parametrize("regularizer", [None, "per-row", "exponent"])
+def test_compiled_bpr_batch_matches_the_tensor_path(implicit_data, optimizer, regularizer):
+    train = split(implicit_data, "temporal-60-20-20").train
+    k = 5
+    reg = {None: None,
+           "per-row": Regularizer(torch.rand(train.n_users, k, generator=torch.Generator().manual_seed(1)) * 0.1, torch.full((k,), 0.05)),
+           "exponent": Regularizer(0.02, 0.03, bias=0.01, exponent=0.5)}[regularizer]
+    models = []
+    for compiled in (True, False):
+        m = BPRMF(factors=k, epochs=3, batch_size=16, optimizer=optimizer, learning_rate=0.05, regularizer=reg)
+        m._compiled = compiled
+        models.append(m.fit(train, seed=0, progress=False))
+    fast, ref = models
+    for name in ("P", "Q", "bi"):
+        assert torch.allclose(getattr(fast, name), getattr(ref, name), atol=1e-5), name
+    losses = [[e["loss"] for e in m.history_.epochs] for m in models]
+    assert np.allclose(*losses, rtol=1e-5)
+    assert losses[0][-1] < losses[0][0]  # it trained
+
+
+def test_sparse_adam_is_refused_where_it_cannot_train():
+    with pytest.raises(ConfigError, match="λOpt simulates a dense optimizer's step"):
+        BPRMF(optimizer="sparse_adam", lambdaopt="DUI")
+    with pytest.raises(ConfigError, match="'optimizer'"):
+        AMF(optimizer="sparse_adam")
+    with pytest.raises(ConfigError, match="'optimizer'"):
+        BPRMF(optimizer="lazy")
