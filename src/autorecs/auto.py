@@ -235,7 +235,8 @@ def _fit_trial(job: _TrialJob) -> tuple[dict, object]:
         if job.family.search_arch:
             from .sif.search import SIFSearch
 
-            found = SIFSearch(factors=int(params.get("factors", 8))).fit(job.train, job.valid, seed=job.seed, progress=False)
+            found = SIFSearch(factors=int(params.get("factors", 8))).fit(job.train, job.valid, seed=job.seed, progress=False,
+                                                                        deadline=job.deadline)
             params = {**found.arch, **{k: v for k, v in params.items() if k != "interaction"}}
         model = MODELS[job.family.model](**params)
         model.fit(job.train, job.valid, seed=job.seed, progress=False, callbacks=[_Deadline(job.deadline)],

@@ -47,6 +47,15 @@ def test_proximal_search_invariants_and_retrain(tmp_path):
     assert no_auto.arch["interaction"] == no_auto_ops[int(np.argmax(no_auto.history[-1].alpha))]
 
 
+def test_a_search_past_its_deadline_ends_after_the_epoch_it_is_in():
+    import time
+
+    s = planted_multiply(0, n=4000)
+    res = SIFSearch(factors=4, epochs=5, warmup_epochs=1).fit(s.train, s.valid, progress=False, deadline=time.time())
+    assert len(res.history) == 1 and res.arch["interaction"] in SIFSearch(factors=4).config.ops
+    assert len(SIFSearch(factors=4, epochs=2, warmup_epochs=1).fit(s.train, s.valid, progress=False, deadline=time.time() + 600).history) == 2
+
+
 def test_alpha_is_frozen_through_the_warm_up_and_moves_after_it():
     s = planted_multiply(0, n=8000)
     res = SIFSearch(factors=4, epochs=5, warmup_epochs=3).fit(s.train, s.valid, progress=False)

@@ -190,8 +190,10 @@ class SIFSearch:
         return onehot
 
     def fit(self, train: Interactions, valid: Interactions, *, seed=0, progress: bool = True,
-            test: Interactions | None = None) -> SearchResult:
-        """Search on ``train``/``valid``.  ``test``, if given, is scored per epoch for figures only (never selects)."""
+            test: Interactions | None = None, deadline: float | None = None) -> SearchResult:
+        """Search on ``train``/``valid``.  ``test``, if given, is scored per epoch for figures only (never selects).
+        ``deadline`` (``time.time()``): no epoch starts after it; the search ends with what it found so far
+        (at least one epoch)."""
         c = self.config
         if train.ratings is None or valid is None or valid.ratings is None:
             raise DataError("SIF searches on explicit ratings: pass training and validation data with a rating column.")
@@ -253,6 +255,8 @@ class SIFSearch:
                     bar.update(1, op=step.selected, valid_rmse=step.valid_rmse)
                     if c.strategy == "halving" and len(alive) > 1 and epoch % c.rung_epochs == 0:
                         alive = better_half(alive, scores, order=range(len(cands)))  # the one halving rule (autorecs.halving)
+                    if deadline is not None and time.time() >= deadline:
+                        break
             except KeyboardInterrupt:
                 interrupted = True
                 if not history:
