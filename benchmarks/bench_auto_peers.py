@@ -36,21 +36,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import PeerFactors, machine  # noqa: E402
 from bench_auto import PROTOCOL, _commit  # noqa: E402
 
+from autorecs import Interactions  # noqa: E402
+
 GRIDS = {
     "svd": dict(n_factors=(20, 50, 100, 200), n_epochs=(20, 50, 100), lr_all=(0.002, 0.005, 0.01), reg_all=(0.02, 0.05, 0.1, 0.2)),
     "implicit-als": dict(factors=(32, 64, 128, 256), regularization=(0.01, 0.1, 1.0, 10.0, 100.0), alpha=(1.0, 5.0, 10.0, 20.0, 40.0),
                          iterations=(15, 30)),
 }
-
-
-def _merge(a, b):
-    import pandas as pd
-
-    from autorecs import Columns, Interactions
-
-    frame = pd.concat([a.to_frame(), b.to_frame()], ignore_index=True)
-    cols = Columns(rating="rating" if "rating" in frame else None, timestamp="timestamp" if "timestamp" in frame else None)
-    return Interactions.from_frame(frame, cols, duplicates="last")
 
 
 def _surprise_set(data):
@@ -97,7 +89,7 @@ def run_svd(train, valid, test, budget, seed) -> dict:
         return _SurprisePredictions(algo, on)
 
     params, v, n, search_s = _grid_search(GRIDS["svd"], fit, lambda m: evaluate(m, valid)["rmse"], budget, seed, lambda a, b: a < b)
-    full = _merge(train, valid)
+    full = Interactions.concat(train, valid)
     model = fit(params, _surprise_set(full).build_full_trainset(), full)
     return {"params": params, "valid": v, "trials": n, "search_s": search_s, "wall_s": time.perf_counter() - t0,
             "test": evaluate(model, test)["rmse"]}
@@ -111,7 +103,7 @@ def run_auto_surprise(train, valid, test, budget, seed) -> dict:
     from autorecs import evaluate
 
     t0 = time.perf_counter()
-    full = _merge(train, valid)
+    full = Interactions.concat(train, valid)
     engine = Engine(verbose=False, random_state=np.random.default_rng(seed))
     algo_name, params, score, tasks = engine.train(data=_surprise_set(full), target_metric="test_rmse", cpu_time_limit=int(budget),
                                                    max_evals=10_000)
@@ -144,7 +136,7 @@ def run_implicit_als(train, valid, test, budget, seed) -> dict:
         return evaluate(model, on, exclude=list(exclude), ks=(50,), families=("topk",))["topk"]["ndcg@50"]
 
     params, v, n, search_s = _grid_search(GRIDS["implicit-als"], fit, lambda m: ndcg(m, valid), budget, seed, lambda a, b: a > b)
-    full = _merge(train, valid)
+    full = Interactions.concat(train, valid)
     model = fit(params, full)  # excludes train + validation (its training rows) when scoring test, as auto's refit model does
     return {"params": params, "valid": v, "trials": n, "search_s": search_s, "wall_s": time.perf_counter() - t0,
             "test": ndcg(model, test)}

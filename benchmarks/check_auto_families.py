@@ -20,7 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_auto import PROTOCOL, _commit  # noqa: E402
-from bench_auto_peers import _merge  # noqa: E402
+
+from autorecs import Interactions  # noqa: E402
 
 
 def _score(model, data, task, exclude=()):
@@ -44,7 +45,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     train, valid, test = split(load(args.dataset), PROTOCOL[args.task], seed=args.seed)
-    full = _merge(train, valid)
+    full = Interactions.concat(train, valid)
     rows = [json.loads(line) for line in (args.run_dir / "leaderboard.jsonl").read_text().splitlines() if line.strip()]
     by = collections.defaultdict(list)
     for r in rows:

@@ -12,8 +12,7 @@ import json
 import numpy as np
 import torch
 
-from autorecs import Regularizer, evaluate, load, split
-from autorecs.auto import _merge
+from autorecs import Interactions, Regularizer, evaluate, load, split
 from autorecs.models import BiasedMF
 
 
@@ -32,7 +31,7 @@ def main() -> None:
     tr, va, te = split(load("ml-100k"), "random-50-25-25", seed=0)
     params = dict(solver="adam", lambdaopt="DUI", factors=33, learning_rate=0.0125)
     lopt = BiasedMF(**params).fit(tr, va, seed=8, progress=False)
-    full, epochs = _merge(tr, va), lopt.history_.best_epoch
+    full, epochs = Interactions.concat(tr, va), lopt.history_.best_epoch
     fixed = {k: v for k, v in params.items() if k != "lambdaopt"}
     reg = Regularizer(user=remap(lopt.lam_user, lopt.user_vocab_, full.user_vocab), item=remap(lopt.lam_item, lopt.item_vocab_, full.item_vocab))
     learned = BiasedMF(**fixed, epochs=epochs, regularizer=reg).fit(full, None, seed=8, progress=False)

@@ -35,10 +35,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from ._progress import logger
-from .data.interactions import Columns, Interactions
+from .data.interactions import Interactions
 from .data.splits import random_split, temporal_user_split
 from .evaluation import evaluate
 from .exceptions import ConfigError, DataError, check_output_dir
@@ -283,13 +282,6 @@ def _from_bytes(data: bytes) -> Recommender:
         with tarfile.open(fileobj=io.BytesIO(data)) as tar:
             tar.extractall(tmp, filter="data")
         return Recommender.load(Path(tmp) / "m")
-
-
-def _merge(a: Interactions, b: Interactions) -> Interactions:
-    """Train + validation as one data set (raw ids)."""
-    frame = pd.concat([a.to_frame(), b.to_frame()], ignore_index=True)
-    cols = Columns(rating="rating" if "rating" in frame else None, timestamp="timestamp" if "timestamp" in frame else None)
-    return Interactions.from_frame(frame, cols, duplicates="last")
 
 
 def _holdout(train: Interactions, task: str, seed: int):
@@ -766,7 +758,7 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
     search_s = run.elapsed()
     # train + validation for the refit; a validation part split off here is the given data again (the split drops
     # cold validation rows, which the refit must not lose)
-    full = given if holdout is not None else _merge(train, valid)
+    full = given if holdout is not None else Interactions.concat(train, valid)
     picked = _select_ensemble(run) if ensemble else None
     t_ens = run.elapsed() - search_s
     ens_info = None

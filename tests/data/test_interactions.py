@@ -38,6 +38,16 @@ def test_duplicates_keep_last_by_timestamp_and_warn_with_count():
     assert row["rating"] == 4.0 and row["timestamp"] == 30
 
 
+def test_concat_keeps_raw_ids_and_resolves_a_pair_in_both_parts():
+    a = Interactions.from_frame(frame(user=["x", "y"], item=[1, 2], rating=[1.0, 2.0]))
+    b = Interactions.from_frame(frame(user=["z", "x"], item=[3, 1], rating=[3.0, 5.0]))
+    with pytest.warns(UserWarning, match="1 duplicated"):
+        both = Interactions.concat(a, b)
+    rows = {(u, i): r for u, i, r in both.to_frame().itertuples(index=False)}
+    assert rows == {("x", 1): 5.0, ("y", 2): 2.0, ("z", 3): 3.0}  # the later part's row
+    assert len(Interactions.concat(a, b.subset(np.array([0])))) == 3
+
+
 def test_duplicates_mean_and_error_policies():
     f = frame(user=[1, 1], item=[5, 5], rating=[1.0, 4.0])
     with pytest.warns(UserWarning):

@@ -196,6 +196,15 @@ class Interactions:
             out["timestamp"] = self.timestamps
         return pd.DataFrame(out)
 
+    @classmethod
+    def concat(cls, *parts: "Interactions", duplicates: str = "last") -> "Interactions":
+        """The parts as one data set (raw ids; e.g. train + validation for a refit).  A (user, item) pair
+        in several parts is resolved by ``duplicates`` as in :meth:`from_frame` (``"last"``: the latest by
+        timestamp, else the later part's row)."""
+        frame = pd.concat([p.to_frame() for p in parts], ignore_index=True)
+        cols = Columns(rating="rating" if "rating" in frame else None, timestamp="timestamp" if "timestamp" in frame else None)
+        return cls.from_frame(frame, cols, duplicates=duplicates)
+
     def subset(self, rows: np.ndarray, *, compact: bool = True) -> "Interactions":
         """The interactions at ``rows`` (indices or boolean mask).
 
