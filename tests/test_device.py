@@ -38,6 +38,13 @@ def test_cpu_only_models_and_options_refuse_another_device(ratings_data, monkeyp
         BiasedMF(factors=2, epochs=1, cg_steps=0).fit(ratings_data, seed=0, progress=False, device="cuda")
     with pytest.raises(ConfigError, match="'lambdaopt'.*λOpt trains on the CPU only"):
         BiasedMF(factors=2, epochs=1, solver="adam", lambdaopt="DUI").fit(ratings_data, ratings_data, seed=0, progress=False, device="cuda")
+    from autorecs.search import Param, SearchSpace, Tuner
+
+    monkeypatch.setattr("autorecs.device.resolve_device", lambda d: torch.device("cuda"))
+    space = SearchSpace((Param("factors", "int", low=2, high=4),))
+    with pytest.raises(ConfigError, match=r"BiasedMF with \{'solver': 'adam', 'lambdaopt': 'DUI'\} trains on the CPU only"):
+        Tuner("biased-mf", space, fixed={"solver": "adam", "lambdaopt": "DUI"}, device="cuda")  # refused before any trial
+    assert Tuner("biased-mf", space, fixed={"solver": "adam"}, device="cuda").device == "cuda"
 
 
 def test_device_is_not_a_hyperparameter(implicit_data, tmp_path):

@@ -110,17 +110,24 @@ class BiasedMF(Recommender):
     def step_hint_fields(self):  # type: ignore[override]
         return ("solver", "reg_user", "reg_item") if self.config.solver == "als" else ("solver", "learning_rate")
 
-    def trains_on_gpu(self) -> bool:
+    def _cpu_only(self) -> tuple | None:
+        """Why this configuration trains on the CPU only, as :func:`check_param`'s arguments after the
+        owner; None when it can train on a GPU."""
         c = self.config
-        return self.supports_device and not c.lambdaopt and (c.solver != "als" or c.cg_steps > 0)
+        if c.lambdaopt:
+            return "lambdaopt", c.lambdaopt, "empty on a GPU", "λOpt trains on the CPU only; use device='cpu'."
+        if c.solver == "als" and c.cg_steps == 0:
+            return "cg_steps", c.cg_steps, ">= 1 on a GPU", "The exact ALS solves (cg_steps=0) run on the CPU only; use device='cpu'."
+        return None
+
+    def trains_on_gpu(self) -> bool:
+        return self.supports_device and self._cpu_only() is None
 
     # -------------------------------------------------------------- training
     def _prepare(self, train) -> None:
         c, dev = self.config, self.device_
-        if dev.type != "cpu":
-            check_param(not c.lambdaopt, "BiasedMF", "lambdaopt", c.lambdaopt, "empty on a GPU", "λOpt trains on the CPU only; use device='cpu'.")
-            check_param(c.solver != "als" or c.cg_steps > 0, "BiasedMF", "cg_steps", c.cg_steps, ">= 1 on a GPU",
-                        "The exact ALS solves (cg_steps=0) run on the CPU only; use device='cpu'.")
+        if dev.type != "cpu" and (why := self._cpu_only()) is not None:
+            check_param(False, "BiasedMF", *why)
         self.rating_range = torch.tensor([train.ratings.min(), train.ratings.max()], dtype=torch.float32)
         self._val = None
         reg = copy.deepcopy(self.regularizer) if self.regularizer is not None else Regularizer(c.reg_user, c.reg_item, c.reg_bias, c.reg_exponent)

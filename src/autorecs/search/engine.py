@@ -315,7 +315,10 @@ class Tuner:
         self.study, self.storage = study, storage  # resolved by run(): the default name includes the data's fingerprint
         self.fixed, self.seed, self.prune = fixed, seed, prune
         self.n_jobs, self.backend, self.ray_address = n_jobs, backend, ray_address
-        klass(**{**space.fixed, **fixed})  # validate the fixed hyperparameters now
+        probe = klass(**{**space.fixed, **fixed})  # validate the fixed hyperparameters now
+        if resolve_device(device).type != "cpu" and not probe.trains_on_gpu():  # e.g. λOpt, or BiasedMF's exact ALS solves
+            raise ConfigError(f"{klass.__name__} with {({**space.fixed, **fixed})} trains on the CPU only; got device={device!r}. "
+                              "Use device='cpu'.")
         space.check_values(lambda params: klass(**{**params, **fixed}))  # and every value the space can produce
 
     def _identity(self, train, valid, exclude) -> dict:
