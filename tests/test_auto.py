@@ -251,3 +251,15 @@ def test_a_model_shipped_as_trained_is_not_fitted_again(ratings_data, monkeypatc
     again, _ = A._refit(run, best, s.train)
     u, i = s.valid.user_vocab.ids(s.valid.users[:40]), s.valid.item_vocab.ids(s.valid.items[:40])
     assert len(fits) == 3 and np.allclose(again.predict(u, i), model.predict(u, i), atol=1e-5)
+
+
+def test_recency_is_searched_only_on_data_with_timestamps(implicit_data):
+    ease = next(f for f in FAMILIES["ranking"] if f.name == "ease")
+    names = lambda fam: [p.name for p in fam.search_space().params]  # noqa: E731
+    assert "recency" in names(ease) and "recency" not in names(ease.for_data(False))
+    assert ease.for_data(True) is ease and "reg" in ease.for_data(False).space
+    frame = implicit_data.to_frame().drop(columns="timestamp")
+    from autorecs.data import Interactions
+
+    res = auto(Interactions.from_frame(frame), task="ranking", budget=6, families=["ease"], progress=False, ensemble=False)
+    assert len(res.leaderboard) > 1 and all(t.state == "COMPLETE" and "recency" not in t.params for t in res.leaderboard)

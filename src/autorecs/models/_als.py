@@ -159,15 +159,6 @@ def cg_solve(
     return x
 
 
-def history_scores(seen: sp.csr_matrix, users: np.ndarray, matrix: torch.Tensor) -> torch.Tensor:
-    """Item-based scores ``X_u M`` for some users: their binary training rows times an items x items matrix."""
-    rows = seen[np.asarray(users, np.int64)]
-    if not rows.nnz:
-        return torch.zeros(rows.shape, dtype=torch.float32)
-    rows.data[:] = 1.0
-    return torch.sparse.mm(torch_csr(rows), matrix)
-
-
 #: Above this many items, models that keep a dense items x items matrix (EASE, KNNBaseline, ItemKNN) refuse the data.
 MAX_DENSE_ITEMS = 40_000
 

@@ -17,13 +17,14 @@ import numpy as np
 import torch
 
 from ..exceptions import check_float
-from ._als import check_dense_items, history_scores
+from ._als import check_dense_items
+from ._history import RecencyOptions, history_scores, recency_weights
 from .base import FitConfig, Recommender
 
 
 
 @dataclass
-class EASEConfig(FitConfig):
+class EASEConfig(FitConfig, RecencyOptions):
     """Hyperparameters of :class:`EASE`."""
 
     reg: float = 300.0
@@ -35,6 +36,7 @@ class EASEConfig(FitConfig):
 
     def validate(self) -> None:
         super().validate()
+        self.validate_recency("EASE")
         check_float("EASE", "reg", self.reg, low_open=True, fix="EASE needs λ > 0 for the solve to exist.")
 
 
@@ -49,6 +51,7 @@ class EASE(Recommender):
     deterministic = True
 
     def _prepare(self, train) -> None:
+        self.recency_weights_ = recency_weights(train, self.config.recency, "EASE")
         check_dense_items("EASE", train.n_items, "solves an items x items system", "implicit-als or bpr-mf")
         x = train.csr("ones")
         x.data[:] = 1.0
@@ -73,11 +76,13 @@ class EASE(Recommender):
         return self.B[codes] if side == "item" else None
 
     def _get_state(self) -> dict[str, torch.Tensor]:
-        return {"B": self.B.clone()}
+        recency = {} if self.recency_weights_ is None else {"recency_weights": torch.from_numpy(self.recency_weights_.copy())}
+        return {"B": self.B.clone(), **recency}
 
     def _set_state(self, state) -> None:
         self.B = state["B"].clone().float()
+        self.recency_weights_ = state["recency_weights"].numpy().copy() if "recency_weights" in state else None
 
     @torch.no_grad()
     def _score_codes(self, users: np.ndarray) -> torch.Tensor:
-        return history_scores(self.seen_, users, self.B)
+        return history_scores(self.seen_, users, self.B, self.recency_weights_)

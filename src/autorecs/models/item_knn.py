@@ -13,12 +13,13 @@ import numpy as np
 import torch
 
 from ..exceptions import check_float, check_int
-from ._als import check_dense_items, history_scores
+from ._als import check_dense_items
+from ._history import RecencyOptions, history_scores, recency_weights
 from .base import FitConfig, Recommender
 
 
 @dataclass
-class ItemKNNConfig(FitConfig):
+class ItemKNNConfig(FitConfig, RecencyOptions):
     """Hyperparameters of :class:`ItemKNN`."""
 
     neighbors: int = 100
@@ -32,6 +33,7 @@ class ItemKNNConfig(FitConfig):
 
     def validate(self) -> None:
         super().validate()
+        self.validate_recency("ItemKNN")
         check_int("ItemKNN", "neighbors", self.neighbors)
         check_float("ItemKNN", "shrink", self.shrink)
 
@@ -47,6 +49,7 @@ class ItemKNN(Recommender):
     deterministic = True
 
     def _prepare(self, train) -> None:
+        self.recency_weights_ = recency_weights(train, self.config.recency, "ItemKNN")
         check_dense_items("ItemKNN", train.n_items, "keeps an items x items similarity", "implicit-als or bpr-mf")
         x = train.csr("ones")
         x.data[:] = 1.0
@@ -75,11 +78,13 @@ class ItemKNN(Recommender):
         return self.S[:, codes].T if side == "item" else None
 
     def _get_state(self) -> dict[str, torch.Tensor]:
-        return {"S": self.S.clone()}
+        recency = {} if self.recency_weights_ is None else {"recency_weights": torch.from_numpy(self.recency_weights_.copy())}
+        return {"S": self.S.clone(), **recency}
 
     def _set_state(self, state) -> None:
         self.S = state["S"].clone().float()
+        self.recency_weights_ = state["recency_weights"].numpy().copy() if "recency_weights" in state else None
 
     @torch.no_grad()
     def _score_codes(self, users: np.ndarray) -> torch.Tensor:
-        return history_scores(self.seen_, users, self.S)
+        return history_scores(self.seen_, users, self.S, self.recency_weights_)
