@@ -48,16 +48,17 @@ def test_sparse_adam_leaves_rows_without_gradient_alone_and_falls_back_for_float
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "sparse_adam", "sgd"])
-@pytest.mark.parametrize("regularizer", [None, "per-row", "exponent"])
+@pytest.mark.parametrize("regularizer", [None, "per-row", "exponent", "no item bias"])
 def test_compiled_bpr_batch_matches_the_tensor_path(implicit_data, optimizer, regularizer):
     train = split(implicit_data, "temporal-60-20-20").train
     k = 5
     reg = {None: None,
            "per-row": Regularizer(torch.rand(train.n_users, k, generator=torch.Generator().manual_seed(1)) * 0.1, torch.full((k,), 0.05)),
-           "exponent": Regularizer(0.02, 0.03, bias=0.01, exponent=0.5)}[regularizer]
+           "exponent": Regularizer(0.02, 0.03, bias=0.01, exponent=0.5), "no item bias": None}[regularizer]
     models = []
     for compiled in (True, False):
-        m = BPRMF(factors=k, epochs=3, batch_size=16, optimizer=optimizer, learning_rate=0.05, regularizer=reg)
+        m = BPRMF(factors=k, epochs=3, batch_size=16, optimizer=optimizer, learning_rate=0.05, regularizer=reg,
+                  item_bias=regularizer != "no item bias")
         m._compiled = compiled
         models.append(m.fit(train, seed=0, progress=False))
     fast, ref = models

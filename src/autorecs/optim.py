@@ -11,7 +11,7 @@ OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adagrad": torch
 class SparseAdam(torch.optim.SparseAdam):
     """:class:`torch.optim.SparseAdam` (Adam on the rows a step's sparse gradient names: "lazy Adam";
     the other rows and their moments stay as they are), the same rule and state, with the step of a
-    2-D float32 table on the CPU in one compiled pass (:func:`autorecs.kernels.sparse_adam_rows`)
+    float32 vector or matrix on the CPU in one compiled pass (:func:`autorecs.kernels.sparse_adam_rows`)
     instead of PyTorch's coalesce, masks and sparse adds.  Gradients must be sparse COO tensors with
     one sparse dimension (rows); they need not be coalesced."""
 
