@@ -85,7 +85,7 @@ class Family:
 
 #: Search parameters that need timestamps (dropped from the spaces on data without them).
 TIME_PARAMS = ("recency",)
-#: The history-based models' recency τ (0: off): a user's item with r newer ones weighs exp(−r/τ) when scoring.
+#: The recency τ of EASE, item-kNN (scoring) and ImplicitALS (confidence) (0: off): a user's item with r newer ones weighs exp(−r/τ).
 #: On ml-100k temporal-60-20-20 EASE's validation NDCG@50 was best at τ = 10 (benchmarks/README.md).
 _RECENCY = {"type": "categorical", "choices": [0.0, 3.0, 10.0, 30.0, 100.0, 300.0]}
 
@@ -115,7 +115,8 @@ FAMILIES: dict[str, tuple[Family, ...]] = {
         Family("popularity", "popularity"),
         Family("item-knn", "item-knn", space={"neighbors": _int(10, 1000), "shrink": _log(0.1, 200.0), "recency": _RECENCY}),
         Family("ease", "ease", space={"reg": _log(10.0, 10_000.0), "recency": _RECENCY}),
-        Family("implicit-als", "implicit-als", space={"factors": _int(16, 256), "reg": _log(0.1, 200.0), "alpha": _log(0.1, 50.0)}),
+        Family("implicit-als", "implicit-als", space={"factors": _int(16, 256), "reg": _log(0.1, 200.0), "alpha": _log(0.1, 50.0),
+                                                      "recency": _RECENCY}),
         Family("bpr-mf", "bpr-mf", space={"factors": _int(16, 256), "learning_rate": _log(1e-4, 0.02), "reg": _log(1e-4, 0.5)}),
         # not by default: far behind on ml-100k (validation NDCG@50 about 0.20 against 0.26 for ImplicitALS), slow
         # (5-8 trials in 10 minutes), and with it every family would be scored on half the validation rows

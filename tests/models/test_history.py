@@ -7,7 +7,7 @@ import pytest
 from autorecs import Recommender
 from autorecs.data import Interactions
 from autorecs.exceptions import ConfigError, DataError
-from autorecs.models import EASE, ItemKNN
+from autorecs.models import EASE, ImplicitALS, ItemKNN
 from autorecs.models._history import recency_weights
 
 
@@ -52,3 +52,13 @@ def test_recency_needs_timestamps_and_a_valid_value():
     with pytest.raises(ConfigError, match="'recency'"):
         ItemKNN(recency=-1.0)
     EASE(recency=0).fit(_data(with_time=False), seed=0, progress=False)  # no timestamps needed without it
+
+
+def test_implicit_als_weighs_confidence_by_recency():
+    d = _data()
+    m = ImplicitALS(factors=2, alpha=2.0, recency=1.0, epochs=1)
+    m.fit(d, seed=0, progress=False)
+    w = recency_weights(d, 1.0, "ImplicitALS")
+    assert np.allclose(m._conf.values().numpy(), 2.0 * w)  # c - 1 = α w r, in train.csr()'s order
+    with pytest.raises(DataError, match=r"ImplicitALS\(recency=3\)"):
+        ImplicitALS(recency=3).fit(_data(with_time=False), seed=0, progress=False)

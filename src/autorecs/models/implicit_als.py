@@ -28,16 +28,18 @@ import torch
 from ..exceptions import check_float, check_int, check_param
 from ..regularization import Regularizer
 from ._als import cg_solve, pair_dots, ridge_solve, torch_csr, with_values
+from ._history import RecencyOptions, recency_weights
 from .base import FitConfig, Recommender
 
 
 @dataclass
-class ImplicitALSConfig(FitConfig):
+class ImplicitALSConfig(FitConfig, RecencyOptions):
     """Hyperparameters of :class:`ImplicitALS`."""
 
     factors: int = 96
     alpha: float = 1.0
-    """Confidence scaling: c = 1 + α r."""
+    """Confidence scaling: c = 1 + α r (with ``recency``: c = 1 + α w r, w the history item's recency
+    weight, so that a user's factors follow what they did last)."""
     reg: float = 15.0
     """λ on user and item factors.  Defaults (K, α, λ) chosen on the validation split of
     ml-100k temporal-60-20-20 (benchmarks/README.md)."""
@@ -64,6 +66,7 @@ class ImplicitALSConfig(FitConfig):
         check_float("ImplicitALS", "init_std", self.init_std, low_open=True)
         check_param(self.solver in SOLVERS, "ImplicitALS", "solver", self.solver, f"one of {SOLVERS}")
         check_int("ImplicitALS", "cg_steps", self.cg_steps)
+        self.validate_recency("ImplicitALS")
 
 
 SOLVERS = ("cg", "cholesky")
@@ -89,6 +92,9 @@ class ImplicitALS(Recommender):
         r.sort_indices()
         conf = r.copy()
         conf.data = c.alpha * r.data  # c − 1
+        weights = recency_weights(train, c.recency, "ImplicitALS")  # aligned with r's (canonical) entries
+        if weights is not None:
+            conf.data *= weights
         target = conf.copy()
         target.data = 1.0 + conf.data  # c · p with p = 1
         self._reg = Regularizer(c.reg, c.reg, exponent=c.reg_exponent).bind(np.diff(r.indptr), np.diff(r.tocsc().indptr))
