@@ -75,6 +75,19 @@ def test_bpr_on_cuda_trains_and_recommends(implicit_data):
 
 
 @cuda
+@pytest.mark.parametrize("optimizer", ["adam", "sparse_adam"])
+def test_bpr_on_cuda_matches_the_cpu_kernels(implicit_data, optimizer):
+    """The GPU runs the tensor path (torch's Adam / SparseAdam); the CPU the compiled kernels: the same arithmetic."""
+    from autorecs import BPRMF
+
+    kw = dict(factors=4, epochs=3, batch_size=16, learning_rate=0.05, optimizer=optimizer)
+    cpu = BPRMF(**kw).fit(implicit_data, seed=0, progress=False)
+    gpu = BPRMF(**kw).fit(implicit_data, seed=0, progress=False, device="cuda")
+    assert gpu.P.device.type == "cuda"
+    assert torch.allclose(gpu.P.detach().cpu(), cpu.P.detach(), atol=1e-4) and torch.allclose(gpu.Q.detach().cpu(), cpu.Q.detach(), atol=1e-4)
+
+
+@cuda
 def test_implicit_als_on_cuda_matches_cpu_and_loads_on_cpu(implicit_data, tmp_path):
     train, valid, _ = split(implicit_data, "temporal-60-20-20")
     cpu = ImplicitALS(factors=4, epochs=5).fit(train, seed=0, progress=False)
