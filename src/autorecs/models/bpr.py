@@ -175,9 +175,10 @@ class BPRMF(Recommender):
         if kernel is not None and not sparse:
             from ..kernels import add_rows
 
-            tables = [(self.P, grads["P"]), (self.Q, grads["Q"])] + ([(self.bi, grads["bi"])] if bias else [])
-            dense = [(param, g, g.reshape(len(g), -1).numpy()) for param, g in tables]
-            last = [np.zeros(0, np.int64)] * 2  # the rows of the previous batch: the only non-zero ones
+            # (parameter, its gradient table, as a 2-D array, which of the batch's row sets indexes it: users 0, items 1)
+            tables = [(self.P, grads["P"], 0), (self.Q, grads["Q"], 1)] + ([(self.bi, grads["bi"], 1)] if bias else [])
+            dense = [(param, g, g.reshape(len(g), -1).numpy(), side) for param, g, side in tables]
+            last = [np.zeros(0, np.int64)] * 2  # the previous batch's users and items: the only non-zero rows
 
         def set_sparse_grads(u, ij, g_pu, g_qij, g_bij):
             self.P.grad = torch.sparse_coo_tensor(u[None], g_pu, P.shape, check_invariants=False)
@@ -196,8 +197,8 @@ class BPRMF(Recommender):
                     set_sparse_grads(u, ij, g_pu, g_qij, g_bij)
                 else:
                     rows_ = (u.numpy(), ij.numpy())
-                    for (param, g, gn), r, before, vals in zip(dense, (0, 1, 1), (last[0], last[1], last[1]), (g_pu, g_qij, g_bij)):
-                        add_rows(gn, before, rows_[r], vals.numpy().reshape(len(vals), -1))
+                    for (param, g, gn, side), vals in zip(dense, (g_pu, g_qij, g_bij)):
+                        add_rows(gn, last[side], rows_[side], vals.numpy().reshape(len(vals), -1))
                         param.grad = g
                     last[:] = rows_
                 return BatchLoss(torch.tensor(data), torch.tensor(penalty), grads=())
