@@ -20,16 +20,19 @@ from numba import njit
 
 
 @njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
-def bpr_batch_grads(P, Q, b, u, i, j, lam_u, s_u, lam_i, s_i, lam_b, bias, g_u, g_ij, g_b):  # pragma: no cover (compiled)
+def bpr_batch_grads(P, Q, b, u, i, j, lam_u, s_u, lam_i, s_i, lam_b, bias, g_u, g_ij, g_b, c_out):  # pragma: no cover (compiled)
     """BPR-MF's batch loss and its per-occurrence gradients, divided by the batch size.
 
     ``P`` (users x K), ``Q`` (items x K), ``b`` (items): the tables; ``u, i, j``: the batch's
     users, positives and negatives.  The penalty's coefficients: ``lam_u`` (1 or users) x K (a
-    contiguous row per λ: unit strides let the row loops vectorise) and ``s_u`` (users), the per-row
-    weight ``n^(β−1)`` (ones when β = 1); likewise ``lam_i``,
-    ``s_i``; ``lam_b`` (1 or items): the bias's λ.  Writes ``g_u`` (n x K), ``g_ij`` (2n x K: the
-    positives' rows, then the negatives'), ``g_b`` (2n); returns ``(data, penalty)`` summed over
-    the batch: ``Σ −log σ(x_uij)`` and ``Σ λ·n^(β−1)·θ²`` over the occurrences.
+    contiguous row per λ lets the row loops vectorise; a read-only broadcast view of a per-row or
+    global λ works too) and ``s_u`` (users), the per-row weight ``n^(β−1)`` (ones when β = 1); likewise
+    ``lam_i``, ``s_i``; ``lam_b`` (1 or items): the bias's λ, or empty for the mean of the item's row of
+    ``lam_i`` (the :class:`~autorecs.regularization.Regularizer` default, which follows a learned Λ).
+    Writes ``g_u`` (n x K), ``g_ij`` (2n x K: the positives' rows, then the negatives'), ``g_b`` (2n)
+    and ``c_out`` (n: d(−log σ(x))/dx per triple, the data part that λOpt's Λ-step reuses); returns
+    ``(data, penalty)`` summed over the batch: ``Σ −log σ(x_uij)`` and ``Σ λ·n^(β−1)·θ²`` over the
+    occurrences.
     """
     n = len(u)
     K = P.shape[1]
@@ -38,6 +41,7 @@ def bpr_batch_grads(P, Q, b, u, i, j, lam_u, s_u, lam_i, s_i, lam_b, bias, g_u, 
     ru = 1 if lam_u.shape[0] > 1 else 0
     ri = 1 if lam_i.shape[0] > 1 else 0
     rb = 1 if lam_b.shape[0] > 1 else 0
+    mean_b = lam_b.shape[0] == 0
     data = 0.0
     pen = 0.0
     for t in range(n):
@@ -56,6 +60,7 @@ def bpr_batch_grads(P, Q, b, u, i, j, lam_u, s_u, lam_i, s_i, lam_b, bias, g_u, 
             e = math.exp(x)
             data += -x + math.log1p(e)
             c = np.float32(-1.0 / (1.0 + e))
+        c_out[t] = c
         lu, li, lj = lam_u[ru * uu], lam_i[ri * ii], lam_i[ri * jj]
         su, si, sj = two * s_u[uu], two * s_i[ii], two * s_i[jj]
         gu, gi, gj = g_u[t], g_ij[t], g_ij[n + t]
@@ -70,7 +75,15 @@ def bpr_batch_grads(P, Q, b, u, i, j, lam_u, s_u, lam_i, s_i, lam_b, bias, g_u, 
             gj[k] = (aj - c * pu[k]) * inv
         pen += 0.5 * p
         if bias:
-            bi_, bj_ = si * lam_b[rb * ii], sj * lam_b[rb * jj]
+            if mean_b:
+                lbi = np.float32(0.0)
+                lbj = np.float32(0.0)
+                for k in range(K):
+                    lbi += li[k]
+                    lbj += lj[k]
+                bi_, bj_ = si * (lbi / K), sj * (lbj / K)
+            else:
+                bi_, bj_ = si * lam_b[rb * ii], sj * lam_b[rb * jj]
             pen += 0.5 * (bi_ * b[ii] * b[ii] + bj_ * b[jj] * b[jj])
             g_b[t] = (bi_ * b[ii] + c) * inv
             g_b[n + t] = (bj_ * b[jj] - c) * inv
@@ -125,3 +138,194 @@ def add_rows(G, clear, idx, vals):  # pragma: no cover (compiled)
         g, v = G[idx[t]], vals[t]
         for k in range(K):
             g[k] += v[k]
+
+
+@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
+def bpr_lambda_grads(P, Q, b, MP, VP, MQ, VQ, Mb, Vb, adam, lr, beta1, beta2, eps, step, wd,
+                     u, i, j, c, vu, vi, vj, lam_u, s_u, lam_i, s_i, lam_b, bias,
+                     G_u, G_i, clear_u, clear_i, slot_u, slot_i, clip):  # pragma: no cover (compiled)
+    """λOpt's Λ-step for BPR-MF (autorecs.lambdaopt.hypergrad) in one pass: the gradient of the
+    validation BPR loss after a simulated optimizer step with respect to Λ, clipped to [-clip, clip].
+
+    ``P, Q, b`` and the optimizer's moments ``MP, VP, MQ, VQ, Mb, Vb`` (ignored when ``adam`` is
+    False: plain SGD; zero when the optimizer has not stepped yet) are at step t; ``lr, beta1,
+    beta2, eps, step`` (t + 1), ``wd``: the optimizer's settings.  ``u, i, j, c``: the training
+    batch and its per-triple d(−log σ(x))/dx (:func:`bpr_batch_grads`); ``vu, vi, vj``: the
+    validation batch; ``lam_*, s_*, lam_b, bias`` as in :func:`bpr_batch_grads` (``lam_b`` empty: the
+    bias λ is the mean of the item's λ row, and learns with it; else fixed).
+
+    Only the rows the validation batch reads are simulated: their data gradient (the batch's
+    occurrences summed onto them), the penalty's 2·c_r·n_r^(β−1)·λ_r ⊙ θ_r / n (c_r the row's
+    occurrences in the batch), the optimizer's element-wise rule θ̄ = f(θ, g) and its derivative
+    in closed form.  Writes dL/dΛ into ``G_u``, ``G_i`` (the Λ tensors' shapes as (rows, columns):
+    1 or users/items x 1 or K), first zeroing their rows ``clear_u``, ``clear_i`` (the previous
+    call's: the tables stay zero elsewhere); ``slot_u``, ``slot_i``: -1 per table row (left so).
+    Returns ``(validation loss, user rows written, item rows written)``.
+    """
+    n, nv, K = len(u), len(vu), P.shape[1]
+    ru, cu = (1 if G_u.shape[0] > 1 else 0), (1 if G_u.shape[1] > 1 else 0)
+    ri, ci = (1 if G_i.shape[0] > 1 else 0), (1 if G_i.shape[1] > 1 else 0)
+    rlu = 1 if lam_u.shape[0] > 1 else 0
+    rli = 1 if lam_i.shape[0] > 1 else 0
+    rb = 1 if lam_b.shape[0] > 1 else 0
+    mean_b = lam_b.shape[0] == 0
+    for r in clear_u:
+        G_u[ru * r, :] = 0.0
+    for r in clear_i:
+        G_i[ri * r, :] = 0.0
+    # the validation batch's rows, each given a slot
+    urows = np.empty(nv, np.int64)
+    irows = np.empty(2 * nv, np.int64)
+    nu = 0
+    ni = 0
+    for t in range(nv):
+        if slot_u[vu[t]] < 0:
+            slot_u[vu[t]] = nu
+            urows[nu] = vu[t]
+            nu += 1
+    for t in range(2 * nv):
+        r = vi[t] if t < nv else vj[t - nv]
+        if slot_i[r] < 0:
+            slot_i[r] = ni
+            irows[ni] = r
+            ni += 1
+    # the training batch's data gradient and occurrences at those rows
+    inv = np.float32(1.0 / n)
+    Du, cnt_u = np.zeros((nu, K), np.float32), np.zeros(nu, np.float32)
+    Di, Db, cnt_i = np.zeros((ni, K), np.float32), np.zeros(ni, np.float32), np.zeros(ni, np.float32)
+    for t in range(n):
+        su, si, sj = slot_u[u[t]], slot_i[i[t]], slot_i[j[t]]
+        if su < 0 and si < 0 and sj < 0:
+            continue
+        ct = c[t] * inv
+        pu, qi, qj = P[u[t]], Q[i[t]], Q[j[t]]
+        if su >= 0:
+            cnt_u[su] += 1.0
+            d = Du[su]
+            for k in range(K):
+                d[k] += ct * (qi[k] - qj[k])
+        if si >= 0:
+            cnt_i[si] += 1.0
+            d = Di[si]
+            for k in range(K):
+                d[k] += ct * pu[k]
+            Db[si] += ct
+        if sj >= 0:
+            cnt_i[sj] += 1.0
+            d = Di[sj]
+            for k in range(K):
+                d[k] -= ct * pu[k]
+            Db[sj] -= ct
+    # the simulated step at those rows: θ̄ and dθ̄/dg
+    b1, b2 = 1.0 - beta1**step, 1.0 - beta2**step
+    c2, size = np.float32(math.sqrt(b2)), np.float32(lr / b1)
+    f1, f2 = np.float32(1.0 - beta1), np.float32(1.0 - beta2)
+    e, be1, be2, lr32, wd32 = np.float32(eps), np.float32(beta1), np.float32(beta2), np.float32(lr), np.float32(wd)
+    two = np.float32(2.0)
+    Tu, Ju = np.empty((nu, K), np.float32), np.empty((nu, K), np.float32)
+    Ti, Ji = np.empty((ni, K), np.float32), np.empty((ni, K), np.float32)
+    Tb, Jb = np.zeros(ni, np.float32), np.zeros(ni, np.float32)
+    for s in range(nu + ni):
+        user = s < nu
+        r = urows[s] if user else irows[s - nu]
+        q = s if user else s - nu
+        theta = P[r] if user else Q[r]
+        M = MP if user else MQ
+        V = VP if user else VQ
+        lam = lam_u[rlu * r] if user else lam_i[rli * r]
+        coef = two * (cnt_u[q] if user else cnt_i[q]) * (s_u[r] if user else s_i[r]) * inv
+        D = Du[q] if user else Di[q]
+        T = Tu[q] if user else Ti[q]
+        J = Ju[q] if user else Ji[q]
+        for k in range(K):
+            g = D[k] + coef * lam[k] * theta[k] + wd32 * theta[k]
+            if adam:
+                m0, v0 = M[r, k], V[r, k]
+                m = be1 * m0 + f1 * g
+                root = np.sqrt(be2 * v0 + f2 * g * g)
+                den = root / c2 + e
+                T[k] = theta[k] - size * m / den
+                rest = (f1 * be2 * v0 - be1 * f2 * m0 * g) / (c2 * root) if root > 0 else np.float32(0.0)
+                J[k] = -size * (f1 * e + rest) / (den * den)  # simulate.py's _AdamStep: no cancellation
+            else:
+                T[k] = theta[k] - lr32 * g
+                J[k] = -lr32
+        if bias and not user:
+            if mean_b:
+                lb = np.float32(0.0)
+                for k in range(K):
+                    lb += lam[k]
+                lb = np.float32(lb / K)
+            else:
+                lb = lam_b[rb * r]
+            g = Db[q] + coef * lb * b[r] + wd32 * b[r]
+            if adam:
+                m0, v0 = Mb[r], Vb[r]
+                m = be1 * m0 + f1 * g
+                root = np.sqrt(be2 * v0 + f2 * g * g)
+                den = root / c2 + e
+                Tb[q] = b[r] - size * m / den
+                rest = (f1 * be2 * v0 - be1 * f2 * m0 * g) / (c2 * root) if root > 0 else np.float32(0.0)
+                Jb[q] = -size * (f1 * e + rest) / (den * den)
+            else:
+                Tb[q] = b[r] - lr32 * g
+                Jb[q] = -lr32
+    # the validation loss at θ̄ and its gradient at θ̄
+    Au, Ai, Ab = np.zeros((nu, K), np.float32), np.zeros((ni, K), np.float32), np.zeros(ni, np.float32)
+    loss = 0.0
+    vinv = np.float32(1.0 / nv)
+    for t in range(nv):
+        su, si, sj = slot_u[vu[t]], slot_i[vi[t]], slot_i[vj[t]]
+        pu, qi, qj = Tu[su], Ti[si], Ti[sj]
+        x = np.float32(0.0)
+        for k in range(K):
+            x += pu[k] * (qi[k] - qj[k])
+        if bias:
+            x += Tb[si] - Tb[sj]
+        if x > 0:
+            ex = math.exp(-x)
+            loss += math.log1p(ex)
+            dx = np.float32(-ex / (1.0 + ex)) * vinv
+        else:
+            ex = math.exp(x)
+            loss += -x + math.log1p(ex)
+            dx = np.float32(-1.0 / (1.0 + ex)) * vinv
+        au, ai, aj = Au[su], Ai[si], Ai[sj]
+        for k in range(K):
+            au[k] += dx * (qi[k] - qj[k])
+            ai[k] += dx * pu[k]
+            aj[k] -= dx * pu[k]
+        if bias:
+            Ab[si] += dx
+            Ab[sj] -= dx
+    # dL/dΛ through the penalty's 2·c_r·n_r^(β−1)·λ_r ⊙ θ_r / n, clipped
+    for s in range(nu + ni):
+        user = s < nu
+        r = urows[s] if user else irows[s - nu]
+        q = s if user else s - nu
+        cnt = cnt_u[q] if user else cnt_i[q]
+        if cnt == 0:
+            continue
+        coef = two * cnt * (s_u[r] if user else s_i[r]) * inv
+        theta = P[r] if user else Q[r]
+        A = Au[q] if user else Ai[q]
+        J = Ju[q] if user else Ji[q]
+        G = G_u[ru * r] if user else G_i[ri * r]
+        cc = cu if user else ci
+        for k in range(K):
+            G[cc * k] += A[k] * J[k] * coef * theta[k]
+        if bias and not user and mean_b:
+            gb = Ab[q] * Jb[q] * coef * b[r] / G.shape[0]  # the bias λ is the mean of the row's λ
+            for k in range(G.shape[0]):
+                G[k] += gb
+    for s in range(nu):
+        row = G_u[ru * urows[s]]
+        for k in range(row.shape[0]):
+            row[k] = min(max(row[k], -clip), clip)
+        slot_u[urows[s]] = -1
+    for s in range(ni):
+        row = G_i[ri * irows[s]]
+        for k in range(row.shape[0]):
+            row[k] = min(max(row[k], -clip), clip)
+        slot_i[irows[s]] = -1
+    return loss / nv, urows[:nu], irows[:ni]

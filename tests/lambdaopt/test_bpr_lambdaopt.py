@@ -75,6 +75,7 @@ def test_the_models_lambda_step_simulates_its_real_next_step(parts, optimizer):
     from autorecs.lambdaopt import validation_loss_after_step
 
     m = BPRMF(factors=4, epochs=1, reg=0.05, optimizer=optimizer, learning_rate=0.05, lambdaopt="DUI", lambda_lr=0.01)
+    m._compiled = False  # the tensor path (the compiled Λ-step is tested against it: tests/test_kernels.py)
     m.fit(parts.train, parts.valid, seed=0, progress=False)
     m._init_params(np.random.default_rng(0))  # fit() restored its best state into new tensors; start a live run
     m._train_epoch()  # mid-training now: the optimizer state and Λ are not trivial
@@ -82,7 +83,7 @@ def test_the_models_lambda_step_simulates_its_real_next_step(parts, optimizer):
     original = m._lambda_step
 
     def check(batch, grads, v):
-        u, ij = batch
+        u, i, j = batch
         vu, vi, vj = (t[v] for t in m._vtriples)
         if not checked:
             captured = {}
@@ -90,7 +91,6 @@ def test_the_models_lambda_step_simulates_its_real_next_step(parts, optimizer):
             original(batch, grads, v)
             opt, tables, data, penalty_grads_fn, rows, val_loss = captured["args"]
             b = len(u)
-            i, j = ij[:b], ij[b:]
             for scale in (1.0, 3.0):
                 lu, li = (t.detach() * scale for t in m._lam.current())
                 graph = Regularizer(lu, li, exponent=m._reg.exponent)

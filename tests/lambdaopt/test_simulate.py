@@ -71,3 +71,33 @@ def test_a_row_with_no_state_and_no_gradient_has_a_finite_derivative(name):
     torch.testing.assert_close(new[0].detach(), torch.ones(3))
     (g,) = torch.autograd.grad(new.sum(), [lam])
     assert torch.isfinite(g)
+
+
+@pytest.mark.parametrize("name", ["adam", "adagrad"])
+@pytest.mark.parametrize("warm_steps", [0, 3])
+def test_the_derivative_in_float32_matches_float64_autograd(name, warm_steps):
+    """dθ̄/dg of the fused steps, in float32, against autograd through PyTorch's plain formulas in
+    float64.  At the first Adam step the derivative is ~ε/g² (tiny): the difference of two nearly
+    equal terms would give float32 noise there; the closed form must not."""
+    g = torch.Generator().manual_seed(1)
+    p = torch.nn.Parameter(torch.randn(6, 4, generator=g))
+    opt = make_optimizer(name, [p], lr=0.05)
+    for _ in range(warm_steps):
+        p.grad = torch.randn(6, 4, generator=g)
+        opt.step()
+    grad = (torch.randn(6, 4, generator=g) * 1e-3).requires_grad_()
+    (ours,) = torch.autograd.grad(simulated_step(opt, p, grad).sum(), [grad])
+    state, group = opt.state.get(p, {}), opt.param_groups[0]
+    t = float(state["step"]) + 1 if "step" in state else 1.0
+    g64 = grad.detach().double().requires_grad_()
+    if name == "adam":
+        (b1, b2), eps = group["betas"], group["eps"]
+        m0 = state["exp_avg"].double() if state else torch.zeros_like(g64)
+        v0 = state["exp_avg_sq"].double() if state else torch.zeros_like(g64)
+        m, v = b1 * m0 + (1 - b1) * g64, b2 * v0 + (1 - b2) * g64**2
+        new = p.detach().double() - group["lr"] / (1 - b1**t) * m / (v.sqrt() / (1 - b2**t) ** 0.5 + eps)
+    else:
+        s = state["sum"].double() if state else torch.zeros_like(g64)
+        new = p.detach().double() - group["lr"] * g64 / ((s + g64**2).sqrt() + group["eps"])
+    (ref,) = torch.autograd.grad(new.sum(), [g64])
+    torch.testing.assert_close(ours.double(), ref, rtol=1e-4, atol=0.0)

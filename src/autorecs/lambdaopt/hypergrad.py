@@ -86,13 +86,18 @@ class LambdaLearner:
         """
         loss = validation_loss_after_step(optimizer, tables, data_grads, penalty_grads_fn(self._graph), val_rows, val_loss_fn)
         g_user, g_item = torch.autograd.grad(loss, [self.user, self.item], allow_unused=True)
-        self.user.grad = torch.zeros_like(self.user) if g_user is None else g_user.clamp(-self.clip, self.clip)
-        self.item.grad = torch.zeros_like(self.item) if g_item is None else g_item.clamp(-self.clip, self.clip)
+        self.apply(torch.zeros_like(self.user) if g_user is None else g_user.clamp(-self.clip, self.clip),
+                   torch.zeros_like(self.item) if g_item is None else g_item.clamp(-self.clip, self.clip))
+        return float(loss.detach())
+
+    def apply(self, g_user: torch.Tensor, g_item: torch.Tensor) -> None:
+        """Λ_{t+1} from the clipped gradients ``g_user``, ``g_item`` (the Λ tensors' shapes): the Λ
+        optimizer's step, then the projection Λ ≥ 0 (in place: views of Λ see the new values)."""
+        self.user.grad, self.item.grad = g_user, g_item
         self._opt.step()
         with torch.no_grad():
             self.user.clamp_(min=0.0)
             self.item.clamp_(min=0.0)
-        return float(loss.detach())
 
 
 def rating_lambda_step(learner: LambdaLearner, optimizer, tables: dict, grads: dict, u, i, val, interact) -> float:

@@ -29,10 +29,13 @@ class _AdamStep(torch.autograd.Function):
     """θ̄ = θ − (lr/b1)·m/(sqrt(v)/sqrt(b2) + ε) as a function of g, with its derivative in closed form.
 
     One fused node instead of a dozen: the Λ-step's cost is dominated by such element-wise
-    passes over the simulated rows.  d θ̄/dg = −(lr/b1)·[(1−β1)/D − m·D′/D²] with
-    D′ = (1−β2)·g/(sqrt(b2)·sqrt(v)), taken as 0 where v = 0 (then g = 0 and m·D′ = 0: a
-    row no batch has touched yet, whose true derivative is finite; autograd's sqrt′(0) = ∞
-    would give NaN).
+    passes over the simulated rows.  With D = sqrt(v)/sqrt(b2) + ε,
+    d θ̄/dg = −(lr/b1)·[(1−β1)·D − m·(1−β2)·g/(sqrt(b2)·sqrt(v))] / D², and since
+    v = β2·v0 + (1−β2)·g² and m = β1·m0 + (1−β1)·g the bracket is
+    (1−β1)·ε + [(1−β1)·β2·v0 − β1·(1−β2)·m0·g] / (sqrt(b2)·sqrt(v)): written so, without the
+    cancellation of two nearly equal terms (at the first step the derivative is ~ε/g², which the
+    difference form computes from float32 noise).  The second term is 0 where v = 0 (then g = 0:
+    a row no batch has touched yet; autograd's sqrt′(0) = ∞ would give NaN).
     """
 
     @staticmethod
@@ -41,35 +44,37 @@ class _AdamStep(torch.autograd.Function):
         m = m0 * beta1 + grad * (1 - beta1)
         root = (v0 * beta2 + grad * grad * (1 - beta2)).sqrt()
         denom = root / (bias2**0.5) + eps
-        ctx.save_for_backward(grad, m, root, denom)
-        ctx.consts = (beta1, beta2, lr / bias1, bias2**0.5)
+        ctx.save_for_backward(grad, m0, v0, root, denom)
+        ctx.consts = (beta1, beta2, lr / bias1, bias2**0.5, eps)
         return theta - (lr / bias1) * m / denom
 
     @staticmethod
     def backward(ctx, out):
-        grad, m, root, denom = ctx.saved_tensors
-        beta1, beta2, step, c2 = ctx.consts
-        d_denom = torch.where(root > 0, grad * (1 - beta2) / (c2 * root.clamp_min(torch.finfo(root.dtype).tiny)), 0.0)
-        return out * (-step) * ((1 - beta1) / denom - m * d_denom / (denom * denom)), None, None, None, None, None, None, None, None
+        grad, m0, v0, root, denom = ctx.saved_tensors
+        beta1, beta2, step, c2, eps = ctx.consts
+        rest = ((1 - beta1) * beta2 * v0 - beta1 * (1 - beta2) * m0 * grad) / (c2 * root.clamp_min(torch.finfo(root.dtype).tiny))
+        bracket = (1 - beta1) * eps + torch.where(root > 0, rest, 0.0)
+        return out * (-step) * bracket / (denom * denom), None, None, None, None, None, None, None, None
 
 
 class _AdagradStep(torch.autograd.Function):
-    """θ̄ = θ − clr·g/(sqrt(s0 + g²) + ε), derivative in closed form (0 for the sqrt where s = 0, as above)."""
+    """θ̄ = θ − clr·g/(sqrt(s0 + g²) + ε), derivative in closed form without cancellation, as above:
+    −clr·(ε + s0/sqrt(s0 + g²)) / (sqrt(s0 + g²) + ε)² (the second term 0 where s0 + g² = 0)."""
 
     @staticmethod
     def forward(ctx, grad, theta, s0, clr, eps):
         root = (s0 + grad * grad).sqrt()
         denom = root + eps
-        ctx.save_for_backward(grad, root, denom)
-        ctx.consts = (clr,)
+        ctx.save_for_backward(s0, root, denom)
+        ctx.consts = (clr, eps)
         return theta - clr * grad / denom
 
     @staticmethod
     def backward(ctx, out):
-        grad, root, denom = ctx.saved_tensors
-        (clr,) = ctx.consts
-        d_denom = torch.where(root > 0, grad / root.clamp_min(torch.finfo(root.dtype).tiny), 0.0)
-        return out * (-clr) * (1.0 / denom - grad * d_denom / (denom * denom)), None, None, None, None
+        s0, root, denom = ctx.saved_tensors
+        clr, eps = ctx.consts
+        bracket = eps + torch.where(root > 0, s0 / root.clamp_min(torch.finfo(root.dtype).tiny), 0.0)
+        return out * (-clr) * bracket / (denom * denom), None, None, None, None
 
 
 def _group(optimizer: torch.optim.Optimizer, param: torch.Tensor) -> dict:

@@ -171,7 +171,8 @@ class BPRMF(Recommender):
         P, Q, bi = self.P.detach(), self.Q.detach(), self.bi.detach()
         sparse = isinstance(self._opt, torch.optim.SparseAdam)
         grads = None if sparse else {"P": torch.zeros_like(P), "Q": torch.zeros_like(Q), "bi": torch.zeros_like(bi)}
-        kernel = self._compiled_batch() if self.device_.type == "cpu" and self._lam_hook is None and self._compiled else None
+        kernel = self._compiled_batch() if self._compiles() else None
+        self._lambda_kernel = None if kernel is None or self._lam_hook is None else self._compiled_lambda()
         if kernel is not None and not sparse:
             from ..kernels import add_rows
 
@@ -192,7 +193,7 @@ class BPRMF(Recommender):
             b = len(u)
             ij = torch.cat([i, j])
             if kernel is not None:
-                data, penalty, g_pu, g_qij, g_bij = kernel(u, i, j)
+                data, penalty, g_pu, g_qij, g_bij, c = kernel(u, i, j)
                 if sparse:
                     set_sparse_grads(u, ij, g_pu, g_qij, g_bij)
                 else:
@@ -201,7 +202,7 @@ class BPRMF(Recommender):
                         add_rows(gn, last[side], rows_[side], vals.numpy().reshape(len(vals), -1))
                         param.grad = g
                     last[:] = rows_
-                return BatchLoss(torch.tensor(data), torch.tensor(penalty), grads=())
+                return BatchLoss(torch.tensor(data), torch.tensor(penalty), grads=(c,) if lambda_due else (), context=(u, i, j))
             pu, qij = P.index_select(0, u), Q.index_select(0, ij)  # index_select: ~4x faster than P[u] here
             qi, qj = qij[:b], qij[b:]
             d = qi - qj
@@ -235,42 +236,112 @@ class BPRMF(Recommender):
                 self.Q.grad = grads["Q"].zero_().index_add_(0, ij, g_qij)
                 if bias:
                     self.bi.grad = grads["bi"].zero_().index_add_(0, ij, g_bij)
-            return BatchLoss(-F.logsigmoid(x).sum(), penalty, grads=data_grads or (), context=(u, ij))
+            return BatchLoss(-F.logsigmoid(x).sum(), penalty, grads=data_grads or (), context=(u, i, j))
 
-        return minibatch_epoch(len(self._u), self.config.batch_size, batch_loss, self._opt, generator=self._tgen,
-                               device=self.device_, begin=self._epoch_triples, lambda_hook=self._lam_hook)
+        try:
+            return minibatch_epoch(len(self._u), self.config.batch_size, batch_loss, self._opt, generator=self._tgen,
+                                   device=self.device_, begin=self._epoch_triples, lambda_hook=self._lam_hook)
+        finally:
+            self._lambda_kernel = None  # it holds the epoch's arrays
 
     #: Whether the CPU uses the compiled batch kernels (False: the tensor path, as on a GPU; for tests).
     _compiled = True
+    #: This epoch's compiled Λ-step (:meth:`_compiled_lambda`), or None: the tensor path.
+    _lambda_kernel = None
 
-    def _compiled_batch(self):
-        """``kernel(u, i, j) -> (data, penalty, g_u, g_ij, g_b)``: the batch's loss and per-occurrence
-        gradients from :func:`autorecs.kernels.bpr_batch_grads`, the penalty's coefficients as arrays."""
-        from ..kernels import bpr_batch_grads
+    def _compiles(self) -> bool:
+        """Whether this epoch runs the compiled kernels: on the CPU, and with λOpt only for the Λ-steps
+        :func:`autorecs.kernels.bpr_lambda_grads` simulates (Adam without amsgrad, SGD without momentum)."""
+        if self.device_.type != "cpu" or not self._compiled or self.P.dtype != torch.float32:
+            return False
+        if self._lam_hook is None:
+            return True
+        opt, group = self._opt, self._opt.param_groups[0]
+        if type(opt) is torch.optim.Adam:
+            return not group["amsgrad"] and not group["maximize"]
+        return type(opt) is torch.optim.SGD and not group["momentum"] and not group["maximize"]
 
-        reg, c = self._reg, self.config
-        P, Q, bi = (t.detach().numpy() for t in (self.P, self.Q, self.bi))
+    def _penalty_arrays(self):
+        """The penalty's coefficients as the kernels take them: ``(lam_u, s_u, lam_i, s_i, lam_b)``.
 
-        def lam2d(lam):  # scalar, per-dimension (K,) or per-row (rows, K): as (1 or rows, K)
-            lam = lam.detach().float()
-            return np.ascontiguousarray((lam.reshape(1, -1) if lam.dim() < 2 else lam).expand(-1, P.shape[1]).numpy())
+        With λOpt they are views of the learned Λ (the kernels read Λ_t as it is updated in place) and
+        an empty ``lam_b`` (the bias λ follows the item's λ row) unless the regularizer fixes it."""
+        reg, K = self._reg, self.config.factors
+        live = self._lam is not None
+
+        def lam2d(lam):  # scalar, per-dimension (K,), per-row (rows, 1) or (rows, K): as (1 or rows, K)
+            lam = lam.detach() if live else lam.detach().float()
+            a = lam.numpy().reshape(lam.shape[0] if lam.dim() == 2 else 1, -1)
+            if a.shape[1] == K:
+                return a if live else np.ascontiguousarray(a)
+            return np.broadcast_to(a, (len(a), K)) if live else np.ascontiguousarray(np.broadcast_to(a, (len(a), K)))
 
         def weight(side, n):  # n^(β−1) per row (ones when β = 1)
             if reg.exponent == 1.0:
                 return np.ones(n, np.float32)
             return reg._counts[side].pow(reg.exponent - 1.0).float().numpy()
 
-        lam_b = reg._bias_lam(reg.item).detach().float().reshape(-1).numpy()
-        args = (lam2d(reg.user), weight("user", len(P)), lam2d(reg.item), weight("item", len(Q)), lam_b, bool(c.item_bias))
-        size = c.batch_size
-        g_u, g_ij, g_b = np.empty((size, P.shape[1]), np.float32), np.empty((2 * size, P.shape[1]), np.float32), np.empty(2 * size, np.float32)
+        user, item = (self._lam.user, self._lam.item) if live else (reg.user, reg.item)
+        if live and reg.bias is None:
+            lam_b = np.zeros(0, np.float32)
+        else:
+            lam_b = reg._bias_lam(item if reg.bias is None else reg.bias).detach().float().reshape(-1).numpy()
+        return lam2d(user), weight("user", len(self.P)), lam2d(item), weight("item", len(self.Q)), lam_b
+
+    def _compiled_batch(self):
+        """``kernel(u, i, j) -> (data, penalty, g_u, g_ij, g_b, c)``: the batch's loss, per-occurrence
+        gradients and per-triple d(−log σ(x))/dx from :func:`autorecs.kernels.bpr_batch_grads`."""
+        from ..kernels import bpr_batch_grads
+
+        c = self.config
+        P, Q, bi = (t.detach().numpy() for t in (self.P, self.Q, self.bi))
+        args = (*self._penalty_arrays(), bool(c.item_bias))
+        size, K = c.batch_size, P.shape[1]
+        g_u, g_ij, g_b = np.empty((size, K), np.float32), np.empty((2 * size, K), np.float32), np.empty(2 * size, np.float32)
+        dx = np.empty(size, np.float32)
 
         def kernel(u, i, j):
             n = len(u)
-            data, penalty = bpr_batch_grads(P, Q, bi, u.numpy(), i.numpy(), j.numpy(), *args, g_u[:n], g_ij[: 2 * n], g_b[: 2 * n])
-            return data, penalty, torch.from_numpy(g_u[:n]), torch.from_numpy(g_ij[: 2 * n]), torch.from_numpy(g_b[: 2 * n])
+            data, penalty = bpr_batch_grads(P, Q, bi, u.numpy(), i.numpy(), j.numpy(), *args, g_u[:n], g_ij[: 2 * n], g_b[: 2 * n], dx[:n])
+            return (data, penalty, torch.from_numpy(g_u[:n]), torch.from_numpy(g_ij[: 2 * n]), torch.from_numpy(g_b[: 2 * n]),
+                    dx[:n])
 
         return kernel
+
+    def _compiled_lambda(self):
+        """``step((u, i, j), c, v)``: λOpt's Λ-step from :func:`autorecs.kernels.bpr_lambda_grads` (the
+        same arithmetic as :meth:`_lambda_step`'s tensor path), then the learner's update of Λ."""
+        from ..kernels import bpr_lambda_grads
+
+        c, opt, lam = self.config, self._opt, self._lam
+        group = opt.param_groups[0]
+        adam = type(opt) is torch.optim.Adam
+        beta1, beta2 = group["betas"] if adam else (0.0, 0.0)
+        P, Q, bi = (t.detach().numpy() for t in (self.P, self.Q, self.bi))
+        args = (*self._penalty_arrays(), bool(c.item_bias))
+        grads = [np.zeros((t.shape[0] if t.dim() == 2 else 1, t.shape[-1] if t.dim() else 1), np.float32) for t in (lam.user, lam.item)]
+        as_grad = [torch.from_numpy(g).reshape(t.shape) for g, t in zip(grads, (lam.user, lam.item))]
+        slots = np.full(len(P), -1, np.int64), np.full(len(Q), -1, np.int64)
+        clear = [np.zeros(0, np.int64), np.zeros(0, np.int64)]
+
+        def moments(param):
+            state = opt.state.get(param, {})
+            if "exp_avg" not in state:  # before the first step: zero moments
+                z = np.zeros(param.shape, np.float32)
+                return z, z, 0.0
+            return state["exp_avg"].numpy(), state["exp_avg_sq"].numpy(), float(state["step"])
+
+        def step(batch, dx, v):
+            u, i, j = batch
+            vu, vi, vj = (t[v].numpy() for t in self._vtriples)
+            (mp, vp, t), (mq, vq, _), (mb, vb, _) = moments(self.P), moments(self.Q), moments(self.bi)
+            _, clear[0], clear[1] = bpr_lambda_grads(
+                P, Q, bi, mp, vp, mq, vq, mb, vb, adam, float(group["lr"]), beta1, beta2, float(group.get("eps", 0.0)), t + 1.0,
+                float(group["weight_decay"]), u.numpy(), i.numpy(), j.numpy(), dx, vu, vi, vj, *args, *grads, *clear, *slots,
+                float(c.lambda_clip))
+            lam.apply(*as_grad)
+
+        return step
 
     def _batch_penalty(self, reg, tables, u, i, j) -> torch.Tensor:
         """The batch penalty from whole ``tables`` (for models built on BPRMF)."""
@@ -288,12 +359,16 @@ class BPRMF(Recommender):
     def _lambda_step(self, batch, grads, v) -> None:
         """One λOpt Λ-step at (Θ_t, Λ_t) with the validation BPR loss (see autorecs.lambdaopt).
 
-        ``batch``: the batch's users ``u`` and items ``ij`` (positives, then negatives); ``grads``: the
-        data gradient at the gathered rows ``P[u]``, ``Q[ij]`` (and ``bi[ij]``); ``v``: this batch's slice
-        of the epoch's validation triples."""
+        ``batch``: the batch's users, positives and negatives ``(u, i, j)``; ``grads``: the data gradient
+        at the gathered rows ``P[u]``, ``Q[ij]`` (and ``bi[ij]``), ``ij`` the positives then the negatives
+        (in a compiled epoch: the per-triple d(−log σ(x))/dx); ``v``: this batch's slice of the epoch's
+        validation triples."""
+        if self._lambda_kernel is not None:  # this epoch runs the compiled kernels
+            return self._lambda_kernel(batch, grads[0], v)
         from ..lambdaopt import rows_gradient
 
-        u, ij = batch
+        u, i, j = batch
+        ij = torch.cat([i, j])
         vu, vi, vj = (t[v] for t in self._vtriples)
         urows, uinv = torch.unique(vu, return_inverse=True)
         irows, iinv = torch.unique(torch.cat([vi, vj]), return_inverse=True)
