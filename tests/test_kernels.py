@@ -78,26 +78,57 @@ def test_sparse_adam_is_refused_where_it_cannot_train():
         BPRMF(optimizer="lazy")
 
 
-@pytest.mark.parametrize("granularity, optimizer, regularizer", [
-    ("DUI", "adam", None), ("D", "adam", None), ("DU", "adam", "exponent"), ("DI", "sgd", None),
-    ("global", "adam", None), ("UI", "adam", "no item bias"), ("I", "adam", "fixed bias λ"), ("DUI", "sgd", "exponent"),
+@pytest.mark.parametrize("granularity, optimizer, regularizer, clip", [
+    ("DUI", "adam", None, 0.5), ("D", "adam", None, 0.5), ("DU", "adam", "exponent", 0.5), ("DI", "sgd", None, 0.5),
+    ("global", "adam", None, 0.5), ("UI", "adam", "no item bias", 0.5), ("I", "adam", "fixed bias λ", 0.5),
+    ("DUI", "sgd", "exponent", 0.5), ("DUI", "adam", None, 5e-8), ("global", "sgd", "exponent", 5e-8),
 ])
-def test_compiled_lambdaopt_matches_the_tensor_path(implicit_data, granularity, optimizer, regularizer):
+def test_compiled_lambdaopt_matches_the_tensor_path(implicit_data, monkeypatch, granularity, optimizer, regularizer, clip):
     """λOpt's Λ-step compiled (:func:`autorecs.kernels.bpr_lambda_grads`) against the tensor path's
-    simulated step and autograd, every Λ shape: the learned Λ and the parameters agree."""
+    simulated step and autograd, every Λ shape: each step's clipped Λ gradient (a clip of 5e-8 binds),
+    then the learned Λ and the parameters agree."""
+    import autorecs.kernels
+    from autorecs.lambdaopt.hypergrad import LambdaLearner
+
     s = split(implicit_data, "temporal-60-20-20")
     reg = {None: None, "no item bias": None, "exponent": Regularizer(0.02, 0.03, exponent=0.5),
            "fixed bias λ": Regularizer(0.02, 0.03, bias=0.01)}[regularizer]
+    calls, steps = [0], {True: [], False: []}
+    kernel = autorecs.kernels.bpr_lambda_grads
+    monkeypatch.setattr(autorecs.kernels, "bpr_lambda_grads", lambda *a: (calls.__setitem__(0, calls[0] + 1), kernel(*a))[1])
+    apply = LambdaLearner.apply
     models = []
     for compiled in (True, False):
+        monkeypatch.setattr(LambdaLearner, "apply", lambda self, gu, gi, c=compiled: (steps[c].append((gu.clone(), gi.clone())),
+                                                                                     apply(self, gu, gi))[1])
         m = BPRMF(factors=5, epochs=3, patience=5, batch_size=16, optimizer=optimizer, learning_rate=0.05, regularizer=reg,
-                  item_bias=regularizer != "no item bias", lambdaopt=granularity, lambda_lr=0.05, lambda_clip=0.5)
+                  item_bias=regularizer != "no item bias", lambdaopt=granularity, lambda_lr=0.05, lambda_clip=clip)
         m._compiled = compiled
         models.append(m.fit(s.train, s.valid, seed=0, progress=False))
+    assert calls[0] == len(steps[True]) > 0  # the compiled path ran every Λ-step, the tensor path none
     fast, ref = models
+    for (fu, fi), (ru, ri) in zip(steps[True], steps[False]):
+        scale = max(float(ru.abs().max()), float(ri.abs().max()), 1e-12)
+        assert float((fu - ru).abs().max()) <= 1e-4 * scale and float((fi - ri).abs().max()) <= 1e-4 * scale
+    if clip < 1e-6:
+        assert any(float(ru.abs().max()) == pytest.approx(clip) for ru, _ in steps[False])  # the clip binds
     assert not torch.allclose(ref.lam_user, torch.full_like(ref.lam_user, 0.01)) or not torch.allclose(
         ref.lam_item, torch.full_like(ref.lam_item, 0.01))  # Λ moved from its start (reg = 0.01)
     for name in ("lam_user", "lam_item", "P", "Q", "bi"):
         assert torch.allclose(getattr(fast, name), getattr(ref, name), atol=2e-5), name
     losses = [[e["loss"] for e in m.history_.epochs] for m in models]
     assert np.allclose(*losses, rtol=1e-5)
+
+
+@pytest.mark.parametrize("optimizer, change, compiles", [
+    ("adam", {}, True), ("sgd", {}, True), ("adagrad", {}, False), ("adam", {"amsgrad": True}, False),
+    ("sgd", {"momentum": 0.9}, False), ("adam", {"maximize": True}, False),
+])
+def test_the_compiled_lambda_step_runs_only_where_it_simulates_the_optimizer(implicit_data, optimizer, change, compiles):
+    s = split(implicit_data, "temporal-60-20-20")
+    m = BPRMF(factors=3, epochs=1, optimizer=optimizer, lambdaopt="DUI").fit(s.train, s.valid, seed=0, progress=False)
+    m._init_params(np.random.default_rng(0))
+    m._opt.param_groups[0].update(change)
+    assert m._compiles() is compiles
+    m.P.data = m.P.data.double()
+    assert not m._compiles()  # float64 tables: the tensor path

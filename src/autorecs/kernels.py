@@ -5,7 +5,8 @@ eager tensor ops each costs a kernel launch and a pass over memory, and the per-
 not the arithmetic, sets the epoch time (benchmarks/README.md, the peers table).  These kernels do
 the same arithmetic in one pass each.  Each has a PyTorch reference that the tests compare it
 with (tests/test_kernels.py): :class:`torch.optim.SparseAdam` for :func:`sparse_adam_rows`, and
-BPRMF's own tensor path (the one that runs on a GPU) for :func:`bpr_batch_grads`.
+BPRMF's own tensor path (the one that runs on a GPU) for :func:`bpr_batch_grads` and for λOpt's
+Λ-step, :func:`bpr_lambda_grads`.
 
 Compiled on first use and cached on disk by numba (``cache=True``); ``error_model="numpy"`` lets
 the compiler vectorise the row loops (no zero-division checks), ``fastmath`` lets it reorder sums.
@@ -81,7 +82,7 @@ def bpr_batch_grads(P, Q, b, u, i, j, lam_u, s_u, lam_i, s_i, lam_b, bias, g_u, 
                 for k in range(K):
                     lbi += li[k]
                     lbj += lj[k]
-                bi_, bj_ = si * (lbi / K), sj * (lbj / K)
+                bi_, bj_ = si * np.float32(lbi / K), sj * np.float32(lbj / K)
             else:
                 bi_, bj_ = si * lam_b[rb * ii], sj * lam_b[rb * jj]
             pen += 0.5 * (bi_ * b[ii] * b[ii] + bj_ * b[jj] * b[jj])

@@ -100,6 +100,9 @@ def simulated_step(optimizer: torch.optim.Optimizer, param: torch.Tensor, grad: 
         grad = grad + wd * theta
     if group.get("maximize", False):
         raise ConfigError("simulated_step() does not support maximize=True optimizers.")
+    if wd and group.get("decoupled_weight_decay", False):
+        raise ConfigError("simulated_step() supports weight decay added to the gradient (Adam), not decoupled (AdamW); "
+                          "set decoupled_weight_decay=False or weight_decay=0.")
     if isinstance(optimizer, torch.optim.Adam) and type(optimizer) is torch.optim.Adam:
         if group.get("amsgrad", False):
             raise ConfigError("simulated_step() supports Adam without amsgrad; set amsgrad=False.")

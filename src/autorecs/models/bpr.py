@@ -161,11 +161,11 @@ class BPRMF(Recommender):
         penalty's per-occurrence gradient (:meth:`Regularizer.occurrence_grad`) are summed onto
         the tables with one ``index_add_`` per table, or, for ``sparse_adam``, handed to it as
         sparse row gradients.  No autograd graph: the epoch costs a few passes over the batch's
-        rows, and the same data gradients feed λOpt's Λ-step.  On the CPU without λOpt the batch's
-        loss and gradients come from compiled passes (:func:`autorecs.kernels.bpr_batch_grads`,
+        rows, and the same data gradients feed λOpt's Λ-step.  On the CPU the batch's loss and
+        gradients come from compiled passes (:func:`autorecs.kernels.bpr_batch_grads`,
         :func:`~autorecs.kernels.add_rows`, which also keeps the gradient tables zero outside the
         batch's rows instead of clearing them whole): the same arithmetic, an ml-1m epoch 0.81 -> 0.54 s
-        on one thread.
+        on one thread; with λOpt the Λ-step too (:meth:`_compiled_lambda`) where :meth:`_compiles` says so.
         """
         reg, bias = self._reg, self.config.item_bias
         P, Q, bi = self.P.detach(), self.Q.detach(), self.bi.detach()
@@ -257,9 +257,11 @@ class BPRMF(Recommender):
         if self._lam_hook is None:
             return True
         opt, group = self._opt, self._opt.param_groups[0]
+        if group.get("maximize") or (group.get("decoupled_weight_decay") and group.get("weight_decay")):
+            return False
         if type(opt) is torch.optim.Adam:
-            return not group["amsgrad"] and not group["maximize"]
-        return type(opt) is torch.optim.SGD and not group["momentum"] and not group["maximize"]
+            return not group["amsgrad"]
+        return type(opt) is torch.optim.SGD and not group["momentum"] and not group.get("nesterov")
 
     def _penalty_arrays(self):
         """The penalty's coefficients as the kernels take them: ``(lam_u, s_u, lam_i, s_i, lam_b)``.
@@ -323,10 +325,17 @@ class BPRMF(Recommender):
         as_grad = [torch.from_numpy(g).reshape(t.shape) for g, t in zip(grads, (lam.user, lam.item))]
         slots = np.full(len(P), -1, np.int64), np.full(len(Q), -1, np.int64)
         clear = [np.zeros(0, np.int64), np.zeros(0, np.int64)]
+        none = {p: (np.zeros((0,) * p.dim(), np.float32),) * 2 for p in (self.P, self.Q, self.bi)}  # SGD's: never read
 
         def moments(param):
+            if param is self.bi and not c.item_bias:  # not trained
+                return *none[param], 0.0
+            if not any(p is param for p in group["params"]):
+                raise ConfigError("BPRMF's λOpt step: the parameters are not the optimizer's; train through fit().")
             state = opt.state.get(param, {})
-            if "exp_avg" not in state:  # before the first step: zero moments
+            if not adam:  # SGD: no moments
+                return *none[param], 0.0
+            if "exp_avg" not in state:  # before the first step: zero moments (once: the first batch only)
                 z = np.zeros(param.shape, np.float32)
                 return z, z, 0.0
             return state["exp_avg"].numpy(), state["exp_avg_sq"].numpy(), float(state["step"])
