@@ -242,12 +242,13 @@ def test_a_model_shipped_as_trained_is_not_fitted_again(ratings_data, monkeypatc
     monkeypatch.setattr(A._Run, "left", lambda self: 1e9 if len(self.trials) < 2 else -1.0)
     run = A._Run("rating", s.train, s.valid, "rmse", 0, 1e9, None, fams, None, False, False)
     A._search(run)
-    assert len(fits) == 2 and run.refit_reserve() == pytest.approx(0.03 * run.budget + 0.5)
+    tail = (A.SELECTION_SHARE + A.AFTER_SHARE) * run.budget + 0.5
+    assert len(fits) == 2 and run.refit_reserve() == pytest.approx(tail)
     best = run.best()
     model, seconds = A._refit(run, best, s.train)
     assert model is run.as_trained["biased-mf-lambdaopt"][1] and seconds == 0.0 and len(fits) == 2
     run.as_trained.clear()  # a resumed run holds no model of an earlier trial: it is trained again, and reserved for
-    assert run.refit_reserve() > 0.03 * run.budget + 0.5 + best.fit_seconds
+    assert run.refit_reserve() > tail + best.fit_seconds
     again, _ = A._refit(run, best, s.train)
     u, i = s.valid.user_vocab.ids(s.valid.users[:40]), s.valid.item_vocab.ids(s.valid.items[:40])
     assert len(fits) == 3 and np.allclose(again.predict(u, i), model.predict(u, i), atol=1e-5)
@@ -263,3 +264,23 @@ def test_recency_is_searched_only_on_data_with_timestamps(implicit_data):
 
     res = auto(Interactions.from_frame(frame), task="ranking", budget=6, families=["ease"], progress=False, ensemble=False)
     assert len(res.leaderboard) > 1 and all(t.state == "COMPLETE" and "recency" not in t.params for t in res.leaderboard)
+
+
+def test_time_the_reserve_overestimated_is_searched_after_the_first_selection(rating_parts, monkeypatch):
+    """The reserve kept for after the search is an estimate; once the first selection has named what ships,
+    what is left beyond its refit is searched too, and the budget still holds."""
+    import autorecs.auto as A
+
+    monkeypatch.setattr(A, "SELECTION_SHARE", 0.5)  # the first search stops near half the budget
+    steps = []
+    real = A._search_on
+    monkeypatch.setattr(A, "_search_on", lambda run, *a: steps.append(run.elapsed()) or real(run, *a))
+    budget = 8.0
+    t0 = time.perf_counter()
+    res = auto(rating_parts.train, rating_parts.valid, task="rating", budget=budget, families=["baseline", "biased-mf-als"],
+               progress=False)
+    wall = time.perf_counter() - t0
+    assert steps and steps[0] < 0.6 * budget  # the first search left half the budget for what follows
+    later = [t for t in res.leaderboard if t.elapsed > steps[0]]
+    assert later and max(t.elapsed for t in later) > 0.8 * budget  # and that time was searched
+    assert res.seconds["search"] > 0.8 * budget and wall < budget * 1.05 + 1.5, wall

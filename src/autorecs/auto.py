@@ -14,7 +14,9 @@ How the budget is spent (every decision on validation only):
    budget is left (without this, a cheap family takes thousands of trials and fits validation noise).
 3. **Ensemble.**  Greedy ensemble selection with replacement (Caruana et al. 2004) over the best
    trials' models: averaged ratings, or per-user standardised scores for ranking.  Used only if it
-   beats the best single model on validation and its refit fits in the budget.
+   beats the best single model on validation and its refit fits in the budget.  The time kept back for
+   the refit was an estimate; once the selection has named what ships, the time left beyond its refit is
+   searched too (when it is at least ``SEARCH_ON_SHARE`` of the budget) and the selection runs again.
 4. **Refit.**  The chosen configuration(s) trained again on train + validation for the number of
    epochs early stopping found (λOpt models, which learn Λ from validation data, are trained again as in
    their trial, on train; they are chosen over a refit-able model only with a clear validation lead).
@@ -345,6 +347,10 @@ class _Run:
         self.studies: dict = {}
         self.exclude = [train] if task == "ranking" else []
         self.valid_score = _scored_rows(valid, families, seed)
+        #: After a first ensemble selection (:func:`_search_on`): its members, the candidates it chose among
+        #: and its seconds, which replace the reserve's estimate of what follows the search.
+        self.settled: tuple[set[int], set[int], float] | None = None
+        self.interrupted = False  # Ctrl-C: finish with what is done, search no more
 
     # clock
     def elapsed(self) -> float:
@@ -368,13 +374,21 @@ class _Run:
         """Seconds the search leaves for what comes after it: refitting the single trial that would ship
         (:func:`_final_single`) on train + validation (its fit time, scaled to the larger data and to the
         epochs early stopping chose; nothing for a model shipped as trained in its trial and held), or,
-        with an ensemble, its members (the three best kept models), plus 3% of the budget for the
-        ensemble selection and the report."""
+        with an ensemble, its members (the three best kept models), plus ``SELECTION_SHARE`` of the budget
+        for the ensemble selection and ``AFTER_SHARE`` for saving and the report.  After a first selection
+        (:func:`_search_on`): its members, the candidates kept since, and its own measured seconds."""
         if self.best() is None:
             return 0.0
+        single = self._refit_cost(_final_single(self))
+        if self.settled is not None:  # the members are known: theirs, any candidate kept since, a second selection
+            members, known, selection = self.settled
+            by = {t.number: t for t in self.trials}
+            cost = sum(self._refit_cost(by[n]) for n in members) + sum(self._refit_cost(self._kept[n]) for n in self.models
+                                                                       if n not in known)
+            return max(single, cost) + selection + AFTER_SHARE * self.budget + 0.5
         members = self.ensemble_candidates()[:3] if self.ensemble else []
-        cost = max(self._refit_cost(_final_single(self)), sum(self._refit_cost(self._kept[n]) for n in members))
-        return cost + 0.03 * self.budget + 0.5
+        cost = max(single, sum(self._refit_cost(self._kept[n]) for n in members))
+        return cost + (SELECTION_SHARE + AFTER_SHARE) * self.budget + 0.5
 
     # records
     def _load_trials(self) -> list[AutoTrial]:
@@ -536,6 +550,13 @@ def _final_single(run: _Run) -> AutoTrial:
 
 #: An ensemble is kept only if it beats the best single trial by more than this share of its value.
 ENSEMBLE_MARGIN = 1e-3
+#: The reserve's shares of the budget for the ensemble selection (before it has run; ml-1m: 0.8-1.9%) and for
+#: what follows the refit (saving the model, the report, scoring a test set: ml-1m 0.8%).
+SELECTION_SHARE, AFTER_SHARE = 0.02, 0.01
+#: The search goes on after the first ensemble selection when the time left beyond its members' refit, a
+#: second selection and the rest is at least this share of the budget (the reserve before the selection is an
+#: estimate: ml-1m rating, seed 1, left 7% of the budget unused).
+SEARCH_ON_SHARE = 0.02
 #: Trials a family searches without a real improvement before the next family's turn.
 STINT = 16
 #: An improvement smaller than this share of the current best is validation noise, not progress.
@@ -581,6 +602,44 @@ def _search(run: _Run) -> None:
             if now < before - STALL_TOLERANCE * abs(before):  # a real improvement, not validation noise
                 before, since = now, 0
         stalled.add(name)
+
+
+def _search_on(run: _Run, picked, t_selection: float):
+    """The search's reserve was an estimate; after the first ensemble selection (``picked``, or None: the single
+    model ships) what follows is known: refitting the blend's members or the single model.  Where that leaves at
+    least ``SEARCH_ON_SHARE`` of the budget beyond a second selection and the rest, the search goes on with
+    that reserve, then the selection runs again; of the two blends the better on validation whose refit still
+    fits ships, if it still beats the single model.  Returns ``(blend or None, seconds searched on, seconds of
+    the second selection)``."""
+    by = {t.number: t for t in run.trials}
+    members = set(picked[0]) if picked is not None else set()
+    cost = max(run._refit_cost(_final_single(run)), sum(run._refit_cost(by[n]) for n in members))
+    if run.interrupted or run.left() - cost - t_selection - AFTER_SHARE * run.budget < SEARCH_ON_SHARE * run.budget:
+        return picked, 0.0, 0.0
+    t0, n_trials, known = run.elapsed(), len(run.trials), set(run.models)
+    run.settled = (members, known, t_selection)
+    try:
+        logger.info("auto: %.0f s left beyond the refit; searching on", run.left() - run.refit_reserve())
+        _search(run)
+    except KeyboardInterrupt:
+        logger.warning("auto: interrupted; choosing among the %d finished trials and refitting", len(run.trials))
+        run.interrupted = True
+    finally:
+        run.settled = None
+    t1 = run.elapsed()
+    if len(run.trials) == n_trials or not run.ensemble:  # nothing new to choose from (or no blends)
+        return picked, t1 - t0, 0.0
+    first_log = len(run.ensemble_log)
+    again = _select_ensemble(run)
+    by = {t.number: t for t in run.trials}
+    fits = [b for b in (again, picked) if b is not None and _beats_single(run, b[2])
+            and sum(run._refit_cost(by[n]) for n in b[0]) < run.left()]
+    best = min(fits, key=lambda b: run.sign * b[2]) if fits else None
+    if best is picked:  # the log describes the selection that ships
+        del run.ensemble_log[first_log:]
+    else:
+        del run.ensemble_log[:first_log]
+    return best, t1 - t0, run.elapsed() - t1
 
 
 # --------------------------------------------------------------------------- ensemble
@@ -632,8 +691,6 @@ def _select_ensemble(run: _Run, rounds: int = 10) -> tuple[list[int], list[float
     single = min(cands, key=lambda n: (run.sign * by[n].value, n))
     counts: dict[int, int] = {}
     best = (by[single].value, {single: 1})  # the best blend seen in any round (Caruana et al.: not the last one)
-    final = _final_single(run)  # what the blend must beat: the single model the run would ship otherwise (whole run)
-    overall = run.sign * _effective(run, final)  # back in the metric's own sign
     def cost(members) -> float:  # refitting these distinct members on train + validation
         return sum(run._refit_cost(by[n]) for n in members)
 
@@ -649,11 +706,17 @@ def _select_ensemble(run: _Run, rounds: int = 10) -> tuple[list[int], list[float
             best = (trial_values[pick], dict(counts))
         run.ensemble_log.append({"members": dict(counts), "valid": trial_values[pick]})
     value, chosen = best
-    margin = ENSEMBLE_MARGIN * abs(overall)
-    if len(chosen) < 2 or not run.sign * value < run.sign * overall - margin:  # a real gain, worth the members' cost
+    if len(chosen) < 2 or not _beats_single(run, value):
         return None
     members = [n for n in cands if chosen.get(n)]
     return members, [float(chosen[n]) for n in members], value
+
+
+def _beats_single(run: _Run, value: float) -> bool:
+    """Whether a blend's validation ``value`` beats the single model the run would ship otherwise (the whole
+    run's :func:`_final_single`) by more than ``ENSEMBLE_MARGIN``: a real gain, worth the members' cost."""
+    overall = run.sign * _effective(run, _final_single(run))  # back in the metric's own sign
+    return run.sign * value < run.sign * overall - ENSEMBLE_MARGIN * abs(overall)
 
 
 class _CachedScores:
@@ -763,6 +826,13 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
             _search(run)
         except KeyboardInterrupt:  # the finished trials are recorded; finish with them (a second Ctrl-C stops everything)
             logger.warning("auto: interrupted; choosing among the %d finished trials and refitting", len(run.trials))
+            run.interrupted = True
+        search_s, picked, t_ens = run.elapsed(), None, 0.0
+        if run.best() is not None:  # the blend, and the search on with the time its estimate left (on the same workers)
+            picked = _select_ensemble(run) if ensemble else None
+            t_ens = run.elapsed() - search_s
+            picked, t_more, t_ens2 = _search_on(run, picked, t_ens)
+            search_s, t_ens = search_s + t_more, t_ens + t_ens2
     best = run.best()
     if best is None:
         errors = [t for t in run.trials if t.error]
@@ -770,12 +840,9 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
             raise DataError(f"Every trial failed (e.g. {errors[0].family}: {errors[0].error}); fix the data or the settings "
                             f"that error names.")
         raise ConfigError(f"No trial finished within the budget of {seconds:.0f} s; give a larger budget.")
-    search_s = run.elapsed()
     # train + validation for the refit; a validation part split off here is the given data again (the split drops
     # cold validation rows, which the refit must not lose)
     full = given if holdout is not None else Interactions.concat(train, valid)
-    picked = _select_ensemble(run) if ensemble else None
-    t_ens = run.elapsed() - search_s
     ens_info = None
     if picked is not None:
         members, weights, value = picked
