@@ -614,7 +614,9 @@ def _search_on(run: _Run, picked, t_selection: float):
     by = {t.number: t for t in run.trials}
     members = set(picked[0]) if picked is not None else set()
     cost = max(run._refit_cost(_final_single(run)), sum(run._refit_cost(by[n]) for n in members))
-    if run.interrupted or run.left() - cost - t_selection - AFTER_SHARE * run.budget < SEARCH_ON_SHARE * run.budget:
+    spare = run.left() - cost - t_selection - AFTER_SHARE * run.budget
+    logger.info("auto: %.1f s left after the selection, %.1f s for the refit: %.1f s spare", run.left(), cost, spare)
+    if run.interrupted or spare < SEARCH_ON_SHARE * run.budget:
         return picked, 0.0, 0.0
     t0, n_trials, known = run.elapsed(), len(run.trials), set(run.models)
     run.settled = (members, known, t_selection)
