@@ -284,3 +284,19 @@ def test_time_the_reserve_overestimated_is_searched_after_the_first_selection(ra
     later = [t for t in res.leaderboard if t.elapsed > steps[0]]
     assert later and max(t.elapsed for t in later) > 0.8 * budget  # and that time was searched
     assert res.seconds["search"] > 0.8 * budget and wall < budget * 1.05 + 1.5, wall
+
+
+def test_a_searched_architectures_refit_is_costed_without_its_search(rating_parts):
+    """A SIF trial searches its interaction function, then fits; a refit repeats only the fit."""
+    import dataclasses
+
+    import autorecs.auto as A
+
+    fams = [dataclasses.replace(f, fixed={**f.fixed, "epochs": 3}) for f in FAMILIES["rating"] if f.name in ("sif", "baseline")]
+    run = A._Run("rating", rating_parts.train, rating_parts.valid, "rmse", 0, 60.0, None, fams, None, False, False)
+    run.run_batch([(f, "default") for f in run.families.values()])
+    sif, base = (next(t for t in run.trials if t.family == name) for name in ("sif", "baseline"))
+    assert 0 < sif.train_seconds < sif.fit_seconds and base.train_seconds == pytest.approx(base.fit_seconds, abs=0.05)
+    grow = (len(run.train) + len(run.valid)) / len(run.train)
+    share = (sif.best_epoch or sif.epochs) / sif.epochs
+    assert run._refit_cost(sif) == pytest.approx(1.2 * sif.train_seconds * grow * share)

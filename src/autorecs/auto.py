@@ -171,6 +171,8 @@ class AutoTrial:
     error: str | None = None
     stopped_by_budget: bool = False
     """Training was cut short by the budget's deadline (its value is that of an unfinished fit)."""
+    train_seconds: float | None = None
+    """The model's fit alone (``fit_seconds`` less a searched architecture's search: what a refit repeats)."""
 
 
 @dataclass
@@ -244,7 +246,7 @@ def _placement(model: Recommender, device: str | None) -> str | None:
 
 def _fit_trial(job: _TrialJob) -> tuple[dict, object]:
     """One trial, in whatever process runs it: the outcome and the fitted model (or its bytes)."""
-    t1 = time.perf_counter()
+    t1 = t_fit = time.perf_counter()
     params, model, error = dict(job.params), None, None
     try:
         if job.family.search_arch:
@@ -253,6 +255,7 @@ def _fit_trial(job: _TrialJob) -> tuple[dict, object]:
             found = SIFSearch(factors=int(params.get("factors", 8))).fit(job.train, job.valid, seed=job.seed, progress=False,
                                                                         deadline=job.deadline)
             params = {**found.arch, **{k: v for k, v in params.items() if k != "interaction"}}
+            t_fit = time.perf_counter()
         model = MODELS[job.family.model](**params)
         model.fit(job.train, job.valid, seed=job.seed, progress=False, callbacks=[_Deadline(job.deadline)],
                   device=_placement(model, job.device))
@@ -268,8 +271,9 @@ def _fit_trial(job: _TrialJob) -> tuple[dict, object]:
     cut = False
     if model is not None and time.time() >= job.deadline and epochs < model.config.epochs:  # stopped before its last epoch,
         cut = best_epoch is None or epochs - best_epoch < model.config.patience  # and not by its patience: by the deadline
-    outcome = {"params": params, "value": value, "state": state, "fit_seconds": time.perf_counter() - t1, "epochs": epochs,
-               "best_epoch": best_epoch, "curve": curve, "error": error, "stopped_by_budget": bool(cut)}
+    t2 = time.perf_counter()
+    outcome = {"params": params, "value": value, "state": state, "fit_seconds": t2 - t1, "epochs": epochs,
+               "best_epoch": best_epoch, "curve": curve, "error": error, "stopped_by_budget": bool(cut), "train_seconds": t2 - t_fit}
     if model is not None and job.portable:
         model = _to_bytes(model)
     return outcome, model
@@ -364,7 +368,7 @@ class _Run:
             return 0.0 if self.as_trained.get(t.family, (None,))[0] == t.number else 1.2 * t.fit_seconds
         grow = (len(self.train) + len(self.valid)) / max(len(self.train), 1)
         share = (t.best_epoch or t.epochs or 1) / max(t.epochs, 1)
-        return 1.2 * t.fit_seconds * grow * share
+        return 1.2 * (t.fit_seconds if t.train_seconds is None else t.train_seconds) * grow * share
 
     def ensemble_candidates(self) -> list[int]:
         """Kept models that can join an ensemble (refit on train + validation like the others), best first."""
@@ -481,7 +485,8 @@ class _Run:
         done = []
         for (_, phase), job, (st, ask), (o, model) in zip(requests, jobs, asks, outcomes):
             trial = AutoTrial(job.number, job.family.name, job.family.model, o["params"], o["value"], o["state"], o["fit_seconds"],
-                              o["epochs"], o["best_epoch"], self.elapsed(), phase, o["curve"], o["error"], o.get("stopped_by_budget", False))
+                              o["epochs"], o["best_epoch"], self.elapsed(), phase, o["curve"], o["error"], o.get("stopped_by_budget", False),
+                              o.get("train_seconds"))
             if st is not None:  # an unfinished fit (cut by the budget) is PRUNED: not a value for the sampler to learn from
                 state = "PRUNED" if trial.state == "COMPLETE" and trial.stopped_by_budget else trial.state
                 st.tell(ask, TrialResult(ask.number, ask.params, state, trial.value, trial.fit_seconds, trial.epochs, peak_rss_mib(),
