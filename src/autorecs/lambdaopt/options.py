@@ -26,9 +26,9 @@ class LambdaOptOptions:
     models on the same held-out rows (``autorecs.auto`` does)."""
     lambda_every: int = 1
     """Take a Λ-step every this many training batches (1 = every batch, the paper's Algorithm 1;
-    larger values trade Λ updates for speed).  BPRMF DUI, ml-1m K=128, 3 seeds: 1, 2, 4 cost 4.68x, 2.83x,
-    2.00x a fixed-λ epoch (2026-11-29) and gain +15.8%, +13.0%, +10.1% NDCG@100 over the grid-searched λ
-    (benchmarks/README.md)."""
+    larger values trade Λ updates for speed).  BPRMF DUI, ml-1m K=128, 3 seeds: 1, 2, 4 gain +15.8%, +13.0%,
+    +10.1% NDCG@100 over the grid-searched λ; with the Λ-step compiled (CPU), every batch costs 2.4x a
+    fixed-λ epoch at one thread (benchmarks/README.md)."""
     lambda_batch_size: int | None = None
     """Validation rows per Λ-step (None: as many as the training batch, the paper's code; fewer make
     the Λ-step cheaper, its cost being in proportion to the validation batch)."""
