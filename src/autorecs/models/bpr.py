@@ -274,9 +274,8 @@ class BPRMF(Recommender):
         def lam2d(lam):  # scalar, per-dimension (K,), per-row (rows, 1) or (rows, K): as (1 or rows, K)
             lam = lam.detach() if live else lam.detach().float()
             a = lam.numpy().reshape(lam.shape[0] if lam.dim() == 2 else 1, -1)
-            if a.shape[1] == K:
-                return a if live else np.ascontiguousarray(a)
-            return np.broadcast_to(a, (len(a), K)) if live else np.ascontiguousarray(np.broadcast_to(a, (len(a), K)))
+            a = a if a.shape[1] == K else np.broadcast_to(a, (len(a), K))
+            return a if live else np.ascontiguousarray(a)
 
         def weight(side, n):  # n^(β−1) per row (ones when β = 1)
             if reg.exponent == 1.0:
@@ -287,7 +286,7 @@ class BPRMF(Recommender):
         if live and reg.bias is None:
             lam_b = np.zeros(0, np.float32)
         else:
-            lam_b = reg._bias_lam(item if reg.bias is None else reg.bias).detach().float().reshape(-1).numpy()
+            lam_b = reg._bias_lam(item).detach().float().reshape(-1).numpy()  # the fixed bias λ, or the item λ's mean
         return lam2d(user), weight("user", len(self.P)), lam2d(item), weight("item", len(self.Q)), lam_b
 
     def _compiled_batch(self):
