@@ -370,6 +370,11 @@ class _Run:
         share = (t.best_epoch or t.epochs or 1) / max(t.epochs, 1)
         return 1.2 * (t.fit_seconds if t.train_seconds is None else t.train_seconds) * grow * share
 
+    def refit_cost(self, numbers) -> float:
+        """Seconds to refit these distinct trials (by number), as :meth:`_refit_cost` estimates each."""
+        by = {t.number: t for t in self.trials}
+        return sum(self._refit_cost(by[n]) for n in numbers)
+
     def ensemble_candidates(self) -> list[int]:
         """Kept models that can join an ensemble (refit on train + validation like the others), best first."""
         return sorted(self.models, key=lambda n: (self.sign * self._kept[n].value, n))
@@ -386,9 +391,7 @@ class _Run:
         single = self._refit_cost(_final_single(self))
         if self.settled is not None:  # the members are known: theirs, any candidate kept since, a second selection
             members, known, selection = self.settled
-            by = {t.number: t for t in self.trials}
-            cost = sum(self._refit_cost(by[n]) for n in members) + sum(self._refit_cost(self._kept[n]) for n in self.models
-                                                                       if n not in known)
+            cost = self.refit_cost(members | {n for n in self.models if n not in known})
             return max(single, cost) + selection + AFTER_SHARE * self.budget + 0.5
         members = self.ensemble_candidates()[:3] if self.ensemble else []
         cost = max(single, sum(self._refit_cost(self._kept[n]) for n in members))
@@ -616,9 +619,8 @@ def _search_on(run: _Run, picked, t_selection: float):
     that reserve, then the selection runs again; of the two blends the better on validation whose refit still
     fits ships, if it still beats the single model.  Returns ``(blend or None, seconds searched on, seconds of
     the second selection)``."""
-    by = {t.number: t for t in run.trials}
     members = set(picked[0]) if picked is not None else set()
-    cost = max(run._refit_cost(_final_single(run)), sum(run._refit_cost(by[n]) for n in members))
+    cost = max(run._refit_cost(_final_single(run)), run.refit_cost(members))
     spare = run.left() - cost - t_selection - AFTER_SHARE * run.budget
     logger.info("auto: %.1f s left after the selection, %.1f s for the refit: %.1f s spare", run.left(), cost, spare)
     if run.interrupted or spare < SEARCH_ON_SHARE * run.budget:
@@ -638,9 +640,7 @@ def _search_on(run: _Run, picked, t_selection: float):
         return picked, t1 - t0, 0.0
     first_log = len(run.ensemble_log)
     again = _select_ensemble(run)
-    by = {t.number: t for t in run.trials}
-    fits = [b for b in (again, picked) if b is not None and _beats_single(run, b[2])
-            and sum(run._refit_cost(by[n]) for n in b[0]) < run.left()]
+    fits = [b for b in (again, picked) if b is not None and _beats_single(run, b[2]) and run.refit_cost(b[0]) < run.left()]
     best = min(fits, key=lambda b: run.sign * b[2]) if fits else None
     if best is picked:  # the log describes the selection that ships
         del run.ensemble_log[first_log:]
@@ -854,8 +854,7 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
     if picked is not None:
         members, weights, value = picked
         by = {t.number: t for t in run.trials}
-        cost = sum(run._refit_cost(by[n]) for n in members)
-        if cost < run.left():
+        if run.refit_cost(members) < run.left():
             fitted = [_refit(run, by[n], full)[0] for n in members]
             model = Ensemble(fitted, weights=weights, task=task)
             ens_info = {"members": [{"trial": n, "family": by[n].family, "weight": w / sum(weights)} for n, w in zip(members, weights)],
