@@ -5,7 +5,72 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+
+class Adam(torch.optim.Adam):
+    """:class:`torch.optim.Adam`, the same rule, options and state, whose step on the CPU runs one
+    compiled pass per float32 parameter (:func:`autorecs.kernels.adam_step`) instead of PyTorch's
+    step: on BPR-MF's ml-1m tables (a step every 1,024 triples) 0.11 s an epoch against the fused
+    kernel's 0.17-0.27 s, with less Python per step.  Anything the kernel does not do (a GPU,
+    float64, sparse gradients, amsgrad, maximize, AdamW's decoupled decay, a tensor learning rate)
+    takes PyTorch's step, for the whole optimizer; the two share their state, so either continues
+    the other."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._arrays: dict[torch.Tensor, tuple] = {}  # parameter -> (its tensors' addresses, their flat arrays)
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        plan = None if closure is not None else self._plan()
+        if plan is None:
+            return super().step(closure)
+        from .kernels import adam_step, match_torch_threads
+
+        match_torch_threads()
+        for arrays, hyper in plan:
+            adam_step(*arrays, *hyper)
+        return None
+
+    def _plan(self) -> list | None:
+        """``(arrays, hyperparameters)`` of :func:`~autorecs.kernels.adam_step` for each parameter with
+        a gradient, or None where PyTorch's step must run."""
+        plan = []
+        for group in self.param_groups:
+            if (group["amsgrad"] or group["maximize"] or group["capturable"] or group["differentiable"]
+                    or (group.get("decoupled_weight_decay") and group["weight_decay"]) or torch.is_tensor(group["lr"])):
+                return None
+            beta1, beta2 = group["betas"]
+            hyper = (float(group["lr"]), float(beta1), float(beta2), float(group["eps"]), float(group["weight_decay"]))
+            for p in group["params"]:
+                g = p.grad
+                if g is None:
+                    continue
+                if g.layout is not torch.strided:
+                    return None
+                state = self.state[p]
+                if len(state) == 0:  # as PyTorch's Adam initialises it
+                    state["step"] = torch.zeros((), dtype=torch.float32)
+                    state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                    state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                tensors = (p, g, state["exp_avg"], state["exp_avg_sq"], state["step"])
+                key = tuple(t.data_ptr() for t in tensors)
+                cached = self._arrays.get(p)
+                if cached is None or cached[0] != key:
+                    if not all(t.device.type == "cpu" and t.dtype == torch.float32 and t.is_contiguous()
+                               and t.shape == p.shape for t in tensors[:4]) or tensors[4].dtype != torch.float32:
+                        return None
+                    cached = self._arrays[p] = (key, tuple(t.detach().view(-1).numpy() for t in tensors))
+                plan.append((cached[1], hyper))
+        return plan
+
+
 OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adagrad": torch.optim.Adagrad}
+
+
+def is_adam(optimizer) -> bool:
+    """Whether ``optimizer`` follows Adam's rule exactly: :class:`torch.optim.Adam` or :class:`Adam`
+    (not a subclass with another rule, such as AdamW)."""
+    return type(optimizer) in (torch.optim.Adam, Adam)
 
 
 class SparseAdam(torch.optim.SparseAdam):
@@ -63,16 +128,18 @@ class SparseAdam(torch.optim.SparseAdam):
                          two_d(g._values()), acc, stamp, state["step"], float(group["lr"]), beta1, beta2, group["eps"], state["step"])
 
 
-def make_optimizer(name: str, params, *, lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
+def make_optimizer(name: str, params, *, lr: float, weight_decay: float = 0.0, compiled: bool = False) -> torch.optim.Optimizer:
     """The named optimizer; the fused single-kernel implementation where this PyTorch has it
     (same update rule, about 2x faster per step on embedding tables).  ``sparse_adam``:
-    :class:`SparseAdam` (sparse row gradients; no weight decay)."""
+    :class:`SparseAdam` (sparse row gradients; no weight decay).  ``compiled``: Adam as :class:`Adam`
+    (for large tables whose gradient tensors are reused from step to step; with autograd's fresh
+    gradients every step, or many small tensors, PyTorch's fused step is as fast or faster)."""
     params = list(params)
     if name == "sparse_adam":
         if weight_decay:
             raise ValueError("sparse_adam has no weight decay; put the penalty in the loss.")
         return SparseAdam(params, lr=lr)
-    klass = OPTIMIZERS[name]
+    klass = Adam if name == "adam" and compiled else OPTIMIZERS[name]
     try:
         return klass(params, lr=lr, weight_decay=weight_decay, fused=True)
     except (TypeError, RuntimeError):

@@ -111,3 +111,29 @@ def test_bpr_negatives_never_hit_training_items(implicit_data):
         users = m._u.repeat(20)
         neg = m.sample_negatives(users)
         assert not seen[users.numpy(), neg.numpy()].any()
+
+
+@pytest.mark.parametrize("n, lambdaopt, batch", [(10, False, 1024), (54_000, False, 1024), (65_536, False, 1024),
+                                                 (604_000, False, 8192), (604_000, True, 1024), (10**8, False, 65536)])
+def test_bpr_default_batch_follows_the_data_size(n, lambdaopt, batch):
+    from autorecs.models.bpr import default_batch_size
+
+    assert default_batch_size(n, lambdaopt) == batch
+
+
+def test_bpr_resolves_batch_and_learning_rate(implicit_data, monkeypatch):
+    import autorecs.models.bpr as bpr
+
+    m = BPRMF(factors=2, epochs=1).fit(implicit_data, seed=0, progress=False)
+    assert (m.batch_size_, m.learning_rate_) == (1024, 0.002)  # small data: the former fixed defaults
+    assert m._opt.param_groups[0]["lr"] == 0.002
+    m = BPRMF(factors=2, epochs=1, batch_size=4096).fit(implicit_data, seed=0, progress=False)
+    assert m.learning_rate_ == pytest.approx(0.004)  # the default rate scales by √(batch / 1024)
+    m = BPRMF(factors=2, epochs=1, batch_size=4096, learning_rate=0.01).fit(implicit_data, seed=0, progress=False)
+    assert m.learning_rate_ == 0.01
+    monkeypatch.setattr(bpr, "default_batch_size", lambda n, lambdaopt=False: 16)  # as if the data were large
+    m = BPRMF(factors=2, epochs=2).fit(implicit_data, seed=0, progress=False)
+    assert m.batch_size_ == 16 and m.learning_rate_ == pytest.approx(0.002 / 8)
+    assert m.get_params()["batch_size"] is None  # the configuration keeps the default; the fit reports what it used
+    with pytest.raises(ConfigError, match="batch_size"):
+        BPRMF(batch_size=0)

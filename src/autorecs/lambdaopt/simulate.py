@@ -23,6 +23,7 @@ from __future__ import annotations
 import torch
 
 from ..exceptions import ConfigError
+from ..optim import is_adam
 
 
 class _AdamStep(torch.autograd.Function):
@@ -103,7 +104,7 @@ def simulated_step(optimizer: torch.optim.Optimizer, param: torch.Tensor, grad: 
     if wd and group.get("decoupled_weight_decay", False):
         raise ConfigError("simulated_step() supports weight decay added to the gradient (Adam), not decoupled (AdamW); "
                           "set decoupled_weight_decay=False or weight_decay=0.")
-    if isinstance(optimizer, torch.optim.Adam) and type(optimizer) is torch.optim.Adam:
+    if is_adam(optimizer):
         if group.get("amsgrad", False):
             raise ConfigError("simulated_step() supports Adam without amsgrad; set amsgrad=False.")
         beta1, beta2 = group["betas"]

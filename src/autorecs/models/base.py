@@ -245,7 +245,9 @@ class Recommender:
             valid = self._prepare_validation(valid) or valid
 
         validate, monitor, mode = self._validation(valid) if valid is not None and len(valid) else (None, None, "min")
-        hint = ", ".join(f"{f}={getattr(self.config, f)}" for f in self.step_hint_fields)
+        # a field left None (a default that follows the data) shows what this fit resolved it to: ``<field>_``
+        resolved = {f: getattr(self.config, f) for f in self.step_hint_fields}
+        hint = ", ".join(f"{f}={getattr(self, f + '_', None) if v is None else v}" for f, v in resolved.items())
         best = None
         t0 = time.perf_counter()
         for restart in range(self.config.n_init):

@@ -10,6 +10,7 @@ of each triple; see :mod:`autorecs.regularization`.
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,7 +20,7 @@ import torch.nn.functional as F
 from ..exceptions import ConfigError, DataError, check_float, check_int, check_param
 from ..lambdaopt.options import LambdaOptOptions
 from ..regularization import Regularizer
-from ..optim import OPTIMIZERS, make_optimizer
+from ..optim import OPTIMIZERS, is_adam, make_optimizer
 from ..training import BatchLoss, minibatch_epoch
 from ._lambdaopt import lambda_hook, prepare_lambda_validation
 from .base import FitConfig, Recommender
@@ -30,6 +31,16 @@ _MAX_RESAMPLE = 50
 _DENSE_SEEN_CELLS = 64_000_000
 #: What ``BPRMFConfig.optimizer`` accepts.
 OPTIMIZER_CHOICES = (*OPTIMIZERS, "sparse_adam")
+#: The batch and learning rate the defaults were chosen at (ml-100k), and the largest default batch.
+BASE_BATCH, BASE_RATE, MAX_DEFAULT_BATCH = 1024, 0.002, 65536
+
+
+def default_batch_size(n_positives: int, lambdaopt: bool = False) -> int:
+    """:attr:`BPRMFConfig.batch_size`'s default: the power of two nearest to ``n_positives / 64``,
+    within [1,024, 65,536]; 1,024 with λOpt."""
+    if lambdaopt or n_positives <= 64 * BASE_BATCH:
+        return BASE_BATCH
+    return int(min(MAX_DEFAULT_BATCH, 2 ** round(math.log2(n_positives / 64))))
 
 
 @dataclass
@@ -43,13 +54,21 @@ class BPRMFConfig(FitConfig, LambdaOptOptions):
     touches ("lazy Adam", :class:`torch.optim.SparseAdam`'s rule; not with λOpt, whose Λ-step
     simulates a dense step).  On ml-1m ``sparse_adam`` reached a slightly better test NDCG@50 than
     ``adam`` but needed about 1.7x the epochs, so it fits no faster (benchmarks/README.md)."""
-    learning_rate: float = 0.002
+    learning_rate: float | None = None
+    """None: 0.002 at a batch of 1,024, scaled by √(batch / 1,024) for a larger batch (the rate
+    :attr:`BPRMF.learning_rate_` reports)."""
     reg: float = 0.01
     """λ for user and item factors (per occurrence in a triple).  Defaults (K, learning
     rate, λ) chosen on the validation split of ml-100k temporal-60-20-20 (benchmarks/README.md)."""
     item_bias: bool = True
     """Learn an item bias b_i."""
-    batch_size: int = 1024
+    batch_size: int | None = None
+    """Training triples per step.  None: 1,024 where the defaults were chosen (ml-100k, 54k
+    positives: ~53 steps an epoch) and on smaller data; on larger data about as many steps an
+    epoch, the power of two nearest to positives / 64, at most 65,536 (ml-1m: 8,192, which fits it
+    1.4x faster than 1,024 at the same test NDCG@50, benchmarks/README.md); with λOpt 1,024, the
+    schedule its results were measured at (a Λ-step every batch).  :attr:`BPRMF.batch_size_`
+    reports the batch used."""
     init_std: float = 0.1
     epochs: int = 200
     patience: int = 10
@@ -59,13 +78,15 @@ class BPRMFConfig(FitConfig, LambdaOptOptions):
         super().validate()
         self.validate_lambdaopt("BPRMF")
         check_int("BPRMF", "factors", self.factors)
-        check_int("BPRMF", "batch_size", self.batch_size)
+        if self.batch_size is not None:
+            check_int("BPRMF", "batch_size", self.batch_size)
         check_param(self.optimizer in OPTIMIZER_CHOICES, "BPRMF", "optimizer", self.optimizer, f"one of {OPTIMIZER_CHOICES}")
         if self.lambdaopt and self.optimizer == "sparse_adam":
             raise ConfigError("BPRMF: λOpt simulates a dense optimizer's step, so optimizer='sparse_adam' cannot learn Λ; "
                               "use optimizer='adam'.")
         check_float("BPRMF", "reg", self.reg, fix="Use 0 for no regularization.")
-        check_float("BPRMF", "learning_rate", self.learning_rate, low_open=True)
+        if self.learning_rate is not None:
+            check_float("BPRMF", "learning_rate", self.learning_rate, low_open=True)
         check_float("BPRMF", "init_std", self.init_std, low_open=True)
 
 
@@ -94,6 +115,9 @@ class BPRMF(Recommender):
         reg = copy.deepcopy(self.regularizer) if self.regularizer is not None else Regularizer(self.config.reg, self.config.reg)
         self._reg = reg.bind(np.bincount(train.users, minlength=train.n_users), np.bincount(train.items, minlength=train.n_items))
         self._reg.to(self.device_)
+        c = self.config
+        self.batch_size_ = c.batch_size or default_batch_size(len(train.users), bool(c.lambdaopt))
+        self.learning_rate_ = c.learning_rate if c.learning_rate is not None else BASE_RATE * math.sqrt(self.batch_size_ / BASE_BATCH)
         self._u = torch.from_numpy(train.users.astype(np.int64))
         self._i = torch.from_numpy(train.items.astype(np.int64))
         self._n_items = train.n_items
@@ -115,7 +139,7 @@ class BPRMF(Recommender):
         self.Q = torch.nn.Parameter((torch.randn(len(self.item_vocab_), c.factors, generator=g) * c.init_std).to(dev))
         self.bi = torch.nn.Parameter(torch.zeros(len(self.item_vocab_), device=dev))
         params = [self.P, self.Q] + ([self.bi] if c.item_bias else [])
-        self._opt = make_optimizer(c.optimizer, params, lr=c.learning_rate)
+        self._opt = make_optimizer(c.optimizer, params, lr=self.learning_rate_, compiled=self._compiled_optimizer)
         self._lam_hook = lambda_hook(self, rng, self._val, init_user=c.reg, init_item=c.reg, begin=self._validation_triples)
         self._lam = None if self._lam_hook is None else self._lam_hook.learner
         if self._lam is not None:
@@ -239,13 +263,16 @@ class BPRMF(Recommender):
             return BatchLoss(-F.logsigmoid(x).sum(), penalty, grads=data_grads or (), context=(u, i, j))
 
         try:
-            return minibatch_epoch(len(self._u), self.config.batch_size, batch_loss, self._opt, generator=self._tgen,
+            return minibatch_epoch(len(self._u), self.batch_size_, batch_loss, self._opt, generator=self._tgen,
                                    device=self.device_, begin=self._epoch_triples, lambda_hook=self._lam_hook)
         finally:
             self._lambda_kernel = None  # it holds the epoch's arrays
 
     #: Whether the CPU uses the compiled batch kernels (False: the tensor path, as on a GPU; for tests).
     _compiled = True
+    #: Whether Adam's step is :class:`autorecs.optim.Adam`'s compiled one (it pays where the gradient
+    #: tables are reused from step to step, as the compiled batches do).
+    _compiled_optimizer = True
     #: This epoch's compiled Λ-step (:meth:`_compiled_lambda`), or None: the tensor path.
     _lambda_kernel = None
 
@@ -259,7 +286,7 @@ class BPRMF(Recommender):
         opt, group = self._opt, self._opt.param_groups[0]
         if group.get("maximize") or (group.get("decoupled_weight_decay") and group.get("weight_decay")):
             return False
-        if type(opt) is torch.optim.Adam:
+        if is_adam(opt):
             return not group["amsgrad"]
         return type(opt) is torch.optim.SGD and not group["momentum"] and not group.get("nesterov")
 
@@ -292,12 +319,13 @@ class BPRMF(Recommender):
     def _compiled_batch(self):
         """``kernel(u, i, j) -> (data, penalty, g_u, g_ij, g_b, c)``: the batch's loss, per-occurrence
         gradients and per-triple d(−log σ(x))/dx from :func:`autorecs.kernels.bpr_batch_grads`."""
-        from ..kernels import bpr_batch_grads
+        from ..kernels import bpr_batch_grads, match_torch_threads
 
+        match_torch_threads()
         c = self.config
         P, Q, bi = (t.detach().numpy() for t in (self.P, self.Q, self.bi))
         args = (*self._penalty_arrays(), bool(c.item_bias))
-        size, K = c.batch_size, P.shape[1]
+        size, K = self.batch_size_, P.shape[1]
         g_u, g_ij, g_b = np.empty((size, K), np.float32), np.empty((2 * size, K), np.float32), np.empty(2 * size, np.float32)
         dx = np.empty(size, np.float32)
 
@@ -316,7 +344,7 @@ class BPRMF(Recommender):
 
         c, opt, lam = self.config, self._opt, self._lam
         group = opt.param_groups[0]
-        adam = type(opt) is torch.optim.Adam
+        adam = is_adam(opt)
         beta1, beta2 = group["betas"] if adam else (0.0, 0.0)
         P, Q, bi = (t.detach().numpy() for t in (self.P, self.Q, self.bi))
         args = (*self._penalty_arrays(), bool(c.item_bias))
@@ -425,6 +453,9 @@ class BPRMF(Recommender):
 class PretrainedBPRConfig(BPRMFConfig):
     """A BPRMF config plus the pre-training switch of models that start from a trained BPR-MF."""
 
+    learning_rate: float = BASE_RATE
+    batch_size: int = BASE_BATCH
+    """Training triples per step (these models' own loops keep BPR-MF's former fixed default)."""
     pretrain: bool = True
     """First train a plain BPR-MF with these hyperparameters to convergence (early stopping on
     validation) and start from its P, Q, b; False starts from random initialisation."""
@@ -448,6 +479,7 @@ class PretrainedBPR(BPRMF):
 
     Config = PretrainedBPRConfig
     supports_device = False
+    _compiled_optimizer = False  # their own loops: autograd's fresh gradient tensors every step
 
     object_params = ("regularizer", "pretrained")
 

@@ -1,0 +1,107 @@
+"""autorecs.optim.Adam (the compiled step) against torch.optim.Adam: the same rule and state."""
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+
+from autorecs.optim import Adam, is_adam, make_optimizer
+
+
+def _pair(shapes, dtype=torch.float32, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    start = [torch.randn(s, generator=g, dtype=dtype) for s in shapes]
+    return [torch.nn.Parameter(t.clone()) for t in start], [torch.nn.Parameter(t.clone()) for t in start], g
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 0.1])
+def test_compiled_adam_follows_torch_adam(weight_decay):
+    shapes = [(9000, 3), (40,), ()]  # a table longer than one block of the kernel, a vector, a scalar
+    ours, ref, g = _pair(shapes)
+    opt_ours = Adam(ours, lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=weight_decay)
+    opt_ref = torch.optim.Adam(ref, lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=weight_decay)
+    grads = [torch.zeros(s) for s in shapes]  # reused tensors, as BPR-MF's compiled batches hand them over
+    for _ in range(7):
+        for t in grads:
+            t.copy_(torch.randn(t.shape, generator=g))
+        for params, opt in ((ours, opt_ours), (ref, opt_ref)):
+            for p, t in zip(params, grads):
+                p.grad = t.clone() if opt is opt_ref else t
+            opt.step()
+    assert opt_ours._plan() is not None  # the compiled step ran
+    for p, q in zip(ours, ref):
+        assert torch.allclose(p, q, rtol=1e-5, atol=1e-6)
+        assert not torch.equal(p, q.new_zeros(q.shape))
+        for key in ("exp_avg", "exp_avg_sq"):
+            assert torch.allclose(opt_ours.state[p][key], opt_ref.state[q][key], rtol=1e-5, atol=1e-7)
+        assert float(opt_ours.state[p]["step"]) == float(opt_ref.state[q]["step"]) == 7.0
+
+
+def test_either_step_continues_the_other():
+    ours, ref, g = _pair([(50, 4)])
+    opt_ours, opt_ref = Adam(ours, lr=0.05), torch.optim.Adam(ref, lr=0.05)
+    for k in range(6):
+        grad = torch.randn(50, 4, generator=g)
+        ours[0].grad, ref[0].grad = grad.clone(), grad.clone()
+        if k == 3:  # one step by PyTorch's own rule in the middle (amsgrad off: the same rule)
+            torch.optim.Adam.step(opt_ours)
+        else:
+            opt_ours.step()
+        opt_ref.step()
+    assert torch.allclose(ours[0], ref[0], rtol=1e-5, atol=1e-6)
+    opt_ours.load_state_dict(copy.deepcopy(opt_ref.state_dict()))  # new state tensors: the cached arrays must follow them
+    ours[0].data.copy_(ref[0].data)
+    grad = torch.randn(50, 4, generator=g)
+    ours[0].grad, ref[0].grad = grad.clone(), grad.clone()
+    opt_ours.step(), opt_ref.step()
+    assert torch.allclose(ours[0], ref[0], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("case", ["float64", "amsgrad", "closure"])
+def test_what_the_kernel_does_not_do_takes_torchs_step(case):
+    dtype = torch.float64 if case == "float64" else torch.float32
+    ours, ref, g = _pair([(20, 3)], dtype=dtype)
+    kw = {"amsgrad": True} if case == "amsgrad" else {}
+    opt_ours, opt_ref = Adam(ours, lr=0.05, **kw), torch.optim.Adam(ref, lr=0.05, **kw)
+    for _ in range(3):
+        grad = torch.randn(20, 3, generator=g, dtype=dtype)
+        ours[0].grad, ref[0].grad = grad.clone(), grad.clone()
+        if case == "closure":
+            assert opt_ours.step(lambda: torch.tensor(1.0)) == torch.tensor(1.0)
+        else:
+            opt_ours.step()
+        opt_ref.step()
+        if case != "closure":
+            assert opt_ours._plan() is None
+    assert torch.equal(ours[0], ref[0])
+
+
+def test_a_sparse_gradient_gets_torchs_answer():
+    p = torch.nn.Parameter(torch.zeros(5, 2))
+    p.grad = torch.ones(5, 2).to_sparse()
+    with pytest.raises(RuntimeError, match="SparseAdam"):
+        Adam([p], lr=0.1).step()
+
+
+def test_make_optimizer_compiles_adam_only_when_asked():
+    p = [torch.nn.Parameter(torch.zeros(3))]
+    assert type(make_optimizer("adam", p, lr=0.1, compiled=True)) is Adam
+    assert type(make_optimizer("adam", p, lr=0.1)) is torch.optim.Adam
+    assert type(make_optimizer("sgd", p, lr=0.1, compiled=True)) is torch.optim.SGD
+    assert is_adam(make_optimizer("adam", p, lr=0.1, compiled=True)) and is_adam(torch.optim.Adam(p))
+    assert not is_adam(torch.optim.AdamW(p))
+
+
+def test_the_compiled_step_leaves_pytorchs_thread_count_alone():
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        p = torch.nn.Parameter(torch.zeros(10_000))
+        opt = Adam([p], lr=0.1)
+        p.grad = torch.ones(10_000)
+        opt.step()
+        assert torch.get_num_threads() == 1  # starting numba's OpenMP pool resets OpenMP's count; it is put back
+        assert np.all(p.detach().numpy() < 0)
+    finally:
+        torch.set_num_threads(before)
