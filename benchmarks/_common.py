@@ -28,6 +28,12 @@ def machine() -> dict:
     }
 
 
+def commit() -> str:
+    """The short hash of the checkout these scripts run from (read before a run, not after it)."""
+    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=os.path.dirname(__file__))
+    return out.stdout.strip()
+
+
 def run_isolated(script: str, *args: str) -> dict:
     """Run ``script --case ...`` in a fresh process (so peak memory is its own) and parse its JSON line."""
     t0 = time.perf_counter()

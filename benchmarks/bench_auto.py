@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine, peak_rss_mib  # noqa: E402
+from _common import commit as code_commit, machine, peak_rss_mib  # noqa: E402
 
 PROTOCOL = {"rating": "random-50-25-25", "ranking": "temporal-60-20-20"}
 
@@ -27,7 +27,7 @@ def run(task: str, seed: int, budget: float, dataset: str, workdir: Path, famili
     from autorecs import load, split
     from autorecs.auto import auto
 
-    commit = _commit()  # the code this run imports (read before the run, not after it)
+    commit = code_commit()  # the code this run imports
     train, valid, test = split(load(dataset), PROTOCOL[task], seed=seed)
     out = workdir / (f"{dataset}-{task}-seed{seed}-{int(budget)}s" + ("-" + "+".join(families) if families else ""))
     t0 = time.perf_counter()
@@ -44,13 +44,6 @@ def run(task: str, seed: int, budget: float, dataset: str, workdir: Path, famili
         "trials_per_family": dict(collections.Counter(t.family for t in res.leaderboard)), "peak_rss_mib": peak_rss_mib(),
         "machine": machine(), "commit": commit,
     }
-
-
-def _commit() -> str:
-    import subprocess
-
-    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent)
-    return out.stdout.strip()
 
 
 def summarize(path: Path, peers: Path | None = None) -> None:

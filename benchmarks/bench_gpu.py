@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine  # noqa: E402
+from _common import commit, machine  # noqa: E402
 
 
 def _epochs(model, train, device: str, epochs: int) -> dict:
@@ -79,7 +79,8 @@ def _whole_fit(model, s, device: str, metric: str) -> dict:
 CASES = ("epochs", "batch-epochs", "fits", "batches", "synthetic")
 
 
-def run(device: str, synthetic_n: float, epochs: int = 3, cases=("epochs", "synthetic")) -> list[dict]:
+def run(device: str, synthetic_n: float, epochs: int = 3, cases=("epochs", "synthetic"), batches=(4096, 16384, 65536),
+        models=("bpr", "biasedmf")) -> list[dict]:
     import torch
 
     from autorecs import BPRMF, BiasedMF, ImplicitALS, load, split
@@ -90,7 +91,7 @@ def run(device: str, synthetic_n: float, epochs: int = 3, cases=("epochs", "synt
         tr, _, _ = split(data, "random-50-25-25", seed=0)
         rows.append({"case": "ml1m-biasedmf-adam", **_epochs(BiasedMF(solver="adam", epochs=epochs), tr, device, epochs)})
         tr, _, _ = split(data, "temporal-60-20-20")
-        rows.append({"case": "ml1m-bpr", **_epochs(BPRMF(epochs=epochs), tr, device, epochs)})
+        rows.append({"case": "ml1m-bpr", **_epochs(BPRMF(epochs=epochs, batch_size=1024), tr, device, epochs)})
         rows.append({"case": "ml1m-implicit-als-k64", **_epochs(ImplicitALS(factors=64, epochs=epochs), tr, device, epochs)})
     ranking, rating = split(data, "temporal-60-20-20"), split(data, "random-50-25-25", seed=0)
     if "batch-epochs" in cases:  # epoch times at the batches the "batches" fits use
@@ -104,13 +105,15 @@ def run(device: str, synthetic_n: float, epochs: int = 3, cases=("epochs", "synt
         rows.append({"case": "ml1m-biasedmf-fit", **_whole_fit(BiasedMF(), rating, device, "rmse")})
         rows.append({"case": "ml1m-biasedmf-adam-fit", **_whole_fit(BiasedMF(solver="adam"), rating, device, "rmse")})
     if "batches" in cases:  # the per-step cost is what a GPU pays at batch 1024: larger batches, the rate scaled by sqrt
-        for b in (4096, 16384, 65536):
-            lr = 0.002 * (b / 1024) ** 0.5
-            rows.append({"case": f"ml1m-bpr-fit-b{b}", "batch_size": b, "learning_rate": lr,
-                         **_whole_fit(BPRMF(batch_size=b, learning_rate=lr), ranking, device, "topk.ndcg@50")})
-            lr = 0.005 * (b / 1024) ** 0.5
-            rows.append({"case": f"ml1m-biasedmf-adam-fit-b{b}", "batch_size": b, "learning_rate": lr,
-                         **_whole_fit(BiasedMF(solver="adam", batch_size=b, learning_rate=lr), rating, device, "rmse")})
+        for b in batches:
+            if "bpr" in models:
+                lr = 0.002 * (b / 1024) ** 0.5
+                rows.append({"case": f"ml1m-bpr-fit-b{b}", "batch_size": b, "learning_rate": lr,
+                             **_whole_fit(BPRMF(batch_size=b, learning_rate=lr), ranking, device, "topk.ndcg@50")})
+            if "biasedmf" in models:
+                lr = 0.005 * (b / 1024) ** 0.5
+                rows.append({"case": f"ml1m-biasedmf-adam-fit-b{b}", "batch_size": b, "learning_rate": lr,
+                             **_whole_fit(BiasedMF(solver="adam", batch_size=b, learning_rate=lr), rating, device, "rmse")})
     if "synthetic" in cases:
         t0 = time.perf_counter()
         big = synthetic(int(synthetic_n))
@@ -129,15 +132,18 @@ def main() -> None:
     ap.add_argument("--cases", nargs="+", choices=CASES, default=["epochs", "synthetic"],
                     help="epochs: ml-1m epoch times (batch 1024); batch-epochs: the same at batches 16,384 and 65,536; fits: whole ml-1m fits with the defaults (fit seconds, test metric); "
                          "batches: whole fits at larger batches; synthetic: the --synthetic epoch")
+    ap.add_argument("--batches", type=int, nargs="+", default=[4096, 16384, 65536], help="the batches case's batch sizes")
+    ap.add_argument("--models", nargs="+", choices=["bpr", "biasedmf"], default=["bpr", "biasedmf"], help="the batches case's models")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
+    code = commit()
     t0 = time.perf_counter()
-    for row in run(args.device, args.synthetic, cases=args.cases):
+    for row in run(args.device, args.synthetic, cases=args.cases, batches=args.batches, models=args.models):
         row = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}
         print(json.dumps(row), flush=True)
         if args.out:
             with args.out.open("a") as f:
-                f.write(json.dumps({**row, "machine": machine()}) + "\n")
+                f.write(json.dumps({**row, "machine": machine(), "commit": code}) + "\n")
     print(json.dumps({"total_s": round(time.perf_counter() - t0, 1)}))
 
 

@@ -41,7 +41,7 @@ from pathlib import Path
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # implicit warns otherwise; we set BLAS threads below
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import PeerFactors, machine  # noqa: E402
+from _common import PeerFactors, commit, machine  # noqa: E402
 
 
 def ranking_contenders(train, valid, threads: int):
@@ -155,12 +155,14 @@ PAIRS = {
 
 
 def summarize(rows: list[dict]) -> str:
-    """Markdown table: median fit seconds and test metric over rounds, and our time / the peer's."""
+    """Markdown table: median fit seconds and test metric over the rounds of each contender's latest
+    run in ``rows`` (file order; a re-measurement appends a run), and our time / the peer's."""
     keys = sorted({(r["dataset"], r["task"], r["threads"], r["model"]) for r in rows},
                   key=lambda k: (k[0] != "ml-100k", k[0], k[1], k[2], k[3]))
     med = {}
     for key in keys:
         sel = [r for r in rows if (r["dataset"], r["task"], r["threads"], r["model"]) == key]
+        sel = sel[max(k for k, r in enumerate(sel) if r["round"] == 0):]  # its latest run (earlier ones: history)
         metric = "rmse" if key[1] == "rating" else "ndcg@50"
         med[key] = (statistics.median(r["fit_s"] for r in sel), statistics.median(r[metric] for r in sel), len(sel),
                     statistics.median(r.get("epochs") or r.get("iterations") or 0 for r in sel))
@@ -201,6 +203,7 @@ def main() -> None:
     if args.task in ("rating", "both"):
         splits["rating"] = split(data, "random-50-25-25", seed=0)
     rows = []
+    code = commit()
     for threads in args.threads:
         torch.set_num_threads(threads)
         with threadpool_limits(threads):
@@ -222,7 +225,7 @@ def main() -> None:
                         print(json.dumps(row), flush=True)
                         if args.out:
                             with args.out.open("a") as f:
-                                f.write(json.dumps({**row, "machine": machine()}) + "\n")
+                                f.write(json.dumps({**row, "machine": machine(), "commit": code}) + "\n")
     print("\nmedian over rounds:")
     keys = sorted({(r["task"], r["model"], r["threads"]) for r in rows}, key=lambda k: (k[0], k[2], k[1]))
     for task, model, threads in keys:

@@ -9,8 +9,8 @@ import torch
 class Adam(torch.optim.Adam):
     """:class:`torch.optim.Adam`, the same rule, options and state, whose step on the CPU runs one
     compiled pass per float32 parameter (:func:`autorecs.kernels.adam_step`) instead of PyTorch's
-    step: on BPR-MF's ml-1m tables (a step every 1,024 triples) 0.11 s an epoch against the fused
-    kernel's 0.17-0.27 s, with less Python per step.  Anything the kernel does not do (a GPU,
+    step: on BPR-MF's ml-1m tables one memory-bound pass per table, faster than PyTorch's fused
+    kernel, with less Python per step (benchmarks/README.md, the peers table).  Anything the kernel does not do (a GPU,
     float64, sparse gradients, amsgrad, maximize, AdamW's decoupled decay, a tensor learning rate)
     takes PyTorch's step, for the whole optimizer; the two share their state, so either continues
     the other."""
