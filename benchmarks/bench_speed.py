@@ -21,7 +21,7 @@ from _common import machine, peak_rss_mib, run_isolated  # noqa: E402
 
 CASES = [
     "ml1m-biasedmf-sgd", "ml1m-biasedmf-adam", "ml1m-biasedmf-adagrad", "ml1m-biasedmf-als-k32", "ml1m-biasedmf-als-k64",
-    "ml1m-biasedmf-als-k64-exact", "ml1m-bpr-adam", "ml1m-implicit-als-k64", "ml1m-implicit-als-k64-cholesky", "ml1m-eval-all-users",
+    "ml1m-biasedmf-als-k64-exact", "ml1m-bpr-adam", "ml1m-bpr-default", "ml1m-implicit-als-k64", "ml1m-implicit-als-k64-cholesky", "ml1m-eval-all-users",
     "ml1m-validation-ndcg50",
     "synthetic-1e5", "synthetic-1e6", "synthetic-1e7",
 ]
@@ -57,7 +57,10 @@ def run_case(name: str) -> dict:
         return out
     tr, va, te = split(data, "temporal-60-20-20")
     if name == "ml1m-bpr-adam":
-        return _time_epochs(BPRMF(factors=64, epochs=3), tr) | {"factors": 64, "batch_size": 1024}
+        return _time_epochs(BPRMF(factors=64, epochs=3, batch_size=1024), tr) | {"factors": 64, "batch_size": 1024}
+    if name == "ml1m-bpr-default":  # the default batch, which follows the data's size
+        model = BPRMF(epochs=3)
+        return _time_epochs(model, tr) | {"factors": model.config.factors, "batch_size": model.batch_size_}
     if name.startswith("ml1m-implicit-als-k64"):
         solver = "cholesky" if name.endswith("-cholesky") else "cg"
         return _time_epochs(ImplicitALS(factors=64, epochs=3, solver=solver), tr) | {"factors": 64, "solver": solver}
