@@ -56,6 +56,10 @@ AMF_EPS = (0.1, 0.5, 1.0)
 NEUMF_LAYERS = (1, 2, 3)
 
 
+#: Every BPR-MF row trains on batches of 1,024 (the λOpt paper's code; BPRMF's default batch follows the
+#: data's size without λOpt, so it is fixed here for the rows to compare like with like).
+BATCH = 1024
+
 def pick(models):
     """The model with the best validation value (each model's own early-stopping monitor)."""
     return max(models, key=lambda m: m.history_.best_value)
@@ -95,12 +99,12 @@ def main() -> None:
             if args.reg_from:  # the grid's λ of this seed from an earlier run (no grid search now)
                 reg = next(r["reg"] for r in map(json.loads, args.reg_from.open()) if r["model"].startswith("MF-λFix")
                            and (r["dataset"], r["factors"], r["seed"]) == (args.dataset, args.factors, seed))
-                params, fix = {"factors": args.factors, "reg": reg}, None
+                params, fix = {"factors": args.factors, "reg": reg, "batch_size": BATCH}, None
                 if {"amf", "neumf"} & set(args.rows):  # they start from the MF-λFix model
                     fix = BPRMF(**params).fit(s.train, s.valid, seed=seed, progress=False)
             else:
                 fields = set(BPRMF.Config.__dataclass_fields__)
-                res = Tuner("bpr-mf", builtin_space("lambdaopt-grid", fields), strategy="grid", fixed={"factors": args.factors},
+                res = Tuner("bpr-mf", builtin_space("lambdaopt-grid", fields), strategy="grid", fixed={"factors": args.factors, "batch_size": BATCH},
                             storage=Path(tmp) / f"grid-{seed}.journal", seed=seed).run(s.train, s.valid, s.test, exclude=[s.valid])
                 fix, reg, params = res.model, res.model_params["reg"], res.model_params
             fix_seconds = time.perf_counter() - t0
@@ -114,7 +118,7 @@ def main() -> None:
                 emit("control: MF-λFix + half of validation", ctrl, time.perf_counter() - t0, reg=reg)
             if "sgda" in args.rows:
                 t0 = time.perf_counter()
-                base = dict(factors=args.factors, optimizer="sgd", reg=reg)
+                base = dict(factors=args.factors, optimizer="sgd", reg=reg, batch_size=BATCH)
                 sgd = pick([BPRMF(**base, learning_rate=lr).fit(s.train, s.valid, seed=seed, progress=False) for lr in SGD_LR])
                 lr = sgd.config.learning_rate
                 sgda = pick([BPRMF(**{**base, "reg": 0.01}, learning_rate=lr, lambdaopt="D", lambda_optimizer="sgd", lambda_lr=llr)
@@ -132,7 +136,7 @@ def main() -> None:
                 emit("NeuMF (from MF-λFix)", nm, time.perf_counter() - t0 + fix.fit_seconds_, reg=reg, mlp_layers=nm.config.mlp_layers)
             if "lambdaopt" in args.rows:
                 for g in args.granularities:
-                    model = BPRMF(factors=args.factors, lambdaopt=g, lambda_every=args.lambda_every,
+                    model = BPRMF(factors=args.factors, batch_size=BATCH, lambdaopt=g, lambda_every=args.lambda_every,
                                   lambda_batch_size=args.lambda_batch_size or None)
                     traj = LambdaTrajectory(np.bincount(s.train.users, minlength=s.train.n_users),
                                             np.bincount(s.train.items, minlength=s.train.n_items))

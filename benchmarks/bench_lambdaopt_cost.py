@@ -28,7 +28,7 @@ def one_case(case: str, dataset: str, factors: int, epochs: int, every: int = 1,
     from autorecs.data import load, split
 
     s = split(load(dataset), "temporal-60-20-20")
-    params = {"factors": factors, "epochs": epochs, "patience": epochs + 1}
+    params = {"factors": factors, "epochs": epochs, "patience": epochs + 1, "batch_size": 1024}  # the paper's schedule, fixed λ too
     if case != "fixed":
         params.update(lambdaopt=case, lambda_every=every, lambda_batch_size=vb or None)
     t0 = time.perf_counter()
