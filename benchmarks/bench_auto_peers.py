@@ -34,7 +34,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import PeerFactors, machine  # noqa: E402
-from bench_auto import PROTOCOL, _commit  # noqa: E402
+from _common import commit as _commit  # noqa: E402
+from bench_auto import PROTOCOL  # noqa: E402
 
 from autorecs import Interactions  # noqa: E402
 

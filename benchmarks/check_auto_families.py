@@ -19,7 +19,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_auto import PROTOCOL, _commit  # noqa: E402
+from _common import commit as _commit  # noqa: E402
+from bench_auto import PROTOCOL  # noqa: E402
 
 from autorecs import Interactions  # noqa: E402
 
