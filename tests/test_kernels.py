@@ -159,3 +159,29 @@ def test_the_parallel_batch_kernel_gives_the_same_gradients_on_any_thread_count(
     for a, c in zip(g1, g2):
         assert np.array_equal(a, c)  # each triple's rows are its own: no order to differ
     assert np.allclose(l1, l2, rtol=1e-6)  # the summed losses may add in another order
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd", "adagrad"])
+@pytest.mark.parametrize("regularizer", [None, "per-row", "exponent and bias λ", "weight decay"])
+def test_compiled_biased_mf_batch_matches_the_tensor_path(ratings_data, solver, regularizer):
+    from autorecs import BiasedMF
+
+    train = split(ratings_data, "random-50-25-25", seed=0).train
+    k = 5
+    g = torch.Generator().manual_seed(1)
+    reg = {None: None, "weight decay": None,
+           "per-row": Regularizer(torch.rand(train.n_users, k, generator=g) * 0.1, torch.full((k,), 0.05)),
+           "exponent and bias λ": Regularizer(0.02, 0.03, bias=0.01, exponent=0.5)}[regularizer]
+    models = []
+    for compiled in (True, False):
+        m = BiasedMF(solver=solver, factors=k, epochs=3, batch_size=64, learning_rate={"sgd": 0.5}.get(solver, 0.02),
+                     weight_decay=0.01 if regularizer == "weight decay" else 0.0, regularizer=reg)
+        m._compiled = compiled
+        models.append(m.fit(train, seed=0, progress=False))
+    fast, ref = models
+    assert type(fast._opt).__module__ == "autorecs.optim" if solver == "adam" else True
+    for name in ("P", "Q", "bu", "bi", "mu"):
+        assert torch.allclose(getattr(fast, name), getattr(ref, name), atol=2e-5), name
+    losses = [[e["loss"] for e in m.history_.epochs] for m in models]
+    assert np.allclose(*losses, rtol=1e-5)
+    assert losses[0][-1] < losses[0][0]  # it trained

@@ -114,6 +114,68 @@ def bpr_batch_grads(P, Q, b, u, i, j, lam_u, s_u, lam_i, s_i, lam_b, bias, g_u, 
 
 
 @njit(cache=True, nogil=True, parallel=True, fastmath=True, error_model="numpy")
+def mf_batch_grads(P, Q, bu, bi, mu, u, i, r, lam_u, s_u, lam_i, s_i, lam_bu, lam_bi,
+                   g_u, g_i, g_bu, g_bi, c_out):  # pragma: no cover (compiled)
+    """Biased MF's batch loss ``Σ (μ + b_u + b_i + p_u·q_i − r)²`` and its per-occurrence gradients,
+    divided by the batch size.
+
+    ``P`` (users x K), ``Q`` (items x K), ``bu``, ``bi``, ``mu`` (a float): the parameters; ``u, i, r``:
+    the batch.  The penalty's coefficients as in :func:`bpr_batch_grads`, for both sides: ``lam_u``
+    (1 or users) x K and ``s_u`` (n^(β−1) per user), ``lam_bu`` the user bias's λ (1 or users), or
+    empty for the mean of the user's row of ``lam_u``; likewise for items.  Writes ``g_u``, ``g_i``
+    (n x K), ``g_bu``, ``g_bi`` (n) and ``c_out`` (n: d(error²)/d(prediction) = 2·error, the data part
+    λOpt's Λ-step reuses); returns ``(data, penalty, dμ)``: the summed squared error, the penalty
+    ``Σ n^(β−1)·(λ ⊙ θ² + λ_b·b²)`` over the occurrences, and the batch's gradient at μ.
+    """
+    n = len(u)
+    K = P.shape[1]
+    inv = np.float32(1.0 / n)
+    two = np.float32(2.0)
+    ru = 1 if lam_u.shape[0] > 1 else 0
+    ri = 1 if lam_i.shape[0] > 1 else 0
+    rbu = 1 if lam_bu.shape[0] > 1 else 0
+    rbi = 1 if lam_bi.shape[0] > 1 else 0
+    mean_bu, mean_bi = lam_bu.shape[0] == 0, lam_bi.shape[0] == 0
+    m32 = np.float32(mu)
+    data = 0.0
+    pen = 0.0
+    g_mu = 0.0
+    for t in prange(n):  # each occurrence writes its own rows of the outputs
+        uu, ii = u[t], i[t]
+        pu, qi = P[uu], Q[ii]
+        x = m32 + bu[uu] + bi[ii]
+        for k in range(K):
+            x += pu[k] * qi[k]
+        e = x - r[t]
+        data += e * e
+        c = two * e
+        c_out[t] = c
+        g_mu += c
+        lu, li = lam_u[ru * uu], lam_i[ri * ii]
+        su, si = two * s_u[uu], two * s_i[ii]
+        gu, gi = g_u[t], g_i[t]
+        p = np.float32(0.0)
+        lbu = np.float32(0.0)
+        lbi = np.float32(0.0)
+        for k in range(K):
+            a = su * lu[k] * pu[k]
+            ai = si * li[k] * qi[k]
+            p += a * pu[k] + ai * qi[k]
+            gu[k] = (a + c * qi[k]) * inv
+            gi[k] = (ai + c * pu[k]) * inv
+            lbu += lu[k]
+            lbi += li[k]
+        lbu = np.float32(lbu / K) if mean_bu else lam_bu[rbu * uu]
+        lbi = np.float32(lbi / K) if mean_bi else lam_bi[rbi * ii]
+        bu_, bi_ = su * lbu * bu[uu], si * lbi * bi[ii]
+        p += bu_ * bu[uu] + bi_ * bi[ii]
+        pen += 0.5 * p
+        g_bu[t] = (bu_ + c) * inv
+        g_bi[t] = (bi_ + c) * inv
+    return data, pen, g_mu / n
+
+
+@njit(cache=True, nogil=True, parallel=True, fastmath=True, error_model="numpy")
 def adam_step(w, g, m, v, count, lr, beta1, beta2, eps, wd):  # pragma: no cover (compiled)
     """One step of :class:`torch.optim.Adam` (no amsgrad; weight decay ``wd`` added to the gradient)
     on a flat float32 parameter ``w`` with gradient ``g`` and moments ``m``, ``v``, in place; ``count``

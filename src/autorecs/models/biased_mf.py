@@ -28,6 +28,7 @@ from ..regularization import Regularizer
 from ._als import cg_solve, pair_dots, ridge_solve, torch_csr, with_values
 from ..training import BatchLoss, minibatch_epoch
 from ..optim import make_optimizer
+from ._compiled import penalty_arrays, runs_compiled
 from ._lambdaopt import lambda_hook, prepare_lambda_validation
 from .base import FitConfig, Recommender
 
@@ -159,7 +160,9 @@ class BiasedMF(Recommender):
         self.P = torch.nn.Parameter((torch.randn(n_u, c.factors, generator=g) * c.init_std).to(dev))
         self.Q = torch.nn.Parameter((torch.randn(n_i, c.factors, generator=g) * c.init_std).to(dev))
         if c.solver != "als":
-            self._opt = make_optimizer(c.solver, [self.mu, self.bu, self.bi, self.P, self.Q], lr=c.learning_rate, weight_decay=c.weight_decay)
+            # the compiled batches hand over the same gradient tables every step: Adam's compiled step pays there
+            self._opt = make_optimizer(c.solver, [self.mu, self.bu, self.bi, self.P, self.Q], lr=c.learning_rate,
+                                       weight_decay=c.weight_decay, compiled=self._compiled and dev.type == "cpu")
         self._lam_hook = lambda_hook(self, rng, self._val, init_user=c.reg_user, init_item=c.reg_item)
         self._lam = None if self._lam_hook is None else self._lam_hook.learner
 
@@ -171,17 +174,74 @@ class BiasedMF(Recommender):
         return self._als_sweep() if self.config.solver == "als" else self._gradient_epoch()
 
     def _gradient_epoch(self) -> dict[str, float]:
+        """One epoch of mini-batch steps.  On the CPU the batch's loss and gradients come from one
+        compiled pass (:func:`autorecs.kernels.mf_batch_grads`, the gradient in closed form, summed onto
+        gradient tables kept zero outside the batch's rows by :func:`~autorecs.kernels.add_rows`), and
+        with λOpt the Λ-step too (:meth:`_compiled_lambda`) where :meth:`_compiles` says so; elsewhere
+        (a GPU) autograd on the gathered rows."""
         reg = self._reg
+        kernel = self._compiled_batch() if self._compiles() and self._lam_hook is None else None  # λOpt: the tensor path (for now)
+        self._lambda_kernel = None if kernel is None or self._lam_hook is None else self._compiled_lambda()
 
         def batch_loss(idx, rows, lambda_due):
             u, i, r = self._u[idx], self._i[idx], self._r[idx]
+            if kernel is not None:
+                data, penalty, c = kernel(u, i, r)
+                return BatchLoss(torch.tensor(data), torch.tensor(penalty), grads=(c,) if lambda_due else (), context=(u, i))
             pu, qi, bu, bi = self.P[u], self.Q[i], self.bu[u], self.bi[i]  # one gather per table and batch
             err = (self.mu + bu + bi + (pu * qi).sum(1) - r).pow(2).sum()
             penalty = reg.penalty("user", u, pu, bu) + reg.penalty("item", i, qi, bi)
             return BatchLoss(err, penalty, inputs=(self.mu, pu, qi, bu, bi), context=(u, i))
 
-        return minibatch_epoch(len(self._r), self.config.batch_size, batch_loss, self._opt, generator=self._tgen,
-                               device=self.device_, lambda_hook=self._lam_hook)
+        try:
+            return minibatch_epoch(len(self._r), self.config.batch_size, batch_loss, self._opt, generator=self._tgen,
+                                   device=self.device_, lambda_hook=self._lam_hook)
+        finally:
+            self._lambda_kernel = None  # it holds the epoch's arrays
+
+    #: Whether the CPU uses the compiled kernels (False: the tensor path, as on a GPU; for tests).
+    _compiled = True
+    #: This epoch's compiled Λ-step (:meth:`_compiled_lambda`), or None: the tensor path.
+    _lambda_kernel = None
+
+    def _compiles(self) -> bool:
+        """Whether this epoch runs the compiled kernels (:func:`autorecs.models._compiled.runs_compiled`)."""
+        return self._compiled and runs_compiled(self.device_, self.P.dtype, self._opt, self._lam_hook is not None)
+
+    def _compiled_batch(self):
+        """``kernel(u, i, r) -> (data, penalty, c)``: the batch's summed squared error and penalty, and
+        per-rating 2·error, from :func:`autorecs.kernels.mf_batch_grads`; the gradients go onto the
+        parameters' ``.grad`` (tables reused from step to step, zero outside the batch's rows)."""
+        from ..kernels import add_rows, match_torch_threads, mf_batch_grads
+
+        match_torch_threads()
+        K, size = self.config.factors, self.config.batch_size
+        pen = penalty_arrays(self._reg, K, len(self.P), len(self.Q), self._lam)
+        args = (pen["lam_u"], pen["s_u"], pen["lam_i"], pen["s_i"], pen["lam_bu"], pen["lam_bi"])
+        P, Q, bu, bi = (t.detach().numpy() for t in (self.P, self.Q, self.bu, self.bi))
+        mu = self.mu.detach()
+        grads = {name: torch.zeros_like(t) for name, t in self._tables().items()}
+        g2d = {name: g.reshape(len(g), -1).numpy() for name, g in grads.items() if name != "mu"}
+        g_u, g_i = np.empty((size, K), np.float32), np.empty((size, K), np.float32)
+        g_bu, g_bi, dx = np.empty(size, np.float32), np.empty(size, np.float32), np.empty(size, np.float32)
+        last = [np.zeros(0, np.int64)] * 2  # the previous batch's users and items: the only non-zero rows
+
+        def kernel(u, i, r):
+            n = len(u)
+            un, iN = u.numpy(), i.numpy()
+            data, penalty, g_mu = mf_batch_grads(P, Q, bu, bi, float(mu), un, iN, r.numpy(), *args,
+                                                 g_u[:n], g_i[:n], g_bu[:n], g_bi[:n], dx[:n])
+            add_rows(g2d["P"], last[0], un, g_u[:n])
+            add_rows(g2d["bu"], last[0], un, g_bu[:n].reshape(n, 1))
+            add_rows(g2d["Q"], last[1], iN, g_i[:n])
+            add_rows(g2d["bi"], last[1], iN, g_bi[:n].reshape(n, 1))
+            last[:] = un, iN
+            grads["mu"].fill_(g_mu)
+            for name, param in self._tables().items():
+                param.grad = grads[name]
+            return data, penalty, dx[:n]
+
+        return kernel
 
     def _tables(self) -> dict[str, torch.nn.Parameter]:
         return {"mu": self.mu, "bu": self.bu, "bi": self.bi, "P": self.P, "Q": self.Q}
@@ -191,6 +251,8 @@ class BiasedMF(Recommender):
 
         ``batch``: the batch's (users, items); ``grads``: the data gradient at μ and at the gathered
         rows ``P[u], Q[i], b_u[u], b_i[i]``; ``v``: this batch's slice of the epoch's validation draws."""
+        if self._lambda_kernel is not None:  # this epoch runs the compiled kernels: grads is (2·error per rating,)
+            return self._lambda_kernel(batch, grads[0], v)
         from ..lambdaopt.hypergrad import rating_lambda_step
 
         u, i = batch

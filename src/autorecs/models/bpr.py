@@ -22,6 +22,7 @@ from ..lambdaopt.options import LambdaOptOptions
 from ..regularization import Regularizer
 from ..optim import OPTIMIZERS, is_adam, make_optimizer
 from ..training import BatchLoss, minibatch_epoch
+from ._compiled import penalty_arrays, runs_compiled
 from ._lambdaopt import lambda_hook, prepare_lambda_validation
 from .base import FitConfig, Recommender
 
@@ -277,44 +278,14 @@ class BPRMF(Recommender):
     _lambda_kernel = None
 
     def _compiles(self) -> bool:
-        """Whether this epoch runs the compiled kernels: on the CPU, and with λOpt only for the Λ-steps
-        :func:`autorecs.kernels.bpr_lambda_grads` simulates (Adam without amsgrad, SGD without momentum)."""
-        if self.device_.type != "cpu" or not self._compiled or self.P.dtype != torch.float32:
-            return False
-        if self._lam_hook is None:
-            return True
-        opt, group = self._opt, self._opt.param_groups[0]
-        if group.get("maximize") or (group.get("decoupled_weight_decay") and group.get("weight_decay")):
-            return False
-        if is_adam(opt):
-            return not group["amsgrad"]
-        return type(opt) is torch.optim.SGD and not group["momentum"] and not group.get("nesterov")
+        """Whether this epoch runs the compiled kernels (:func:`autorecs.models._compiled.runs_compiled`)."""
+        return self._compiled and runs_compiled(self.device_, self.P.dtype, self._opt, self._lam_hook is not None)
 
     def _penalty_arrays(self):
-        """The penalty's coefficients as the kernels take them: ``(lam_u, s_u, lam_i, s_i, lam_b)``.
-
-        With λOpt they are views of the learned Λ (the kernels read Λ_t as it is updated in place) and
-        an empty ``lam_b`` (the bias λ follows the item's λ row) unless the regularizer fixes it."""
-        reg, K = self._reg, self.config.factors
-        live = self._lam is not None
-
-        def lam2d(lam):  # scalar, per-dimension (K,), per-row (rows, 1) or (rows, K): as (1 or rows, K)
-            lam = lam.detach() if live else lam.detach().float()
-            a = lam.numpy().reshape(lam.shape[0] if lam.dim() == 2 else 1, -1)
-            a = a if a.shape[1] == K else np.broadcast_to(a, (len(a), K))
-            return a if live else np.ascontiguousarray(a)
-
-        def weight(side, n):  # n^(β−1) per row (ones when β = 1)
-            if reg.exponent == 1.0:
-                return np.ones(n, np.float32)
-            return reg._counts[side].pow(reg.exponent - 1.0).float().numpy()
-
-        user, item = (self._lam.user, self._lam.item) if live else (reg.user, reg.item)
-        if live and reg.bias is None:
-            lam_b = np.zeros(0, np.float32)
-        else:
-            lam_b = reg._bias_lam(item).detach().float().reshape(-1).numpy()  # the fixed bias λ, or the item λ's mean
-        return lam2d(user), weight("user", len(self.P)), lam2d(item), weight("item", len(self.Q)), lam_b
+        """The penalty's coefficients as the kernels take them: ``(lam_u, s_u, lam_i, s_i, lam_b)``
+        (:func:`autorecs.models._compiled.penalty_arrays`; the item bias's λ only: BPR-MF has no user bias)."""
+        a = penalty_arrays(self._reg, self.config.factors, len(self.P), len(self.Q), self._lam)
+        return a["lam_u"], a["s_u"], a["lam_i"], a["s_i"], a["lam_bi"]
 
     def _compiled_batch(self):
         """``kernel(u, i, j) -> (data, penalty, g_u, g_ij, g_b, c)``: the batch's loss, per-occurrence

@@ -1,0 +1,59 @@
+"""What the compiled CPU kernels (:mod:`autorecs.kernels`) take from a model: its regularizer's
+coefficients as arrays, shared by BPR-MF and biased MF."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..regularization import Regularizer
+
+
+def penalty_arrays(reg: Regularizer, factors: int, n_users: int, n_items: int, learned=None) -> dict[str, np.ndarray]:
+    """The penalty's coefficients as the kernels take them: ``lam_u``, ``lam_i`` as (1 or rows) x K
+    float32 arrays, ``s_u``, ``s_i`` the per-row weights n^(β−1) (ones when β = 1), ``lam_bu``,
+    ``lam_bi`` the biases' λ (1 or rows), or empty where it is the mean of the row's λ and follows a
+    learned Λ.
+
+    ``learned``: λOpt's :class:`~autorecs.lambdaopt.hypergrad.LambdaLearner`, whose Λ the arrays then
+    view (the kernels read Λ_t as it is updated in place); else ``reg``'s fixed λ, copied."""
+    live = learned is not None
+
+    def lam2d(lam):  # scalar, per-dimension (K,), per-row (rows, 1) or (rows, K): as (1 or rows, K)
+        lam = lam.detach() if live else lam.detach().float()
+        a = lam.numpy().reshape(lam.shape[0] if lam.dim() == 2 else 1, -1)
+        a = a if a.shape[1] == factors else np.broadcast_to(a, (len(a), factors))
+        return a if live else np.ascontiguousarray(a)
+
+    def weight(side, n):
+        if reg.exponent == 1.0:
+            return np.ones(n, np.float32)
+        return reg._counts[side].pow(reg.exponent - 1.0).float().numpy()
+
+    def bias(lam):  # the fixed bias λ, or the row λ's mean (empty: follow the learned Λ)
+        if live and reg.bias is None:
+            return np.zeros(0, np.float32)
+        return reg._bias_lam(lam).detach().float().reshape(-1).numpy()
+
+    user, item = (learned.user, learned.item) if live else (reg.user, reg.item)
+    return {"lam_u": lam2d(user), "s_u": weight("user", n_users), "lam_i": lam2d(item), "s_i": weight("item", n_items),
+            "lam_bu": bias(user), "lam_bi": bias(item)}
+
+
+def runs_compiled(device, dtype, optimizer, lambdaopt: bool) -> bool:
+    """Whether an epoch runs the compiled kernels: on the CPU in float32, and with λOpt only for the
+    optimizers whose step the compiled Λ-steps simulate (Adam without amsgrad, SGD without momentum;
+    weight decay added to the gradient, not decoupled; not maximizing)."""
+    import torch
+
+    from ..optim import is_adam
+
+    if device.type != "cpu" or dtype != torch.float32:
+        return False
+    if not lambdaopt:
+        return True
+    group = optimizer.param_groups[0]
+    if group.get("maximize") or (group.get("decoupled_weight_decay") and group.get("weight_decay")):
+        return False
+    if is_adam(optimizer):
+        return not group["amsgrad"]
+    return type(optimizer) is torch.optim.SGD and not group["momentum"] and not group.get("nesterov")
