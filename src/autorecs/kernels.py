@@ -438,3 +438,177 @@ def bpr_lambda_grads(P, Q, b, MP, VP, MQ, VQ, Mb, Vb, adam, lr, beta1, beta2, ep
             row[k] = min(max(row[k], -clip), clip)
         slot_i[irows[s]] = -1
     return loss / nv, urows[:nu], irows[:ni]
+
+
+@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
+def _simulated(theta, g, m0, v0, adam, size, c2, e, be1, be2, f1, f2, lr32):  # pragma: no cover (compiled)
+    """One element of the simulated optimizer step (:mod:`autorecs.lambdaopt.simulate`): ``(θ̄, dθ̄/dg)``."""
+    if adam:
+        m = be1 * m0 + f1 * g
+        root = np.sqrt(be2 * v0 + f2 * g * g)
+        den = root / c2 + e
+        rest = (f1 * be2 * v0 - be1 * f2 * m0 * g) / (c2 * root) if root > 0 else np.float32(0.0)
+        return theta - size * m / den, -size * (f1 * e + rest) / (den * den)  # _AdamStep's form: no cancellation
+    return theta - lr32 * g, -lr32
+
+
+@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
+def mf_lambda_grads(P, Q, bu, bi, mu, MP, VP, MQ, VQ, Mbu, Vbu, Mbi, Vbi, m_mu, v_mu, adam, lr, beta1, beta2, eps, step, wd,
+                    u, i, c, vu, vi, vr, lam_u, s_u, lam_i, s_i, lam_bu, lam_bi,
+                    G_u, G_i, clear_u, clear_i, slot_u, slot_i, clip):  # pragma: no cover (compiled)
+    """λOpt's Λ-step for biased MF (autorecs.lambdaopt.hypergrad.rating_lambda_step) in one pass: the
+    gradient of the validation squared error after a simulated optimizer step with respect to Λ,
+    clipped to [-clip, clip].
+
+    As :func:`bpr_lambda_grads`, for the model μ + b_u + b_i + p_u·q_i: the parameters and the
+    optimizer's moments at step t (``m_mu``, ``v_mu``: μ's, floats); ``u, i, c``: the training batch
+    and its per-rating 2·error (:func:`mf_batch_grads`); ``vu, vi, vr``: the validation batch; the
+    penalty's arrays as :func:`mf_batch_grads` takes them (an empty ``lam_bu``/``lam_bi``: the bias λ is
+    the mean of the row's λ and learns with it).  Only the rows the validation batch reads, and μ, are
+    simulated; μ carries no penalty, so Λ reaches the loss through those rows alone.  Writes dL/dΛ into
+    ``G_u``, ``G_i`` (first zeroing their rows ``clear_u``, ``clear_i``); ``slot_u``, ``slot_i``: -1 per
+    table row (left so).  Returns ``(validation loss, user rows written, item rows written)``.
+    """
+    n, nv, K = len(u), len(vu), P.shape[1]
+    ru, cu = (1 if G_u.shape[0] > 1 else 0), (1 if G_u.shape[1] > 1 else 0)
+    ri, ci = (1 if G_i.shape[0] > 1 else 0), (1 if G_i.shape[1] > 1 else 0)
+    rlu = 1 if lam_u.shape[0] > 1 else 0
+    rli = 1 if lam_i.shape[0] > 1 else 0
+    rbu = 1 if lam_bu.shape[0] > 1 else 0
+    rbi = 1 if lam_bi.shape[0] > 1 else 0
+    mean_bu, mean_bi = lam_bu.shape[0] == 0, lam_bi.shape[0] == 0
+    for r in clear_u:
+        G_u[ru * r, :] = 0.0
+    for r in clear_i:
+        G_i[ri * r, :] = 0.0
+    urows = np.empty(nv, np.int64)
+    irows = np.empty(nv, np.int64)
+    nu = 0
+    ni = 0
+    for t in range(nv):
+        if slot_u[vu[t]] < 0:
+            slot_u[vu[t]] = nu
+            urows[nu] = vu[t]
+            nu += 1
+        if slot_i[vi[t]] < 0:
+            slot_i[vi[t]] = ni
+            irows[ni] = vi[t]
+            ni += 1
+    # the training batch's data gradient at those rows (and at μ) and its occurrences
+    inv = np.float32(1.0 / n)
+    Du, Dbu, cnt_u = np.zeros((nu, K), np.float32), np.zeros(nu, np.float32), np.zeros(nu, np.float32)
+    Di, Dbi, cnt_i = np.zeros((ni, K), np.float32), np.zeros(ni, np.float32), np.zeros(ni, np.float32)
+    g_mu = np.float32(0.0)
+    for t in range(n):
+        ct = c[t] * inv
+        g_mu += ct
+        su, si = slot_u[u[t]], slot_i[i[t]]
+        if su >= 0:
+            cnt_u[su] += 1.0
+            Dbu[su] += ct
+            d, q = Du[su], Q[i[t]]
+            for k in range(K):
+                d[k] += ct * q[k]
+        if si >= 0:
+            cnt_i[si] += 1.0
+            Dbi[si] += ct
+            d, p = Di[si], P[u[t]]
+            for k in range(K):
+                d[k] += ct * p[k]
+    # the simulated step: θ̄ and dθ̄/dg at those rows, μ̄
+    b1, b2 = 1.0 - beta1**step, 1.0 - beta2**step
+    c2, size = np.float32(math.sqrt(b2)), np.float32(lr / b1)
+    f1, f2 = np.float32(1.0 - beta1), np.float32(1.0 - beta2)
+    e, be1, be2, lr32, wd32 = np.float32(eps), np.float32(beta1), np.float32(beta2), np.float32(lr), np.float32(wd)
+    two = np.float32(2.0)
+    m32 = np.float32(mu)
+    T_mu, _ = _simulated(m32, g_mu + wd32 * m32, np.float32(m_mu), np.float32(v_mu), adam, size, c2, e, be1, be2, f1, f2, lr32)
+    Tu, Ju = np.empty((nu, K), np.float32), np.empty((nu, K), np.float32)
+    Ti, Ji = np.empty((ni, K), np.float32), np.empty((ni, K), np.float32)
+    Tbu, Jbu, Tbi, Jbi = np.empty(nu, np.float32), np.empty(nu, np.float32), np.empty(ni, np.float32), np.empty(ni, np.float32)
+    for s in range(nu + ni):
+        user = s < nu
+        r = urows[s] if user else irows[s - nu]
+        q = s if user else s - nu
+        theta = P[r] if user else Q[r]
+        M = MP if user else MQ
+        V = VP if user else VQ
+        lam = lam_u[rlu * r] if user else lam_i[rli * r]
+        coef = two * (cnt_u[q] if user else cnt_i[q]) * (s_u[r] if user else s_i[r]) * inv
+        D = Du[q] if user else Di[q]
+        T = Tu[q] if user else Ti[q]
+        J = Ju[q] if user else Ji[q]
+        lb = np.float32(0.0)
+        for k in range(K):
+            g = D[k] + coef * lam[k] * theta[k] + wd32 * theta[k]
+            m0 = M[r, k] if adam else np.float32(0.0)
+            v0 = V[r, k] if adam else np.float32(0.0)
+            T[k], J[k] = _simulated(theta[k], g, m0, v0, adam, size, c2, e, be1, be2, f1, f2, lr32)
+            lb += lam[k]
+        if user:
+            lb = np.float32(lb / K) if mean_bu else lam_bu[rbu * r]
+            b0, Mb, Vb = bu[r], Mbu, Vbu
+            g = Dbu[q] + coef * lb * b0 + wd32 * b0
+        else:
+            lb = np.float32(lb / K) if mean_bi else lam_bi[rbi * r]
+            b0, Mb, Vb = bi[r], Mbi, Vbi
+            g = Dbi[q] + coef * lb * b0 + wd32 * b0
+        m0 = Mb[r] if adam else np.float32(0.0)
+        v0 = Vb[r] if adam else np.float32(0.0)
+        tb, jb = _simulated(b0, g, m0, v0, adam, size, c2, e, be1, be2, f1, f2, lr32)
+        if user:
+            Tbu[q], Jbu[q] = tb, jb
+        else:
+            Tbi[q], Jbi[q] = tb, jb
+    # the validation loss at θ̄ and its gradient at θ̄
+    Au, Ai = np.zeros((nu, K), np.float32), np.zeros((ni, K), np.float32)
+    Abu, Abi = np.zeros(nu, np.float32), np.zeros(ni, np.float32)
+    loss = 0.0
+    vinv = np.float32(2.0 / nv)
+    for t in range(nv):
+        su, si = slot_u[vu[t]], slot_i[vi[t]]
+        pu, qi = Tu[su], Ti[si]
+        x = T_mu + Tbu[su] + Tbi[si]
+        for k in range(K):
+            x += pu[k] * qi[k]
+        err = x - vr[t]
+        loss += err * err
+        d = err * vinv
+        au, ai = Au[su], Ai[si]
+        for k in range(K):
+            au[k] += d * qi[k]
+            ai[k] += d * pu[k]
+        Abu[su] += d
+        Abi[si] += d
+    # dL/dΛ through the penalty's 2·c_r·n_r^(β−1)·λ_r ⊙ θ_r / n, clipped
+    for s in range(nu + ni):
+        user = s < nu
+        r = urows[s] if user else irows[s - nu]
+        q = s if user else s - nu
+        cnt = cnt_u[q] if user else cnt_i[q]
+        if cnt == 0:
+            continue
+        coef = two * cnt * (s_u[r] if user else s_i[r]) * inv
+        theta = P[r] if user else Q[r]
+        A = Au[q] if user else Ai[q]
+        J = Ju[q] if user else Ji[q]
+        G = G_u[ru * r] if user else G_i[ri * r]
+        cc = cu if user else ci
+        for k in range(K):
+            G[cc * k] += A[k] * J[k] * coef * theta[k]
+        if (mean_bu if user else mean_bi):  # the bias λ is the mean of the row's λ
+            gb = (Abu[q] * Jbu[q] * bu[r] if user else Abi[q] * Jbi[q] * bi[r]) * coef / G.shape[0]
+            for k in range(G.shape[0]):
+                G[k] += gb
+    for s in range(nu):
+        row = G_u[ru * urows[s]]
+        for k in range(row.shape[0]):
+            row[k] = min(max(row[k], -clip), clip)
+        slot_u[urows[s]] = -1
+    for s in range(ni):
+        row = G_i[ri * irows[s]]
+        for k in range(row.shape[0]):
+            row[k] = min(max(row[k], -clip), clip)
+        slot_i[irows[s]] = -1
+    return loss / nv, urows[:nu], irows[:ni]
+

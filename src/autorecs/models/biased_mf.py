@@ -22,7 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from ..exceptions import check_float, check_int, check_param
+from ..exceptions import ConfigError, check_float, check_int, check_param
 from ..lambdaopt.options import LambdaOptOptions
 from ..regularization import Regularizer
 from ._als import cg_solve, pair_dots, ridge_solve, torch_csr, with_values
@@ -162,7 +162,7 @@ class BiasedMF(Recommender):
         if c.solver != "als":
             # the compiled batches hand over the same gradient tables every step: Adam's compiled step pays there
             self._opt = make_optimizer(c.solver, [self.mu, self.bu, self.bi, self.P, self.Q], lr=c.learning_rate,
-                                       weight_decay=c.weight_decay, compiled=self._compiled and dev.type == "cpu")
+                                       weight_decay=c.weight_decay, compiled=dev.type == "cpu")
         self._lam_hook = lambda_hook(self, rng, self._val, init_user=c.reg_user, init_item=c.reg_item)
         self._lam = None if self._lam_hook is None else self._lam_hook.learner
 
@@ -180,7 +180,7 @@ class BiasedMF(Recommender):
         with λOpt the Λ-step too (:meth:`_compiled_lambda`) where :meth:`_compiles` says so; elsewhere
         (a GPU) autograd on the gathered rows."""
         reg = self._reg
-        kernel = self._compiled_batch() if self._compiles() and self._lam_hook is None else None  # λOpt: the tensor path (for now)
+        kernel = self._compiled_batch() if self._compiles() else None
         self._lambda_kernel = None if kernel is None or self._lam_hook is None else self._compiled_lambda()
 
         def batch_loss(idx, rows, lambda_due):
@@ -242,6 +242,47 @@ class BiasedMF(Recommender):
             return data, penalty, dx[:n]
 
         return kernel
+
+    def _compiled_lambda(self):
+        """``step((u, i), c, v)``: λOpt's Λ-step from :func:`autorecs.kernels.mf_lambda_grads` (the same
+        arithmetic as :meth:`_lambda_step`'s tensor path), then the learner's update of Λ."""
+        from ..kernels import mf_lambda_grads
+        from ..optim import is_adam
+
+        opt, lam, c = self._opt, self._lam, self.config
+        group = opt.param_groups[0]
+        adam = is_adam(opt)
+        beta1, beta2 = group["betas"] if adam else (0.0, 0.0)
+        pen = penalty_arrays(self._reg, c.factors, len(self.P), len(self.Q), lam)
+        args = (pen["lam_u"], pen["s_u"], pen["lam_i"], pen["s_i"], pen["lam_bu"], pen["lam_bi"])
+        P, Q, bu, bi = (t.detach().numpy() for t in (self.P, self.Q, self.bu, self.bi))
+        mu = self.mu.detach()
+        grads = [np.zeros((t.shape[0] if t.dim() == 2 else 1, t.shape[-1] if t.dim() else 1), np.float32) for t in (lam.user, lam.item)]
+        as_grad = [torch.from_numpy(g).reshape(t.shape) for g, t in zip(grads, (lam.user, lam.item))]
+        slots = np.full(len(P), -1, np.int64), np.full(len(Q), -1, np.int64)
+        clear = [np.zeros(0, np.int64), np.zeros(0, np.int64)]
+        tables = self._tables()
+
+        def moments(name):  # the optimizer's (m, v) of a parameter at step t: zeros before its first step or for SGD
+            state = opt.state.get(tables[name], {})
+            if not any(p is tables[name] for p in group["params"]):
+                raise ConfigError("BiasedMF's λOpt step: the parameters are not the optimizer's; train through fit().")
+            if not adam or "exp_avg" not in state:
+                z = np.zeros(tables[name].shape, np.float32)
+                return z, z, 0.0
+            return state["exp_avg"].numpy(), state["exp_avg_sq"].numpy(), float(state["step"])
+
+        def step(batch, dx, v):
+            u, i = batch
+            vu, vi, vr = (a[self._lam_hook.vidx[v]].numpy() for a in self._val)
+            (mp, vp, t), (mq, vq, _), (mbu, vbu, _), (mbi, vbi, _), (mmu, vmu, _) = (moments(k) for k in ("P", "Q", "bu", "bi", "mu"))
+            _, clear[0], clear[1] = mf_lambda_grads(
+                P, Q, bu, bi, float(mu), mp, vp, mq, vq, mbu, vbu, mbi, vbi, float(mmu), float(vmu), adam, float(group["lr"]),
+                beta1, beta2, float(group.get("eps", 0.0)), t + 1.0, float(group["weight_decay"]), u.numpy(), i.numpy(), dx,
+                vu, vi, vr, *args, *grads, *clear, *slots, float(c.lambda_clip))
+            lam.apply(*as_grad)
+
+        return step
 
     def _tables(self) -> dict[str, torch.nn.Parameter]:
         return {"mu": self.mu, "bu": self.bu, "bi": self.bi, "P": self.P, "Q": self.Q}
