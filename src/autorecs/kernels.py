@@ -250,6 +250,23 @@ def add_rows(G, clear, idx, vals):  # pragma: no cover (compiled)
 
 
 @njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
+def _clear_rows(G, step, rows):  # pragma: no cover (compiled)
+    """Zero the rows ``step * r`` of a Λ-gradient table (``step`` 0: a table of one row, shared)."""
+    for r in rows:
+        G[step * r, :] = 0.0
+
+
+@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
+def _clip_rows(G, step, rows, slot, clip):  # pragma: no cover (compiled)
+    """Clip the written rows of a Λ-gradient table to [-clip, clip] and free the rows' slots (-1)."""
+    for r in rows:
+        row = G[step * r]
+        for k in range(row.shape[0]):
+            row[k] = min(max(row[k], -clip), clip)
+        slot[r] = -1
+
+
+@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
 def bpr_lambda_grads(P, Q, b, MP, VP, MQ, VQ, Mb, Vb, adam, lr, beta1, beta2, eps, step, wd,
                      u, i, j, c, vu, vi, vj, lam_u, s_u, lam_i, s_i, lam_b, bias,
                      G_u, G_i, clear_u, clear_i, slot_u, slot_i, clip):  # pragma: no cover (compiled)
@@ -278,10 +295,8 @@ def bpr_lambda_grads(P, Q, b, MP, VP, MQ, VQ, Mb, Vb, adam, lr, beta1, beta2, ep
     rli = 1 if lam_i.shape[0] > 1 else 0
     rb = 1 if lam_b.shape[0] > 1 else 0
     mean_b = lam_b.shape[0] == 0
-    for r in clear_u:
-        G_u[ru * r, :] = 0.0
-    for r in clear_i:
-        G_i[ri * r, :] = 0.0
+    _clear_rows(G_u, ru, clear_u)
+    _clear_rows(G_i, ri, clear_i)
     # the validation batch's rows, each given a slot
     urows = np.empty(nv, np.int64)
     irows = np.empty(2 * nv, np.int64)
@@ -427,16 +442,8 @@ def bpr_lambda_grads(P, Q, b, MP, VP, MQ, VQ, Mb, Vb, adam, lr, beta1, beta2, ep
             gb = Ab[q] * Jb[q] * coef * b[r] / G.shape[0]  # the bias λ is the mean of the row's λ
             for k in range(G.shape[0]):
                 G[k] += gb
-    for s in range(nu):
-        row = G_u[ru * urows[s]]
-        for k in range(row.shape[0]):
-            row[k] = min(max(row[k], -clip), clip)
-        slot_u[urows[s]] = -1
-    for s in range(ni):
-        row = G_i[ri * irows[s]]
-        for k in range(row.shape[0]):
-            row[k] = min(max(row[k], -clip), clip)
-        slot_i[irows[s]] = -1
+    _clip_rows(G_u, ru, urows[:nu], slot_u, clip)
+    _clip_rows(G_i, ri, irows[:ni], slot_i, clip)
     return loss / nv, urows[:nu], irows[:ni]
 
 
@@ -468,6 +475,11 @@ def mf_lambda_grads(P, Q, bu, bi, mu, MP, VP, MQ, VQ, Mbu, Vbu, Mbi, Vbi, m_mu, 
     simulated; μ carries no penalty, so Λ reaches the loss through those rows alone.  Writes dL/dΛ into
     ``G_u``, ``G_i`` (first zeroing their rows ``clear_u``, ``clear_i``); ``slot_u``, ``slot_i``: -1 per
     table row (left so).  Returns ``(validation loss, user rows written, item rows written)``.
+
+    Its passes follow :func:`bpr_lambda_grads` (slots, data gradient, simulated step, validation
+    gradient, dL/dΛ) with the rating model's terms; the arithmetic is written out in each rather than
+    shared through helpers, which move fastmath's rounding (session 13: one helper in the BPR kernel
+    moved a Λ gradient by 5e-12 and its step-by-step test past its tolerance).
     """
     n, nv, K = len(u), len(vu), P.shape[1]
     ru, cu = (1 if G_u.shape[0] > 1 else 0), (1 if G_u.shape[1] > 1 else 0)
@@ -477,10 +489,8 @@ def mf_lambda_grads(P, Q, bu, bi, mu, MP, VP, MQ, VQ, Mbu, Vbu, Mbi, Vbi, m_mu, 
     rbu = 1 if lam_bu.shape[0] > 1 else 0
     rbi = 1 if lam_bi.shape[0] > 1 else 0
     mean_bu, mean_bi = lam_bu.shape[0] == 0, lam_bi.shape[0] == 0
-    for r in clear_u:
-        G_u[ru * r, :] = 0.0
-    for r in clear_i:
-        G_i[ri * r, :] = 0.0
+    _clear_rows(G_u, ru, clear_u)
+    _clear_rows(G_i, ri, clear_i)
     urows = np.empty(nv, np.int64)
     irows = np.empty(nv, np.int64)
     nu = 0
@@ -600,15 +610,7 @@ def mf_lambda_grads(P, Q, bu, bi, mu, MP, VP, MQ, VQ, Mbu, Vbu, Mbi, Vbi, m_mu, 
             gb = (Abu[q] * Jbu[q] * bu[r] if user else Abi[q] * Jbi[q] * bi[r]) * coef / G.shape[0]
             for k in range(G.shape[0]):
                 G[k] += gb
-    for s in range(nu):
-        row = G_u[ru * urows[s]]
-        for k in range(row.shape[0]):
-            row[k] = min(max(row[k], -clip), clip)
-        slot_u[urows[s]] = -1
-    for s in range(ni):
-        row = G_i[ri * irows[s]]
-        for k in range(row.shape[0]):
-            row[k] = min(max(row[k], -clip), clip)
-        slot_i[irows[s]] = -1
+    _clip_rows(G_u, ru, urows[:nu], slot_u, clip)
+    _clip_rows(G_i, ri, irows[:ni], slot_i, clip)
     return loss / nv, urows[:nu], irows[:ni]
 
