@@ -300,3 +300,15 @@ def test_a_searched_architectures_refit_is_costed_without_its_search(rating_part
     grow = (len(run.train) + len(run.valid)) / len(run.train)
     share = (sif.best_epoch or sif.epochs) / sif.epochs
     assert run._refit_cost(sif) == pytest.approx(1.2 * sif.train_seconds * grow * share)
+
+
+def test_a_trial_records_the_defaults_its_fit_chose_from_the_data(implicit_data):
+    """BPR-MF's default batch follows the data's size: the trial records the batch and rate it trained
+    with, so the refit on train + validation (more data) trains with the schedule that was validated."""
+    s = split(implicit_data, "temporal-60-20-20")
+    res = auto(s.train, s.valid, task="ranking", budget=8, families=["bpr-mf"], progress=False, ensemble=False)
+    done = [t for t in res.leaderboard if t.state == "COMPLETE"]
+    assert done and all(t.params["batch_size"] == 1024 for t in done)
+    default = next(t for t in done if t.phase == "default")
+    assert default.params["learning_rate"] == 0.002
+    assert res.model.config.batch_size == 1024  # the refit kept it

@@ -41,20 +41,28 @@ def test_compiled_adam_follows_torch_adam(weight_decay):
 def test_either_step_continues_the_other():
     ours, ref, g = _pair([(50, 4)])
     opt_ours, opt_ref = Adam(ours, lr=0.05), torch.optim.Adam(ref, lr=0.05)
+    grad = torch.zeros(50, 4)  # one gradient tensor throughout, as the compiled batches hand it over: the cache stays warm
     for k in range(6):
-        grad = torch.randn(50, 4, generator=g)
-        ours[0].grad, ref[0].grad = grad.clone(), grad.clone()
+        grad.copy_(torch.randn(50, 4, generator=g))
+        ours[0].grad, ref[0].grad = grad, grad.clone()
         if k == 3:  # one step by PyTorch's own rule in the middle (amsgrad off: the same rule)
             torch.optim.Adam.step(opt_ours)
         else:
             opt_ours.step()
         opt_ref.step()
     assert torch.allclose(ours[0], ref[0], rtol=1e-5, atol=1e-6)
-    opt_ours.load_state_dict(copy.deepcopy(opt_ref.state_dict()))  # new state tensors: the cached arrays must follow them
-    ours[0].data.copy_(ref[0].data)
-    grad = torch.randn(50, 4, generator=g)
-    ours[0].grad, ref[0].grad = grad.clone(), grad.clone()
+    other = torch.optim.Adam([torch.nn.Parameter(ref[0].detach().clone())], lr=0.05)  # another history, loaded in
+    for _ in range(2):
+        other.param_groups[0]["params"][0].grad = torch.randn(50, 4, generator=g)
+        other.step()
+    opt_ours.load_state_dict(copy.deepcopy(other.state_dict()))  # new state tensors: the cached arrays must follow them
+    opt_ref.load_state_dict(copy.deepcopy(other.state_dict()))
+    grad.copy_(torch.randn(50, 4, generator=g))
+    ours[0].grad, ref[0].grad = grad, grad.clone()
     opt_ours.step(), opt_ref.step()
+    assert float(opt_ours.state[ours[0]]["step"]) == float(opt_ref.state[ref[0]]["step"]) == 3.0
+    for key in ("exp_avg", "exp_avg_sq"):
+        assert torch.allclose(opt_ours.state[ours[0]][key], opt_ref.state[ref[0]][key], rtol=1e-5, atol=1e-7)
     assert torch.allclose(ours[0], ref[0], rtol=1e-5, atol=1e-6)
 
 
@@ -94,14 +102,50 @@ def test_make_optimizer_compiles_adam_only_when_asked():
 
 
 def test_the_compiled_step_leaves_pytorchs_thread_count_alone():
-    before = torch.get_num_threads()
-    try:
-        torch.set_num_threads(1)
-        p = torch.nn.Parameter(torch.zeros(10_000))
-        opt = Adam([p], lr=0.1)
-        p.grad = torch.ones(10_000)
-        opt.step()
-        assert torch.get_num_threads() == 1  # starting numba's OpenMP pool resets OpenMP's count; it is put back
-        assert np.all(p.detach().numpy() < 0)
-    finally:
-        torch.set_num_threads(before)
+    """In a fresh process (numba's OpenMP pool not started yet): starting it resets OpenMP's thread
+    count, which PyTorch reads; the compiled step puts PyTorch's back."""
+    import subprocess
+    import sys
+
+    code = ("import torch; torch.set_num_threads(1)\n"
+            "from autorecs.optim import Adam\n"
+            "p = torch.nn.Parameter(torch.zeros(10_000)); opt = Adam([p], lr=0.1); p.grad = torch.ones(10_000); opt.step()\n"
+            "assert bool((p < 0).all())\n"
+            "print(torch.get_num_threads())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["1"]
+
+
+def test_a_step_it_hands_to_pytorch_leaves_the_state_to_pytorch():
+    """Where the compiled step does not apply (here float64; on a GPU the same), PyTorch's step
+    creates the state it wants (e.g. a step counter on the GPU for its fused kernel)."""
+    p = torch.nn.Parameter(torch.zeros(4, dtype=torch.float64))
+    opt = Adam([p], lr=0.1)
+    p.grad = torch.ones(4, dtype=torch.float64)
+    assert opt._plan() is None and len(opt.state[p]) == 0
+
+
+def test_a_copy_of_the_optimizer_steps():
+    p = torch.nn.Parameter(torch.zeros(5))
+    opt = Adam([p], lr=0.1)
+    p.grad = torch.ones(5)
+    opt.step()
+    twin = copy.deepcopy(opt)  # PyTorch's __getstate__ keeps its own fields only
+    q = twin.param_groups[0]["params"][0]
+    q.grad = torch.ones(5)
+    twin.step()
+    assert torch.allclose(q, torch.full((5,), -0.2)) and float(twin.state[q]["step"]) == 2.0
+
+
+@pytest.mark.parametrize("compiled_step", [True, False])
+def test_step_hooks_run_once(compiled_step):
+    torch.optim.Adam([torch.nn.Parameter(torch.zeros(2))])  # PyTorch wraps its Adam.step with the hooks too
+    p = torch.nn.Parameter(torch.zeros(3))
+    opt = Adam([p], lr=0.1, amsgrad=not compiled_step)
+    calls = []
+    opt.register_step_pre_hook(lambda *a: calls.append("pre"))
+    opt.register_step_post_hook(lambda *a: calls.append("post"))
+    p.grad = torch.ones(3)
+    opt.step()
+    assert calls == ["pre", "post"]

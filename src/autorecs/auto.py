@@ -262,6 +262,7 @@ def _fit_trial(job: _TrialJob) -> tuple[dict, object]:
         hist = model.history_
         if hist.interrupted:  # Ctrl-C inside the trial: not a result
             raise KeyboardInterrupt
+        params.update(model.resolved_params())  # a default that follows the data: the refit on more data keeps this one
         value, epochs, best_epoch = hist.best_value, len(hist.epochs), hist.best_epoch
         curve = [e.get(hist.monitor) for e in hist.epochs]
         state = "COMPLETE" if value is not None and math.isfinite(value) else "FAIL"

@@ -19,11 +19,15 @@ class Adam(torch.optim.Adam):
         super().__init__(*args, **kwargs)
         self._arrays: dict[torch.Tensor, tuple] = {}  # parameter -> (its tensors' addresses, their flat arrays)
 
+    def __setstate__(self, state: dict) -> None:  # copies and pickles keep PyTorch's fields only
+        super().__setstate__(state)
+        self.__dict__.setdefault("_arrays", {})
+
     @torch.no_grad()
     def step(self, closure=None):
         plan = None if closure is not None else self._plan()
         if plan is None:
-            return super().step(closure)
+            return self._torch_step(closure)
         from .kernels import adam_step, match_torch_threads
 
         match_torch_threads()
@@ -31,9 +35,18 @@ class Adam(torch.optim.Adam):
             adam_step(*arrays, *hyper)
         return None
 
+    def _torch_step(self, closure):
+        """PyTorch's own step.  PyTorch wraps ``step`` with its hooks (once per class): this class's step
+        already ran them, so the parent's wrapper, if there is one, is skipped."""
+        step = torch.optim.Adam.step
+        if getattr(step, "hooked", False):
+            step = step.__wrapped__
+        return step(self, closure)
+
     def _plan(self) -> list | None:
         """``(arrays, hyperparameters)`` of :func:`~autorecs.kernels.adam_step` for each parameter with
-        a gradient, or None where PyTorch's step must run."""
+        a gradient, or None where PyTorch's step must run (checked before the state is touched, so
+        PyTorch's step creates the state it wants, e.g. on a GPU)."""
         plan = []
         for group in self.param_groups:
             if (group["amsgrad"] or group["maximize"] or group["capturable"] or group["differentiable"]
@@ -45,10 +58,10 @@ class Adam(torch.optim.Adam):
                 g = p.grad
                 if g is None:
                     continue
-                if g.layout is not torch.strided:
+                if not (g.layout is torch.strided and _flat_cpu_float32(p) and _flat_cpu_float32(g) and g.shape == p.shape):
                     return None
                 state = self.state[p]
-                if len(state) == 0:  # as PyTorch's Adam initialises it
+                if len(state) == 0:  # as PyTorch's Adam initialises it on the CPU
                     state["step"] = torch.zeros((), dtype=torch.float32)
                     state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
                     state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
@@ -56,12 +69,16 @@ class Adam(torch.optim.Adam):
                 key = tuple(t.data_ptr() for t in tensors)
                 cached = self._arrays.get(p)
                 if cached is None or cached[0] != key:
-                    if not all(t.device.type == "cpu" and t.dtype == torch.float32 and t.is_contiguous()
-                               and t.shape == p.shape for t in tensors[:4]) or tensors[4].dtype != torch.float32:
+                    if not (all(_flat_cpu_float32(t) and t.shape == p.shape for t in tensors[2:4])
+                            and _flat_cpu_float32(tensors[4]) and tensors[4].numel() == 1):
                         return None
                     cached = self._arrays[p] = (key, tuple(t.detach().view(-1).numpy() for t in tensors))
                 plan.append((cached[1], hyper))
         return plan
+
+
+def _flat_cpu_float32(t: torch.Tensor) -> bool:
+    return t.device.type == "cpu" and t.dtype == torch.float32 and t.is_contiguous()
 
 
 OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adagrad": torch.optim.Adagrad}

@@ -137,3 +137,21 @@ def test_bpr_resolves_batch_and_learning_rate(implicit_data, monkeypatch):
     assert m.get_params()["batch_size"] is None  # the configuration keeps the default; the fit reports what it used
     with pytest.raises(ConfigError, match="batch_size"):
         BPRMF(batch_size=0)
+
+
+@pytest.mark.parametrize("field", ["batch_size", "learning_rate"])
+def test_models_built_on_bpr_keep_explicit_batch_and_rate(field):
+    from autorecs.models import AMF, NeuMF
+
+    for klass in (AMF, NeuMF):
+        assert getattr(klass().config, field) == {"batch_size": 1024, "learning_rate": 0.002}[field]
+        with pytest.raises(ConfigError, match=field):
+            klass(**{field: None})  # their own loops have no size-following default
+
+
+def test_resolved_params_name_what_the_fit_chose(implicit_data):
+    m = BPRMF(factors=2, epochs=1).fit(implicit_data, seed=0, progress=False)
+    assert m.resolved_params() == {"batch_size": 1024, "learning_rate": 0.002}
+    m = BPRMF(factors=2, epochs=1, batch_size=64, learning_rate=0.01).fit(implicit_data, seed=0, progress=False)
+    assert m.resolved_params() == {}
+    assert ImplicitALS(factors=2, epochs=1).fit(implicit_data, seed=0, progress=False).resolved_params() == {}

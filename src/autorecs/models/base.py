@@ -189,6 +189,12 @@ class Recommender:
         """The hyperparameters (the ``Config`` fields) as a dict; ``deep`` is accepted for scikit-learn."""
         return dataclasses.asdict(self.config)
 
+    def resolved_params(self) -> dict:
+        """The hyperparameters left None whose value the last ``fit`` chose from its data (reported as
+        ``<field>_``, e.g. BPRMF's ``batch_size_``): pass them to train the same model on other data (a
+        refit on train + validation) with the schedule that was validated."""
+        return {f: getattr(self, f + "_") for f, v in self.get_params().items() if v is None and hasattr(self, f + "_")}
+
     def set_params(self, **params) -> "Recommender":
         """Change hyperparameters (validated as in the constructor; on a bad value nothing changes).
         A fitted model keeps its fitted state until the next ``fit``."""

@@ -56,7 +56,7 @@ class BPRMFConfig(FitConfig, LambdaOptOptions):
     simulates a dense step).  On ml-1m ``sparse_adam`` reached a slightly better test NDCG@50 than
     ``adam`` but needed about 1.7x the epochs, so it fits no faster (benchmarks/README.md)."""
     learning_rate: float | None = None
-    """None: 0.002 at a batch of 1,024, scaled by √(batch / 1,024) for a larger batch (the rate
+    """None: 0.002 · √(batch / 1,024), for the default or a given batch (0.002 at 1,024; the rate
     :attr:`BPRMF.learning_rate_` reports)."""
     reg: float = 0.01
     """λ for user and item factors (per occurrence in a triple).  Defaults (K, learning
@@ -140,7 +140,7 @@ class BPRMF(Recommender):
         self.Q = torch.nn.Parameter((torch.randn(len(self.item_vocab_), c.factors, generator=g) * c.init_std).to(dev))
         self.bi = torch.nn.Parameter(torch.zeros(len(self.item_vocab_), device=dev))
         params = [self.P, self.Q] + ([self.bi] if c.item_bias else [])
-        self._opt = make_optimizer(c.optimizer, params, lr=self.learning_rate_, compiled=self._compiled_optimizer)
+        self._opt = make_optimizer(c.optimizer, params, lr=self.learning_rate_, compiled=self._compiled_optimizer and dev.type == "cpu")
         self._lam_hook = lambda_hook(self, rng, self._val, init_user=c.reg, init_item=c.reg, begin=self._validation_triples)
         self._lam = None if self._lam_hook is None else self._lam_hook.learner
         if self._lam is not None:
@@ -433,6 +433,9 @@ class PretrainedBPRConfig(BPRMFConfig):
 
     def validate(self) -> None:
         super().validate()
+        owner = type(self).__name__.removesuffix("Config")
+        check_int(owner, "batch_size", self.batch_size)  # no size-following default here: their own loops take it as is
+        check_float(owner, "learning_rate", self.learning_rate, low_open=True)
         check_param(not self.lambdaopt, type(self).__name__.removesuffix("Config"), "lambdaopt", self.lambdaopt, "empty",
                     "This model is a fixed-λ baseline; use BPRMF for λOpt.")
         check_param(self.optimizer != "sparse_adam", type(self).__name__.removesuffix("Config"), "optimizer", self.optimizer,
