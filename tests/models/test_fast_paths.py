@@ -155,3 +155,12 @@ def test_resolved_params_name_what_the_fit_chose(implicit_data):
     m = BPRMF(factors=2, epochs=1, batch_size=64, learning_rate=0.01).fit(implicit_data, seed=0, progress=False)
     assert m.resolved_params() == {}
     assert ImplicitALS(factors=2, epochs=1).fit(implicit_data, seed=0, progress=False).resolved_params() == {}
+
+
+def test_a_saved_bpr_keeps_the_batch_and_rate_it_trained_with(implicit_data, tmp_path):
+    from autorecs import Recommender
+
+    m = BPRMF(factors=2, epochs=1).fit(implicit_data, seed=0, progress=False)
+    back = Recommender.load(m.save(tmp_path / "m"))
+    assert back.get_params()["batch_size"] is None and (back.batch_size_, back.learning_rate_) == (1024, 0.002)
+    assert back.resolved_params() == m.resolved_params()

@@ -471,6 +471,9 @@ class Recommender:
         learned = self._learned_lambda()
         if learned is not None:
             meta["learned_lambda"] = learned
+        resolved = self.resolved_params()
+        if resolved:  # defaults the fit chose from its data (the params keep None)
+            meta["resolved"] = resolved
         (path / "model.json").write_text(json.dumps(meta, indent=2))
         if getattr(self, "history_", None) is not None:
             (path / "history.json").write_text(json.dumps(self.history_.to_dict(), indent=2))
@@ -520,6 +523,9 @@ class Recommender:
             raise DataError(f"The model directory '{path}' is damaged ({type(exc).__name__}: {exc}); "
                             "refit the model or restore the directory from a copy.") from exc
         model.fit_seconds_ = meta.get("fit_seconds")
+        for name, value in meta.get("resolved", {}).items():
+            if name in meta["params"]:
+                setattr(model, name + "_", value)
         model.fitted_ = True
         return model
 
