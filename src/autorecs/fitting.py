@@ -14,7 +14,8 @@ from .data.interactions import Interactions
 
 @dataclass
 class FitReport:
-    """What a fit did: the model, its parameters, epochs, the best validation value and the cost."""
+    """What a fit did: the model, its parameters (a default that follows the data as the value the fit
+    chose, e.g. BPRMF's batch size), epochs, the best validation value and the cost."""
 
     model: str
     task: str
@@ -53,7 +54,8 @@ def fit_model(klass, params: dict, train: Interactions, valid: Interactions | No
     if out_dir is not None:
         model.save(out_dir)
     hist = model.history_
-    report = FitReport(model.name, model.task, model.get_params(), None if out_dir is None else str(out_dir), len(train),
+    params = {**model.get_params(), **model.resolved_params()}  # a default that follows the data: the value this fit used
+    report = FitReport(model.name, model.task, params, None if out_dir is None else str(out_dir), len(train),
                        len(hist.epochs), hist.best_epoch, hist.monitor, hist.best_value, hist.interrupted, {"fit": seconds})
     if traj is not None:
         from .plots import plot_lambda_trajectories
