@@ -149,3 +149,20 @@ def test_step_hooks_run_once(compiled_step):
     p.grad = torch.ones(3)
     opt.step()
     assert calls == ["pre", "post"]
+
+
+def test_without_the_compiled_kernels_models_take_their_tensor_path(ratings_data, monkeypatch):
+    """numba is a dependency, but a machine that runs the sources without it still trains (the tensor path)."""
+    import autorecs.kernels
+    import autorecs.optim
+    from autorecs import BiasedMF, BPRMF
+    from autorecs.data import split
+
+    monkeypatch.setattr(autorecs.optim, "kernels_available", lambda: False)
+    for name in ("mf_batch_grads", "mf_lambda_grads", "bpr_batch_grads", "adam_step"):
+        monkeypatch.setattr(autorecs.kernels, name, None)  # a call would fail
+    s = split(ratings_data, "random-50-25-25", seed=0)
+    m = BiasedMF(solver="adam", factors=3, epochs=2, lambdaopt="DUI").fit(s.train, s.valid, seed=0, progress=False)
+    assert type(m._opt) is torch.optim.Adam and not m._compiles()
+    m = BPRMF(factors=3, epochs=2).fit(s.train, seed=0, progress=False)
+    assert type(m._opt) is torch.optim.Adam and m.history_.epochs[-1]["loss"] > 0

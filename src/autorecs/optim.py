@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 
@@ -111,7 +113,7 @@ class SparseAdam(torch.optim.SparseAdam):
                 g = p.grad
                 if g is None:
                     continue
-                if (g.is_sparse and g.sparse_dim() == 1 and p.device.type == "cpu" and p.dtype == torch.float32
+                if (g.is_sparse and g.sparse_dim() == 1 and p.device.type == "cpu" and p.dtype == torch.float32 and kernels_available()
                         and p.dim() in (1, 2) and not group["maximize"]):
                     self._compiled_step(p, g, group)
                 else:
@@ -145,6 +147,17 @@ class SparseAdam(torch.optim.SparseAdam):
                          two_d(g._values()), acc, stamp, state["step"], float(group["lr"]), beta1, beta2, group["eps"], state["step"])
 
 
+@functools.cache
+def kernels_available() -> bool:
+    """Whether the compiled kernels (:mod:`autorecs.kernels`, numba) import here.  numba is a dependency;
+    where it is missing anyway (a bare machine that runs ``src`` as is) every model takes its tensor path."""
+    try:
+        from . import kernels  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def make_optimizer(name: str, params, *, lr: float, weight_decay: float = 0.0, compiled: bool = False) -> torch.optim.Optimizer:
     """The named optimizer; the fused single-kernel implementation where this PyTorch has it
     (same update rule, about 2x faster per step on embedding tables).  ``sparse_adam``:
@@ -156,7 +169,7 @@ def make_optimizer(name: str, params, *, lr: float, weight_decay: float = 0.0, c
         if weight_decay:
             raise ValueError("sparse_adam has no weight decay; put the penalty in the loss.")
         return SparseAdam(params, lr=lr)
-    klass = Adam if name == "adam" and compiled else OPTIMIZERS[name]
+    klass = Adam if name == "adam" and compiled and kernels_available() else OPTIMIZERS[name]
     try:
         return klass(params, lr=lr, weight_decay=weight_decay, fused=True)
     except (TypeError, RuntimeError):

@@ -45,9 +45,9 @@ def runs_compiled(device, dtype, optimizer, lambdaopt: bool) -> bool:
     weight decay added to the gradient, not decoupled; not maximizing)."""
     import torch
 
-    from ..optim import is_adam
+    from ..optim import is_adam, kernels_available
 
-    if device.type != "cpu" or dtype != torch.float32:
+    if device.type != "cpu" or dtype != torch.float32 or not kernels_available():
         return False
     if not lambdaopt:
         return True
