@@ -57,3 +57,33 @@ def runs_compiled(device, dtype, optimizer, lambdaopt: bool) -> bool:
     if is_adam(optimizer):
         return not group["amsgrad"]
     return type(optimizer) is torch.optim.SGD and not group["momentum"] and not group.get("nesterov")
+
+
+def lambda_step_buffers(learner, n_users: int, n_items: int) -> tuple[list, list, tuple, list]:
+    """What a compiled Λ-step reuses from step to step: the dL/dΛ tables as (rows, columns) float32
+    arrays, their views in Λ's shapes (the learner's gradients), a slot per user and item row (-1:
+    none) and the rows the last step wrote (zeroed by the next: the tables stay zero elsewhere)."""
+    import torch
+
+    grads = [np.zeros((t.shape[0] if t.dim() == 2 else 1, t.shape[-1] if t.dim() else 1), np.float32)
+             for t in (learner.user, learner.item)]
+    as_grad = [torch.from_numpy(g).reshape(t.shape) for g, t in zip(grads, (learner.user, learner.item))]
+    slots = np.full(n_users, -1, np.int64), np.full(n_items, -1, np.int64)
+    return grads, as_grad, slots, [np.zeros(0, np.int64), np.zeros(0, np.int64)]
+
+
+def optimizer_moments(optimizer, param, adam: bool, owner: str) -> tuple[np.ndarray, np.ndarray, float]:
+    """``(m, v, t)`` of ``param`` in ``optimizer`` at step t, as arrays: zeros before its first step;
+    empty for SGD (the kernels read no moments then)."""
+    from ..exceptions import ConfigError
+
+    if not any(p is param for p in optimizer.param_groups[0]["params"]):
+        raise ConfigError(f"{owner}'s λOpt step: the parameters are not the optimizer's; train through fit().")
+    if not adam:
+        empty = np.zeros((0,) * param.dim(), np.float32) if param.dim() else np.zeros((), np.float32)
+        return empty, empty, 0.0
+    state = optimizer.state.get(param, {})
+    if "exp_avg" not in state:  # before the first step (the first batch only)
+        zeros = np.zeros(param.shape, np.float32)
+        return zeros, zeros, 0.0
+    return state["exp_avg"].numpy(), state["exp_avg_sq"].numpy(), float(state["step"])

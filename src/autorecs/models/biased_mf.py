@@ -22,13 +22,13 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from ..exceptions import ConfigError, check_float, check_int, check_param
+from ..exceptions import check_float, check_int, check_param
 from ..lambdaopt.options import LambdaOptOptions
 from ..regularization import Regularizer
 from ._als import cg_solve, pair_dots, ridge_solve, torch_csr, with_values
 from ..training import BatchLoss, minibatch_epoch
 from ..optim import make_optimizer
-from ._compiled import penalty_arrays, runs_compiled
+from ._compiled import lambda_step_buffers, optimizer_moments, penalty_arrays, runs_compiled
 from ._lambdaopt import lambda_hook, prepare_lambda_validation
 from .base import FitConfig, Recommender
 
@@ -257,20 +257,11 @@ class BiasedMF(Recommender):
         args = (pen["lam_u"], pen["s_u"], pen["lam_i"], pen["s_i"], pen["lam_bu"], pen["lam_bi"])
         P, Q, bu, bi = (t.detach().numpy() for t in (self.P, self.Q, self.bu, self.bi))
         mu = self.mu.detach()
-        grads = [np.zeros((t.shape[0] if t.dim() == 2 else 1, t.shape[-1] if t.dim() else 1), np.float32) for t in (lam.user, lam.item)]
-        as_grad = [torch.from_numpy(g).reshape(t.shape) for g, t in zip(grads, (lam.user, lam.item))]
-        slots = np.full(len(P), -1, np.int64), np.full(len(Q), -1, np.int64)
-        clear = [np.zeros(0, np.int64), np.zeros(0, np.int64)]
+        grads, as_grad, slots, clear = lambda_step_buffers(lam, len(P), len(Q))
         tables = self._tables()
 
-        def moments(name):  # the optimizer's (m, v) of a parameter at step t: zeros before its first step or for SGD
-            state = opt.state.get(tables[name], {})
-            if not any(p is tables[name] for p in group["params"]):
-                raise ConfigError("BiasedMF's λOpt step: the parameters are not the optimizer's; train through fit().")
-            if not adam or "exp_avg" not in state:
-                z = np.zeros(tables[name].shape, np.float32)
-                return z, z, 0.0
-            return state["exp_avg"].numpy(), state["exp_avg_sq"].numpy(), float(state["step"])
+        def moments(name):
+            return optimizer_moments(opt, tables[name], adam, "BiasedMF")
 
         def step(batch, dx, v):
             u, i = batch

@@ -22,7 +22,7 @@ from ..lambdaopt.options import LambdaOptOptions
 from ..regularization import Regularizer
 from ..optim import OPTIMIZERS, is_adam, make_optimizer
 from ..training import BatchLoss, minibatch_epoch
-from ._compiled import penalty_arrays, runs_compiled
+from ._compiled import lambda_step_buffers, optimizer_moments, penalty_arrays, runs_compiled
 from ._lambdaopt import lambda_hook, prepare_lambda_validation
 from .base import FitConfig, Recommender
 
@@ -319,24 +319,13 @@ class BPRMF(Recommender):
         beta1, beta2 = group["betas"] if adam else (0.0, 0.0)
         P, Q, bi = (t.detach().numpy() for t in (self.P, self.Q, self.bi))
         args = (*self._penalty_arrays(), bool(c.item_bias))
-        grads = [np.zeros((t.shape[0] if t.dim() == 2 else 1, t.shape[-1] if t.dim() else 1), np.float32) for t in (lam.user, lam.item)]
-        as_grad = [torch.from_numpy(g).reshape(t.shape) for g, t in zip(grads, (lam.user, lam.item))]
-        slots = np.full(len(P), -1, np.int64), np.full(len(Q), -1, np.int64)
-        clear = [np.zeros(0, np.int64), np.zeros(0, np.int64)]
-        none = {p: (np.zeros((0,) * p.dim(), np.float32),) * 2 for p in (self.P, self.Q, self.bi)}  # SGD's: never read
+        grads, as_grad, slots, clear = lambda_step_buffers(lam, len(P), len(Q))
+        untrained = (np.zeros(0, np.float32),) * 2 + (0.0,)
 
         def moments(param):
             if param is self.bi and not c.item_bias:  # not trained
-                return *none[param], 0.0
-            if not any(p is param for p in group["params"]):
-                raise ConfigError("BPRMF's λOpt step: the parameters are not the optimizer's; train through fit().")
-            state = opt.state.get(param, {})
-            if not adam:  # SGD: no moments
-                return *none[param], 0.0
-            if "exp_avg" not in state:  # before the first step: zero moments (once: the first batch only)
-                z = np.zeros(param.shape, np.float32)
-                return z, z, 0.0
-            return state["exp_avg"].numpy(), state["exp_avg_sq"].numpy(), float(state["step"])
+                return untrained
+            return optimizer_moments(opt, param, adam, "BPRMF")
 
         def step(batch, dx, v):
             u, i, j = batch
