@@ -2,7 +2,6 @@
 
 import copy
 
-import numpy as np
 import pytest
 import torch
 
@@ -151,18 +150,37 @@ def test_step_hooks_run_once(compiled_step):
     assert calls == ["pre", "post"]
 
 
-def test_without_the_compiled_kernels_models_take_their_tensor_path(ratings_data, monkeypatch):
+def test_without_the_compiled_kernels_models_take_their_tensor_path(ratings_data, implicit_data, monkeypatch):
     """numba is a dependency, but a machine that runs the sources without it still trains (the tensor path)."""
+    import numba
+
     import autorecs.kernels
     import autorecs.optim
     from autorecs import BiasedMF, BPRMF
     from autorecs.data import split
 
     monkeypatch.setattr(autorecs.optim, "kernels_available", lambda: False)
-    for name in ("mf_batch_grads", "mf_lambda_grads", "bpr_batch_grads", "adam_step"):
-        monkeypatch.setattr(autorecs.kernels, name, None)  # a call would fail
+    compiled = [name for name, value in vars(autorecs.kernels).items() if isinstance(value, numba.core.registry.CPUDispatcher)]
+    assert {"adam_step", "bpr_batch_grads", "bpr_lambda_grads", "mf_batch_grads", "mf_lambda_grads", "add_rows"} <= set(compiled)
+    for name in compiled:  # a call would fail
+        monkeypatch.setattr(autorecs.kernels, name, None)
     s = split(ratings_data, "random-50-25-25", seed=0)
     m = BiasedMF(solver="adam", factors=3, epochs=2, lambdaopt="DUI").fit(s.train, s.valid, seed=0, progress=False)
     assert type(m._opt) is torch.optim.Adam and not m._compiles()
-    m = BPRMF(factors=3, epochs=2).fit(s.train, seed=0, progress=False)
-    assert type(m._opt) is torch.optim.Adam and m.history_.epochs[-1]["loss"] > 0
+    r = split(implicit_data, "temporal-60-20-20")
+    for params in ({}, {"lambdaopt": "DUI"}, {"optimizer": "sparse_adam"}):
+        m = BPRMF(factors=3, epochs=2, **params).fit(r.train, r.valid, seed=0, progress=False)
+        assert not m._compiles() and m.history_.epochs[-1]["loss"] > 0
+
+
+def test_kernels_available_is_false_where_numba_does_not_import():
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['numba'] = None\n"
+            "from autorecs.optim import kernels_available, make_optimizer\n"
+            "import torch\n"
+            "print(kernels_available(), type(make_optimizer('adam', [torch.nn.Parameter(torch.zeros(2))], lr=0.1, compiled=True)).__module__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "torch.optim.adam"]

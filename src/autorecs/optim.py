@@ -49,6 +49,8 @@ class Adam(torch.optim.Adam):
         """``(arrays, hyperparameters)`` of :func:`~autorecs.kernels.adam_step` for each parameter with
         a gradient, or None where PyTorch's step must run (checked before the state is touched, so
         PyTorch's step creates the state it wants, e.g. on a GPU)."""
+        if not kernels_available():  # e.g. an optimizer copied onto a machine without numba
+            return None
         plan = []
         for group in self.param_groups:
             if (group["amsgrad"] or group["maximize"] or group["capturable"] or group["differentiable"]

@@ -164,3 +164,14 @@ def test_a_saved_bpr_keeps_the_batch_and_rate_it_trained_with(implicit_data, tmp
     back = Recommender.load(m.save(tmp_path / "m"))
     assert back.get_params()["batch_size"] is None and (back.batch_size_, back.learning_rate_) == (1024, 0.002)
     assert back.resolved_params() == m.resolved_params()
+
+
+def test_the_fit_report_shows_the_batch_the_fit_used(implicit_data, tmp_path):
+    import json
+
+    from autorecs.fitting import fit_model
+
+    model, report = fit_model(BPRMF, {"factors": 2, "epochs": 1}, implicit_data, out_dir=tmp_path / "m", progress=False)
+    assert report.params["batch_size"] == 1024 and report.params["learning_rate"] == 0.002
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert meta["params"]["batch_size"] is None and meta["resolved"] == {"batch_size": 1024, "learning_rate": 0.002}

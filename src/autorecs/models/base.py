@@ -192,7 +192,8 @@ class Recommender:
     def resolved_params(self) -> dict:
         """The hyperparameters left None whose value the last ``fit`` chose from its data (reported as
         ``<field>_``, e.g. BPRMF's ``batch_size_``): pass them to train the same model on other data (a
-        refit on train + validation) with the schedule that was validated."""
+        refit on train + validation) with the schedule that was validated.  They describe the last fit:
+        after :meth:`set_params` they hold until the next ``fit``."""
         return {f: getattr(self, f + "_") for f, v in self.get_params().items() if v is None and hasattr(self, f + "_")}
 
     def set_params(self, **params) -> "Recommender":
@@ -517,15 +518,15 @@ class Recommender:
         try:
             model = klass(**meta["params"])
             model._read_state(path, meta)
+            for name, value in (meta.get("resolved") or {}).items():  # defaults its fit chose from the data
+                if meta["params"].get(name, 0) is None:
+                    setattr(model, name + "_", value)
         except AutorecsError:
             raise
         except Exception as exc:  # noqa: BLE001  (a damaged file: missing, truncated or from another model)
             raise DataError(f"The model directory '{path}' is damaged ({type(exc).__name__}: {exc}); "
                             "refit the model or restore the directory from a copy.") from exc
         model.fit_seconds_ = meta.get("fit_seconds")
-        for name, value in meta.get("resolved", {}).items():
-            if name in meta["params"]:
-                setattr(model, name + "_", value)
         model.fitted_ = True
         return model
 
