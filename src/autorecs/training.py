@@ -236,10 +236,10 @@ def minibatch_epoch(
         due = lambda_hook is not None and lambda_hook.due(k)
         if lambda_hook is not None:
             lambda_hook.use_current()
-        optimizer.zero_grad(set_to_none=True)
         out = batch_loss(idx, rows, due)
         grads = out.grads
-        if grads is None:
+        if grads is None:  # autograd (a model that writes its gradients sets every parameter's .grad itself)
+            optimizer.zero_grad(set_to_none=True)
             if due:
                 grads = torch.autograd.grad(out.data / len(idx), list(out.inputs), retain_graph=True)
             ((out.data + out.penalty) / len(idx)).backward(inputs=None if out.params is None else list(out.params))
