@@ -65,6 +65,7 @@ class Regularizer:
         self.exponent = float(exponent)
         self._counts: dict[str, torch.Tensor] = {}
         self._occurrences: dict[str, torch.Tensor] = {}  # the bound counts as given (0 stays 0)
+        self._scales: dict = {}  # (side, dtype) -> (the counts it was computed from, 2·n^(β−1)): _occurrence_scale
 
     def bind(self, user_counts, item_counts) -> "Regularizer":
         """Give the training counts n_u, n_i (needed when ``exponent != 1`` and for :meth:`ridge`)."""
@@ -89,7 +90,7 @@ class Regularizer:
     def _bias_lam(self, lam: torch.Tensor) -> torch.Tensor:
         if self.bias is not None:
             return self.bias
-        return lam.mean(-1) if lam.dim() == 2 else lam.mean()
+        return lam if lam.dim() == 0 else lam.mean(-1) if lam.dim() == 2 else lam.mean()
 
     def penalty(self, side: str, rows: torch.Tensor, factors: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
         """Penalty charged to one mini-batch for the given occurrences of rows of ``side`` ("user"/"item")."""
@@ -128,13 +129,28 @@ class Regularizer:
         the penalty's gradient).  Half of ``Σ grad ⊙ θ`` is the penalty itself."""
         lam = self._lam(side, rows)
         if self.exponent != 1.0:
-            scale = 2.0 * self._counts[side].index_select(0, rows).to(factors.dtype).pow(self.exponent - 1.0)
-            g_factors = scale[:, None] * lam * factors
-            g_bias = None if bias is None else scale * self._bias_lam(lam) * bias
+            scale = self._occurrence_scale(side, factors.dtype).index_select(0, rows)
+            coef = scale * lam if lam.dim() == 0 else scale[:, None] * lam
+            g_factors = (coef[:, None] if lam.dim() == 0 else coef) * factors
+            if bias is None:
+                g_bias = None
+            elif lam.dim() == 0 and self.bias is None:  # the factors' λ: the same coefficient
+                g_bias = coef * bias
+            else:
+                g_bias = scale * self._bias_lam(lam) * bias
         else:
             g_factors = (2.0 * lam) * factors
             g_bias = None if bias is None else (2.0 * self._bias_lam(lam)) * bias
         return g_factors, g_bias
+
+    def _occurrence_scale(self, side: str, dtype: torch.dtype) -> torch.Tensor:
+        """``2·n^(β−1)`` of every row of ``side``, in ``dtype``: computed once per bound counts (a
+        batch then gathers it: one kernel instead of four, which on a GPU is what a step costs)."""
+        counts = self._counts[side]
+        cached = self._scales.get((side, dtype))
+        if cached is None or cached[0] is not counts:
+            cached = self._scales[(side, dtype)] = (counts, 2.0 * counts.to(dtype).pow(self.exponent - 1.0))
+        return cached[1]
 
     def penalty_grad(self, side: str, idx: torch.Tensor, rows: torch.Tensor, factors: torch.Tensor,
                      bias: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:

@@ -248,7 +248,7 @@ def minibatch_epoch(
         optimizer.step()
         if after_step is not None:
             after_step()
-        total += (out.data + out.penalty).detach().to(total.dtype)
+        total.add_(out.data.detach()).add_(out.penalty.detach())  # in float64, no cast kernel
         for key, value in out.extra.items():
             extra[key] = extra.get(key, 0.0) + value.detach().double()
     logs = {"loss": float(total) / n, **{key: float(v) / n for key, v in extra.items()}}

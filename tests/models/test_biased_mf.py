@@ -93,3 +93,36 @@ def test_als_and_gradient_solvers_minimise_the_same_objective(ratings_data, expo
     objective.backward()
     for name, t in (("P", P), ("Q", Q), ("bu", bu), ("bi", bi), ("mu", mu)):
         assert float(t.grad.abs().max()) < 2e-2, (name, float(t.grad.abs().max()))
+
+
+@pytest.mark.parametrize("regularizer", ["global", "exponent and bias λ", "per-row"])
+def test_the_tensor_paths_closed_form_gradients_are_autograds(ratings_data, regularizer):
+    """Known answer for the GPU's batch (:meth:`BiasedMF._tensor_batch`): its loss, the gradients it puts on
+    the parameters and the data gradients it hands λOpt equal autograd's of Σ(r̂ − r)² + penalty, over the
+    batch size, on a batch with repeated users and items."""
+    import torch
+
+    train = ratings_data
+    k = 4
+    g = torch.Generator().manual_seed(2)
+    reg = {"global": None, "exponent and bias λ": Regularizer(0.02, 0.03, bias=0.01, exponent=0.5),
+           "per-row": Regularizer(torch.rand(train.n_users, k, generator=g) * 0.1, torch.full((k,), 0.05))}[regularizer]
+    m = BiasedMF(solver="adam", factors=k, epochs=1, batch_size=64, regularizer=reg).fit(train, seed=0, progress=False)
+    idx = torch.randint(len(m._u), (200,), generator=g)
+    u, i, r = m._u[idx], m._i[idx], m._r[idx]
+    assert len(set(u.tolist())) < 200 and len(set(i.tolist())) < 200  # repeats: the sums onto a row matter
+    grads = {name: torch.full_like(t, 7.0) for name, t in m._tables().items()}  # stale values must not leak in
+    out = m._tensor_batch(u, i, r, True, grads)
+    got = {name: t.grad.clone() for name, t in m._tables().items()}
+
+    pu, qi, bu, bi = m.P[u], m.Q[i], m.bu[u], m.bi[i]
+    data = (m.mu + bu + bi + (pu * qi).sum(1) - r).pow(2).sum()
+    penalty = m._reg.penalty("user", u, pu, bu) + m._reg.penalty("item", i, qi, bi)
+    assert float(out.data) == pytest.approx(float(data), rel=1e-5)
+    assert float(out.penalty) == pytest.approx(float(penalty), rel=1e-5)
+    want = torch.autograd.grad((data + penalty) / 200, list(m._tables().values()), retain_graph=True)
+    for (name, w) in zip(m._tables(), want):
+        assert torch.allclose(got[name], w, atol=1e-6, rtol=1e-5), name
+    want_data = torch.autograd.grad(data / 200, (m.mu, pu, qi, bu, bi))
+    for name, a, w in zip(("mu", "P", "Q", "bu", "bi"), out.grads, want_data):
+        assert torch.allclose(a, w, atol=1e-6, rtol=1e-5), name

@@ -174,30 +174,60 @@ class BiasedMF(Recommender):
         return self._als_sweep() if self.config.solver == "als" else self._gradient_epoch()
 
     def _gradient_epoch(self) -> dict[str, float]:
-        """One epoch of mini-batch steps.  On the CPU the batch's loss and gradients come from one
-        compiled pass (:func:`autorecs.kernels.mf_batch_grads`, the gradient in closed form, summed onto
-        gradient tables kept zero outside the batch's rows by :func:`~autorecs.kernels.add_rows`), and
-        with λOpt the Λ-step too (:meth:`_compiled_lambda`) where :meth:`_compiles` says so; elsewhere
-        (a GPU) autograd on the gathered rows."""
-        reg = self._reg
+        """One epoch of mini-batch steps with the gradient in closed form (no autograd graph).  On the
+        CPU the batch's loss and gradients come from one compiled pass
+        (:func:`autorecs.kernels.mf_batch_grads`, summed onto gradient tables kept zero outside the
+        batch's rows by :func:`~autorecs.kernels.add_rows`), and with λOpt the Λ-step too
+        (:meth:`_compiled_lambda`) where :meth:`_compiles` says so; elsewhere (a GPU) tensor ops
+        (:meth:`_tensor_batch`)."""
         kernel = self._compiled_batch() if self._compiles() else None
         self._lambda_kernel = None if kernel is None or self._lam_hook is None else self._compiled_lambda()
+        grads = None if kernel is not None else {name: torch.zeros_like(t) for name, t in self._tables().items()}
 
         def batch_loss(idx, rows, lambda_due):
-            u, i, r = self._u[idx], self._i[idx], self._r[idx]
+            u, i, r = self._u.index_select(0, idx), self._i.index_select(0, idx), self._r.index_select(0, idx)
             if kernel is not None:
                 data, penalty, c = kernel(u, i, r)
                 return BatchLoss(torch.tensor(data), torch.tensor(penalty), grads=(c,) if lambda_due else (), context=(u, i))
-            pu, qi, bu, bi = self.P[u], self.Q[i], self.bu[u], self.bi[i]  # one gather per table and batch
-            err = (self.mu + bu + bi + (pu * qi).sum(1) - r).pow(2).sum()
-            penalty = reg.penalty("user", u, pu, bu) + reg.penalty("item", i, qi, bi)
-            return BatchLoss(err, penalty, inputs=(self.mu, pu, qi, bu, bi), context=(u, i))
+            return self._tensor_batch(u, i, r, lambda_due, grads)
 
         try:
             return minibatch_epoch(len(self._r), self.config.batch_size, batch_loss, self._opt, generator=self._tgen,
                                    device=self.device_, lambda_hook=self._lam_hook)
         finally:
             self._lambda_kernel = None  # it holds the epoch's arrays
+
+    def _tensor_batch(self, u, i, r, lambda_due: bool, grads: dict[str, torch.Tensor]) -> BatchLoss:
+        """One batch with tensor ops, the gradient in closed form: with e = r̂ − r, the data term's
+        gradient at the gathered rows is 2e·q_i (p_u), 2e·p_u (q_i), 2e (b_u, b_i, μ); the penalty's is
+        :meth:`Regularizer.occurrence_grad`'s.  Both, divided by the batch size, are summed onto the
+        tables ``grads`` (reused from step to step) with one ``index_add_`` each, which become the
+        parameters' ``.grad``.  On a GPU about half the kernels of autograd's gathers and their
+        backward (an index_put, a sort, per table); with ``lambda_due`` the data part at the gathered
+        rows goes to λOpt's Λ-step."""
+        reg, b = self._reg, len(u)
+        P, Q, bu_t, bi_t = (t.detach() for t in (self.P, self.Q, self.bu, self.bi))
+        pu, qi, bu, bi = P.index_select(0, u), Q.index_select(0, i), bu_t.index_select(0, u), bi_t.index_select(0, i)
+        e = (pu * qi).sum(1) + bu + bi + self.mu.detach() - r
+        c = 2.0 * e  # d(e²)/dr̂
+        g_pu, g_bu = reg.occurrence_grad("user", u, pu, bu)
+        g_qi, g_bi = reg.occurrence_grad("item", i, qi, bi)
+        penalty = 0.5 * (torch.vdot(g_pu.flatten(), pu.flatten()) + torch.vdot(g_qi.flatten(), qi.flatten())
+                         + torch.vdot(g_bu, bu) + torch.vdot(g_bi, bi))
+        data_grads = ()
+        cb = c[:, None]
+        if lambda_due:  # the data part alone (of the mean loss), for the Λ-step: μ, p_u, q_i, b_u, b_i
+            data_grads = ((c.sum() / b), cb * qi / b, cb * pu / b, c / b, c / b)
+        g_pu.addcmul_(cb, qi).mul_(1.0 / b)
+        g_qi.addcmul_(cb, pu).mul_(1.0 / b)
+        g_bu.add_(c).mul_(1.0 / b)
+        g_bi.add_(c).mul_(1.0 / b)
+        self.P.grad = grads["P"].zero_().index_add_(0, u, g_pu)
+        self.Q.grad = grads["Q"].zero_().index_add_(0, i, g_qi)
+        self.bu.grad = grads["bu"].zero_().index_add_(0, u, g_bu)
+        self.bi.grad = grads["bi"].zero_().index_add_(0, i, g_bi)
+        self.mu.grad = torch.div(c.sum(), b, out=grads["mu"])
+        return BatchLoss(torch.vdot(e, e), penalty, grads=data_grads, context=(u, i))
 
     #: Whether the CPU uses the compiled kernels (False: the tensor path, as on a GPU; for tests).
     _compiled = True
