@@ -3,7 +3,7 @@
     python benchmarks/bench_gpu.py --device cuda --out benchmarks/results/gpu.jsonl
     python benchmarks/bench_gpu.py --device cpu --synthetic 1e6      # the same cases on the CPU, smaller
 
-Cases: an ml-1m epoch of BiasedMF (Adam, K=64, batch 1024) and of BPRMF (defaults), an ml-1m
+Cases: an ml-1m epoch of BiasedMF (Adam, K=64, batch 1024) and of BPRMF (batch 1,024 and the default), an ml-1m
 ImplicitALS sweep (K=64, CG) and an epoch over ``--synthetic`` generated interactions (BiasedMF,
 Adam, K=32, batch 65,536; the target is 10^8 under 10 s).  Each case trains a few epochs and
 reports the fastest (the first pays for moving data and warming kernels up), after
@@ -19,6 +19,10 @@ The synthetic data is drawn for speed, not realism: Zipf-distributed users and i
 0.8) drawn independently, so a cell can repeat (an epoch's cost does not depend on that), and
 ratings from biases plus noise.  ``low_rank_ratings`` (distinct cells, a planted low-rank
 signal) takes about 25 s per 10^7 rows on one core, too slow for 10^8.
+
+Each row says whether the trainer replayed CUDA graphs (``AUTORECS_CUDA_GRAPHS=1``, see
+``autorecs.training.minibatch_epoch``) and whether the tensor path ran (always on a GPU;
+``--tensor-path`` on the CPU, where the models otherwise run compiled kernels).
 """
 
 from __future__ import annotations
@@ -33,14 +37,44 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import commit, machine  # noqa: E402
 
 
-def _epochs(model, train, device: str, epochs: int) -> dict:
+#: Set by --tensor-path: the models run the tensor ops a GPU runs, on any device (for the CPU's figures of that path).
+TENSOR_PATH = False
+#: Set by --count-ops: one more epoch counts the PyTorch operators each step dispatches (on a GPU each is a launch or more).
+COUNT_OPS = False
+
+
+def _epochs(model, train, device: str, epochs: int, count: bool = False) -> dict:
     import torch
 
+    if TENSOR_PATH:
+        model._compiled = False
+        model._compiled_optimizer = False
     model.fit(train, None, seed=0, progress=False, device=device)
     if device.startswith("cuda"):
         torch.cuda.synchronize()
     secs = [e["seconds"] for e in model.history_.epochs]
-    return {"epoch_s": min(secs), "epoch_s_all": secs, "interactions": len(train)}
+    out = {"epoch_s": min(secs), "epoch_s_all": secs, "interactions": len(train)}
+    if count and COUNT_OPS:
+        out["ops_per_step"] = _ops_per_step(model)
+    return out
+
+
+def _ops_per_step(model) -> float:
+    """PyTorch operators dispatched per mini-batch step over one more epoch (views included)."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Count(TorchDispatchMode):
+        n = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            Count.n += 1
+            return func(*args, **(kwargs or {}))
+
+    batch = getattr(model, "batch_size_", None) or model.config.batch_size
+    steps = -(-len(model._u) // batch)
+    with Count():
+        model._train_epoch()
+    return Count.n / steps
 
 
 def synthetic(n: int, seed: int = 0):
@@ -89,9 +123,10 @@ def run(device: str, synthetic_n: float, epochs: int = 3, cases=("epochs", "synt
     data = load("ml-1m")
     if "epochs" in cases:
         tr, _, _ = split(data, "random-50-25-25", seed=0)
-        rows.append({"case": "ml1m-biasedmf-adam", **_epochs(BiasedMF(solver="adam", epochs=epochs), tr, device, epochs)})
+        rows.append({"case": "ml1m-biasedmf-adam", **_epochs(BiasedMF(solver="adam", epochs=epochs), tr, device, epochs, count=True)})
         tr, _, _ = split(data, "temporal-60-20-20")
-        rows.append({"case": "ml1m-bpr", **_epochs(BPRMF(epochs=epochs, batch_size=1024), tr, device, epochs)})
+        rows.append({"case": "ml1m-bpr", **_epochs(BPRMF(epochs=epochs, batch_size=1024), tr, device, epochs, count=True)})
+        rows.append({"case": "ml1m-bpr-default", **_epochs(BPRMF(epochs=epochs), tr, device, epochs, count=True)})  # batch 8,192 on ml-1m
         rows.append({"case": "ml1m-implicit-als-k64", **_epochs(ImplicitALS(factors=64, epochs=epochs), tr, device, epochs)})
     ranking, rating = split(data, "temporal-60-20-20"), split(data, "random-50-25-25", seed=0)
     if "batch-epochs" in cases:  # epoch times at the batches the "batches" fits use
@@ -120,8 +155,14 @@ def run(device: str, synthetic_n: float, epochs: int = 3, cases=("epochs", "synt
         made_s = time.perf_counter() - t0
         model = BiasedMF(solver="adam", factors=32, batch_size=65536, learning_rate=0.01, epochs=2)
         rows.append({"case": f"synthetic-{synthetic_n:g}", **_epochs(model, big, device, 2), "generate_s": made_s})
+    try:
+        from autorecs.training import cuda_graphs_enabled
+    except ImportError:  # a commit before the CUDA graphs (A/B runs of this script)
+        cuda_graphs_enabled = bool
+
     for r in rows:
-        r.update(device=device, gpu=torch.cuda.get_device_name(0) if device.startswith("cuda") else None)
+        r.update(device=device, gpu=torch.cuda.get_device_name(0) if device.startswith("cuda") else None,
+                 cuda_graphs=cuda_graphs_enabled() and device.startswith("cuda"), tensor_path=TENSOR_PATH or device.startswith("cuda"))
     return rows
 
 
@@ -134,8 +175,12 @@ def main() -> None:
                          "batches: whole fits at larger batches; synthetic: the --synthetic epoch")
     ap.add_argument("--batches", type=int, nargs="+", default=[4096, 16384, 65536], help="the batches case's batch sizes")
     ap.add_argument("--models", nargs="+", choices=["bpr", "biasedmf"], default=["bpr", "biasedmf"], help="the batches case's models")
+    ap.add_argument("--tensor-path", action="store_true", help="run the GPU's tensor ops on any device (no compiled CPU kernels)")
+    ap.add_argument("--count-ops", action="store_true", help="the epochs cases also count PyTorch operators per step (one more epoch)")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
+    global TENSOR_PATH, COUNT_OPS
+    TENSOR_PATH, COUNT_OPS = args.tensor_path, args.count_ops
     code = commit()
     t0 = time.perf_counter()
     for row in run(args.device, args.synthetic, cases=args.cases, batches=args.batches, models=args.models):

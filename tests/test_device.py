@@ -125,3 +125,35 @@ def test_auto_places_cpu_only_configurations_on_the_cpu():
     assert _placement(BPRMF(lambdaopt="DUI"), "cuda") == "cpu"
     assert _placement(MODELS["ease"](), "cuda") == "cpu"
     assert _placement(MODELS["knn-baseline"](), "auto") == "cpu"
+
+
+@cuda
+@pytest.mark.parametrize("model", ["bpr-mf", "biased-mf adam", "biased-mf sgd"])
+def test_cuda_graph_steps_train_as_the_eager_ones(implicit_data, ratings_data, monkeypatch, model):
+    """AUTORECS_CUDA_GRAPHS=1: the full batches replay a captured step (one capture an epoch), and the
+    parameters end where the eager GPU steps put them."""
+    import autorecs.training as training
+    from autorecs import BPRMF
+
+    data = implicit_data if model == "bpr-mf" else ratings_data
+
+    def make():
+        if model == "bpr-mf":
+            return BPRMF(factors=4, epochs=3, batch_size=32, learning_rate=0.05)
+        return BiasedMF(factors=4, epochs=3, batch_size=256, solver=model.split()[1], learning_rate={"sgd": 0.5}.get(model.split()[1], 0.02))
+
+    eager = make().fit(data, seed=0, progress=False, device="cuda")
+    captures = []
+    real = training._GraphedStep
+
+    def counted(*args):
+        captures.append(1)
+        return real(*args)
+
+    monkeypatch.setenv("AUTORECS_CUDA_GRAPHS", "1")
+    monkeypatch.setattr(training, "_GraphedStep", counted)
+    graphed = make().fit(data, seed=0, progress=False, device="cuda")
+    assert len(captures) == 3
+    for name in ("P", "Q", "bi"):
+        assert torch.allclose(getattr(graphed, name), getattr(eager, name), atol=1e-5), name
+    assert graphed.history_.column("loss") == pytest.approx(eager.history_.column("loss"), rel=1e-5)

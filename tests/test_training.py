@@ -91,3 +91,91 @@ def test_minibatch_epoch_steps_batches_calls_hooks_and_averages():
     assert logs["loss"] == pytest.approx(float(y.pow(2).mean())) and logs["n_rows"] == pytest.approx(1.0)
     logs = minibatch_epoch(10, 4, batch_loss, opt, generator=torch.Generator().manual_seed(1), after_step=lambda: steps.append(0))
     assert len(steps) == 1 + 3  # batches of 4, 4, 2
+
+
+def test_which_optimizers_a_cuda_graph_can_capture():
+    """A replay runs no Python: an optimizer whose step updates host state (a non-fused Adam's step count)
+    would be frozen at its captured value, so only plain SGD and fused Adam qualify."""
+    from autorecs import optim
+    from autorecs.training import graph_safe_optimizer
+
+    w = [torch.zeros(3, requires_grad=True)]
+    assert graph_safe_optimizer(torch.optim.SGD(w, lr=0.1))
+    assert graph_safe_optimizer(torch.optim.SGD(w, lr=0.1, momentum=0.9))
+    assert graph_safe_optimizer(torch.optim.Adam(w, fused=True)) and graph_safe_optimizer(optim.Adam(w, fused=True))
+    assert not graph_safe_optimizer(torch.optim.Adam(w))
+    assert not graph_safe_optimizer(torch.optim.Adam(w, fused=True, lr=torch.tensor(0.01)))
+    assert not graph_safe_optimizer(torch.optim.AdamW(w, fused=True))
+    assert not graph_safe_optimizer(torch.optim.Adagrad(w))
+
+
+def test_cuda_graphs_are_off_unless_asked(monkeypatch):
+    from autorecs.training import cuda_graphs_enabled
+
+    monkeypatch.delenv("AUTORECS_CUDA_GRAPHS", raising=False)
+    assert not cuda_graphs_enabled()
+    monkeypatch.setenv("AUTORECS_CUDA_GRAPHS", "1")
+    assert cuda_graphs_enabled()
+
+
+class _ReplayedOnCPU:
+    """Stands in for the CUDA graph on the CPU: 'captures' nothing and 'replays' the step on a static copy of
+    the rows with ``rows=None``, so a graphable model that read anything but ``idx`` would fail or differ."""
+
+    made = 0
+
+    def __init__(self, step, idx, optimizer, stream):
+        type(self).made += 1
+        self.step, self.idx = step, idx.clone()
+
+    def __call__(self, idx):
+        self.idx.copy_(idx)
+        self.step(self.idx)
+
+
+def _graphable_models():
+    from autorecs import BPRMF, BiasedMF
+
+    bpr = BPRMF(factors=4, epochs=2, batch_size=32, learning_rate=0.05)
+    bpr._compiled = bpr._compiled_optimizer = False  # the tensor path, as on a GPU
+    mf = [BiasedMF(solver=solver, factors=4, epochs=2, batch_size=256, learning_rate=lr) for solver, lr in (("adam", 0.02), ("sgd", 0.5))]
+    for m in mf:
+        m._compiled = False
+    return [bpr, *mf]
+
+
+@pytest.mark.parametrize("which", [0, 1, 2])
+def test_graphable_models_read_only_the_batch_rows(monkeypatch, implicit_data, ratings_data, which):
+    """The trainer's CUDA-graph loop on the CPU (the capture faked): BPR-MF's and BiasedMF's tensor paths
+    train to the same parameters when their full batches after the first two go through a replayed step."""
+    import autorecs.training as training
+
+    data = implicit_data if which == 0 else ratings_data
+    ref = _graphable_models()[which].fit(data, seed=0, progress=False)
+    monkeypatch.setattr(training, "_graphs_wanted", lambda device, optimizer: True)
+    monkeypatch.setattr(training, "_warm_up", lambda step: (step(), "stream")[1])
+    monkeypatch.setattr(training, "_GraphedStep", _ReplayedOnCPU)
+    _ReplayedOnCPU.made = 0
+    got = _graphable_models()[which].fit(data, seed=0, progress=False)
+    assert _ReplayedOnCPU.made == 2  # one capture an epoch
+    names = ("P", "Q", "bi") if which == 0 else ("P", "Q", "bu", "bi", "mu")
+    for name in names:
+        assert torch.equal(getattr(got, name), getattr(ref, name)), name
+    assert got.history_.column("loss") == pytest.approx(ref.history_.column("loss"), rel=1e-12)
+
+
+def test_a_failed_capture_leaves_the_epoch_eager(monkeypatch, ratings_data, caplog):
+    import autorecs.training as training
+
+    ref = _graphable_models()[1].fit(ratings_data, seed=0, progress=False)
+
+    def fail(*args):
+        raise RuntimeError("operation not permitted when stream is capturing")
+
+    monkeypatch.setattr(training, "_graphs_wanted", lambda device, optimizer: True)
+    monkeypatch.setattr(training, "_warm_up", lambda step: (step(), "stream")[1])
+    monkeypatch.setattr(training, "_GraphedStep", fail)
+    with caplog.at_level("WARNING", logger="autorecs"):
+        got = _graphable_models()[1].fit(ratings_data, seed=0, progress=False)
+    assert "CUDA graph capture failed (RuntimeError: operation not permitted" in caplog.text
+    assert torch.equal(got.P, ref.P) and torch.equal(got.mu, ref.mu)

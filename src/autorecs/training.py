@@ -15,7 +15,9 @@ Closed-form solvers (ALS) supply one sweep as their epoch instead.
 from __future__ import annotations
 
 import math
+import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, Sequence
 
@@ -203,10 +205,84 @@ class LambdaHook:
                 "lambda_item_mean": float(self.learner.item.detach().mean())}
 
 
+#: ``AUTORECS_CUDA_GRAPHS=1`` lets :func:`minibatch_epoch` replay graphable steps as CUDA graphs (see there).
+CUDA_GRAPHS_ENV = "AUTORECS_CUDA_GRAPHS"
+
+
+def cuda_graphs_enabled() -> bool:
+    """Whether ``$AUTORECS_CUDA_GRAPHS`` is ``1``.  Off by default: the CUDA-graph steps are written to
+    PyTorch's rules and their pieces tested on the CPU, but no GPU has run them yet (benchmarks/README.md,
+    "On a GPU")."""
+    return os.environ.get(CUDA_GRAPHS_ENV, "0") == "1"
+
+
+def graph_safe_optimizer(optimizer: torch.optim.Optimizer) -> bool:
+    """Whether ``optimizer.step()`` can be captured in a CUDA graph as it is: plain SGD (no step
+    count), or Adam with the fused kernel (its step count lives on the GPU, so a replay advances it).
+    Anything whose state the step updates on the host (e.g. a non-fused Adam's step count) would be
+    frozen at its captured value, so it runs eagerly."""
+    from .optim import is_adam
+
+    if type(optimizer) is torch.optim.SGD:
+        return not any(g.get("differentiable") for g in optimizer.param_groups)
+    if is_adam(optimizer):
+        return all(g.get("fused") and not g.get("differentiable") and not torch.is_tensor(g["lr"]) for g in optimizer.param_groups)
+    return False
+
+
+@contextmanager
+def _capturable(optimizer: torch.optim.Optimizer):
+    """Adam refuses a capture unless its groups say ``capturable``; the fused step's arithmetic is the
+    same either way, so the flag is set for the capture only (eager steps would warn with it)."""
+    saved = [g.get("capturable") for g in optimizer.param_groups]
+    for g in optimizer.param_groups:
+        if "capturable" in g:
+            g["capturable"] = True
+    try:
+        yield
+    finally:
+        for g, value in zip(optimizer.param_groups, saved):
+            if value is not None:
+                g["capturable"] = value
+
+
+class _GraphedStep:
+    """One whole mini-batch step captured as a CUDA graph: replaying it costs one launch instead of a
+    few dozen, which is what a step of a small model costs on a GPU.  ``step(idx)`` is the eager step
+    on the batch rows ``idx``; the capture records it with a static copy of ``idx`` on ``stream`` (the
+    warm-up's), and each call copies the next batch's rows in and replays.  Valid while every tensor
+    the step touches stays where it is (:func:`minibatch_epoch` captures anew each epoch)."""
+
+    def __init__(self, step: Callable[[torch.Tensor], None], idx: torch.Tensor, optimizer: torch.optim.Optimizer, stream):
+        self.idx = idx.clone()
+        self.graph = torch.cuda.CUDAGraph()
+        with _capturable(optimizer), torch.cuda.graph(self.graph, stream=stream):
+            step(self.idx)
+
+    def __call__(self, idx: torch.Tensor) -> None:
+        self.idx.copy_(idx)
+        self.graph.replay()
+
+
+def _graphs_wanted(device, optimizer: torch.optim.Optimizer) -> bool:
+    return cuda_graphs_enabled() and torch.device(device).type == "cuda" and graph_safe_optimizer(optimizer)
+
+
+def _warm_up(step: Callable[[], None]):
+    """Run ``step`` on a side stream, as PyTorch asks before a capture (the allocator and lazy state
+    warmed there); returns the stream, for the capture."""
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        step()
+    torch.cuda.current_stream().wait_stream(side)
+    return side
+
+
 def minibatch_epoch(
     n: int,
     batch_size: int,
-    batch_loss: Callable[[torch.Tensor, slice, bool], BatchLoss],
+    batch_loss: Callable[[torch.Tensor, slice | None, bool], BatchLoss],
     optimizer: torch.optim.Optimizer,
     *,
     generator: torch.Generator,
@@ -214,6 +290,7 @@ def minibatch_epoch(
     begin: Callable[[torch.Tensor], None] | None = None,
     after_step: Callable[[], None] | None = None,
     lambda_hook: LambdaHook | None = None,
+    graphable: bool = False,
 ) -> dict[str, float]:
     """One epoch of mini-batch steps over ``n`` training rows in a fresh random order.
 
@@ -222,6 +299,13 @@ def minibatch_epoch(
     perm[rows]`` and whether a Λ-step follows; ``after_step()`` runs after every
     optimizer step (projections, clamps).  Returns ``{"loss": objective / n}`` plus
     the per-row means of ``extra`` and, with λOpt, the mean Λ.
+
+    ``graphable``: the model promises that its batch reads only ``idx`` (``rows`` may be None),
+    from tensors that stay in place for the epoch, writes its gradients in closed form into the same
+    ``.grad`` tensors every step, and never waits on the GPU.  Then, on a GPU with
+    :func:`cuda_graphs_enabled`, no λOpt and a :func:`graph_safe_optimizer`, the epoch's full batches
+    after the first two (one eager, one a warm-up on a side stream, as PyTorch asks) replay one
+    captured step (:class:`_GraphedStep`); a capture that fails leaves the epoch eager, with a warning.
     """
     perm = torch.randperm(n, generator=generator).to(device)
     if begin is not None:
@@ -230,10 +314,8 @@ def minibatch_epoch(
         lambda_hook.begin_epoch(n, batch_size)
     total = torch.zeros((), dtype=torch.float64, device=device)
     extra: dict[str, torch.Tensor] = {}
-    for k, s in enumerate(range(0, n, batch_size)):
-        rows = slice(s, s + batch_size)
-        idx = perm[rows]
-        due = lambda_hook is not None and lambda_hook.due(k)
+
+    def step(idx: torch.Tensor, rows: slice | None = None, s: int = 0, due: bool = False) -> None:
         if lambda_hook is not None:
             lambda_hook.use_current()
         out = batch_loss(idx, rows, due)
@@ -250,7 +332,30 @@ def minibatch_epoch(
             after_step()
         total.add_(out.data.detach()).add_(out.penalty.detach())  # in float64, no cast kernel
         for key, value in out.extra.items():
-            extra[key] = extra.get(key, 0.0) + value.detach().double()
+            if key not in extra:
+                extra[key] = torch.zeros((), dtype=torch.float64, device=device)
+            extra[key].add_(value.detach())
+
+    graphs = graphable and lambda_hook is None and _graphs_wanted(device, optimizer)
+    graphed, stream = None, None
+    for k, s in enumerate(range(0, n, batch_size)):
+        rows = slice(s, s + batch_size)
+        idx = perm[rows]
+        due = lambda_hook is not None and lambda_hook.due(k)
+        if graphs and k >= 1 and len(idx) == batch_size:
+            if stream is None:  # a real step, the warm-up a capture needs
+                stream = _warm_up(lambda: step(idx, rows, s))
+                continue
+            if graphed is None:
+                try:
+                    graphed = _GraphedStep(step, idx, optimizer, stream)
+                except Exception as exc:  # noqa: BLE001 -- a capture runs nothing: this epoch goes on eagerly
+                    graphs = False
+                    logger.warning("CUDA graph capture failed (%s: %s); training this epoch without it", type(exc).__name__, exc)
+            if graphed is not None:
+                graphed(idx)
+                continue
+        step(idx, rows, s, due)
     logs = {"loss": float(total) / n, **{key: float(v) / n for key, v in extra.items()}}
     if lambda_hook is not None:
         logs.update(lambda_hook.logs())

@@ -193,7 +193,7 @@ class BiasedMF(Recommender):
 
         try:
             return minibatch_epoch(len(self._r), self.config.batch_size, batch_loss, self._opt, generator=self._tgen,
-                                   device=self.device_, lambda_hook=self._lam_hook)
+                                   device=self.device_, lambda_hook=self._lam_hook, graphable=kernel is None)
         finally:
             self._lambda_kernel = None  # it holds the epoch's arrays
 

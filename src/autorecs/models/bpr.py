@@ -122,6 +122,7 @@ class BPRMF(Recommender):
         self._u = torch.from_numpy(train.users.astype(np.int64))
         self._i = torch.from_numpy(train.items.astype(np.int64))
         self._n_items = train.n_items
+        self._neg = None  # the epoch's negatives, by positive (_epoch_triples)
         self._keys = torch.sort(self._u * self._n_items + self._i).values
         self._seen_dense = None
         if train.n_users * train.n_items <= _DENSE_SEEN_CELLS:
@@ -166,13 +167,21 @@ class BPRMF(Recommender):
         return neg
 
     def _epoch_triples(self, perm: torch.Tensor) -> None:
-        """This epoch's (user, positive, negative) in the order ``perm``; negatives drawn on the CPU
-        (the seeded stream), moved to the device once."""
+        """This epoch's negatives: drawn on the CPU (the seeded stream) for the positives in the order
+        ``perm``, and stored by the positive's position in a buffer that stays on the device for the
+        whole fit, so a batch's rows ``idx`` gather its triples from tensors that do not move
+        (:meth:`_batch_triples`; what a CUDA graph replay needs)."""
         perm = perm.cpu()
-        users, pos = self._u.index_select(0, perm), self._i.index_select(0, perm)
-        neg = self.sample_negatives(users)
+        neg = self.sample_negatives(self._u.index_select(0, perm))
         dev = self.device_
-        self._triples = (users.to(dev), pos.to(dev), neg.to(dev))
+        if self._neg is None:
+            self._neg = torch.empty(len(self._u), dtype=torch.int64, device=dev)
+            self._u_dev, self._i_dev = self._u.to(dev), self._i.to(dev)
+        self._neg.index_copy_(0, perm.to(dev), neg.to(dev))
+
+    def _batch_triples(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The (user, positive, negative) of the training positives ``idx`` this epoch."""
+        return self._u_dev.index_select(0, idx), self._i_dev.index_select(0, idx), self._neg.index_select(0, idx)
 
     def _validation_triples(self, vidx: torch.Tensor) -> None:
         """λOpt: the epoch's validation draws as triples (one fresh negative each)."""
@@ -213,8 +222,7 @@ class BPRMF(Recommender):
                 self.bi.grad = torch.sparse_coo_tensor(ij[None], g_bij, bi.shape, check_invariants=False)
 
         def batch_loss(idx, rows, lambda_due):
-            users, pos, neg = self._triples
-            u, i, j = users[rows], pos[rows], neg[rows]
+            u, i, j = self._batch_triples(idx)
             b = len(u)
             ij = torch.cat([i, j])
             if kernel is not None:
@@ -265,7 +273,8 @@ class BPRMF(Recommender):
 
         try:
             return minibatch_epoch(len(self._u), self.batch_size_, batch_loss, self._opt, generator=self._tgen,
-                                   device=self.device_, begin=self._epoch_triples, lambda_hook=self._lam_hook)
+                                   device=self.device_, begin=self._epoch_triples, lambda_hook=self._lam_hook,
+                                   graphable=kernel is None and not sparse)
         finally:
             self._lambda_kernel = None  # it holds the epoch's arrays
 
