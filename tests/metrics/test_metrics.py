@@ -106,33 +106,3 @@ def test_overlapping_exclude_cache_and_metric_subset_agree_with_naive(seed):
     assert len(cache) > 2  # several batches were cached
     only = ranking_metrics(_fn(scores), truth, exclude, ks=(10,), families=("topk",), metrics=("ndcg@10",))
     assert "mrr" not in only["topk"] and only["topk"]["ndcg@10"] == pytest.approx(slow["topk"]["ndcg@10"], rel=1e-5)
-
-
-@pytest.mark.filterwarnings("ignore:Mean of empty slice", "ignore:invalid value encountered")  # the naive loop's AUC of user 0
-@pytest.mark.parametrize("seed", [5, 6])
-def test_equal_scores_rank_by_item_code_on_both_paths(monkeypatch, seed):
-    """Many tied scores (5 levels), rows with fewer candidates than K, test items that are excluded: the
-    compiled pass and the tensor path give the same per-user values, and the top-K lists are the naive
-    loop's stable order (equal scores by item code)."""
-    import autorecs.optim
-
-    rng = np.random.default_rng(seed)
-    n_users, n_items = 31, 45
-    scores = rng.integers(0, 5, size=(n_users, n_items)).astype(np.float32)
-    truth = rng.random((n_users, n_items)) < 0.15
-    exclude = rng.random((n_users, n_items)) < 0.3  # overlaps truth
-    exclude[0, 3:] = True  # user 0 keeps 3 candidates: fewer than K
-    truth[0, 1] = True
-    truth, exclude = sp.csr_matrix(truth), sp.csr_matrix(exclude)
-    runs = []
-    for compiled in (True, False):
-        monkeypatch.setattr(autorecs.optim, "kernels_available", lambda: compiled)
-        runs.append(ranking_metrics(_fn(scores), truth, exclude, ks=(5, 10), families=("topk",), per_user=True, batch_cells=8 * n_items))
-    fast, ref = runs
-    for name, values in ref["per_user"]["topk"].items():
-        assert np.array_equal(fast["per_user"]["topk"][name], values), name
-    slow = naive_ranking_metrics(scores, truth, exclude, ks=(5, 10))
-    for name, value in slow["topk"].items():
-        if name != "mrr":  # MRR counts the candidates strictly above: a tie does not push a test item down
-            assert fast["topk"][name] == pytest.approx(value, rel=1e-6), name
-    assert fast["topk"]["mrr"] >= slow["topk"]["mrr"]

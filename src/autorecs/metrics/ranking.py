@@ -16,7 +16,7 @@ Two families, kept apart everywhere (see ``docs/protocols.md``):
     rank of the best-ranked test item over the full candidate list).
 
 Both are averaged over users with at least one test item.  Scores must be
-finite; in the top-K list equal scores rank by item code, the lower first.
+finite; ties in the top-K list are broken arbitrarily by ``torch.topk``.
 """
 
 from __future__ import annotations
@@ -46,17 +46,12 @@ def _padded_rows(m: sp.csr_matrix, rows: np.ndarray) -> tuple[torch.Tensor, torc
     return torch.from_numpy(idx), torch.from_numpy(valid)
 
 
-def _sorted_rows(m: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
-    """``m[rows]`` with each row's columns ascending."""
+def _flat_cells(m: sp.csr_matrix, rows: np.ndarray) -> torch.Tensor:
+    """Positions ``row_in_batch * n_cols + col`` of the stored cells of ``m[rows]``, ascending."""
     sub = m[rows]
     sub.sort_indices()
-    return sub
-
-
-def _flat_cells(sub: sp.csr_matrix) -> torch.Tensor:
-    """Positions ``row * n_cols + col`` of the stored cells of ``sub`` (rows sorted), ascending."""
-    r = np.repeat(np.arange(sub.shape[0], dtype=np.int64), np.diff(sub.indptr))
-    return torch.from_numpy(r * sub.shape[1] + sub.indices.astype(np.int64))
+    r = np.repeat(np.arange(len(rows), dtype=np.int64), np.diff(sub.indptr))
+    return torch.from_numpy(r * m.shape[1] + sub.indices.astype(np.int64))
 
 
 class _Batch:
@@ -66,9 +61,7 @@ class _Batch:
     def __init__(self, truth: sp.csr_matrix, exclude: sp.csr_matrix, rows: np.ndarray, lambdaopt: bool):
         n_items = truth.shape[1]
         self.rows = rows
-        sub = _sorted_rows(exclude, rows)
-        self.excl = _flat_cells(sub)
-        self.excl_ptr, self.excl_cols = sub.indptr.astype(np.int64), sub.indices.astype(np.int64)  # the compiled pass's form
+        self.excl = _flat_cells(exclude, rows)
         self.test_idx, self.test_valid = _padded_rows(truth, rows)
         self.n_test = self.test_valid.sum(1)
         test_flat = (torch.arange(len(rows))[:, None] * n_items + self.test_idx)[self.test_valid]
@@ -86,41 +79,6 @@ class _Batch:
 def _all_finite(scores: torch.Tensor) -> bool:
     # a NaN or ±inf anywhere makes the sum non-finite; an overflowing sum of finite values is re-checked exactly
     return bool(torch.isfinite(scores.sum())) or bool(torch.isfinite(scores).all())
-
-
-def _top_hits(scores: torch.Tensor, b: _Batch, kmax: int, mrr: bool, test_scores: torch.Tensor):
-    """``(hits, first)`` of the ``topk`` family for one batch: ``hits[r, p]``, whether row ``r``'s ``p``-th best
-    candidate (not excluded; equal scores in item order) is a test item; ``first[r]`` (with ``mrr``, else None):
-    1 + the candidates scoring above the row's best-scored usable test item, 0 without one.
-
-    On the CPU one compiled pass (:func:`autorecs.kernels.topk_hits`: a heap of ``kmax`` per row, no copy of the
-    scores); elsewhere, or without numba, tensor ops: the excluded cells set to -inf and a stable sort (the same
-    order, ties included).  Tests compare the two (tests/metrics/test_ranking.py)."""
-    from ..optim import kernels_available
-
-    if scores.device.type == "cpu" and scores.dtype == torch.float32 and kernels_available():
-        from ..kernels import match_torch_threads, topk_hits
-
-        match_torch_threads()
-        hits = np.empty((len(b.rows), kmax), np.bool_)
-        first = np.empty(len(b.rows), np.int64)
-        topk_hits(scores.detach().contiguous().numpy(), b.excl_ptr, b.excl_cols, b.test_sorted.numpy(), b.test_usable.numpy(), kmax,
-                  mrr, hits, first)
-        return torch.from_numpy(hits), (torch.from_numpy(first) if mrr else None)
-    n_items = scores.shape[1]
-    cand = scores.flatten()
-    cand = cand.clone() if cand.data_ptr() == scores.data_ptr() else cand
-    cand[b.excl] = float("-inf")
-    cand = cand.view(len(b.rows), n_items)
-    values, indices = cand.sort(dim=1, descending=True, stable=True)
-    values, indices = values[:, :kmax], indices[:, :kmax].contiguous()
-    pos = torch.searchsorted(b.test_sorted, indices).clamp(max=b.test_sorted.shape[1] - 1)
-    hits = (b.test_sorted.gather(1, pos) == indices) & torch.isfinite(values)
-    first = None
-    if mrr:
-        best = test_scores.masked_fill(~b.test_usable, float("-inf")).max(1).values
-        first = torch.where(torch.isfinite(best), 1 + (cand > best[:, None]).sum(1), 0)
-    return hits, first
 
 
 def ranking_metrics(
@@ -205,8 +163,14 @@ def ranking_metrics(
                 add("lambdaopt", f"hr@{k}", hit.sum(1) / n_test)
                 add("lambdaopt", f"ndcg@{k}", (hit / torch.log2(1.0 + rank)).sum(1) / n_test)
         if "topk" in families:
+            cand = scores.flatten()
+            cand = cand.clone() if cand.data_ptr() == scores.data_ptr() else cand
+            cand[b.excl] = float("-inf")
+            cand = cand.view(len(rows), n_items)
             kmax = min(max(ks), n_items)
-            hits, first = _top_hits(scores, b, kmax, need("mrr"), test_scores)
+            top = cand.topk(kmax, dim=1)
+            pos = torch.searchsorted(b.test_sorted, top.indices).clamp(max=b.test_sorted.shape[1] - 1)
+            hits = (b.test_sorted.gather(1, pos) == top.indices) & torch.isfinite(top.values)
             discount = 1.0 / torch.log2(torch.arange(2, kmax + 2, dtype=torch.float64))
             for k in ks:
                 h = hits[:, :k]
@@ -217,8 +181,10 @@ def ranking_metrics(
                 dcg = (h * discount[: h.shape[1]]).sum(1)
                 ideal = torch.cumsum(discount, 0)[(n_test.clamp(max=h.shape[1]) - 1)]
                 add("topk", f"ndcg@{k}", dcg / ideal)
-            if first is not None:  # counted only when asked for (a comparison per candidate)
-                add("topk", "mrr", torch.where(first > 0, 1.0 / first.clamp(min=1), 0.0))
+            if need("mrr"):  # a pass over every candidate: skipped when only other metrics are asked for
+                best = test_scores.masked_fill(~b.test_usable, float("-inf")).max(1).values
+                first = 1 + (cand > best[:, None]).sum(1)
+                add("topk", "mrr", torch.where(torch.isfinite(best), 1.0 / first, 0.0))
     out: dict = {}
     n = max(len(users), 1)
     for fam in families:
