@@ -123,24 +123,27 @@ class Regularizer:
         return per_row
 
     def occurrence_grad(self, side: str, rows: torch.Tensor, factors: torch.Tensor,
-                        bias: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+                        bias: torch.Tensor | None = None, scale: float = 1.0) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Gradient of :meth:`penalty` with respect to each occurrence's gathered ``factors`` (and ``bias``):
         ``2·n^(β−1)·λ_row ⊙ θ``, one row per entry of ``rows`` (summing them onto the table rows gives
-        the penalty's gradient).  Half of ``Σ grad ⊙ θ`` is the penalty itself."""
+        the penalty's gradient), times ``scale`` (e.g. 1 / batch size for a mean loss: folded into the
+        coefficients, not a pass of its own).  Half of ``Σ grad ⊙ θ`` is ``scale`` times the penalty."""
         lam = self._lam(side, rows)
         if self.exponent != 1.0:
-            scale = self._occurrence_scale(side, factors.dtype).index_select(0, rows)
-            coef = scale * lam if lam.dim() == 0 else scale[:, None] * lam
+            count_scale = self._occurrence_scale(side, factors.dtype).index_select(0, rows)
+            if scale != 1.0:
+                count_scale = count_scale * scale
+            coef = count_scale * lam if lam.dim() == 0 else count_scale[:, None] * lam
             g_factors = (coef[:, None] if lam.dim() == 0 else coef) * factors
             if bias is None:
                 g_bias = None
             elif lam.dim() == 0 and self.bias is None:  # the factors' λ: the same coefficient
                 g_bias = coef * bias
             else:
-                g_bias = scale * self._bias_lam(lam) * bias
+                g_bias = count_scale * self._bias_lam(lam) * bias
         else:
-            g_factors = (2.0 * lam) * factors
-            g_bias = None if bias is None else (2.0 * self._bias_lam(lam)) * bias
+            g_factors = (2.0 * scale * lam) * factors
+            g_bias = None if bias is None else (2.0 * scale * self._bias_lam(lam)) * bias
         return g_factors, g_bias
 
     def _occurrence_scale(self, side: str, dtype: torch.dtype) -> torch.Tensor:

@@ -45,3 +45,43 @@ def test_ranking_validation_and_test_families(implicit_data):
     r = evaluate(m, s.test, exclude=[s.valid], ks=(10, 50))
     assert set(r) >= {"lambdaopt", "topk", "users"}
     assert 0.5 < r["lambdaopt"]["auc"] <= 1 and 0 <= r["topk"]["ndcg@50"] <= 1
+
+
+@pytest.mark.parametrize("regularizer", ["global", "exponent", "per-row"])
+@pytest.mark.parametrize("item_bias", [True, False])
+def test_bpr_tensor_paths_closed_form_gradients_are_autograds(implicit_data, regularizer, item_bias):
+    """Known answer for the GPU's batch (:meth:`BPRMF._tensor_batch`): its loss, the gradients it puts on the
+    parameters and the data gradients it hands λOpt equal autograd's of Σ −log σ(x) + penalty (every
+    occurrence of u, i, j), over the batch size, on a batch with repeated users and items."""
+    from autorecs import Regularizer
+
+    k = 4
+    g = torch.Generator().manual_seed(3)
+    m = BPRMF(factors=k, epochs=1, batch_size=64, item_bias=item_bias, init_std=0.5).fit(implicit_data, seed=0, progress=False)
+    m._reg = {"global": m._reg, "exponent": Regularizer(0.02, 0.03, exponent=0.5),
+              "per-row": Regularizer(torch.rand(len(m.P), k, generator=g) * 0.1, torch.full((k,), 0.05))}[regularizer]
+    if regularizer != "global":
+        m._reg.bind(np.bincount(m._u.numpy(), minlength=len(m.P)), np.bincount(m._i.numpy(), minlength=len(m.Q)))
+    with torch.no_grad():
+        m.bi.normal_(generator=g)
+    idx = torch.randint(len(m._u), (150,), generator=g)
+    u, ij = m._batch_pairs(idx)
+    i, j = ij[:150], ij[150:]
+    tables = m._tables()
+    grads = {name: torch.full_like(t, 7.0) for name, t in tables.items()}  # stale values must not leak in
+    out = m._tensor_batch(u, ij, True, grads, None)
+    got = {name: t.grad.clone() for name, t in tables.items()}
+
+    pu, qij = m.P[u], m.Q[ij]
+    bij = m.bi[ij] if item_bias else torch.zeros(300)
+    x = (pu * (qij[:150] - qij[150:])).sum(1) + bij[:150] - bij[150:]
+    data = -torch.nn.functional.logsigmoid(x).sum()
+    penalty = m._batch_penalty(m._reg, tables, u, i, j)
+    assert float(out.data) == pytest.approx(float(data), rel=1e-5)
+    assert float(out.penalty) == pytest.approx(float(penalty), rel=1e-5)
+    want = torch.autograd.grad((data + penalty) / 150, list(tables.values()), retain_graph=True)
+    for name, w in zip(tables, want):
+        assert torch.allclose(got[name], w, atol=1e-6, rtol=1e-5), name
+    want_data = torch.autograd.grad(data / 150, [pu, qij] + ([bij] if item_bias else []))
+    for a, w in zip(out.grads, want_data):
+        assert torch.allclose(a, w, atol=1e-6, rtol=1e-5)

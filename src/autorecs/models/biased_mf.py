@@ -200,7 +200,7 @@ class BiasedMF(Recommender):
     def _tensor_batch(self, u, i, r, lambda_due: bool, grads: dict[str, torch.Tensor]) -> BatchLoss:
         """One batch with tensor ops, the gradient in closed form: with e = r̂ − r, the data term's
         gradient at the gathered rows is 2e·q_i (p_u), 2e·p_u (q_i), 2e (b_u, b_i, μ); the penalty's is
-        :meth:`Regularizer.occurrence_grad`'s.  Both, divided by the batch size, are summed onto the
+        :meth:`Regularizer.occurrence_grad`'s.  Both, over the batch size, are summed onto the
         tables ``grads`` (reused from step to step) with one ``index_add_`` each, which become the
         parameters' ``.grad``.  On a GPU about half the kernels of autograd's gathers and their
         backward (an index_put, a sort, per table); with ``lambda_due`` the data part at the gathered
@@ -209,24 +209,24 @@ class BiasedMF(Recommender):
         P, Q, bu_t, bi_t = (t.detach() for t in (self.P, self.Q, self.bu, self.bi))
         pu, qi, bu, bi = P.index_select(0, u), Q.index_select(0, i), bu_t.index_select(0, u), bi_t.index_select(0, i)
         e = (pu * qi).sum(1) + bu + bi + self.mu.detach() - r
-        c = 2.0 * e  # d(e²)/dr̂
-        g_pu, g_bu = reg.occurrence_grad("user", u, pu, bu)
-        g_qi, g_bi = reg.occurrence_grad("item", i, qi, bi)
-        penalty = 0.5 * (torch.vdot(g_pu.flatten(), pu.flatten()) + torch.vdot(g_qi.flatten(), qi.flatten())
-                         + torch.vdot(g_bu, bu) + torch.vdot(g_bi, bi))
+        c = e * (2.0 / b)  # d(mean e²)/dr̂
+        g_pu, g_bu = reg.occurrence_grad("user", u, pu, bu, scale=1.0 / b)
+        g_qi, g_bi = reg.occurrence_grad("item", i, qi, bi, scale=1.0 / b)
+        penalty = (torch.vdot(g_pu.flatten(), pu.flatten()) + torch.vdot(g_qi.flatten(), qi.flatten())
+                   + torch.vdot(g_bu, bu) + torch.vdot(g_bi, bi)) * (0.5 * b)
+        cc = c[:, None]
         data_grads = ()
-        cb = c[:, None]
         if lambda_due:  # the data part alone (of the mean loss), for the Λ-step: μ, p_u, q_i, b_u, b_i
-            data_grads = ((c.sum() / b), cb * qi / b, cb * pu / b, c / b, c / b)
-        g_pu.addcmul_(cb, qi).mul_(1.0 / b)
-        g_qi.addcmul_(cb, pu).mul_(1.0 / b)
-        g_bu.add_(c).mul_(1.0 / b)
-        g_bi.add_(c).mul_(1.0 / b)
+            data_grads = (c.sum(), cc * qi, cc * pu, c, c)
+        g_pu.addcmul_(cc, qi)
+        g_qi.addcmul_(cc, pu)
+        g_bu.add_(c)
+        g_bi.add_(c)
         self.P.grad = grads["P"].zero_().index_add_(0, u, g_pu)
         self.Q.grad = grads["Q"].zero_().index_add_(0, i, g_qi)
         self.bu.grad = grads["bu"].zero_().index_add_(0, u, g_bu)
         self.bi.grad = grads["bi"].zero_().index_add_(0, i, g_bi)
-        self.mu.grad = torch.div(c.sum(), b, out=grads["mu"])
+        self.mu.grad = torch.sum(c, 0, out=grads["mu"])
         return BatchLoss(torch.vdot(e, e), penalty, grads=data_grads, context=(u, i))
 
     #: Whether the CPU uses the compiled kernels (False: the tensor path, as on a GPU; for tests).

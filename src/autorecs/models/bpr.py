@@ -122,7 +122,7 @@ class BPRMF(Recommender):
         self._u = torch.from_numpy(train.users.astype(np.int64))
         self._i = torch.from_numpy(train.items.astype(np.int64))
         self._n_items = train.n_items
-        self._neg = None  # the epoch's negatives, by positive (_epoch_triples)
+        self._pos_neg = None  # the positives and the epoch's negatives, by positive (_epoch_triples)
         self._keys = torch.sort(self._u * self._n_items + self._i).values
         self._seen_dense = None
         if train.n_users * train.n_items <= _DENSE_SEEN_CELLS:
@@ -169,19 +169,26 @@ class BPRMF(Recommender):
     def _epoch_triples(self, perm: torch.Tensor) -> None:
         """This epoch's negatives: drawn on the CPU (the seeded stream) for the positives in the order
         ``perm``, and stored by the positive's position in a buffer that stays on the device for the
-        whole fit, so a batch's rows ``idx`` gather its triples from tensors that do not move
-        (:meth:`_batch_triples`; what a CUDA graph replay needs)."""
+        whole fit, beside the positives, so a batch's rows ``idx`` gather its triples from tensors that
+        do not move (:meth:`_batch_pairs`; what a CUDA graph replay needs)."""
         perm = perm.cpu()
         neg = self.sample_negatives(self._u.index_select(0, perm))
         dev = self.device_
-        if self._neg is None:
-            self._neg = torch.empty(len(self._u), dtype=torch.int64, device=dev)
-            self._u_dev, self._i_dev = self._u.to(dev), self._i.to(dev)
-        self._neg.index_copy_(0, perm.to(dev), neg.to(dev))
+        if self._pos_neg is None:
+            self._u_dev = self._u.to(dev)
+            self._pos_neg = torch.empty(2, len(self._u), dtype=torch.int64, device=dev)  # positives, negatives
+            self._pos_neg[0] = self._i.to(dev)
+        self._pos_neg[1].index_copy_(0, perm.to(dev), neg.to(dev))
+
+    def _batch_pairs(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The users of the training positives ``idx`` this epoch, and their positives then negatives
+        (``2 * len(idx)`` items, one gather)."""
+        return self._u_dev.index_select(0, idx), self._pos_neg.index_select(1, idx).view(-1)
 
     def _batch_triples(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The (user, positive, negative) of the training positives ``idx`` this epoch."""
-        return self._u_dev.index_select(0, idx), self._i_dev.index_select(0, idx), self._neg.index_select(0, idx)
+        u, ij = self._batch_pairs(idx)
+        return u, ij[: len(u)], ij[len(u) :]
 
     def _validation_triples(self, vidx: torch.Tensor) -> None:
         """λOpt: the epoch's validation draws as triples (one fresh negative each)."""
@@ -201,7 +208,7 @@ class BPRMF(Recommender):
         batch's rows instead of clearing them whole): the same arithmetic, an ml-1m epoch 0.81 -> 0.54 s
         on one thread; with λOpt the Λ-step too (:meth:`_compiled_lambda`) where :meth:`_compiles` says so.
         """
-        reg, bias = self._reg, self.config.item_bias
+        bias = self.config.item_bias
         P, Q, bi = self.P.detach(), self.Q.detach(), self.bi.detach()
         sparse = isinstance(self._opt, torch.optim.SparseAdam)
         grads = None if sparse else {"P": torch.zeros_like(P), "Q": torch.zeros_like(Q), "bi": torch.zeros_like(bi)}
@@ -222,54 +229,21 @@ class BPRMF(Recommender):
                 self.bi.grad = torch.sparse_coo_tensor(ij[None], g_bij, bi.shape, check_invariants=False)
 
         def batch_loss(idx, rows, lambda_due):
-            u, i, j = self._batch_triples(idx)
+            u, ij = self._batch_pairs(idx)
             b = len(u)
-            ij = torch.cat([i, j])
-            if kernel is not None:
-                data, penalty, g_pu, g_qij, g_bij, c = kernel(u, i, j)
-                if sparse:
-                    set_sparse_grads(u, ij, g_pu, g_qij, g_bij)
-                else:
-                    rows_ = (u.numpy(), ij.numpy())
-                    for (param, g, gn, side), vals in zip(dense, (g_pu, g_qij, g_bij)):
-                        add_rows(gn, last[side], rows_[side], vals.numpy().reshape(len(vals), -1))
-                        param.grad = g
-                    last[:] = rows_
-                return BatchLoss(torch.tensor(data), torch.tensor(penalty), grads=(c,) if lambda_due else (), context=(u, i, j))
-            pu, qij = P.index_select(0, u), Q.index_select(0, ij)  # index_select: ~4x faster than P[u] here
-            qi, qj = qij[:b], qij[b:]
-            d = qi - qj
-            x = (pu * d).sum(1)
-            bij = bi.index_select(0, ij) if bias else None
-            if bias:
-                x = x + bij[:b] - bij[b:]
-            c = -torch.sigmoid(-x)[:, None]  # d(−log σ(x))/dx
-            # per-occurrence gradients of the summed batch loss: the penalty's, plus the data term's
-            g_pu, _ = reg.occurrence_grad("user", u, pu)
-            g_qij, g_bij = reg.occurrence_grad("item", ij, qij, bij)
-            penalty = 0.5 * (torch.vdot(g_pu.flatten(), pu.flatten()) + torch.vdot(g_qij.flatten(), qij.flatten()))
-            if bias:
-                penalty = penalty + 0.5 * torch.vdot(g_bij, bij)
-            data_grads = None
-            if lambda_due:  # the data part alone (for the mean loss), for the Λ-step
-                cb = c / b
-                data_grads = [cb * d, torch.cat([cb * pu, -cb * pu])] + ([torch.cat([cb[:, 0], -cb[:, 0]])] if bias else [])
-            g_pu.addcmul_(c, d)
-            g_qij[:b].addcmul_(c, pu)
-            g_qij[b:].addcmul_(c, pu, value=-1.0)
-            g_pu.mul_(1.0 / b), g_qij.mul_(1.0 / b)
-            if bias:
-                g_bij[:b] += c[:, 0]
-                g_bij[b:] -= c[:, 0]
-                g_bij.mul_(1.0 / b)
+            if kernel is None:
+                return self._tensor_batch(u, ij, lambda_due, grads, set_sparse_grads if sparse else None)
+            i, j = ij[:b], ij[b:]
+            data, penalty, g_pu, g_qij, g_bij, c = kernel(u, i, j)
             if sparse:
                 set_sparse_grads(u, ij, g_pu, g_qij, g_bij)
             else:
-                self.P.grad = grads["P"].zero_().index_add_(0, u, g_pu)  # the buffers are reused: no allocation per batch
-                self.Q.grad = grads["Q"].zero_().index_add_(0, ij, g_qij)
-                if bias:
-                    self.bi.grad = grads["bi"].zero_().index_add_(0, ij, g_bij)
-            return BatchLoss(-F.logsigmoid(x).sum(), penalty, grads=data_grads or (), context=(u, i, j))
+                rows_ = (u.numpy(), ij.numpy())
+                for (param, g, gn, side), vals in zip(dense, (g_pu, g_qij, g_bij)):
+                    add_rows(gn, last[side], rows_[side], vals.numpy().reshape(len(vals), -1))
+                    param.grad = g
+                last[:] = rows_
+            return BatchLoss(torch.tensor(data), torch.tensor(penalty), grads=(c,) if lambda_due else (), context=(u, i, j))
 
         try:
             return minibatch_epoch(len(self._u), self.batch_size_, batch_loss, self._opt, generator=self._tgen,
@@ -277,6 +251,47 @@ class BPRMF(Recommender):
                                    graphable=kernel is None and not sparse)
         finally:
             self._lambda_kernel = None  # it holds the epoch's arrays
+
+    def _tensor_batch(self, u, ij, lambda_due: bool, grads, set_sparse) -> BatchLoss:
+        """One batch with tensor ops (a GPU's path), the gradient in closed form.  With x = p_u·(q_i − q_j)
+        + b_i − b_j and w = σ(−x) / batch size, the mean loss's data gradient is −w·(q_i − q_j) at p_u,
+        −w·p_u at q_i, +w·p_u at q_j (and −w, +w at b_i, b_j); the penalty's is
+        :meth:`Regularizer.occurrence_grad`'s, scaled likewise.  Summed onto the tables ``grads`` with
+        one ``index_add_`` each (or handed to ``set_sparse`` for ``sparse_adam``); with ``lambda_due``
+        the data part at the gathered rows goes to λOpt's Λ-step.  ``ij``: positives then negatives."""
+        reg, bias, b = self._reg, self.config.item_bias, len(u)
+        P, Q, bi = self.P.detach(), self.Q.detach(), self.bi.detach()
+        pu, qij = P.index_select(0, u), Q.index_select(0, ij)  # index_select: ~4x faster than P[u] here
+        dn = qij[b:] - qij[:b]  # q_j − q_i
+        nx = (pu * dn).sum(1)  # −x
+        bij = bi.index_select(0, ij) if bias else None
+        if bias:
+            nx = nx + bij[b:] - bij[:b]
+        w = torch.sigmoid(nx).mul_(1.0 / b)
+        g_pu, _ = reg.occurrence_grad("user", u, pu, scale=1.0 / b)
+        g_qij, g_bij = reg.occurrence_grad("item", ij, qij, bij, scale=1.0 / b)
+        penalty = torch.vdot(g_pu.flatten(), pu.flatten()) + torch.vdot(g_qij.flatten(), qij.flatten())
+        if bias:
+            penalty = penalty + torch.vdot(g_bij, bij)
+        wc = w[:, None]
+        data_grads = ()
+        if lambda_due:  # the data part alone (of the mean loss), for the Λ-step
+            data_grads = [wc * dn, torch.cat([-wc * pu, wc * pu])] + ([torch.cat([-w, w])] if bias else [])
+        g_pu.addcmul_(wc, dn)
+        g_qij[:b].addcmul_(wc, pu, value=-1.0)
+        g_qij[b:].addcmul_(wc, pu)
+        if bias:
+            g_bij[:b] -= w
+            g_bij[b:] += w
+        if set_sparse is not None:
+            set_sparse(u, ij, g_pu, g_qij, g_bij)
+        else:
+            self.P.grad = grads["P"].zero_().index_add_(0, u, g_pu)  # the buffers are reused: no allocation per batch
+            self.Q.grad = grads["Q"].zero_().index_add_(0, ij, g_qij)
+            if bias:
+                self.bi.grad = grads["bi"].zero_().index_add_(0, ij, g_bij)
+        # −log σ(x) = softplus(−x); the penalty is half of Σ grad ⊙ θ, here over the batch size
+        return BatchLoss(F.softplus(nx).sum(), penalty * (0.5 * b), grads=data_grads, context=(u, ij[:b], ij[b:]))
 
     #: Whether the CPU uses the compiled batch kernels (False: the tensor path, as on a GPU; for tests).
     _compiled = True
