@@ -107,6 +107,10 @@ def test_which_optimizers_a_cuda_graph_can_capture():
     assert not graph_safe_optimizer(torch.optim.Adam(w, fused=True, lr=torch.tensor(0.01)))
     assert not graph_safe_optimizer(torch.optim.AdamW(w, fused=True))
     assert not graph_safe_optimizer(torch.optim.Adagrad(w))
+    assert not graph_safe_optimizer(torch.optim.SGD(w, lr=torch.tensor(0.1)))
+    hooked = torch.optim.SGD(w, lr=0.1)
+    hooked.register_step_post_hook(lambda *a: None)
+    assert not graph_safe_optimizer(hooked)
 
 
 def test_cuda_graphs_are_off_unless_asked(monkeypatch):
@@ -153,7 +157,7 @@ def test_graphable_models_read_only_the_batch_rows(monkeypatch, implicit_data, r
     data = implicit_data if which == 0 else ratings_data
     ref = _graphable_models()[which].fit(data, seed=0, progress=False)
     monkeypatch.setattr(training, "_graphs_wanted", lambda device, optimizer: True)
-    monkeypatch.setattr(training, "_warm_up", lambda step: (step(), "stream")[1])
+    monkeypatch.setattr(training, "_warm_up", lambda step, device: (step(), "stream")[1])
     monkeypatch.setattr(training, "_GraphedStep", _ReplayedOnCPU)
     _ReplayedOnCPU.made = 0
     got = _graphable_models()[which].fit(data, seed=0, progress=False)
@@ -164,18 +168,20 @@ def test_graphable_models_read_only_the_batch_rows(monkeypatch, implicit_data, r
     assert got.history_.column("loss") == pytest.approx(ref.history_.column("loss"), rel=1e-12)
 
 
-def test_a_failed_capture_leaves_the_epoch_eager(monkeypatch, ratings_data, caplog):
+def test_a_failed_capture_leaves_the_fit_eager(monkeypatch, ratings_data, caplog):
     import autorecs.training as training
 
     ref = _graphable_models()[1].fit(ratings_data, seed=0, progress=False)
+    tries = []
 
     def fail(*args):
+        tries.append(1)
         raise RuntimeError("operation not permitted when stream is capturing")
 
-    monkeypatch.setattr(training, "_graphs_wanted", lambda device, optimizer: True)
-    monkeypatch.setattr(training, "_warm_up", lambda step: (step(), "stream")[1])
+    monkeypatch.setattr(training, "_graphs_wanted", lambda device, optimizer: not getattr(optimizer, training._NO_GRAPHS, False))
+    monkeypatch.setattr(training, "_warm_up", lambda step, device: (step(), "stream")[1])
     monkeypatch.setattr(training, "_GraphedStep", fail)
     with caplog.at_level("WARNING", logger="autorecs"):
         got = _graphable_models()[1].fit(ratings_data, seed=0, progress=False)
-    assert "CUDA graph capture failed (RuntimeError: operation not permitted" in caplog.text
-    assert torch.equal(got.P, ref.P) and torch.equal(got.mu, ref.mu)
+    assert len(tries) == 1 and caplog.text.count("CUDA graph capture failed (RuntimeError: operation not permitted") == 1
+    assert torch.equal(got.P, ref.P) and torch.equal(got.mu, ref.mu)  # every step was taken, eagerly

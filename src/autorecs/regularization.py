@@ -127,8 +127,9 @@ class Regularizer:
         """Gradient of :meth:`penalty` with respect to each occurrence's gathered ``factors`` (and ``bias``):
         ``2·n^(β−1)·λ_row ⊙ θ``, one row per entry of ``rows`` (summing them onto the table rows gives
         the penalty's gradient), times ``scale`` (e.g. 1 / batch size for a mean loss: folded into the
-        coefficients, not a pass of its own).  Half of ``Σ grad ⊙ θ`` is ``scale`` times the penalty."""
-        lam = self._lam(side, rows)
+        coefficients, not a pass of its own).  Half of ``Σ grad ⊙ θ`` is ``scale`` times the penalty.
+        In ``factors``' dtype (a λ given as a float64 array included)."""
+        lam = self._lam(side, rows).to(factors.dtype)
         if self.exponent != 1.0:
             count_scale = self._occurrence_scale(side, factors.dtype).index_select(0, rows)
             if scale != 1.0:
@@ -140,10 +141,10 @@ class Regularizer:
             elif lam.dim() == 0 and self.bias is None:  # the factors' λ: the same coefficient
                 g_bias = coef * bias
             else:
-                g_bias = count_scale * self._bias_lam(lam) * bias
+                g_bias = count_scale * self._bias_lam(lam).to(factors.dtype) * bias
         else:
             g_factors = (2.0 * scale * lam) * factors
-            g_bias = None if bias is None else (2.0 * scale * self._bias_lam(lam)) * bias
+            g_bias = None if bias is None else (2.0 * scale * self._bias_lam(lam).to(factors.dtype)) * bias
         return g_factors, g_bias
 
     def _occurrence_scale(self, side: str, dtype: torch.dtype) -> torch.Tensor:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, Sequence
 
@@ -220,14 +220,22 @@ def graph_safe_optimizer(optimizer: torch.optim.Optimizer) -> bool:
     """Whether ``optimizer.step()`` can be captured in a CUDA graph as it is: plain SGD (no step
     count), or Adam with the fused kernel (its step count lives on the GPU, so a replay advances it).
     Anything whose state the step updates on the host (e.g. a non-fused Adam's step count) would be
-    frozen at its captured value, so it runs eagerly."""
+    frozen at its captured value, so it runs eagerly; so does an optimizer with a tensor learning rate
+    or with step hooks (PyTorch's or global ones: they would run at the capture only)."""
+    from torch.optim import optimizer as torch_optimizer
+
     from .optim import is_adam
 
+    hooks = (getattr(optimizer, "_optimizer_step_pre_hooks", None), getattr(optimizer, "_optimizer_step_post_hooks", None),
+             getattr(torch_optimizer, "_global_optimizer_pre_hooks", None), getattr(torch_optimizer, "_global_optimizer_post_hooks", None))
+    if any(hooks):  # they would run once, at the capture, never at a replay
+        return False
+    groups = optimizer.param_groups
+    if any(g.get("differentiable") or torch.is_tensor(g["lr"]) for g in groups):  # a tensor rate: a host read, or baked in
+        return False
     if type(optimizer) is torch.optim.SGD:
-        return not any(g.get("differentiable") for g in optimizer.param_groups)
-    if is_adam(optimizer):
-        return all(g.get("fused") and not g.get("differentiable") and not torch.is_tensor(g["lr"]) for g in optimizer.param_groups)
-    return False
+        return True
+    return is_adam(optimizer) and all(g.get("fused") for g in groups)
 
 
 @contextmanager
@@ -264,19 +272,43 @@ class _GraphedStep:
         self.graph.replay()
 
 
+#: Set on an optimizer whose step failed to capture: the rest of its fit trains eagerly.
+_NO_GRAPHS = "_autorecs_no_cuda_graphs"
+
+
 def _graphs_wanted(device, optimizer: torch.optim.Optimizer) -> bool:
-    return cuda_graphs_enabled() and torch.device(device).type == "cuda" and graph_safe_optimizer(optimizer)
+    return (cuda_graphs_enabled() and torch.device(device).type == "cuda" and not getattr(optimizer, _NO_GRAPHS, False)
+            and graph_safe_optimizer(optimizer))
 
 
-def _warm_up(step: Callable[[], None]):
-    """Run ``step`` on a side stream, as PyTorch asks before a capture (the allocator and lazy state
-    warmed there); returns the stream, for the capture."""
-    side = torch.cuda.Stream()
-    side.wait_stream(torch.cuda.current_stream())
+def _warm_up(step: Callable[[], None], device):
+    """Run ``step`` on a side stream of ``device``, as PyTorch asks before a capture (the allocator and
+    lazy state, e.g. cuBLAS's workspace, warmed there); returns the stream, for the capture."""
+    side = torch.cuda.Stream(device=device)
+    side.wait_stream(torch.cuda.current_stream(device))
     with torch.cuda.stream(side):
         step()
-    torch.cuda.current_stream().wait_stream(side)
+    torch.cuda.current_stream(device).wait_stream(side)
     return side
+
+
+def _capture(step, idx, optimizer, stream, device) -> _GraphedStep | None:
+    """:class:`_GraphedStep`, or None after a failed capture: then the stream is the one before (PyTorch's
+    graph context can leave its capture stream current when ending the capture raises), the device is
+    synchronised, and the optimizer's fit goes on without graphs, with one warning."""
+    cuda = torch.device(device).type == "cuda"
+    try:
+        with torch.cuda.stream(torch.cuda.current_stream(device)) if cuda else nullcontext():  # restored on the way out
+            return _GraphedStep(step, idx, optimizer, stream)
+    except Exception as exc:  # noqa: BLE001 -- a capture runs nothing: the step is taken eagerly instead
+        setattr(optimizer, _NO_GRAPHS, True)
+        try:
+            if cuda:
+                torch.cuda.synchronize(device)
+        except Exception:  # noqa: BLE001 -- the warning below says what failed first
+            pass
+        logger.warning("CUDA graph capture failed (%s: %s); this fit trains without CUDA graphs", type(exc).__name__, exc)
+        return None
 
 
 def minibatch_epoch(
@@ -305,7 +337,8 @@ def minibatch_epoch(
     ``.grad`` tensors every step, and never waits on the GPU.  Then, on a GPU with
     :func:`cuda_graphs_enabled`, no λOpt and a :func:`graph_safe_optimizer`, the epoch's full batches
     after the first two (one eager, one a warm-up on a side stream, as PyTorch asks) replay one
-    captured step (:class:`_GraphedStep`); a capture that fails leaves the epoch eager, with a warning.
+    captured step (:class:`_GraphedStep`), captured anew each epoch (the models' gradient tables are
+    the epoch's); a capture that fails leaves the rest of the fit eager, with one warning.
     """
     perm = torch.randperm(n, generator=generator).to(device)
     if begin is not None:
@@ -332,30 +365,28 @@ def minibatch_epoch(
             after_step()
         total.add_(out.data.detach()).add_(out.penalty.detach())  # in float64, no cast kernel
         for key, value in out.extra.items():
-            if key not in extra:
+            if key not in extra:  # created by the first (eager) step, never inside a capture
                 extra[key] = torch.zeros((), dtype=torch.float64, device=device)
             extra[key].add_(value.detach())
 
     graphs = graphable and lambda_hook is None and _graphs_wanted(device, optimizer)
     graphed, stream = None, None
-    for k, s in enumerate(range(0, n, batch_size)):
-        rows = slice(s, s + batch_size)
-        idx = perm[rows]
-        due = lambda_hook is not None and lambda_hook.due(k)
-        if graphs and k >= 1 and len(idx) == batch_size:
-            if stream is None:  # a real step, the warm-up a capture needs
-                stream = _warm_up(lambda: step(idx, rows, s))
-                continue
-            if graphed is None:
-                try:
-                    graphed = _GraphedStep(step, idx, optimizer, stream)
-                except Exception as exc:  # noqa: BLE001 -- a capture runs nothing: this epoch goes on eagerly
-                    graphs = False
-                    logger.warning("CUDA graph capture failed (%s: %s); training this epoch without it", type(exc).__name__, exc)
-            if graphed is not None:
-                graphed(idx)
-                continue
-        step(idx, rows, s, due)
+    with torch.cuda.device(device) if graphs and torch.device(device).type == "cuda" else nullcontext():  # the model's GPU
+        for k, s in enumerate(range(0, n, batch_size)):
+            rows = slice(s, s + batch_size)
+            idx = perm[rows]
+            due = lambda_hook is not None and lambda_hook.due(k)
+            if graphs and k >= 1 and len(idx) == batch_size:
+                if stream is None:  # a real step, the warm-up a capture needs
+                    stream = _warm_up(lambda: step(idx, rows, s), device)
+                    continue
+                if graphed is None:
+                    graphed = _capture(step, idx, optimizer, stream, device)
+                    graphs = graphed is not None
+                if graphed is not None:
+                    graphed(idx)
+                    continue
+            step(idx, rows, s, due)
     logs = {"loss": float(total) / n, **{key: float(v) / n for key, v in extra.items()}}
     if lambda_hook is not None:
         logs.update(lambda_hook.logs())

@@ -95,7 +95,7 @@ def test_als_and_gradient_solvers_minimise_the_same_objective(ratings_data, expo
         assert float(t.grad.abs().max()) < 2e-2, (name, float(t.grad.abs().max()))
 
 
-@pytest.mark.parametrize("regularizer", ["global", "exponent and bias λ", "per-row"])
+@pytest.mark.parametrize("regularizer", ["global", "exponent and bias λ", "per-row", "per-row, exponent", "float64 (n, 1)"])
 def test_the_tensor_paths_closed_form_gradients_are_autograds(ratings_data, regularizer):
     """Known answer for the GPU's batch (:meth:`BiasedMF._tensor_batch`): its loss, the gradients it puts on
     the parameters and the data gradients it hands λOpt equal autograd's of Σ(r̂ − r)² + penalty, over the
@@ -106,8 +106,12 @@ def test_the_tensor_paths_closed_form_gradients_are_autograds(ratings_data, regu
     k = 4
     g = torch.Generator().manual_seed(2)
     reg = {"global": None, "exponent and bias λ": Regularizer(0.02, 0.03, bias=0.01, exponent=0.5),
-           "per-row": Regularizer(torch.rand(train.n_users, k, generator=g) * 0.1, torch.full((k,), 0.05))}[regularizer]
-    m = BiasedMF(solver="adam", factors=k, epochs=1, batch_size=64, regularizer=reg).fit(train, seed=0, progress=False)
+           "per-row": Regularizer(torch.rand(train.n_users, k, generator=g) * 0.1, torch.full((k,), 0.05)),
+           "per-row, exponent": Regularizer(torch.rand(train.n_users, k, generator=g) * 0.1, torch.full((k,), 0.05), exponent=0.6),
+           "float64 (n, 1)": Regularizer(np.full((train.n_users, 1), 0.05), 0.02, bias=np.float64(0.01))}[regularizer]
+    m = BiasedMF(solver="adam", factors=k, epochs=1, batch_size=64, regularizer=reg)
+    m._compiled = False  # the tensor path trains too (a float64 λ once made it fail)
+    m.fit(train, seed=0, progress=False)
     idx = torch.randint(len(m._u), (200,), generator=g)
     u, i, r = m._u[idx], m._i[idx], m._r[idx]
     assert len(set(u.tolist())) < 200 and len(set(i.tolist())) < 200  # repeats: the sums onto a row matter

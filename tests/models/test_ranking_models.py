@@ -47,7 +47,7 @@ def test_ranking_validation_and_test_families(implicit_data):
     assert 0.5 < r["lambdaopt"]["auc"] <= 1 and 0 <= r["topk"]["ndcg@50"] <= 1
 
 
-@pytest.mark.parametrize("regularizer", ["global", "exponent", "per-row"])
+@pytest.mark.parametrize("regularizer", ["global", "exponent", "per-row", "per-row, exponent", "float64 (n, 1)"])
 @pytest.mark.parametrize("item_bias", [True, False])
 def test_bpr_tensor_paths_closed_form_gradients_are_autograds(implicit_data, regularizer, item_bias):
     """Known answer for the GPU's batch (:meth:`BPRMF._tensor_batch`): its loss, the gradients it puts on the
@@ -59,7 +59,9 @@ def test_bpr_tensor_paths_closed_form_gradients_are_autograds(implicit_data, reg
     g = torch.Generator().manual_seed(3)
     m = BPRMF(factors=k, epochs=1, batch_size=64, item_bias=item_bias, init_std=0.5).fit(implicit_data, seed=0, progress=False)
     m._reg = {"global": m._reg, "exponent": Regularizer(0.02, 0.03, exponent=0.5),
-              "per-row": Regularizer(torch.rand(len(m.P), k, generator=g) * 0.1, torch.full((k,), 0.05))}[regularizer]
+              "per-row": Regularizer(torch.rand(len(m.P), k, generator=g) * 0.1, torch.full((k,), 0.05)),
+              "per-row, exponent": Regularizer(torch.rand(len(m.P), k, generator=g) * 0.1, torch.full((k,), 0.05), exponent=0.6),
+              "float64 (n, 1)": Regularizer(np.full((len(m.P), 1), 0.05), 0.02, bias=np.float64(0.01))}[regularizer]
     if regularizer != "global":
         m._reg.bind(np.bincount(m._u.numpy(), minlength=len(m.P)), np.bincount(m._i.numpy(), minlength=len(m.Q)))
     with torch.no_grad():
