@@ -123,18 +123,20 @@ def test_cuda_graphs_are_off_unless_asked(monkeypatch):
 
 
 class _ReplayedOnCPU:
-    """Stands in for the CUDA graph on the CPU: 'captures' nothing and 'replays' the step on a static copy of
-    the rows with ``rows=None``, so a graphable model that read anything but ``idx`` would fail or differ."""
+    """Stands in for the CUDA graph on the CPU: 'captures' nothing and 'replays' the step on static tensors
+    of the batch's rows and positions (never a slice), so a graphable model that read anything else, or
+    needed a slice, would fail or differ."""
 
     made = 0
 
-    def __init__(self, step, idx, optimizer, stream):
+    def __init__(self, step, idx, start, optimizer, stream):
         type(self).made += 1
-        self.step, self.idx = step, idx.clone()
+        self.step, self.idx, self.rows = step, idx.clone(), torch.arange(start, start + len(idx))
 
-    def __call__(self, idx):
+    def __call__(self, idx, start):
         self.idx.copy_(idx)
-        self.step(self.idx)
+        torch.arange(start, start + len(idx), out=self.rows)
+        self.step(self.idx, self.rows)
 
 
 def _graphable_models():

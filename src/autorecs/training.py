@@ -256,19 +256,24 @@ def _capturable(optimizer: torch.optim.Optimizer):
 
 class _GraphedStep:
     """One whole mini-batch step captured as a CUDA graph: replaying it costs one launch instead of a
-    few dozen, which is what a step of a small model costs on a GPU.  ``step(idx)`` is the eager step
-    on the batch rows ``idx``; the capture records it with a static copy of ``idx`` on ``stream`` (the
-    warm-up's), and each call copies the next batch's rows in and replays.  Valid while every tensor
-    the step touches stays where it is (:func:`minibatch_epoch` captures anew each epoch)."""
+    few dozen, which is what a step of a small model costs on a GPU.  ``step(idx, rows)`` is the eager
+    step on the batch's training rows ``idx`` at the epoch's positions ``rows``; the capture records it
+    with static tensors of both (the positions as a tensor, not a slice) on ``stream`` (the warm-up's),
+    and each call writes the next batch's into them and replays.  Valid while every tensor the step
+    touches stays where it is (:func:`minibatch_epoch` captures anew each epoch)."""
 
-    def __init__(self, step: Callable[[torch.Tensor], None], idx: torch.Tensor, optimizer: torch.optim.Optimizer, stream):
+    def __init__(self, step: Callable[[torch.Tensor, torch.Tensor], None], idx: torch.Tensor, start: int,
+                 optimizer: torch.optim.Optimizer, stream):
         self.idx = idx.clone()
+        self.base = torch.arange(len(idx), device=idx.device)
+        self.rows = self.base + start
         self.graph = torch.cuda.CUDAGraph()
         with _capturable(optimizer), torch.cuda.graph(self.graph, stream=stream):
-            step(self.idx)
+            step(self.idx, self.rows)
 
-    def __call__(self, idx: torch.Tensor) -> None:
+    def __call__(self, idx: torch.Tensor, start: int) -> None:
         self.idx.copy_(idx)
+        torch.add(self.base, start, out=self.rows)
         self.graph.replay()
 
 
@@ -292,14 +297,14 @@ def _warm_up(step: Callable[[], None], device):
     return side
 
 
-def _capture(step, idx, optimizer, stream, device) -> _GraphedStep | None:
+def _capture(step, idx, start, optimizer, stream, device) -> _GraphedStep | None:
     """:class:`_GraphedStep`, or None after a failed capture: then the stream is the one before (PyTorch's
     graph context can leave its capture stream current when ending the capture raises), the device is
     synchronised, and the optimizer's fit goes on without graphs, with one warning."""
     cuda = torch.device(device).type == "cuda"
     try:
         with torch.cuda.stream(torch.cuda.current_stream(device)) if cuda else nullcontext():  # restored on the way out
-            return _GraphedStep(step, idx, optimizer, stream)
+            return _GraphedStep(step, idx, start, optimizer, stream)
     except Exception as exc:  # noqa: BLE001 -- a capture runs nothing: the step is taken eagerly instead
         setattr(optimizer, _NO_GRAPHS, True)
         try:
@@ -314,7 +319,7 @@ def _capture(step, idx, optimizer, stream, device) -> _GraphedStep | None:
 def minibatch_epoch(
     n: int,
     batch_size: int,
-    batch_loss: Callable[[torch.Tensor, slice | None, bool], BatchLoss],
+    batch_loss: Callable[[torch.Tensor, slice | torch.Tensor, bool], BatchLoss],
     optimizer: torch.optim.Optimizer,
     *,
     generator: torch.Generator,
@@ -332,8 +337,9 @@ def minibatch_epoch(
     optimizer step (projections, clamps).  Returns ``{"loss": objective / n}`` plus
     the per-row means of ``extra`` and, with λOpt, the mean Λ.
 
-    ``graphable``: the model promises that its batch reads only ``idx`` (``rows`` may be None),
-    from tensors that stay in place for the epoch, writes its gradients in closed form into the same
+    ``graphable``: the model promises that its batch reads only ``idx`` and ``rows`` (a slice, or in a
+    replay a tensor of the same positions), from tensors that stay in place for the epoch, writes its
+    gradients in closed form into the same
     ``.grad`` tensors every step, and never waits on the GPU.  Then, on a GPU with
     :func:`cuda_graphs_enabled`, no λOpt and a :func:`graph_safe_optimizer`, the epoch's full batches
     after the first two (one eager, one a warm-up on a side stream, as PyTorch asks) replay one
@@ -348,7 +354,7 @@ def minibatch_epoch(
     total = torch.zeros((), dtype=torch.float64, device=device)
     extra: dict[str, torch.Tensor] = {}
 
-    def step(idx: torch.Tensor, rows: slice | None = None, s: int = 0, due: bool = False) -> None:
+    def step(idx: torch.Tensor, rows: slice | torch.Tensor, s: int = 0, due: bool = False) -> None:
         if lambda_hook is not None:
             lambda_hook.use_current()
         out = batch_loss(idx, rows, due)
@@ -381,10 +387,10 @@ def minibatch_epoch(
                     stream = _warm_up(lambda: step(idx, rows, s), device)
                     continue
                 if graphed is None:
-                    graphed = _capture(step, idx, optimizer, stream, device)
+                    graphed = _capture(step, idx, s, optimizer, stream, device)
                     graphs = graphed is not None
                 if graphed is not None:
-                    graphed(idx)
+                    graphed(idx, s)
                     continue
             step(idx, rows, s, due)
     logs = {"loss": float(total) / n, **{key: float(v) / n for key, v in extra.items()}}

@@ -64,7 +64,7 @@ class AMF(PretrainedBPR):
         tables = self._tables()
 
         def batch_loss(idx, rows, lambda_due):
-            u, i, j = self._batch_triples(idx)
+            u, i, j = self._batch_triples(rows)
             data = -F.logsigmoid(self._bpr_logits(self.P, self.Q, u, i, j)).sum()
             adv = torch.zeros((), dtype=data.dtype)
             if c.adv_reg > 0 and c.adv_eps > 0:

@@ -122,7 +122,7 @@ class BPRMF(Recommender):
         self._u = torch.from_numpy(train.users.astype(np.int64))
         self._i = torch.from_numpy(train.items.astype(np.int64))
         self._n_items = train.n_items
-        self._pos_neg = None  # the positives and the epoch's negatives, by positive (_epoch_triples)
+        self._triples = None  # the epoch's (user, positive, negative) in its order (_epoch_triples)
         self._keys = torch.sort(self._u * self._n_items + self._i).values
         self._seen_dense = None
         if train.n_users * train.n_items <= _DENSE_SEEN_CELLS:
@@ -167,28 +167,27 @@ class BPRMF(Recommender):
         return neg
 
     def _epoch_triples(self, perm: torch.Tensor) -> None:
-        """This epoch's negatives: drawn on the CPU (the seeded stream) for the positives in the order
-        ``perm``, and stored by the positive's position in a buffer that stays on the device for the
-        whole fit, beside the positives, so a batch's rows ``idx`` gather its triples from tensors that
-        do not move (:meth:`_batch_pairs`; what a CUDA graph replay needs)."""
+        """This epoch's (user, positive, negative) in the order ``perm``, negatives drawn on the CPU (the
+        seeded stream), written into a (3, positives) buffer that stays on the device for the whole fit:
+        a batch reads its columns ``rows`` (:meth:`_batch_pairs`), a slice, or, in a CUDA graph replay,
+        a tensor of the same positions."""
         perm = perm.cpu()
-        neg = self.sample_negatives(self._u.index_select(0, perm))
-        dev = self.device_
-        if self._pos_neg is None:
-            self._u_dev = self._u.to(dev)
-            self._pos_neg = torch.empty(2, len(self._u), dtype=torch.int64, device=dev)  # positives, negatives
-            self._pos_neg[0] = self._i.to(dev)
-        self._pos_neg[1].index_copy_(0, perm.to(dev), neg.to(dev))
+        users = self._u.index_select(0, perm)
+        neg = self.sample_negatives(users)
+        if self._triples is None:
+            self._triples = torch.empty(3, len(self._u), dtype=torch.int64, device=self.device_)
+        for row, values in zip(self._triples, (users, self._i.index_select(0, perm), neg)):
+            row.copy_(values)
 
-    def _batch_pairs(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The users of the training positives ``idx`` this epoch, and their positives then negatives
-        (``2 * len(idx)`` items, one gather)."""
-        return self._u_dev.index_select(0, idx), self._pos_neg.index_select(1, idx).view(-1)
+    def _batch_pairs(self, rows: slice | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The users of this epoch's triples ``rows``, and their positives then negatives."""
+        t = self._triples[:, rows]
+        return t[0], t[1:].reshape(-1)
 
-    def _batch_triples(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The (user, positive, negative) of the training positives ``idx`` this epoch."""
-        u, ij = self._batch_pairs(idx)
-        return u, ij[: len(u)], ij[len(u) :]
+    def _batch_triples(self, rows: slice | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """This epoch's triples ``rows``: (users, positives, negatives)."""
+        t = self._triples[:, rows]
+        return t[0], t[1], t[2]
 
     def _validation_triples(self, vidx: torch.Tensor) -> None:
         """λOpt: the epoch's validation draws as triples (one fresh negative each)."""
@@ -229,7 +228,7 @@ class BPRMF(Recommender):
                 self.bi.grad = torch.sparse_coo_tensor(ij[None], g_bij, bi.shape, check_invariants=False)
 
         def batch_loss(idx, rows, lambda_due):
-            u, ij = self._batch_pairs(idx)
+            u, ij = self._batch_pairs(rows)
             b = len(u)
             if kernel is None:
                 return self._tensor_batch(u, ij, lambda_due, grads, set_sparse_grads if sparse else None)

@@ -82,7 +82,7 @@ class NeuMF(PretrainedBPR):
 
     def _train_epoch(self) -> dict[str, float]:
         def batch_loss(idx, rows, lambda_due):
-            u, i, j = self._batch_triples(idx)
+            u, i, j = self._batch_triples(rows)
             data = -F.logsigmoid(self._logits(u, i) - self._logits(u, j)).sum()
             penalty = self._batch_penalty(self._reg, self._tables(), u, i, j) + self._batch_penalty(
                 self._reg, {"P": self.Pm, "Q": self.Qm}, u, i, j)
