@@ -227,3 +227,32 @@ def test_an_unknown_data_set_name_lists_the_built_in_ones(capsys, tmp_path, monk
     monkeypatch.chdir(tmp_path)
     assert_refused(*run(capsys, "fit", "--train", "ml-10m", "--task", "rating", "--out", "m"),
                    "The --train argument 'ml-10m' is neither a file nor a built-in data set (", "ml-100k", "check the path or the name")
+
+
+def test_the_librarys_warnings_reach_stderr_as_one_line(capsys, monkeypatch):
+    """The library logs to a NullHandler; the CLI shows its warnings (a re-queued trial, an interrupted auto run)."""
+    import autorecs.cli as cli
+    from autorecs._progress import logger
+
+    monkeypatch.setattr(cli, "app", lambda **kw: logger.warning("2 trial(s) interrupted earlier were queued again"))
+    assert cli.main(["tune"]) == 0
+    assert capsys.readouterr().err == "warning: 2 trial(s) interrupted earlier were queued again\n"
+    assert not any(isinstance(h, __import__("logging").StreamHandler) and not isinstance(h, __import__("logging").NullHandler)
+                   for h in logger.handlers)  # removed again
+
+
+def test_an_output_path_that_cannot_be_written_is_refused_before_any_work(capsys, tmp_path, monkeypatch):
+    import os
+
+    (tmp_path / "afile").write_text("x")
+    code, out, err = run(capsys, "fit", "--train", "ml-100k", "--task", "rating", "--out", tmp_path / "afile" / "m")
+    assert_refused(code, out, err, "The '--out' model directory", "which is a file")
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if str(p).startswith(str(tmp_path / "ro")) else real(p, mode, **kw))
+    (tmp_path / "ro").mkdir()
+    for args in (["fit", "--train", "ml-100k", "--task", "rating", "--out", tmp_path / "ro" / "m"],
+                 ["split", "ml-100k", "--protocol", "random-50-25-25", "--out", tmp_path / "ro" / "s"],
+                 ["auto", "--train", "ml-100k", "--task", "rating", "--budget", "10s", "--out", tmp_path / "ro" / "a"]):
+        code, out, err = run(capsys, *args)
+        assert_refused(code, out, err, "cannot be written", "is not writable); choose a path in a directory you can write to")
+        assert code == 2

@@ -23,3 +23,12 @@ def torch_generator(rng: np.random.Generator) -> torch.Generator:
     g = torch.Generator()
     g.manual_seed(int(rng.integers(0, 2**62)))
     return g
+
+
+def sampler_seed(seed: int, worker: int = 0, trials_so_far: int = 0) -> int:
+    """The seed of a search sampler: ``seed`` itself for the first worker of a fresh study (what a single run
+    reproduces), else one derived from (seed, worker, trials so far).  Samplers that share a seed propose the
+    same random points: two workers of one study, or a study resumed, would repeat configurations."""
+    if worker == 0 and trials_so_far == 0:
+        return int(seed)
+    return int(np.random.SeedSequence([int(seed), int(worker), int(trials_so_far)]).generate_state(1)[0])

@@ -201,6 +201,8 @@ class AutoResult:
     data: dict = field(default_factory=dict)
     """Rows, users and items of train and validation, and how the validation part was made."""
     ensemble_tried: bool = True
+    interrupted: bool = False
+    """Ctrl-C ended the search early: the model was chosen among the trials finished by then."""
 
     def to_dict(self) -> dict:
         """Everything but the fitted model, as plain data."""
@@ -441,6 +443,7 @@ class _Run:
 
             import optuna
 
+            from ._rng import sampler_seed
             from .trials import OptunaStrategy
 
             storage = None
@@ -452,8 +455,13 @@ class _Run:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # constant_liar: parallel asks differ
                 sampler = optuna.samplers.TPESampler(seed=self.seed, n_startup_trials=3, constant_liar=True)
-            self.studies[fam.name] = OptunaStrategy(sampler, fam.search_space().sample, storage=storage, study_name=fam.name,
-                                                    direction=self.direction)
+            st = OptunaStrategy(sampler, fam.search_space().sample, storage=storage, study_name=fam.name, direction=self.direction)
+            seed = sampler_seed(self.seed, 0, len(st.study.get_trials(deepcopy=False)))
+            if seed != self.seed:  # a resumed run: not the first run's random points again
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                    st.study.sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=3, constant_liar=True)
+            self.studies[fam.name] = st
         return self.studies[fam.name]
 
     def run_batch(self, requests: list[tuple[Family, str]]) -> list[AutoTrial] | None:
@@ -879,9 +887,12 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
                         ens_info, seconds,
                         {"search": search_s, "ensemble": t_ens, "refit": refit_s, "total": total, "trials": fit_s,
                          "overhead": max(0.0, search_s - fit_s)})
-    result.ensemble_tried, result.data = ensemble, data_info
+    result.ensemble_tried, result.data, result.interrupted = ensemble, data_info, run.interrupted
     if ens_info is not None:
         result.final = {"kind": "ensemble", "valid": ens_info["valid"], "members": ens_info["members"]}
+        if run.sign * (ens_info["valid"] - best.value) > 0 and not run.families[best.family].refit:
+            result.final["why"] = (f"#{best.number} {best.family} scored better on validation, but it cannot be refit on the "
+                                   f"validation rows, which are worth about {100 * REFIT_GAIN:.0f}% to the refit members")
     else:
         result.final = {"kind": "single", "trial": single.number, "family": single.family, "valid": single.value,
                         "refit": "train + validation" if run.families[single.family].refit else "train only (λOpt learns Λ on validation)"}

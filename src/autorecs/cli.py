@@ -8,6 +8,7 @@ print one sentence and exit non-zero (``--debug`` shows the traceback).
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import time
 import warnings
@@ -270,6 +271,8 @@ def fit_cmd(
 
     name, klass, task = _resolve_model(task, model)
     check_output_dir(out_dir, overwrite=overwrite, what="model directory", flag="--out")
+    if report is not None:
+        check_output_dir(report, overwrite=True, what="report directory", flag="--report")
     lopt = {"lambda_lr": lambda_lr, "lambda_optimizer": lambda_optimizer, "lambda_clip": lambda_clip, "lambda_every": lambda_every,
             "lambda_batch_size": lambda_batch_size}
     params = _fit_params(name, klass, _parse_params(config, param), arch, regularization, granularity, lopt, report)
@@ -555,6 +558,8 @@ def tune_cmd(
         check_storage_path(storage, flag="--storage")
     if out_dir is not None:
         check_output_dir(out_dir, overwrite=overwrite, what="model directory", flag="--out")
+    if report is not None:
+        check_output_dir(report, overwrite=True, what="report directory", flag="--report")
     for flag, value in (("--trials", trials), ("--seconds", seconds), ("--epochs", epochs)):
         if value is not None and not value > 0:
             raise ConfigError(f"The '{flag}' option must be > 0; got {value!r}. Leave it out for no limit of that kind.")
@@ -649,7 +654,13 @@ def auto_cmd(
         table.add_row("final model", "ensemble of " + ", ".join(f"#{m['trial']} {m['family']} ({m['weight']:.2f})" for m in res.ensemble["members"])
                       + f": {res.ensemble['valid']:.4f}")
     else:
-        table.add_row("final model", f"#{c['trial']} {c['family']}" + (", refit on train + validation" if c["refit"] else ""))
+        f = res.final if res.final.get("kind") == "single" else {"trial": c["trial"], "family": c["family"],
+                                                                   "refit": "train + validation" if c["refit"] else ""}
+        table.add_row("final model", f"#{f['trial']} {f['family']}" + (", refit on train + validation" if f["refit"] == "train + validation" else ""))
+    if (res.final or {}).get("why"):
+        table.add_row("why", res.final["why"])
+    if res.interrupted:
+        table.add_row("interrupted", "Ctrl-C: chosen among the trials finished by then; rerun with the same --out to continue")
     for k, v in _headline(res.test).items() if res.test else ():
         table.add_row(f"test {k}", f"{v:.4f}")
     table.add_row("trials", str(len(res.leaderboard)))
@@ -670,6 +681,7 @@ def quickstart_cmd(
     """Fetch ml-100k, split it, train BiasedMF, search an interaction function (SIF), compare BPRMF's λ grid with λOpt, train ImplicitALS; report and plot."""
     from .quickstart import run_quickstart
 
+    check_output_dir(out_dir, overwrite=True, what="output directory", flag="--out")
     result = run_quickstart(dataset=dataset, out_dir=out_dir, seed=seed, progress=not as_json)
     if as_json:
         _emit_json(result)
@@ -831,6 +843,7 @@ def cross_cmd(
 
     if train is None or out_dir is None:
         raise ConfigError("`autorecs cross` needs --train FILE (or --train adult) and --out DIR; see `autorecs cross --help`.")
+    check_output_dir(out_dir, overwrite=True, what="output directory", flag="--out")
     if train in TABLE_PROTOCOLS and not Path(train).exists():
         tr, va, te, builtin_label = table_protocol(train, seed)
         label = label or builtin_label
@@ -895,6 +908,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     debug = "--debug" in args
     if debug:
         args.remove("--debug")
+    from ._progress import logger
+
+    shown = logging.StreamHandler(sys.stderr)  # the library's warnings (a library logs to a NullHandler) as one line each
+    shown.setLevel(logging.WARNING)
+    shown.setFormatter(logging.Formatter("warning: %(message)s"))
+    logger.addHandler(shown)
     try:
         with warnings.catch_warnings():  # warnings as one line each on stderr, as they happen (filters unchanged)
             warnings.showwarning = _show_warning
@@ -909,6 +928,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     except KeyboardInterrupt:
         err.print("interrupted")
         return 130
+    finally:
+        logger.removeHandler(shown)
     return 0
 
 

@@ -114,3 +114,21 @@ def check_output_dir(path, *, overwrite: bool, what: str = "output directory", f
     if path.is_dir() and any(path.iterdir()) and not overwrite:
         allow = "--overwrite" if flag else "overwrite=True"
         raise ConfigError(f"{name} '{path}' already exists and is not empty; choose another path or pass {allow} to replace it.")
+    check_writable(path, name)
+
+
+def check_writable(path, name: str) -> None:
+    """Refuse ``path`` (a file or directory to be written, created with its missing parents) when the
+    nearest existing folder on the way to it is not writable, before any work is done: ``name`` says
+    which path it is ("The '--out' model directory")."""
+    import os
+    from pathlib import Path
+
+    path = Path(path)
+    here = path if path.is_dir() else path.parent
+    while not here.exists() and here != here.parent:
+        here = here.parent
+    if not here.is_dir():
+        raise ConfigError(f"{name} '{path}' is inside '{here}', which is a file; choose a path in a directory.")
+    if not os.access(here, os.W_OK | os.X_OK):
+        raise ConfigError(f"{name} '{path}' cannot be written ('{here}' is not writable); choose a path in a directory you can write to.")

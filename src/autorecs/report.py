@@ -130,6 +130,9 @@ def write_auto_report(result, path: str | Path) -> Path:
              f"<p>Budget {result.budget_seconds:.0f} s; used {sec['total']:.1f} s (search {sec['search']:.1f} s, ensemble selection "
              f"{sec['ensemble']:.1f} s, refit {sec['refit']:.1f} s; a continued run counts its earlier runs too); {len(result.leaderboard)} "
              f"trials; overhead outside fitting and scoring {sec['overhead']:.1f} s.  Every choice below was made on the validation data.</p>"]
+    if getattr(result, "interrupted", False):
+        parts.append("<p><b>The search was interrupted (Ctrl-C)</b>: the model was chosen among the trials finished by then; "
+                     "rerun the same command with the same output directory to continue it.</p>")
     if result.data:
         d = result.data
         parts.append("<h2>Data</h2><table><tr><th></th><th>rows</th><th>users</th><th>items</th></tr>"

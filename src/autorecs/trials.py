@@ -119,6 +119,9 @@ class Strategy:
         ``step``); True asks the trial to stop, which ends it PRUNED."""
         return False
 
+    def abandon(self, ask: Ask) -> None:
+        """The trial ``ask`` was interrupted (Ctrl-C): it is no result; a rerun should try it again."""
+
     def ask_within(self, budget: Budget, results: list[TrialResult], started: float) -> Ask | None:
         """The next trial, or None once ``budget`` is spent by ``results`` (this search's trials,
         earlier runs' included) in the run started at ``started`` (``time.time()``)."""
@@ -222,6 +225,15 @@ class OptunaStrategy(Strategy):
         ask.handle.report(value, step)
         return ask.handle.should_prune()
 
+    def abandon(self, ask: Ask) -> None:
+        """Told FAIL without a result (not charged to the budget), its parameters queued again for the
+        next ask, which a rerun of the study makes."""
+        from optuna.trial import TrialState
+
+        with quiet_optuna():
+            self.study.tell(ask.handle, state=TrialState.FAIL)
+            self.study.enqueue_trial(ask.handle.params, skip_if_exists=False)
+
     def enqueue(self, points: Iterable[dict]) -> None:
         """Queue parameter points for the coming asks (a point already queued or tried is skipped),
         e.g. a grid: Optuna's GridSampler cannot be driven by ask/tell."""
@@ -251,7 +263,8 @@ def run_trials(strategy: Strategy, objective: Callable[[dict, int, Callable[[flo
 
     ``objective(params, number, report) -> (value, info)``: ``info`` may carry ``epochs``, ``test``
     and ``fit_seconds`` (the training part of the trial, when the objective does more; by default
-    the whole call).  ``report(value, step) -> bool`` passes an intermediate value to the strategy
+    the whole call); an objective interrupted by Ctrl-C raises KeyboardInterrupt, and the trial is
+    abandoned (:meth:`Strategy.abandon`) and the search stopped.  ``report(value, step) -> bool`` passes an intermediate value to the strategy
     (:meth:`Strategy.report`); once it returns True the objective should stop training and return,
     and the trial ends PRUNED.  An exception inside the objective fails that trial (its message kept
     in ``error``); the search goes on.  ``started`` (``time.time()``, default now) is when the run
@@ -274,6 +287,9 @@ def run_trials(strategy: Strategy, objective: Callable[[dict, int, Callable[[flo
         try:
             value, info = objective(ask.params, ask.number, report)
             state, error = "PRUNED" if pruned else "COMPLETE", None
+        except KeyboardInterrupt:  # Ctrl-C: this trial is no result (a rerun tries it again); the search stops
+            strategy.abandon(ask)
+            raise
         except Exception as exc:  # noqa: BLE001  (any error inside a trial fails that trial, not the search)
             # divergence is an expected outcome of a search (a learning rate too high): recorded, not shouted
             log = logger.info if isinstance(exc, DivergenceError) else logger.warning

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import os
 import signal
@@ -43,6 +44,44 @@ def test_resume_continues_the_study_and_keeps_finished_trials(parts, tmp_path):
     assert len(first.trials) == 3 and len(second.trials) == 5
     before = {t.number: (t.params, t.value) for t in first.trials}
     assert all(before[n] == (t.params, t.value) for t in second.trials if (n := t.number) in before)
+    points = [tuple(sorted(t.params.items())) for t in second.trials]
+    assert len(set(points)) == 5  # the resumed run draws its own points (a sampler reseeded as the first run's repeats them)
+
+
+def test_each_worker_of_a_study_draws_its_own_points(parts, tmp_path):
+    """Workers build their own sampler: with one seed they would propose the same random points."""
+    from autorecs.search.engine import _Job, _strategy
+
+    space = builtin_space("mf-tpe", FIELDS)
+    job = _Job("biased-mf", space, {"solver": "adam"}, "random", "workers", str(tmp_path / "w.journal"), 0, False, Budget(trials=4),
+               time.time(), parts.train, parts.valid)
+    first = [_strategy(dataclasses.replace(job, worker=k), "minimize").ask().params for k in (0, 1)]
+    assert first[0] != first[1]
+    again = _strategy(job, "minimize").ask().params  # worker 0 again, the study no longer fresh
+    assert again not in first
+
+
+def test_ctrl_c_stops_the_search_and_the_trial_runs_again(parts, tmp_path, monkeypatch):
+    """Ctrl-C inside a trial's training is no result: the search stops (KeyboardInterrupt reaches the caller,
+    the CLI exits 130), that trial is not counted, and a rerun tries its parameters first."""
+    space = SearchSpace((Param("reg", "categorical", choices=(0.01, 0.05, 0.1), apply_to=("reg_user", "reg_item")),))
+    kw = dict(strategy="grid", fixed={"factors": 3, "epochs": 4}, storage=tmp_path / "s.journal", study="ctrl-c")
+    original, calls = BiasedMF._train_epoch, []
+
+    def pressed(self):
+        calls.append(1)
+        if len(calls) == 6:  # the second trial's second epoch
+            raise KeyboardInterrupt
+        return original(self)
+
+    monkeypatch.setattr(BiasedMF, "_train_epoch", pressed)
+    with pytest.raises(KeyboardInterrupt):
+        Tuner("biased-mf", space, **kw).run(parts.train, parts.valid)
+    monkeypatch.undo()
+    again = Tuner("biased-mf", space, **kw).run(parts.train, parts.valid)
+    done = [t for t in again.trials if t.state == "COMPLETE"]
+    assert sorted(t.params["reg"] for t in done) == [0.01, 0.05, 0.1] and len(again.trials) == 3  # no half-trained result kept
+    assert all(t.epochs == 4 for t in done)
 
 
 def test_a_study_is_not_continued_on_other_data(parts, ratings_data, tmp_path):

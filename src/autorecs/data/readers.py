@@ -69,11 +69,14 @@ TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")
 
 def check_table_path(path: str | Path, flag: str | None = None) -> None:
     """A table is written as CSV, TSV or Parquet, chosen by the file's suffix: anything else is refused."""
-    from ..exceptions import ConfigError
+    from ..exceptions import ConfigError, check_writable
 
+    name = f"The '{flag}' file" if flag else "The output file"
     if Path(path).suffix.lower() not in TABLE_SUFFIXES:
-        name = f"The '{flag}' file" if flag else "The output file"
         raise ConfigError(f"{name} '{path}' must end in .csv, .tsv or .parquet (the format is chosen by the suffix).")
+    if Path(path).is_dir():
+        raise ConfigError(f"{name} '{path}' is a directory; give a file path ending in .csv, .tsv or .parquet.")
+    check_writable(path, name)
 
 
 def write_frame(frame: pd.DataFrame, path: str | Path) -> Path:

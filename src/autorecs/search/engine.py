@@ -19,6 +19,8 @@ the same units: fit seconds and training epochs per trial.
 
 from __future__ import annotations
 
+import dataclasses
+
 import hashlib
 import json
 import os
@@ -28,6 +30,7 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar
 
 from .._progress import logger
+from .._rng import sampler_seed
 from ..data.interactions import Interactions
 from ..exceptions import ConfigError
 from ..executor import BACKENDS
@@ -141,6 +144,8 @@ class _Job:
     exclude: tuple = ()
     device: str | None = None
     """Where every trial trains (a run-time option: not part of the study's parameters)."""
+    worker: int = 0
+    """Which of the search's workers runs this job (its sampler's seed differs: :func:`autorecs._rng.sampler_seed`)."""
 
 
 def _strategy(job: _Job, direction: str) -> OptunaStrategy:
@@ -154,8 +159,12 @@ def _strategy(job: _Job, direction: str) -> OptunaStrategy:
         return values
 
     pruner = optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=10) if job.prune else None
-    return OptunaStrategy(_sampler(job.strategy, job.space, job.seed), suggest, storage=_storage(job.storage, job.study),
-                          study_name=job.study, direction=direction, pruner=pruner, shared=True)
+    strategy = OptunaStrategy(_sampler(job.strategy, job.space, job.seed), suggest, storage=_storage(job.storage, job.study),
+                              study_name=job.study, direction=direction, pruner=pruner, shared=True)
+    seed = sampler_seed(job.seed, job.worker, len(strategy.study.get_trials(deepcopy=False)))
+    if seed != job.seed:  # another worker, or a study resumed: its own random points
+        strategy.study.sampler = _sampler(job.strategy, job.space, seed)
+    return strategy
 
 
 def _direction(metric: str) -> str:
@@ -181,6 +190,8 @@ def _objective(job: _Job, klass):
         t0 = time.perf_counter()
         model = klass(**{**job.space.fixed, **job.fixed, **job.space.model_params(values)})
         model.fit(job.train, job.valid, seed=job.seed + number, progress=False, callbacks=[on_epoch], device=job.device)
+        if model.history_.interrupted:  # Ctrl-C inside the training: not a result; the search stops, the trial runs again on resume
+            raise KeyboardInterrupt
         info = {"epochs": len(model.history_.epochs), "fit_seconds": time.perf_counter() - t0}
         if not pruned and job.test is not None:
             from ..evaluation import evaluate
@@ -240,7 +251,7 @@ def _run_workers(job: _Job, n_jobs: int, strategy: OptunaStrategy, pool) -> None
     restarts = 0
     while True:
         try:
-            pool.map(run_worker, [job] * n_jobs)
+            pool.map(run_worker, [dataclasses.replace(job, worker=k) for k in range(n_jobs)])
             return
         except WorkerLost as exc:
             restarts += 1
@@ -384,6 +395,8 @@ class Tuner:
             # the chosen trial again, with its own seed (training is deterministic on CPU), scored once on test
             t1 = time.perf_counter()
             model = self.klass(**params).fit(train, valid, seed=self.seed + best.number, progress=False, device=self.device)
+            if model.history_.interrupted:  # a refit cut short is not the chosen trial's model
+                raise KeyboardInterrupt
             if test is not None:
                 result.test = evaluate(model, test, exclude=exclude)
             result.extra["refit_seconds"] = time.perf_counter() - t1

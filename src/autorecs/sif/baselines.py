@@ -94,6 +94,8 @@ def make_strategy(strategy: str, ops, base: dict, *, seed: int = 0, storage: str
         return ReinforceStrategy(ops, base, seed=seed, log=storage)
     import optuna
     from optuna.storages import JournalStorage
+
+    from .._rng import sampler_seed
     from optuna.storages.journal import JournalFileBackend
 
     n = _n_params(base["transform_hidden"])
@@ -104,9 +106,15 @@ def make_strategy(strategy: str, ops, base: dict, *, seed: int = 0, storage: str
         pi = [tr.suggest_float(f"pi{k}", -1.0, 1.0) for k in range(n)]
         return _arch(op, pu, pi, base)
 
-    sampler = optuna.samplers.RandomSampler(seed=seed) if strategy == "random" else optuna.samplers.TPESampler(seed=seed)
+    def sampler(seed):
+        return optuna.samplers.RandomSampler(seed=seed) if strategy == "random" else optuna.samplers.TPESampler(seed=seed)
+
     stor = None if storage is None else JournalStorage(JournalFileBackend(str(storage)))
-    return OptunaStrategy(sampler, suggest, storage=stor, study_name=f"sif-{strategy}")
+    st = OptunaStrategy(sampler(seed), suggest, storage=stor, study_name=f"sif-{strategy}")
+    resumed = sampler_seed(seed, 0, len(st.study.get_trials(deepcopy=False)))
+    if resumed != seed:  # a resumed study: not the first run's random points again
+        st.study.sampler = sampler(resumed)
+    return st
 
 
 def run_baseline(strategy: str, train, valid, test=None, *, ops, base: dict, budget_seconds: float, trial_epochs: int = 20,
