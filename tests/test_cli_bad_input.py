@@ -33,6 +33,15 @@ def files(tmp_path_factory):
     return folder, path
 
 
+def _fewer_user_rows(weights):
+    """Weights whose user tables lost their last rows (the item side intact)."""
+    import numpy as np
+
+    with np.load(weights) as w:
+        arrays = {k: (w[k][:10] if k in ("P", "bu") else w[k]) for k in w.files}
+    np.savez(weights, **arrays)
+
+
 def damaged_copy(files, tmp_path, damage):
     folder, _ = files
     model = tmp_path / "model"
@@ -46,7 +55,8 @@ def damaged_copy(files, tmp_path, damage):
     lambda m: (m / "ids.npz").unlink(),
     lambda m: (m / "weights.npz").write_bytes((m / "weights.npz").read_bytes()[:100]),
     lambda m: (m / "ids.npz").write_bytes(b"not a zip file"),
-], ids=["weights-deleted", "ids-deleted", "weights-truncated", "ids-garbage"])
+    lambda m: _fewer_user_rows(m / "weights.npz"),
+], ids=["weights-deleted", "ids-deleted", "weights-truncated", "ids-garbage", "weights-fewer-users"])
 @pytest.mark.parametrize("command", ["evaluate", "recommend"])
 def test_a_damaged_model_directory_is_one_sentence(capsys, files, tmp_path, damage, command):
     model = damaged_copy(files, tmp_path, damage)

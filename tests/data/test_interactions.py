@@ -71,9 +71,9 @@ def test_missing_column_message_names_column_and_fix():
 
 
 def test_non_numeric_rating_is_a_clear_error():
-    with pytest.raises(DataError, match=r"Column 'rating'.*row 1 has 'five'"):
+    with pytest.raises(DataError, match=r"Column 'rating'.*data row 2 \(counting from 1, the header not counted\) has 'five'"):
         Interactions.from_frame(frame(user=[1, 2], item=[1, 2], rating=["4", "five"]))
-    with pytest.raises(DataError, match="row 0"):
+    with pytest.raises(DataError, match="data row 1 "):
         Interactions.from_frame(frame(user=[1], item=[1], rating=[np.nan]))
 
 
@@ -134,7 +134,8 @@ def test_property_ids_round_trip_and_pairs_unique(rows):
 @pytest.mark.parametrize("value,shown", [(float("inf"), "inf"), (float("nan"), "nan"), ("-inf", "'-inf'"), ("x", "'x'")])
 def test_a_rating_that_is_not_a_finite_number_is_refused_naming_row_and_value(value, shown):
     frame = pd.DataFrame({"user": [1, 2, 3], "item": [1, 2, 3], "rating": [4.0, 3.0, value]})
-    with pytest.raises(DataError, match=rf"Column 'rating' of .* must hold finite numbers; row 2 has {re.escape(shown)}\."):
+    with pytest.raises(DataError, match=rf"Column 'rating' of .* must hold finite numbers; its data row 3 \(counting from 1, the header "
+                                        rf"not counted\) has {re.escape(shown)}\."):
         Interactions.from_frame(frame)
 
 
@@ -166,3 +167,14 @@ def test_vocabulary_coerce_matches_the_type_of_the_ids():
         ints.coerce(["7", "abc"], source="the '--user' option")
     text = Vocabulary(np.array(["7", "u1"], dtype=object))
     assert text.coerce(np.array([7])).tolist() == ["7"] and text.codes(text.coerce(np.array([7]))).tolist() == [0]
+
+
+@pytest.mark.parametrize("sep", [";", "\t", "|"])
+def test_a_csv_separated_otherwise_is_read_by_its_header(tmp_path, sep):
+    """A file named .csv whose header has no comma but one of ';', tab or '|' is read with that separator."""
+    from autorecs.data import read_interactions
+
+    path = tmp_path / "ratings.csv"
+    path.write_text(sep.join(["user", "item", "rating"]) + "\n" + "\n".join(sep.join(r) for r in (["1", "10", "4"], ["2", "11", "3.5"])) + "\n")
+    d = read_interactions(path)
+    assert len(d) == 2 and list(d.ratings) == [4.0, 3.5]

@@ -139,8 +139,9 @@ class Interactions:
                 value = df["rating"].iloc[row]
                 value = value.item() if hasattr(value, "item") else value  # 'nan', not 'np.float64(nan)'
                 raise DataError(
-                    f"Column '{rating_col}' of {source} must hold finite numbers; row {row} has {value!r}. "
-                    "Fix or drop such rows, or pass rating column None for implicit data."
+                    f"Column '{rating_col}' of {source} must hold finite numbers; its data row {row + 1} (counting from 1, the "
+                    f"header not counted) has {value!r}.  Fix or drop such rows, or read the data without ratings as implicit "
+                    "feedback (the rating column none: --rating-col none, or Columns(rating=None))."
                 )
             df["rating"] = ratings.astype(np.float32)
         if "timestamp" in df:

@@ -19,8 +19,9 @@ def read_frame(path: str | Path, *, sep: str | None = None) -> pd.DataFrame:
     - ``u.data``: MovieLens-100K (tab separated, no header).
     - ``ratings.dat``: MovieLens-1M (``::`` separated, no header).
     - ``*.inter``: RecBole atomic files (tab separated, ``name:type`` header).
-    - ``*.tsv``: tab separated with a header; anything else: comma separated with a header,
-      unless ``sep`` says otherwise.
+    - ``*.tsv``: tab separated with a header; anything else: comma separated with a header (or, when
+      the header has no comma, separated by the one of ``;``, tab or ``|`` it has), unless ``sep`` says
+      otherwise.
     """
     path = Path(path)
     if not path.exists():
@@ -43,7 +44,7 @@ def read_frame(path: str | Path, *, sep: str | None = None) -> pd.DataFrame:
             df.columns = [c.split(":")[0] for c in df.columns]
             return df
         if sep is None:
-            sep = "\t" if name.endswith((".tsv", ".tab")) else ","
+            sep = "\t" if name.endswith((".tsv", ".tab")) else _sniffed_sep(path, ",")
         return pd.read_csv(path, sep=sep)
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"The file '{path}' has no data; give a file with a header and at least one row.") from exc
@@ -65,6 +66,17 @@ def read_interactions(
 
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")
+
+
+def _sniffed_sep(path: Path, default: str) -> str:
+    """``default``, unless the header line has none of it but exactly one of ``;``, tab or ``|`` (a
+    semicolon- or tab-separated file named ``.csv``)."""
+    with open(path, "rb") as f:
+        header = f.readline().decode("utf-8", errors="replace")
+    if default in header:
+        return default
+    found = [c for c in (";", "\t", "|") if c in header]
+    return found[0] if len(found) == 1 else default
 
 
 def check_table_path(path: str | Path, flag: str | None = None) -> None:

@@ -370,8 +370,8 @@ class Recommender:
         if fallback == "error" and fallback_rows.any():
             unknown = users[fallback_rows]
             shown = ", ".join(repr(u.item() if hasattr(u, "item") else u) for u in unknown[:5]) + (" ..." if len(unknown) > 5 else "")
-            raise DataError(f"{len(unknown)} user(s) are not in the model's training data ({shown}); pass fallback='popular' "
-                            "to give them the most popular items.")
+            raise DataError(f"{len(unknown)} user(s) are not in the model's training data ({shown}); ask for the "
+                            "popular fallback (fallback='popular'; --fallback popular) to give them the most popular items.")
         fallback = fallback_rows
         if fallback.any():
             pop = torch.from_numpy(self.item_popularity_).topk(n)
@@ -544,10 +544,14 @@ class Recommender:
             self._set_state({k: torch.from_numpy(weights[k]) for k in weights.files})
         hist_file = path / "history.json"
         self.history_ = History(**json.loads(hist_file.read_text())) if hist_file.exists() else None
-        if n_u:  # the weights must belong to these ids: one user's scores over every item
+        if n_u:  # the weights must belong to these ids: one user's scores over every item, and a score for the last user
             probe = self._score_codes(np.zeros(1, np.int64))
             if tuple(probe.shape) != (1, n_i):
                 raise ValueError(f"the weights score {tuple(probe.shape)[-1]} items but ids.npz lists {n_i}")
+            try:
+                self._score_codes(np.array([n_u - 1], np.int64))
+            except IndexError as exc:
+                raise ValueError(f"the weights hold fewer users than the {n_u} that ids.npz lists") from exc
 
 
 def clone(model: Recommender) -> Recommender:
