@@ -266,3 +266,10 @@ def test_an_output_path_that_cannot_be_written_is_refused_before_any_work(capsys
         code, out, err = run(capsys, *args)
         assert_refused(code, out, err, "cannot be written", "is not writable); choose a path in a directory you can write to")
         assert code == 2
+
+
+def test_a_directory_given_as_a_file_and_an_unknown_space_say_so(capsys, tmp_path):
+    code, out, err = run(capsys, "fit", "--train", "ml-100k", "--task", "rating", "--config", tmp_path, "--out", tmp_path / "m")
+    assert_refused(code, out, err, "is a directory; give a TOML, YAML or JSON file")
+    code, out, err = run(capsys, "tune", "--train", "ml-100k", "--valid", "ml-100k", "--task", "rating", "--space", "nosuch")
+    assert_refused(code, out, err, "'nosuch' does not exist", "lambdaopt-grid, sif-grid, mf-tpe")

@@ -14,6 +14,8 @@ def read_config_file(path: str | Path, *, what: str = "config file", flag: str |
     """A TOML (``.toml``), YAML (``.yaml``/``.yml``) or JSON (anything else) file as a dict."""
     path = Path(path)
     name = f"The '{flag}' file" if flag else f"The {what}"
+    if path.is_dir():
+        raise ConfigError(f"{name} '{path}' is a directory; give a TOML, YAML or JSON file.")
     if not path.is_file():
         raise ConfigError(f"{name} '{path}' does not exist; check the path.")
     text = path.read_text()

@@ -121,9 +121,13 @@ class SearchSpace:
     def from_file(cls, path: str | Path) -> "SearchSpace":
         from ..config import read_config_file
 
+        from .spaces import BUILTIN_SPACES
+
         path = Path(path)
         if not path.is_file():
-            raise ConfigError(f"The search space file '{path}' does not exist; give a TOML, YAML or JSON file or a built-in space name.")
+            what = "is a directory" if path.is_dir() else "does not exist"
+            raise ConfigError(f"The search space file '{path}' {what}; give a TOML, YAML or JSON file or a built-in space name "
+                              f"({', '.join(BUILTIN_SPACES)}).")
         spec = read_config_file(path, what="search space file")
         return cls.from_dict(spec, name=path.stem)
 
