@@ -178,3 +178,23 @@ def test_a_csv_separated_otherwise_is_read_by_its_header(tmp_path, sep):
     path.write_text(sep.join(["user", "item", "rating"]) + "\n" + "\n".join(sep.join(r) for r in (["1", "10", "4"], ["2", "11", "3.5"])) + "\n")
     d = read_interactions(path)
     assert len(d) == 2 and list(d.ratings) == [4.0, 3.5]
+
+
+def test_integer_and_text_ids_that_spell_the_same_integer_match_across_data():
+    """Data with one text user id stores every id as text; the same users read elsewhere as integers are
+    still the same users (evaluate recodes test data this way), and text that is no integer stays unknown."""
+    a = Interactions.from_frame(pd.DataFrame({"user": ["1", "2", "alice"], "item": [10, 11, 12], "rating": [4.0, 3.0, 5.0]}))
+    b = Interactions.from_frame(pd.DataFrame({"user": [1, 2, 3], "item": [10, 11, 12], "rating": [4.0, 3.0, 5.0]}))
+    assert b.recode(a.user_vocab, a.item_vocab)[0].tolist() == [0, 1, -1]
+    assert a.recode(b.user_vocab, b.item_vocab)[0].tolist() == [0, 1, -1]
+
+
+def test_a_model_on_text_ids_evaluates_data_read_with_integer_ids():
+    from autorecs import BiasedMF, evaluate
+    from autorecs.data.synthetic import low_rank_ratings
+
+    d = low_rank_ratings(40, 30, 600, seed=2).to_frame()
+    text = d.assign(user=d["user"].astype(str))
+    text.loc[0, "user"] = "alice"
+    model = BiasedMF(factors=2, epochs=2).fit(Interactions.from_frame(text), seed=0, progress=False)
+    assert evaluate(model, Interactions.from_frame(d.iloc[1:]))["rmse"] < 2.0

@@ -52,6 +52,21 @@ class Vocabulary:
             raw = pd.Index(list(raw))  # keeps mixed types as objects
         return self._index.get_indexer(raw).astype(np.int32)
 
+    def matching(self, raw: pd.Index) -> pd.Index:
+        """``raw`` ids in these ids' type where the two differ: integers as text for text ids; for integer
+        ids, text that spells an integer as that integer (other text stays as it is: unknown here).  So
+        data read with integer ids meets a model whose ids are text (a column with one text id) and back."""
+        kind = self._index.dtype.kind
+        if kind in "iu" and raw.dtype.kind not in "iu":
+            text = pd.Series(raw, dtype=object).astype(str).str.strip()
+            spells = text.str.fullmatch(r"[+-]?\d+").to_numpy()
+            out = pd.Series(raw, dtype=object)
+            out[spells] = text[spells].astype(np.int64).to_numpy()
+            return pd.Index(out.to_numpy(dtype=object))
+        if kind not in "iu" and raw.dtype.kind in "iu":
+            return pd.Index(raw.astype(str), dtype=object)
+        return raw
+
     def coerce(self, values, *, source: str = "the ids") -> np.ndarray:
         """``values`` (e.g. text from a command line or a file) in the type of these ids: text that
         spells integers becomes integers when the ids are integers, integers become text when they
