@@ -198,3 +198,14 @@ def test_a_model_on_text_ids_evaluates_data_read_with_integer_ids():
     text.loc[0, "user"] = "alice"
     model = BiasedMF(factors=2, epochs=2).fit(Interactions.from_frame(text), seed=0, progress=False)
     assert evaluate(model, Interactions.from_frame(d.iloc[1:]))["rmse"] < 2.0
+
+
+def test_an_id_column_of_lists_is_one_sentence():
+    with pytest.raises(DataError, match=r"Column 'user' of .* holds lists or other containers, not ids; give one user id"):
+        Interactions.from_frame(pd.DataFrame({"user": [[1, 2], [3]], "item": [1, 2], "rating": [1.0, 2.0]}))
+
+
+def test_float_ids_are_found_from_text():
+    """A Parquet float id column: '242' on a command line is the id 242.0."""
+    v = Vocabulary(pd.Index([242.0, 10.5, 3.0]))
+    assert v.codes(v.coerce(["242", "3", "x"])).tolist() == [0, 2, -1]

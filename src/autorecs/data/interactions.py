@@ -128,6 +128,11 @@ class Interactions:
             raise DataError(f"The input {source} has no rows; give a file with at least one interaction.")
         keep = [c for c in (user_col, item_col, rating_col, ts_col) if c is not None]
         df = frame[keep].rename(columns={user_col: "user", item_col: "item", rating_col: "rating", ts_col: "timestamp"})
+        for side, col in (("user", user_col), ("item", item_col)):
+            values = df[side]
+            if values.dtype == object and values.map(lambda v: isinstance(v, (list, tuple, dict, set, np.ndarray))).any():
+                raise DataError(f"Column '{col}' of {source} holds lists or other containers, not ids; give one {side} id "
+                                "(a number or a string) per row.")
         if df["user"].isna().any() or df["item"].isna().any():
             bad = "user" if df["user"].isna().any() else "item"
             raise DataError(f"Column '{user_col if bad == 'user' else item_col}' of {source} has missing ids; drop those rows.")

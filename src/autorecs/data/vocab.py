@@ -80,8 +80,11 @@ class Vocabulary:
                 shown = ", ".join(repr(v) for v in bad[:5]) + (" ..." if len(bad) > 5 else "")
                 raise DataError(f"{source[0].upper()}{source[1:]} got {shown}, but the model's ids are integers; pass integer ids.")
             return text.astype(np.int64).to_numpy()
-        if kind not in "iu" and values.dtype.kind in "iu":
+        if kind not in "iuf" and values.dtype.kind in "iu":
             return values.astype(str).to_numpy(dtype=object)
+        if kind == "f" and values.dtype.kind not in "iuf":  # float ids (a Parquet float column): text that spells a number
+            numbers = pd.to_numeric(values.astype(str).str.strip(), errors="coerce")
+            return np.where(numbers.notna(), numbers.to_numpy(dtype=np.float64, na_value=np.nan), values.to_numpy(dtype=object))
         return values.to_numpy()
 
     def ids(self, codes) -> np.ndarray:
