@@ -170,7 +170,8 @@ def test_version_prints_the_version(capsys):
 
 
 @pytest.mark.parametrize("args,message", [(["--trials", "0"], "The '--trials' option must be > 0; got 0"),
-                                          (["--seconds", "-1"], "The '--seconds' option must be > 0; got -1")])
+                                          (["--seconds", "-1"], "The '--seconds' option must be a positive number of seconds or a duration"),
+                                          (["--seconds", "1x"], "such as 90s, 10m or 1h30m; got '1x'")])
 def test_tune_refuses_an_empty_budget(capsys, rating_files, args, message):
     folder, path = rating_files
     code, out, err = run(capsys, "tune", "--train", path, "--valid", path, "--task", "rating", "--space", "mf-tpe",

@@ -530,7 +530,7 @@ def tune_cmd(
     space: str = typer.Option(..., help="A TOML/YAML/JSON space file or a built-in space: lambdaopt-grid, sif-grid, mf-tpe."),
     strategy: str = typer.Option("tpe", help="grid, random or tpe; comma-separated to compare several on one figure."),
     trials: Optional[int] = typer.Option(None, help="Budget: the study's total number of trials, counting those of earlier runs of the same study (grid: at most its size; default 20 otherwise)."),
-    seconds: Optional[float] = typer.Option(None, help="Budget: wall-clock seconds of this run."),
+    seconds: Optional[str] = typer.Option(None, help="Budget: wall-clock time of this run, in seconds or as a duration (90s, 10m, 1h30m)."),
     epochs: Optional[int] = typer.Option(None, help="Budget: total training epochs of the study."),
     param: List[str] = typer.Option([], "--param", "-p", help="Fixed model parameter KEY=VALUE (repeatable)."),
     backend: str = typer.Option("local", help="local (this process or a process pool) or ray."),
@@ -560,6 +560,14 @@ def tune_cmd(
         check_output_dir(out_dir, overwrite=overwrite, what="model directory", flag="--out")
     if report is not None:
         check_output_dir(report, overwrite=True, what="report directory", flag="--report")
+    if seconds is not None:
+        from .auto import parse_budget
+
+        try:
+            seconds = parse_budget(seconds)
+        except ConfigError:
+            raise ConfigError(f"The '--seconds' option must be a positive number of seconds or a duration such as 90s, 10m or "
+                              f"1h30m; got {seconds!r}.") from None
     for flag, value in (("--trials", trials), ("--seconds", seconds), ("--epochs", epochs)):
         if value is not None and not value > 0:
             raise ConfigError(f"The '{flag}' option must be > 0; got {value!r}. Leave it out for no limit of that kind.")
