@@ -273,3 +273,16 @@ def test_a_directory_given_as_a_file_and_an_unknown_space_say_so(capsys, tmp_pat
     assert_refused(code, out, err, "is a directory; give a TOML, YAML or JSON file")
     code, out, err = run(capsys, "tune", "--train", "ml-100k", "--valid", "ml-100k", "--task", "rating", "--space", "nosuch")
     assert_refused(code, out, err, "'nosuch' does not exist", "lambdaopt-grid, sif-grid, mf-tpe")
+
+
+def test_progress_lines_are_shown_without_the_warning_prefix(capsys, monkeypatch):
+    import autorecs.cli as cli
+    from autorecs._progress import logger
+
+    def emit(**kw):
+        logger.info("auto    1.0s  baseline  default rmse=0.9", extra={"progress": True})
+        logger.info("a restart line nobody asked for")
+
+    monkeypatch.setattr(cli, "app", emit)
+    assert cli.main(["auto"]) == 0
+    assert capsys.readouterr().err == "auto    1.0s  baseline  default rmse=0.9\n"

@@ -187,3 +187,21 @@ def test_a_failed_capture_leaves_the_fit_eager(monkeypatch, ratings_data, caplog
         got = _graphable_models()[1].fit(ratings_data, seed=0, progress=False)
     assert len(tries) == 1 and caplog.text.count("CUDA graph capture failed (RuntimeError: operation not permitted") == 1
     assert torch.equal(got.P, ref.P) and torch.equal(got.mu, ref.mu)  # every step was taken, eagerly
+
+
+def test_ctrl_c_in_a_later_restart_is_reported_whichever_restart_is_kept(ratings_data, monkeypatch):
+    """n_init > 1: Ctrl-C in restart 2 ends the fit; the kept history (restart 1's, if better) says interrupted,
+    so a search does not take the fit for a finished trial."""
+    from autorecs import BiasedMF
+
+    original, calls = BiasedMF._train_epoch, []
+
+    def pressed(self):
+        calls.append(1)
+        if len(calls) == 5:  # restart 2's second epoch
+            raise KeyboardInterrupt
+        return original(self)
+
+    monkeypatch.setattr(BiasedMF, "_train_epoch", pressed)
+    m = BiasedMF(factors=2, epochs=3, n_init=3).fit(ratings_data, seed=0, progress=False)
+    assert m.history_.interrupted

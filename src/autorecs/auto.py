@@ -491,6 +491,11 @@ class _Run:
             asks.append((st, ask))
         try:
             outcomes = self.pool.map(_fit_trial, jobs)
+        except KeyboardInterrupt:  # these trials are no results: their asks go back to the studies' queues
+            for st, ask in asks:
+                if st is not None:
+                    st.abandon(ask)
+            raise
         except WorkerLost as exc:  # the executor recovers; these trials are failed with the reason
             outcomes = [({"params": j.params, "value": None, "state": "FAIL", "fit_seconds": 0.0, "epochs": 0, "best_epoch": None,
                           "curve": [], "error": str(exc)}, None) for j in jobs]
@@ -508,9 +513,9 @@ class _Run:
                 self._keep(trial, _from_bytes(model) if isinstance(model, bytes) else model)
             if trial.error:
                 logger.warning("auto: %s trial failed: %s", trial.family, trial.error)
-            elif self.progress:
-                logger.warning("auto %6.1fs  %-20s %-7s %s=%.4f  %.1fs", trial.elapsed, trial.family, trial.phase, self.metric,
-                               trial.value, trial.fit_seconds)
+            elif self.progress:  # a progress line (the CLI shows it), not a warning
+                logger.info("auto %6.1fs  %-20s %-7s %s=%.4f  %.1fs", trial.elapsed, trial.family, trial.phase, self.metric,
+                            trial.value, trial.fit_seconds, extra={"progress": True})
             done.append(trial)
         return done
 
@@ -764,12 +769,16 @@ def _refit(run: _Run, trial: AutoTrial, full: Interactions) -> tuple[Recommender
         params = {**trial.params, "epochs": max(1, trial.epochs)}
         model = MODELS[trial.model](**params)
         model.fit(run.train, run.valid, seed=run.seed + trial.number, progress=False, device=_placement(model, run.device))
+        if model.history_.interrupted:
+            raise KeyboardInterrupt
         return model, time.perf_counter() - t0
     params = dict(trial.params)
     if trial.best_epoch:
         params["epochs"] = int(trial.best_epoch)  # what early stopping found; no validation to stop on now
     model = MODELS[trial.model](**params)
     model.fit(full, None, seed=run.seed + trial.number, progress=False, device=_placement(model, run.device))
+    if model.history_.interrupted:  # a refit cut short is not the trial's model: stop, nothing half-trained shipped
+        raise KeyboardInterrupt
     return model, time.perf_counter() - t0
 
 

@@ -27,7 +27,7 @@ from .data import DATASETS, Columns, fetch, list_datasets, load, read_frame, rea
 from .data.readers import check_table_path
 from .config import parse_key_values, read_config_file
 from .evaluation import evaluate
-from .exceptions import AutorecsError, ConfigError, DataError, check_output_dir
+from .exceptions import AutorecsError, ConfigError, DataError, check_output_dir, check_writable
 from .models import MODELS, Recommender
 
 _HELP = {"help_option_names": ["-h", "--help"]}
@@ -640,6 +640,8 @@ def auto_cmd(
         raise ConfigError(f"The '--task' option must be 'rating' or 'ranking'; got {task!r}.")
     if not (out_dir / "run.json").exists():  # a new run: the directory must be free (a run's own directory continues it)
         check_output_dir(out_dir, overwrite=overwrite, what="output directory", flag="--out")
+    else:
+        check_writable(out_dir, "The '--out' output directory")
     flags = {"budget": "--budget", "monitor": "--metric", "n_jobs": "--jobs", "backend": "--backend"}
     try:
         seconds = parse_budget(budget)
@@ -906,6 +908,14 @@ def cross_apply_cmd(
         out.print(f"{len(crossed):,} rows with {len(model.autocross.crosses_)} cross columns and 'score' -> {path}")
 
 
+class _LogLines(logging.Formatter):
+    """``warning: ...`` for the library's warnings; its progress lines as they are."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = record.getMessage()
+        return text if getattr(record, "progress", False) and record.levelno < logging.WARNING else f"warning: {text}"
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     sys.stderr.write(f"warning: {message}\n")
 
@@ -918,9 +928,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         args.remove("--debug")
     from ._progress import logger
 
-    shown = logging.StreamHandler(sys.stderr)  # the library's warnings (a library logs to a NullHandler) as one line each
-    shown.setLevel(logging.WARNING)
-    shown.setFormatter(logging.Formatter("warning: %(message)s"))
+    shown = logging.StreamHandler(sys.stderr)  # the library's warnings (a library logs to a NullHandler) as one line each,
+    shown.addFilter(lambda r: r.levelno >= logging.WARNING or getattr(r, "progress", False))  # and its progress lines
+    shown.setFormatter(_LogLines())
+    previous = logger.level
+    logger.setLevel(min(previous or logging.WARNING, logging.INFO))  # progress lines are INFO records
     logger.addHandler(shown)
     try:
         with warnings.catch_warnings():  # warnings as one line each on stderr, as they happen (filters unchanged)
@@ -938,6 +950,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 130
     finally:
         logger.removeHandler(shown)
+        logger.setLevel(previous)
     return 0
 
 

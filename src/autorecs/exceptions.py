@@ -125,6 +125,10 @@ def check_writable(path, name: str) -> None:
     from pathlib import Path
 
     path = Path(path)
+    if path.is_symlink() and not path.exists():
+        raise ConfigError(f"{name} '{path}' is a link to nothing ('{os.readlink(path)}'); remove it or choose another path.")
+    if path.exists() and not path.is_dir() and not os.access(path, os.W_OK):
+        raise ConfigError(f"{name} '{path}' exists and cannot be overwritten (not writable); choose another path.")
     here = path if path.is_dir() else path.parent
     while not here.exists() and here != here.parent:
         here = here.parent

@@ -138,7 +138,7 @@ def train_loop(
             if not history.epochs:
                 raise
             history.interrupted = True
-            logger.warning("interrupted after %d epochs; keeping the best state so far", len(history.epochs))
+            logger.info("interrupted after %d epochs; keeping the best state so far", len(history.epochs))  # callers say it
     if best_state is not None:
         model._set_state(best_state)
     return history

@@ -209,3 +209,22 @@ def test_float_ids_are_found_from_text():
     """A Parquet float id column: '242' on a command line is the id 242.0."""
     v = Vocabulary(pd.Index([242.0, 10.5, 3.0]))
     assert v.codes(v.coerce(["242", "3", "x"])).tolist() == [0, 2, -1]
+
+
+def test_matching_converts_only_between_integer_and_all_text_ids():
+    """Float or mixed ids keep matching integers as before; a long digit string is no integer (no overflow)."""
+    floats = Vocabulary(pd.Index([7.0, 8.0]))
+    assert floats.codes(floats.matching(pd.Index([7, 8]))).tolist() == [0, 1]
+    mixed = Vocabulary(pd.Index([1, 2, "x"], dtype=object))
+    assert mixed.codes(mixed.matching(pd.Index([1, 2]))).tolist() == [0, 1]
+    ints = Vocabulary(pd.Index([1, 2]))
+    assert ints.codes(ints.matching(pd.Index(["99999999999999999999", "2"]))).tolist() == [-1, 1]
+
+
+def test_a_compressed_csv_is_not_sniffed(tmp_path):
+    import gzip
+
+    path = tmp_path / "r.csv.gz"
+    with gzip.open(path, "wt") as f:
+        f.write("user,item,rating\n" + "".join(f"{u},{u % 7},{u % 5 + 1}\n" for u in range(200)))
+    assert len(read_interactions(path)) == 200

@@ -55,7 +55,8 @@ def test_each_worker_of_a_study_draws_its_own_points(parts, tmp_path):
     space = builtin_space("mf-tpe", FIELDS)
     job = _Job("biased-mf", space, {"solver": "adam"}, "random", "workers", str(tmp_path / "w.journal"), 0, False, Budget(trials=4),
                time.time(), parts.train, parts.valid)
-    first = [_strategy(dataclasses.replace(job, worker=k), "minimize").ask().params for k in (0, 1)]
+    strategies = [_strategy(dataclasses.replace(job, worker=k), "minimize") for k in (0, 1)]  # both start on a fresh study
+    first = [st.ask().params for st in strategies]
     assert first[0] != first[1]
     again = _strategy(job, "minimize").ask().params  # worker 0 again, the study no longer fresh
     assert again not in first
@@ -63,7 +64,7 @@ def test_each_worker_of_a_study_draws_its_own_points(parts, tmp_path):
 
 def test_ctrl_c_stops_the_search_and_the_trial_runs_again(parts, tmp_path, monkeypatch):
     """Ctrl-C inside a trial's training is no result: the search stops (KeyboardInterrupt reaches the caller,
-    the CLI exits 130), that trial is not counted, and a rerun tries its parameters first."""
+    the CLI exits 130), that trial is not counted, and its parameters wait in the study's queue for the rerun."""
     space = SearchSpace((Param("reg", "categorical", choices=(0.01, 0.05, 0.1), apply_to=("reg_user", "reg_item")),))
     kw = dict(strategy="grid", fixed={"factors": 3, "epochs": 4}, storage=tmp_path / "s.journal", study="ctrl-c")
     original, calls = BiasedMF._train_epoch, []
@@ -78,6 +79,15 @@ def test_ctrl_c_stops_the_search_and_the_trial_runs_again(parts, tmp_path, monke
     with pytest.raises(KeyboardInterrupt):
         Tuner("biased-mf", space, **kw).run(parts.train, parts.valid)
     monkeypatch.undo()
+    import optuna
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    study = optuna.load_study(study_name="ctrl-c", storage=JournalStorage(JournalFileBackend(str(tmp_path / "s.journal"))))
+    states = [t.state.name for t in study.get_trials(deepcopy=False)]
+    assert "RUNNING" not in states and states.count("FAIL") == 1  # abandoned, not left for the dead-worker requeue
+    waiting = [t for t in study.get_trials(deepcopy=False) if t.state.name == "WAITING"]
+    assert any(t.system_attrs.get("fixed_params", {}).get("reg") == 0.05 for t in waiting)  # the interrupted point, queued again
     again = Tuner("biased-mf", space, **kw).run(parts.train, parts.valid)
     done = [t for t in again.trials if t.state == "COMPLETE"]
     assert sorted(t.params["reg"] for t in done) == [0.01, 0.05, 0.1] and len(again.trials) == 3  # no half-trained result kept

@@ -44,7 +44,7 @@ def read_frame(path: str | Path, *, sep: str | None = None) -> pd.DataFrame:
             df.columns = [c.split(":")[0] for c in df.columns]
             return df
         if sep is None:
-            sep = "\t" if name.endswith((".tsv", ".tab")) else _sniffed_sep(path, ",")
+            sep = "\t" if name.endswith((".tsv", ".tab")) else _sniffed_sep(path, ",") if name.endswith((".csv", ".txt")) else ","
         return pd.read_csv(path, sep=sep)
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"The file '{path}' has no data; give a file with a header and at least one row.") from exc

@@ -10,6 +10,10 @@ import pandas as pd
 from ..exceptions import DataError
 
 
+#: Text that spells an integer within int64 (longer digit strings stay text: no overflow).
+_INT_TEXT = r"[+-]?\d{1,18}"
+
+
 class Vocabulary:
     """An ordered set of raw ids; code ``k`` is the ``k``-th id.
 
@@ -59,11 +63,11 @@ class Vocabulary:
         kind = self._index.dtype.kind
         if kind in "iu" and raw.dtype.kind not in "iu":
             text = pd.Series(raw, dtype=object).astype(str).str.strip()
-            spells = text.str.fullmatch(r"[+-]?\d+").to_numpy()
+            spells = text.str.fullmatch(_INT_TEXT).to_numpy()
             out = pd.Series(raw, dtype=object)
             out[spells] = text[spells].astype(np.int64).to_numpy()
             return pd.Index(out.to_numpy(dtype=object))
-        if kind not in "iu" and raw.dtype.kind in "iu":
+        if raw.dtype.kind in "iu" and self._index.inferred_type == "string":  # only where every id here is text
             return pd.Index(raw.astype(str), dtype=object)
         return raw
 
@@ -75,7 +79,7 @@ class Vocabulary:
         kind = self._index.dtype.kind
         if kind in "iu" and values.dtype.kind not in "iu":
             text = values.astype(str).str.strip()
-            bad = text[~text.str.fullmatch(r"[+-]?\d+")].tolist()
+            bad = text[~text.str.fullmatch(_INT_TEXT)].tolist()
             if bad:
                 shown = ", ".join(repr(v) for v in bad[:5]) + (" ..." if len(bad) > 5 else "")
                 raise DataError(f"{source[0].upper()}{source[1:]} got {shown}, but the model's ids are integers; pass integer ids.")

@@ -276,7 +276,8 @@ class Recommender:
             logger.info("restart %d: %s=%.5g", restart, monitor or "loss", value)
             if better:
                 best = (value, self._get_state(), hist)
-            if hist.interrupted:
+            if hist.interrupted:  # the fit says so, whichever restart it keeps
+                best[2].interrupted = True
                 break
         self._set_state(best[1])
         self.history_: History = best[2]
