@@ -162,7 +162,7 @@ class BiasedMF(Recommender):
         if c.solver != "als":
             # the compiled batches hand over the same gradient tables every step: Adam's compiled step pays there
             self._opt = make_optimizer(c.solver, [self.mu, self.bu, self.bi, self.P, self.Q], lr=c.learning_rate,
-                                       weight_decay=c.weight_decay, compiled=dev.type == "cpu")
+                                       weight_decay=c.weight_decay, compiled=self._compiled_optimizer and dev.type == "cpu")
         self._lam_hook = lambda_hook(self, rng, self._val, init_user=c.reg_user, init_item=c.reg_item)
         self._lam = None if self._lam_hook is None else self._lam_hook.learner
 
@@ -231,6 +231,8 @@ class BiasedMF(Recommender):
 
     #: Whether the CPU uses the compiled kernels (False: the tensor path, as on a GPU; for tests).
     _compiled = True
+    #: Whether Adam's step on the CPU is :class:`autorecs.optim.Adam`'s compiled one (False: PyTorch's, as on a GPU).
+    _compiled_optimizer = True
     #: This epoch's compiled Λ-step (:meth:`_compiled_lambda`), or None: the tensor path.
     _lambda_kernel = None
 
