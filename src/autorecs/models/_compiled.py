@@ -1,5 +1,5 @@
 """What the compiled CPU kernels (:mod:`autorecs.kernels`) take from a model: its regularizer's
-coefficients as arrays, shared by BPR-MF and biased MF."""
+coefficients as arrays, and the switches of the compiled paths, shared by BPR-MF and biased MF."""
 
 from __future__ import annotations
 
@@ -87,3 +87,20 @@ def optimizer_moments(optimizer, param, adam: bool, owner: str) -> tuple[np.ndar
         zeros = np.zeros(param.shape, np.float32)
         return zeros, zeros, 0.0
     return state["exp_avg"].numpy(), state["exp_avg_sq"].numpy(), float(state["step"])
+
+
+class CompiledPaths:
+    """The switches of a model with compiled CPU kernels and a tensor path (BPR-MF, biased MF); the model
+    has ``device_``, ``P``, ``_opt`` and ``_lam_hook``."""
+
+    #: Whether the CPU uses the compiled batch kernels (False: the tensor path, as on a GPU; for tests).
+    _compiled = True
+    #: Whether Adam's step on the CPU is :class:`autorecs.optim.Adam`'s compiled one (it pays where the
+    #: gradient tables are reused from step to step; False: PyTorch's, as on a GPU).
+    _compiled_optimizer = True
+    #: This epoch's compiled Λ-step (the model's ``_compiled_lambda``), or None: the tensor path.
+    _lambda_kernel = None
+
+    def _compiles(self) -> bool:
+        """Whether this epoch runs the compiled kernels (:func:`runs_compiled`)."""
+        return self._compiled and runs_compiled(self.device_, self.P.dtype, self._opt, self._lam_hook is not None)

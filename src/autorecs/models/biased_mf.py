@@ -28,7 +28,7 @@ from ..regularization import Regularizer
 from ._als import cg_solve, pair_dots, ridge_solve, torch_csr, with_values
 from ..training import BatchLoss, minibatch_epoch
 from ..optim import make_optimizer
-from ._compiled import lambda_step_buffers, optimizer_moments, penalty_arrays, runs_compiled
+from ._compiled import CompiledPaths, lambda_step_buffers, optimizer_moments, penalty_arrays
 from ._lambdaopt import lambda_hook, prepare_lambda_validation
 from .base import FitConfig, Recommender
 
@@ -92,7 +92,7 @@ class BiasedMFConfig(FitConfig, LambdaOptOptions):
             check_param(self.solver != "als", owner, "solver", self.solver, "sgd, adam or adagrad with lambdaopt", "λOpt simulates an optimizer step; ALS has none.")
 
 
-class BiasedMF(Recommender):
+class BiasedMF(CompiledPaths, Recommender):
     """Biased matrix factorization (see module docs). ``regularizer`` overrides the global λ."""
 
     name = "biased-mf"
@@ -228,17 +228,6 @@ class BiasedMF(Recommender):
         self.bi.grad = grads["bi"].zero_().index_add_(0, i, g_bi)
         self.mu.grad = torch.sum(c, 0, out=grads["mu"])
         return BatchLoss(torch.vdot(e, e), penalty, grads=data_grads, context=(u, i))
-
-    #: Whether the CPU uses the compiled kernels (False: the tensor path, as on a GPU; for tests).
-    _compiled = True
-    #: Whether Adam's step on the CPU is :class:`autorecs.optim.Adam`'s compiled one (False: PyTorch's, as on a GPU).
-    _compiled_optimizer = True
-    #: This epoch's compiled Λ-step (:meth:`_compiled_lambda`), or None: the tensor path.
-    _lambda_kernel = None
-
-    def _compiles(self) -> bool:
-        """Whether this epoch runs the compiled kernels (:func:`autorecs.models._compiled.runs_compiled`)."""
-        return self._compiled and runs_compiled(self.device_, self.P.dtype, self._opt, self._lam_hook is not None)
 
     def _compiled_batch(self):
         """``kernel(u, i, r) -> (data, penalty, c)``: the batch's summed squared error and penalty, and

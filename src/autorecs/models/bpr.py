@@ -22,7 +22,7 @@ from ..lambdaopt.options import LambdaOptOptions
 from ..regularization import Regularizer
 from ..optim import OPTIMIZERS, is_adam, make_optimizer
 from ..training import BatchLoss, minibatch_epoch
-from ._compiled import lambda_step_buffers, optimizer_moments, penalty_arrays, runs_compiled
+from ._compiled import CompiledPaths, lambda_step_buffers, optimizer_moments, penalty_arrays
 from ._lambdaopt import lambda_hook, prepare_lambda_validation
 from .base import FitConfig, Recommender
 
@@ -91,7 +91,7 @@ class BPRMFConfig(FitConfig, LambdaOptOptions):
         check_float("BPRMF", "init_std", self.init_std, low_open=True)
 
 
-class BPRMF(Recommender):
+class BPRMF(CompiledPaths, Recommender):
     """Bayesian personalised ranking matrix factorization (see module docs)."""
 
     name = "bpr-mf"
@@ -291,18 +291,6 @@ class BPRMF(Recommender):
                 self.bi.grad = grads["bi"].zero_().index_add_(0, ij, g_bij)
         # −log σ(x) = softplus(−x); the penalty is half of Σ grad ⊙ θ, here over the batch size
         return BatchLoss(F.softplus(nx).sum(), penalty * (0.5 * b), grads=data_grads, context=(u, ij[:b], ij[b:]))
-
-    #: Whether the CPU uses the compiled batch kernels (False: the tensor path, as on a GPU; for tests).
-    _compiled = True
-    #: Whether Adam's step is :class:`autorecs.optim.Adam`'s compiled one (it pays where the gradient
-    #: tables are reused from step to step, as the compiled batches do).
-    _compiled_optimizer = True
-    #: This epoch's compiled Λ-step (:meth:`_compiled_lambda`), or None: the tensor path.
-    _lambda_kernel = None
-
-    def _compiles(self) -> bool:
-        """Whether this epoch runs the compiled kernels (:func:`autorecs.models._compiled.runs_compiled`)."""
-        return self._compiled and runs_compiled(self.device_, self.P.dtype, self._opt, self._lam_hook is not None)
 
     def _penalty_arrays(self):
         """The penalty's coefficients as the kernels take them: ``(lam_u, s_u, lam_i, s_i, lam_b)``
