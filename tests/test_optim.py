@@ -184,3 +184,18 @@ def test_kernels_available_is_false_where_numba_does_not_import():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["False", "torch.optim.adam"]
+
+
+def test_the_profiler_sees_the_compiled_step():
+    """The compiled step skips PyTorch's per-step wrapper only where nothing would see it: under the
+    profiler it is recorded under PyTorch's name, and it steps the same."""
+    p = torch.nn.Parameter(torch.zeros(3))
+    opt = Adam([p], lr=0.1)
+    p.grad = torch.ones(3)
+    assert opt._plan() is not None and not opt._observed()
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+        assert opt._observed()
+        opt.step()
+    assert "Optimizer.step#Adam.step" in {e.name for e in prof.events()}
+    opt.step()  # unobserved again: the wrapper-free step, the same rule
+    assert torch.allclose(p.detach(), torch.full((3,), -0.2)) and float(opt.state[p]["step"]) == 2.0

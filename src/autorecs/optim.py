@@ -6,6 +6,7 @@ import functools
 
 import numpy as np
 import torch
+import torch.optim.optimizer as _torch_optimizer
 
 
 class Adam(torch.optim.Adam):
@@ -25,21 +26,45 @@ class Adam(torch.optim.Adam):
         super().__setstate__(state)
         self.__dict__.setdefault("_arrays", {})
 
-    @torch.no_grad()
     def step(self, closure=None):
+        """One Adam step.  The compiled pass runs without PyTorch's per-step wrapper (a profiler record
+        and the hook loops: about as long as the pass itself on small tables) where nothing would see
+        the difference: no step hooks, no profiler running.  Otherwise the step goes through
+        :meth:`_hooked_step`, PyTorch's wrapper around this same rule."""
+        if closure is None and not self._observed():
+            plan = self._plan()
+            if plan is not None:
+                self._run(plan)
+                return None
+        return self._hooked_step(closure)
+
+    step.hooked = True  # PyTorch wraps a class's step once, unless it says so: the wrapper is _hooked_step
+
+    def _observed(self) -> bool:
+        """Whether a step hook or the autograd profiler would see this step."""
+        return bool(self._optimizer_step_pre_hooks or self._optimizer_step_post_hooks
+                    or _torch_optimizer._global_optimizer_pre_hooks or _torch_optimizer._global_optimizer_post_hooks
+                    or torch.autograd._profiler_enabled())
+
+    @torch.optim.Optimizer.profile_hook_step
+    @torch.no_grad()
+    def _hooked_step(self, closure=None):
         plan = None if closure is not None else self._plan()
         if plan is None:
             return self._torch_step(closure)
+        self._run(plan)
+        return None
+
+    @staticmethod
+    def _run(plan: list) -> None:
         from .kernels import adam_step, match_torch_threads
 
         match_torch_threads()
         for arrays, hyper in plan:
             adam_step(*arrays, *hyper)
-        return None
 
     def _torch_step(self, closure):
-        """PyTorch's own step.  PyTorch wraps ``step`` with its hooks (once per class): this class's step
-        already ran them, so the parent's wrapper, if there is one, is skipped."""
+        """PyTorch's own step, without its wrapper (:meth:`_hooked_step` ran the hooks already)."""
         step = torch.optim.Adam.step
         if getattr(step, "hooked", False):
             step = step.__wrapped__
