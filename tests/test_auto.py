@@ -20,7 +20,9 @@ def rating_parts(ratings_data):
 
 def test_budget_strings():
     assert parse_budget("10m") == 600 and parse_budget("1h30m") == 5400 and parse_budget("90s") == 90 and parse_budget(45) == 45
-    for bad in ("", "ten", "0", -5, "5x"):
+    # plain seconds in any form float() reads, as the CLI took them before durations
+    assert parse_budget("1e3") == 1000 and parse_budget(".5") == 0.5 and parse_budget("1.5h") == 5400 and parse_budget(".5m") == 30
+    for bad in ("", "ten", "0", -5, "5x", "inf", "nan", "1e400", True):
         with pytest.raises(ConfigError, match="budget"):
             parse_budget(bad)
 

@@ -228,7 +228,7 @@ def test_messages_name_the_flag_and_only_the_bad_values(capsys, tmp_path, implic
     code, _, err = run(capsys, "fit", "--train", g, "--task", "ranking", "--model", "implicit-als", "-p", "epochs=1", "--out", tmp_path / "a")
     assert code == 0, err
     code, _, err = run(capsys, "recommend", "--model", tmp_path / "a", "--user", "abc", "--user", "1")
-    assert code != 0 and "'abc'" in err and "'1'" not in err
+    assert code == 2 and "'abc'" in err and "'1'" not in err  # a bad option value, not bad data
 
 
 def test_tune_saves_the_chosen_model_and_prints_a_fit_command_that_reproduces_it(capsys, rating_files):

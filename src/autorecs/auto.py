@@ -134,17 +134,18 @@ def parse_budget(budget) -> float:
         seconds = float(budget)
     else:
         text = str(budget).strip().lower()
-        bare = re.fullmatch(r"\d+(?:\.\d+)?", text)  # seconds
-        parts = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s)?", text) if not bare else None
-        if bare:
-            parts = re.fullmatch(r"()()(\d+(?:\.\d+)?)", text)
-        if not text or parts is None or not any(parts.groups()):
-            raise ConfigError(f"The 'budget' parameter of auto must be seconds or a duration such as 10m, 1h30m or 90s; got {budget!r}.",
-                              param="budget", owner="auto")
-        h, m, s = (float(g) if g else 0.0 for g in parts.groups())
-        seconds = 3600 * h + 60 * m + s
+        try:  # plain seconds: 600, 0.5, .5, 1e3
+            seconds = float(text)
+        except ValueError:
+            number = r"(\d+(?:\.\d*)?|\.\d+)"
+            parts = re.fullmatch(rf"(?:{number}h)?\s*(?:{number}m)?\s*(?:{number}s)?", text)
+            if not text or parts is None or not any(parts.groups()):
+                raise ConfigError(f"The 'budget' parameter of auto must be seconds or a duration such as 10m, 1h30m or 90s; "
+                                  f"got {budget!r}.", param="budget", owner="auto") from None
+            h, m, s = (float(g) if g else 0.0 for g in parts.groups())
+            seconds = 3600 * h + 60 * m + s
     if not seconds > 0 or not math.isfinite(seconds):
-        raise ConfigError(f"The 'budget' parameter of auto must be a positive duration; got {budget!r}.", param="budget", owner="auto")
+        raise ConfigError(f"The 'budget' parameter of auto must be a positive, finite duration; got {budget!r}.", param="budget", owner="auto")
     return seconds
 
 

@@ -382,7 +382,7 @@ def recommend_cmd(
     if out_file is not None:
         check_table_path(out_file, "--out")
     fitted = Recommender.load(model_dir)
-    users = fitted.user_vocab_.coerce(user, source="the '--user' option") if user else _ids_from_file(users_file, user_col, fitted.user_vocab_)
+    users = _option_ids(fitted.user_vocab_, user, "--user") if user else _ids_from_file(users_file, user_col, fitted.user_vocab_)
     try:
         recs = fitted.recommend(users, n=n, exclude_seen=not include_seen, fallback=fallback)
     except ConfigError as exc:
@@ -447,7 +447,7 @@ def similar_cmd(
         raise ConfigError("Give either --item ids (similar items) or --user ids (similar users), not both and not neither.")
     fitted = Recommender.load(model_dir)
     side, raw = ("item", item) if item else ("user", user)
-    ids = (fitted.item_vocab_ if side == "item" else fitted.user_vocab_).coerce(raw, source=f"the '--{side}' option")
+    ids = _option_ids(fitted.item_vocab_ if side == "item" else fitted.user_vocab_, raw, f"--{side}")
     try:
         res = fitted.similar_items(ids, n) if side == "item" else fitted.similar_users(ids, n)
     except ConfigError as exc:
@@ -457,6 +457,14 @@ def similar_cmd(
         return _emit_json({"model": fitted.name, "side": side, "n": n, "results": rows})
     for r in rows:
         out.print(f"[bold]{r[side]}[/bold]: " + ", ".join(f"{i} ({c:.2f})" for i, c in zip(r["similar"], r["cosine"])))
+
+
+def _option_ids(vocab, raw: list[str], flag: str) -> np.ndarray:
+    """Ids given on the command line, in the model's id type; a wrong one is a bad option (exit 2)."""
+    try:
+        return vocab.coerce(raw, source=f"the '{flag}' option")
+    except DataError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _need_columns(frame, path, columns: dict, flag: str) -> None:

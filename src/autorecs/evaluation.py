@@ -123,4 +123,27 @@ def evaluate(
     if len(test) and ev.skipped == len(test):
         raise DataError(f"None of the {len(test)} evaluation rows has a user and an item that the model saw in training, so "
                         "there is nothing to score; evaluate on data that shares users and items with the training data.")
+    _warn_trained_pairs(model, ev)
     return ev(model)
+
+
+#: Share of the evaluation's (user, item) pairs that may also be training pairs before :func:`evaluate`
+#: warns (a few repeat interactions are real; a test set drawn from the training data is a mistake).
+TRAINED_PAIRS_WARN = 0.01
+
+
+def _warn_trained_pairs(model, ev: Evaluator) -> None:
+    """Warn where many of the evaluated pairs are pairs the model was trained on (e.g. the training file
+    given again as the test file): rating errors are then optimistic, and in a ranking those items are
+    excluded as seen, so they can never be hit."""
+    seen = getattr(model, "seen_", None)
+    if seen is None:
+        return
+    truth = ev.truth if ev.task == "ranking" else _csr(model, ev.users, ev.items)
+    n_pairs = int(truth.nnz)
+    n_trained = int(truth.multiply(seen).count_nonzero()) if n_pairs else 0
+    if n_pairs and n_trained > TRAINED_PAIRS_WARN * n_pairs:
+        effect = ("its error figures are optimistic" if ev.task == "rating"
+                  else "a ranking excludes items seen in training, so these can never be hit and the figures are too low")
+        warnings.warn(f"{n_trained} of the {n_pairs} (user, item) pairs evaluated ({n_trained / n_pairs:.0%}) are pairs the model "
+                      f"was trained on: {effect}; evaluate on held-out rows (autorecs.split).", stacklevel=3)
