@@ -197,7 +197,8 @@ def test_a_model_on_text_ids_evaluates_data_read_with_integer_ids():
     text = d.assign(user=d["user"].astype(str))
     text.loc[0, "user"] = "alice"
     model = BiasedMF(factors=2, epochs=2).fit(Interactions.from_frame(text), seed=0, progress=False)
-    assert evaluate(model, Interactions.from_frame(d.iloc[1:]))["rmse"] < 2.0
+    with pytest.warns(UserWarning, match="599 of the 599 .* pairs the model was trained on"):  # every pair matched
+        assert evaluate(model, Interactions.from_frame(d.iloc[1:]))["rmse"] < 2.0
 
 
 def test_an_id_column_of_lists_is_one_sentence():
@@ -228,3 +229,50 @@ def test_a_compressed_csv_is_not_sniffed(tmp_path):
     with gzip.open(path, "wt") as f:
         f.write("user,item,rating\n" + "".join(f"{u},{u % 7},{u % 5 + 1}\n" for u in range(200)))
     assert len(read_interactions(path)) == 200
+
+
+_TIMES = ["2021-01-01 10:00", "2021-01-01 10:01", "2021-01-02 00:00", "2021-01-03 00:00"]
+_EPOCH = [1609495200, 1609495260, 1609545600, 1609632000]
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_datetime_timestamps_are_epoch_seconds_in_any_unit(unit):
+    """pandas 3 reads dates in microseconds, Parquet often too: the unit is the column's, not assumed."""
+    when = pd.to_datetime(_TIMES).as_unit(unit)
+    d = Interactions.from_frame(frame(user=["a", "a", "b", "b"], item=[1, 2, 1, 3], timestamp=when))
+    assert d.timestamps.tolist() == _EPOCH
+
+
+def test_time_zones_and_iso_text_are_read_as_utc_seconds():
+    berlin = pd.to_datetime(_TIMES).tz_localize("Europe/Berlin")
+    d = Interactions.from_frame(frame(user=["a", "a", "b", "b"], item=[1, 2, 1, 3], timestamp=berlin))
+    assert d.timestamps.tolist() == [t - 3600 for t in _EPOCH]
+    text = ["2021-01-01 10:00:00", "2021-01-01T10:01:00", "2021-01-02", "2021-01-03 01:00:00+01:00"]
+    d = Interactions.from_frame(frame(user=["a", "a", "b", "b"], item=[1, 2, 1, 3], timestamp=text))
+    assert d.timestamps.tolist() == _EPOCH
+    d = Interactions.from_frame(frame(user=["a", "a", "b", "b"], item=[1, 2, 1, 3], timestamp=[str(t) for t in _EPOCH]))
+    assert d.timestamps.tolist() == _EPOCH
+
+
+@pytest.mark.parametrize("values, row, shown", [
+    (pd.to_datetime(["2021-01-01", None, "2021-01-02", "2021-01-03"]), 2, "NaT"),
+    (["2021-01-01", "yesterday", "2021-01-02", "2021-01-03"], 2, "'yesterday'"),
+    (["01/03/2021", "01/04/2021", "01/05/2021", "01/06/2021"], 1, "'01/03/2021'"),
+    (["2021-01-01", "1609495260", "2021-01-02", "2021-01-03"], 2, "'1609495260'"),
+    ([1.0, np.nan, 2.0, 3.0], 2, "nan"),
+    ([1.0, 2.0, np.inf, 3.0], 3, "inf"),
+])
+def test_a_missing_or_unreadable_timestamp_names_its_row(values, row, shown):
+    with pytest.raises(DataError, match=rf"Column 'timestamp' of data frame must hold .*its data row {row} .* has {re.escape(shown)}\."):
+        Interactions.from_frame(frame(user=["a", "a", "b", "b"], item=[1, 2, 1, 3], timestamp=values))
+
+
+def test_fractional_timestamps_that_whole_seconds_would_tie_are_warned_about():
+    with pytest.warns(UserWarning, match="has 4 distinct times but only 1 distinct whole seconds"):
+        d = Interactions.from_frame(frame(user=["a", "a", "b", "b"], item=[1, 2, 1, 3], timestamp=[0.1, 0.9, 0.5, 0.2]))
+    assert d.timestamps.tolist() == [0, 0, 0, 0]
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        d = Interactions.from_frame(frame(user=["a", "a", "b", "b"], item=[1, 2, 1, 3], timestamp=[1.5, 2.5, 3.5, 4.0]))
+    assert d.timestamps.tolist() == [1, 2, 3, 4]

@@ -150,14 +150,7 @@ class Interactions:
                 )
             df["rating"] = ratings.astype(np.float32)
         if "timestamp" in df:
-            ts = df["timestamp"]
-            if pd.api.types.is_datetime64_any_dtype(ts):
-                df["timestamp"] = ts.astype("int64") // 10**9
-            else:
-                ts = pd.to_numeric(ts, errors="coerce")
-                if ts.isna().any():
-                    raise DataError(f"Column '{ts_col}' of {source} must hold numeric (epoch) or datetime values; some are missing or not numbers.")
-                df["timestamp"] = ts.astype(np.int64)
+            df["timestamp"] = _epoch_seconds(df["timestamp"], ts_col, source)
         df = _deduplicate(df, duplicates, source)
         user_vocab, users = Vocabulary.from_values(df["user"].to_numpy())
         item_vocab, items = Vocabulary.from_values(df["item"].to_numpy())
@@ -274,6 +267,60 @@ def _resolve(frame: pd.DataFrame, name: str | None, role: str, source: str, requ
         f"Column '{name}' (the {role} column) is not in {source}; its columns are {list(frame.columns)}. "
         f"Pass the right name (e.g. --{role}-col)."
     )
+
+
+#: Where whole seconds keep fewer than this share of a timestamp column's distinct values, the column's
+#: order is mostly lost (e.g. fractions of a day as 0.1, 0.5, 0.9): :func:`_epoch_seconds` warns.
+TIES_WARN = 0.5
+
+
+def _epoch_seconds(ts: pd.Series, col: str, source: str) -> np.ndarray:
+    """A timestamp column as whole seconds since the epoch (int64): numbers as they are (fractions cut),
+    datetimes in any unit or time zone (UTC), and text that is numbers or ISO 8601 dates.  A missing or
+    unreadable value is a DataError naming its row; a warning where whole seconds tie most distinct times."""
+    def bad_row(mask: np.ndarray, what: str) -> DataError:
+        row = int(np.flatnonzero(mask)[0])
+        value = ts.iloc[row]
+        value = value.item() if hasattr(value, "item") else value
+        return DataError(f"Column '{col}' of {source} must hold {what}; its data row {row + 1} (counting from 1, the header not "
+                         f"counted) has {value!r}.  Fix or drop such rows, or read the data without timestamps (the timestamp "
+                         "column none: --timestamp-col none, or Columns(timestamp=None)).")
+
+    when = ts
+    if not pd.api.types.is_datetime64_any_dtype(ts):
+        numbers = pd.to_numeric(ts, errors="coerce") if not pd.api.types.is_bool_dtype(ts) else pd.Series(np.nan, index=ts.index)
+        missing = numbers.isna().to_numpy()
+        if missing.any() and not ts.isna().any() and not pd.api.types.is_numeric_dtype(ts):  # text: ISO 8601 dates?
+            when = pd.to_datetime(ts.astype(str).str.strip(), errors="coerce", utc=True, format="ISO8601")
+            neither = when.isna().to_numpy() & missing
+            if neither.any() or when.isna().any():  # a value that is neither, or numbers and dates mixed
+                raise bad_row(neither if neither.any() else when.isna().to_numpy(), "epoch numbers or ISO 8601 dates, one kind "
+                              "(e.g. 2021-03-01 10:00:00; parse other date formats with pandas.to_datetime first)")
+        else:
+            values = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+            finite = np.isfinite(values)
+            if not finite.all():
+                raise bad_row(~finite, "finite epoch numbers or datetimes")
+            seconds = np.floor(values).astype(np.int64)
+            _warn_if_ties(values, seconds, col, source)
+            return seconds
+    if isinstance(when.dtype, pd.DatetimeTZDtype):
+        when = when.dt.tz_convert("UTC").dt.tz_localize(None)
+    if when.isna().any():
+        raise bad_row(when.isna().to_numpy(), "dates, not missing values (NaT)")
+    fine = when.to_numpy()
+    seconds = fine.astype("datetime64[s]").astype(np.int64)  # numpy floors to the second in any unit
+    _warn_if_ties(fine.astype(np.int64), seconds, col, source)
+    return seconds
+
+
+def _warn_if_ties(fine: np.ndarray, seconds: np.ndarray, col: str, source: str) -> None:
+    n_fine = len(np.unique(fine))
+    n_seconds = len(np.unique(seconds))
+    if n_fine > 1 and n_seconds < TIES_WARN * n_fine:
+        warnings.warn(f"Column '{col}' of {source} has {n_fine} distinct times but only {n_seconds} distinct whole seconds, "
+                      "which autorecs keeps: most of their order is lost (temporal splits, the latest duplicate); scale the "
+                      "column to whole units first (e.g. milliseconds, or days x 86400).", stacklevel=4)
 
 
 def _deduplicate(df: pd.DataFrame, policy: str, source: str) -> pd.DataFrame:
