@@ -38,3 +38,46 @@ def test_a_few_repeated_pairs_are_not_warned_about(ratings_data):
     assert _warnings(lambda: evaluate(model, test)) == []
     many = Interactions.concat(s.test, s.train.subset(np.arange(len(s.test) // 10), compact=False))
     assert len(_warnings(lambda: evaluate(model, many))) == 1
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda m, d: evaluate(m, d.to_frame()), r"evaluate\(\) takes autorecs Interactions as 'test'; got DataFrame"),
+    (lambda m, d: evaluate(d, m), r"takes a fitted autorecs model as 'model'; got Interactions \(the order is evaluate\(model, test\)\)"),
+    (lambda m, d: evaluate(m, d.subset([])), "The evaluation data 'test' is empty"),
+    (lambda m, d: evaluate(m, d, task="rank"), "The 'task' parameter of evaluate must be 'rating', 'ranking' or None"),
+    (lambda m, d: evaluate(m, d, task="rating"), r"Popularity ranks items and predicts no ratings, .* evaluate it with task='ranking'"),
+    (lambda m, d: evaluate(m, d, task="ranking", ks=[0]), r"The 'ks' parameter of evaluate must be positive whole cutoffs .*got \[0\]"),
+    (lambda m, d: evaluate(m, d, task="ranking", ks=[10.5]), r"got \[10.5\]"),
+    (lambda m, d: evaluate(m, d, families="x"), r"The 'families' parameter of evaluate must name some of \['lambdaopt', 'topk'\]"),
+    (lambda m, d: evaluate(m, d, exclude=[d.to_frame()]), "takes autorecs Interactions in 'exclude'; got DataFrame"),
+])
+def test_wrong_arguments_get_one_sentence(ratings_data, call, message):
+    from autorecs.exceptions import AutorecsError
+
+    model = Popularity().fit(ratings_data, seed=0, progress=False)
+    with pytest.raises(AutorecsError, match=message):
+        call(model, ratings_data)
+
+
+def test_single_values_where_lists_are_expected(ratings_data):
+    """One cutoff, one family, one data set to exclude: what a user types first."""
+    s = split(ratings_data, "random-60-20-20", seed=0)
+    model = Popularity().fit(s.train, seed=0, progress=False)
+    one = evaluate(model, s.test, exclude=s.valid, ks=10, families="topk")
+    listed = evaluate(model, s.test, exclude=[s.valid], ks=[10], families=["topk"])
+    assert set(one) == {"topk", "users", "skipped_rows"} and one["topk"] == listed["topk"] and "ndcg@10" in one["topk"]
+
+
+def test_rows_the_model_cannot_score_are_warned_about_when_they_are_most(ratings_data):
+    s = split(ratings_data, "random-60-20-20", seed=0)
+    few = s.train.subset(np.flatnonzero(s.train.users < 20))  # a model that knows 20 users
+    model = BiasedMF(factors=2, epochs=1).fit(few, seed=0, progress=False)
+    with pytest.warns(UserWarning, match=r"of the 1200 evaluation rows \(\d+%\) have a user or an item the model never saw .* fallback"):
+        out = evaluate(model, s.test)
+    assert out["rows"] == 1200 and 600 < out["skipped_rows"] < 1200  # rating: every row scored, most by the fallback
+    ranker = Popularity().fit(few, seed=0, progress=False)
+    with pytest.warns(UserWarning, match=r"never saw in training and are left out: the figures cover the other \d+ rows only"):
+        evaluate(ranker, s.test)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        evaluate(Popularity().fit(s.train, seed=0, progress=False), s.test)

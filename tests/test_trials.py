@@ -1,4 +1,5 @@
 import dataclasses
+import re
 import time
 
 import optuna
@@ -36,8 +37,13 @@ def test_run_trials_asks_tells_and_survives_failing_trials(tmp_path):
 
 
 def test_budget_must_be_positive():
-    with pytest.raises(ConfigError, match="'seconds' budget must be > 0"):
+    with pytest.raises(ConfigError, match="'seconds' budget must be a number of seconds > 0"):
         Budget(seconds=0)
+    for bad in ({"trials": "5"}, {"trials": 2.5}, {"epochs": True}, {"seconds": float("inf")}, {"seconds": "60"}):
+        with pytest.raises(ConfigError, match=rf"The '{next(iter(bad))}' budget must be .* got {re.escape(repr(next(iter(bad.values()))))}\."):
+            Budget(**bad)
+    import numpy as np
+    assert Budget(trials=np.int64(3), seconds=np.float32(1.5)).describe() == "3 trials, 1.5 s" and Budget().describe() == "no limit"
 
 
 def test_a_pruner_consulted_through_report_ends_a_trial_pruned():

@@ -14,7 +14,7 @@ import scipy.sparse as sp
 import torch
 
 from .data.interactions import Interactions
-from .exceptions import DataError
+from .exceptions import ConfigError, DataError
 from .metrics import FAMILIES, ranking_metrics, rating_metrics
 
 DEFAULT_KS = (10, 50, 100)
@@ -116,6 +116,7 @@ def evaluate(
     Ranking with ``per_user=True`` adds ``"per_user"`` (user codes and each user's metrics;
     see :func:`autorecs.metrics.ranking_metrics`).
     """
+    model, test, exclude, ks, families = _checked_arguments(model, test, task, exclude, ks, families)
     model._check_fitted()
     if (task or model.task) == "rating" and test.ratings is not None and len(test):
         _warn_off_scale(model, test.ratings)
@@ -124,7 +125,47 @@ def evaluate(
         raise DataError(f"None of the {len(test)} evaluation rows has a user and an item that the model saw in training, so "
                         "there is nothing to score; evaluate on data that shares users and items with the training data.")
     _warn_trained_pairs(model, ev)
+    if len(test) and ev.skipped > SKIPPED_WARN * len(test):
+        fate = ("are scored by the model's fallback for unknown ids (biases or the mean), which dominates the figures"
+                if ev.task == "rating" else f"are left out: the figures cover the other {len(test) - ev.skipped} rows only")
+        warnings.warn(f"{ev.skipped} of the {len(test)} evaluation rows ({ev.skipped / len(test):.0%}) have a user or an item the "
+                      f"model never saw in training and {fate} (are the ids of the same type and data set?).", stacklevel=2)
     return ev(model)
+
+
+#: Share of an evaluation's rows with unknown users or items above which :func:`evaluate` warns.
+SKIPPED_WARN = 0.5
+
+
+def _checked_arguments(model, test, task, exclude, ks, families):
+    """evaluate()'s arguments as it takes them, or one sentence naming the one that is wrong."""
+    if not (hasattr(model, "_check_fitted") and hasattr(model, "_score_codes")):  # a Recommender (models/ sit above this layer)
+        swapped = " (the order is evaluate(model, test))" if isinstance(model, Interactions) else ""
+        raise DataError(f"evaluate() takes a fitted autorecs model as 'model'; got {type(model).__name__}{swapped}.")
+    if not isinstance(test, Interactions):
+        raise DataError(f"evaluate() takes autorecs Interactions as 'test'; got {type(test).__name__}. Use Interactions.from_frame().")
+    if len(test) == 0:
+        raise DataError("The evaluation data 'test' is empty; give at least one interaction.")
+    if task not in (None, "rating", "ranking"):
+        raise ConfigError(f"The 'task' parameter of evaluate must be 'rating', 'ranking' or None (the model's); got {task!r}.",
+                          param="task", owner="evaluate")
+    if task == "rating" and getattr(model, "task", None) == "ranking":
+        raise ConfigError(f"{type(model).__name__} ranks items and predicts no ratings, so it has no rating error; evaluate it with "
+                          "task='ranking' (or None, the model's).", param="task", owner="evaluate")
+    exclude = [exclude] if isinstance(exclude, Interactions) else list(exclude or ())
+    for part in exclude:
+        if not isinstance(part, Interactions):
+            raise DataError(f"evaluate() takes autorecs Interactions in 'exclude'; got {type(part).__name__}. Use Interactions.from_frame().")
+    ks = [ks] if isinstance(ks, (int, np.integer)) else list(ks)
+    if not ks or any(isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1 for k in ks):
+        raise ConfigError(f"The 'ks' parameter of evaluate must be positive whole cutoffs such as (10, 50); got {ks!r}.",
+                          param="ks", owner="evaluate")
+    families = [families] if isinstance(families, str) else list(families)
+    unknown = [f for f in families if f not in FAMILIES]
+    if not families or unknown:
+        raise ConfigError(f"The 'families' parameter of evaluate must name some of {list(FAMILIES)}; got {families!r}.",
+                          param="families", owner="evaluate")
+    return model, test, exclude, tuple(int(k) for k in ks), tuple(families)
 
 
 #: Share of the evaluation's (user, item) pairs that may also be training pairs before :func:`evaluate`

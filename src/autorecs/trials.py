@@ -27,6 +27,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
+import numpy as np
+
 from .exceptions import ConfigError, DivergenceError
 
 
@@ -44,8 +46,18 @@ class Budget:
     def __post_init__(self):
         for name in ("trials", "seconds", "epochs"):
             v = getattr(self, name)
-            if v is not None and not v > 0:
-                raise ConfigError(f"The '{name}' budget must be > 0 (or None for no limit); got {v!r}.")
+            whole = name != "seconds"
+            kinds = (int, np.integer) if whole else (int, float, np.integer, np.floating)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, kinds) or not v > 0 or not math.isfinite(v)):
+                raise ConfigError(f"The '{name}' budget must be {'a whole number' if whole else 'a number of seconds'} > 0 (or None for "
+                                  f"no limit); got {v!r}.")
+
+    def describe(self) -> str:
+        """The limits in words, e.g. ``"20 trials, 60 s"``."""
+        parts = [f"{self.trials} trials" if self.trials is not None else "",
+                 f"{self.seconds:g} s" if self.seconds is not None else "",
+                 f"{self.epochs} epochs" if self.epochs is not None else ""]
+        return ", ".join(p for p in parts if p) or "no limit"
 
     def reached(self, trials: int, epochs: int, started: float) -> bool:
         """Whether ``trials`` trials and ``epochs`` epochs, in a run started at ``started`` (``time.time()``), reach a limit."""

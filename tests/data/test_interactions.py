@@ -276,3 +276,34 @@ def test_fractional_timestamps_that_whole_seconds_would_tie_are_warned_about():
         warnings.simplefilter("error")
         d = Interactions.from_frame(frame(user=["a", "a", "b", "b"], item=[1, 2, 1, 3], timestamp=[1.5, 2.5, 3.5, 4.0]))
     assert d.timestamps.tolist() == [1, 2, 3, 4]
+
+
+def test_an_id_column_that_mixes_numbers_and_text_is_refused():
+    """1 and "1" would be two users, and such a model could not be saved: said at once, with the fix."""
+    users = pd.Series([1, "1", 2], dtype=object)
+    with pytest.raises(DataError, match=r"Column 'user' of data frame mixes ids of different types \(e.g. 1 and '1'\); give one "
+                                        r"type, e.g. text: frame\['user'\].astype\(str\)"):
+        Interactions.from_frame(frame(user=users, item=[1, 2, 3]))
+    d = Interactions.from_frame(frame(user=pd.Series([1, 2.5, 3], dtype=object), item=[1, 2, 3]))  # numbers: floats
+    assert d.user_vocab.index.dtype == np.float64 and d.n_users == 3
+
+
+def test_ids_as_text_keep_leading_zeros(tmp_path):
+    f = tmp_path / "codes.csv"
+    f.write_text("user,item,rating,timestamp\n001,0042,4,10\n1,42,3,11\n007,0042,5,12\n")
+    auto = read_interactions(f)  # pandas' reading: 001 and 1 are the number 1 (a duplicate, resolved with a warning)
+    assert list(auto.user_vocab.index) == [1, 7] and len(auto) == 2
+    text = read_interactions(f, ids="text")
+    assert list(text.user_vocab.index) == ["001", "1", "007"] and list(text.item_vocab.index) == ["0042", "42"]
+    assert text.ratings.tolist() == [4.0, 3.0, 5.0] and text.timestamps.tolist() == [10, 11, 12]
+    with pytest.raises(Exception, match=r"The 'ids' parameter must be 'auto' .* or 'text' .*; got 'str'"):
+        read_interactions(f, ids="str")
+
+
+def test_columns_as_a_mapping_and_a_missing_column_named_for_python_users():
+    d = Interactions.from_frame(frame(who=[1, 2], what=[3, 4]), {"user": "who", "item": "what", "rating": None, "timestamp": None})
+    assert d.n_users == 2
+    with pytest.raises(Exception, match=r"name \['users'\], which are not roles"):
+        Interactions.from_frame(frame(who=[1, 2], what=[3, 4]), {"users": "who"})
+    with pytest.raises(DataError, match=r"Pass the right name \(Columns\(user=...\) in Python, --user-col on the command line\)"):
+        Interactions.from_frame(frame(who=[1, 2], item=[3, 4]))

@@ -258,3 +258,31 @@ def test_saving_over_an_ensemble_replaces_its_members(ratings_data, tmp_path):
     np.testing.assert_allclose(back.predict([0, 1], [0, 1]), two.predict([0, 1], [0, 1]), rtol=1e-6)
     BiasedMF(factors=2, epochs=1).fit(ratings_data, progress=False).save(tmp_path / "m")  # a single model over an ensemble
     assert not list((tmp_path / "m").glob("member-*")) and type(Recommender.load(tmp_path / "m")) is BiasedMF
+
+
+def test_fit_names_a_data_frame_given_for_train_or_valid(make_model, data):
+    with pytest.raises(DataError, match=r"fit\(\) takes autorecs Interactions as 'train'; got DataFrame\. Use Interactions.from_frame\(\)"):
+        make_model().fit(data.train.to_frame(), progress=False)
+    with pytest.raises(DataError, match=r"fit\(\) takes autorecs Interactions \(or None\) as 'valid'; got DataFrame"):
+        make_model().fit(data.train, data.valid.to_frame(), progress=False)
+
+
+def test_numpy_hyperparameters_are_kept_as_python_values_and_save(ratings_data, tmp_path):
+    """A grid or a data frame hands out NumPy scalars: accepted, stored as Python's, so the model saves (JSON)."""
+    m = BiasedMF(factors=np.int64(3), epochs=np.int32(1), reg_user=np.float64(0.1)).set_params(reg_item=np.float32(0.5))
+    params = m.get_params()
+    assert type(params["factors"]) is int and type(params["epochs"]) is int and type(params["reg_item"]) is float
+    m.fit(ratings_data, seed=0, progress=False).save(tmp_path / "m")
+    assert Recommender.load(tmp_path / "m").get_params()["factors"] == 3
+
+
+def test_recommend_takes_a_real_boolean_for_exclude_seen(ratings_data):
+    m = Popularity().fit(ratings_data, seed=0, progress=False)
+    with pytest.raises(ConfigError, match=r"The 'exclude_seen' parameter of Popularity.recommend must be True or False; got 'no'"):
+        m.recommend([0], exclude_seen="no")  # a non-empty string would have meant True
+
+
+def test_loading_an_auto_run_folder_points_at_its_model(ratings_data, tmp_path):
+    Popularity().fit(ratings_data, seed=0, progress=False).save(tmp_path / "run" / "model")
+    with pytest.raises(DataError, match=r"is an `autorecs auto` run, whose model is in its 'model' folder: load '.*run/model'"):
+        Recommender.load(tmp_path / "run")

@@ -106,7 +106,8 @@ def test_a_study_is_not_continued_on_other_data(parts, ratings_data, tmp_path):
     # without a name, each data set gets its own study (the name carries the data's fingerprint), in the same journal
     a = Tuner("biased-mf", space, **kw).run(parts.train, parts.valid)
     b = Tuner("biased-mf", space, **kw).run(other.train, other.valid)
-    again = Tuner("biased-mf", space, **kw).run(parts.train, parts.valid)
+    with pytest.warns(UserWarning, match="trained nothing"):
+        again = Tuner("biased-mf", space, **kw).run(parts.train, parts.valid)
     assert a.study != b.study and a.study == again.study and len(b.trials) == 2 and len(first.trials) == 2
     assert [t.value for t in again.trials] == [t.value for t in a.trials]  # continued: nothing retrained
 
@@ -138,7 +139,7 @@ def test_epoch_budget_and_bad_options(parts, tmp_path):
         Tuner("biased-mf", space, strategy="grid")
     with pytest.raises(ConfigError, match=r"Fixed hyperparameters \['epoch'\]"):
         Tuner("biased-mf", space, fixed={"epoch": 3})
-    with pytest.raises(ConfigError, match="'trials' budget must be > 0"):
+    with pytest.raises(ConfigError, match="'trials' budget must be a whole number > 0"):
         Budget(trials=0)
 
 
@@ -244,7 +245,8 @@ def test_an_error_inside_a_trial_is_a_failed_trial_and_the_study_goes_on(parts, 
     assert states == {0.01: "COMPLETE", 0.05: "FAIL", 0.1: "COMPLETE"}
     failed = next(t for t in res.trials if t.state == "FAIL")
     assert "RuntimeError: out of memory (simulated)" in failed.error
-    again = Tuner("biased-mf", space, **kw).run(parts.train, parts.valid)  # the rerun neither raises nor repeats work
+    with pytest.warns(UserWarning, match="trained nothing"):  # the rerun neither raises nor repeats work, and says so
+        again = Tuner("biased-mf", space, **kw).run(parts.train, parts.valid)
     assert len([t for t in again.trials if t.state == "COMPLETE"]) == 2
 
 
@@ -305,3 +307,19 @@ def test_a_dead_worker_does_not_end_the_search(tmp_path, ratings_data):
     killed = [t for t in st.get_trials() if t.state.name == "FAIL"]
     retried = [t for t in st.get_trials() if "retry_of" in t.user_attrs]
     assert killed and retried and all(t.state.name == "COMPLETE" for t in retried)  # the killed trial ran again, to the end
+
+
+def test_a_rerun_of_a_spent_study_says_it_trained_nothing(parts, tmp_path):
+    """A notebook cell run twice: the second run returns the stored trials at once, and says so."""
+    space = builtin_space("lambdaopt-grid", BiasedMF)  # a model class where a registry name would do
+    assert space.to_dict() == builtin_space("lambdaopt-grid", "biased-mf").to_dict() == builtin_space("lambdaopt-grid", FIELDS).to_dict()
+    tuner = lambda: Tuner(BiasedMF, space, strategy="grid", budget=Budget(trials=2), storage=tmp_path / "s.journal")  # noqa: E731
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        first = tuner().run(parts.train, parts.valid)
+    with pytest.warns(UserWarning, match=r"had spent its budget \(2 trials\) in earlier runs .* trained nothing and returns its 2 trials"):
+        again = tuner().run(parts.train, parts.valid)
+    assert [t.value for t in again.trials] == [t.value for t in first.trials] and again.best.params == first.best.params
+    with pytest.raises(ConfigError, match=r"Unknown model <class 'int'>; give a registered model's name"):
+        Tuner(int, space)

@@ -183,7 +183,8 @@ DATASETS: dict[str, BuiltinDataset] = {
 
 def _get(name: str) -> BuiltinDataset:
     if name not in DATASETS:
-        raise DataError(f"Unknown data set {name!r}; choose one of {sorted(DATASETS)} (see `autorecs datasets list`).")
+        own = " (your own file: autorecs.read_interactions(path))" if any(c in str(name) for c in "/\\.") else ""
+        raise DataError(f"Unknown data set {name!r}; choose one of {sorted(DATASETS)} (see `autorecs datasets list`){own}.")
     return DATASETS[name]
 
 

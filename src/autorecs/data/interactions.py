@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ..exceptions import DataError
+from ..exceptions import ConfigError, DataError
 from .vocab import Vocabulary
 
 DUPLICATE_POLICIES = ("last", "first", "mean", "error")
@@ -104,8 +104,9 @@ class Interactions:
         *,
         duplicates: str = "last",
         source: str = "data frame",
+        ids: str = "auto",
     ) -> "Interactions":
-        """Build from a pandas or polars DataFrame.
+        """Build from a pandas or polars DataFrame (``ids="text"``: user and item ids as text, e.g. 7 as ``"7"``).
 
         Duplicated (user, item) pairs are resolved by ``duplicates``: ``"last"``
         (default: keep the latest by timestamp, or the last row without
@@ -114,11 +115,18 @@ class Interactions:
         """
         if duplicates not in DUPLICATE_POLICIES:
             raise DataError(f"The 'duplicates' policy must be one of {DUPLICATE_POLICIES}; got {duplicates!r}.")
+        check_ids_option(ids)
         if not isinstance(frame, pd.DataFrame):
             if hasattr(frame, "to_pandas"):  # polars / pyarrow
                 frame = frame.to_pandas()
             else:
                 raise DataError(f"Expected a pandas or polars DataFrame from {source}; got {type(frame).__name__}.")
+        if isinstance(columns, dict):  # Columns(**columns): the names a user typed as a mapping
+            unknown = sorted(set(columns) - set(Columns.__dataclass_fields__))
+            if unknown:
+                raise ConfigError(f"The 'columns' of from_frame name {unknown}, which are not roles; the roles are "
+                                  f"{sorted(Columns.__dataclass_fields__)} (Columns(user=..., item=..., rating=..., timestamp=...)).")
+            columns = Columns(**columns)
         cols = columns or Columns()
         user_col = _resolve(frame, cols.user, "user", source, required=True)
         item_col = _resolve(frame, cols.item, "item", source, required=True)
@@ -129,10 +137,20 @@ class Interactions:
         keep = [c for c in (user_col, item_col, rating_col, ts_col) if c is not None]
         df = frame[keep].rename(columns={user_col: "user", item_col: "item", rating_col: "rating", ts_col: "timestamp"})
         for side, col in (("user", user_col), ("item", item_col)):
+            if ids == "text" and not df[side].isna().any():
+                df[side] = df[side].astype(str)
             values = df[side]
             if values.dtype == object and values.map(lambda v: isinstance(v, (list, tuple, dict, set, np.ndarray))).any():
                 raise DataError(f"Column '{col}' of {source} holds lists or other containers, not ids; give one {side} id "
                                 "(a number or a string) per row.")
+            kind = pd.api.types.infer_dtype(values, skipna=True) if values.dtype == object else ""
+            if kind in ("mixed", "mixed-integer"):  # 1 and "1" would be two ids, and the model could not be saved
+                number = next(v for v in values if not isinstance(v, str))
+                text = next((v for v in values if isinstance(v, str)), None)
+                raise DataError(f"Column '{col}' of {source} mixes ids of different types (e.g. {number!r} and {text!r}); give one "
+                                f"type, e.g. text: frame['{col}'].astype(str).")
+            if kind == "mixed-integer-float":  # numbers: one float column (as pandas reads 1 and 2.5)
+                df[side] = values.astype(np.float64)
         if df["user"].isna().any() or df["item"].isna().any():
             bad = "user" if df["user"].isna().any() else "item"
             raise DataError(f"Column '{user_col if bad == 'user' else item_col}' of {source} has missing ids; drop those rows.")
@@ -211,6 +229,8 @@ class Interactions:
         first appearance; otherwise they are shared with this object.
         """
         rows = np.asarray(rows)
+        if rows.size == 0:  # [] reads as float
+            rows = rows.astype(np.int64)
         users, items = self.users[rows], self.items[rows]
         uv, iv = self.user_vocab, self.item_vocab
         if compact:
@@ -265,8 +285,17 @@ def _resolve(frame: pd.DataFrame, name: str | None, role: str, source: str, requ
             return None
     raise DataError(
         f"Column '{name}' (the {role} column) is not in {source}; its columns are {list(frame.columns)}. "
-        f"Pass the right name (e.g. --{role}-col)."
+        f"Pass the right name (Columns({role}=...) in Python, --{role}-col on the command line)."
     )
+
+
+ID_OPTIONS = ("auto", "text")
+
+
+def check_ids_option(ids) -> None:
+    if ids not in ID_OPTIONS:
+        raise ConfigError(f"The 'ids' parameter must be 'auto' (ids as pandas reads them) or 'text' (as written, e.g. 007); "
+                          f"got {ids!r}.", param="ids", owner="read_interactions")
 
 
 #: Where whole seconds keep fewer than this share of a timestamp column's distinct values, the column's

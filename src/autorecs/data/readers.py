@@ -7,13 +7,14 @@ from pathlib import Path
 import pandas as pd
 
 from ..exceptions import DataError
-from .interactions import Columns, Interactions
+from .interactions import Columns, Interactions, check_ids_option
 
 _ML_NAMES = ["user", "item", "rating", "timestamp"]
 
 
-def read_frame(path: str | Path, *, sep: str | None = None) -> pd.DataFrame:
-    """Read a file into a pandas DataFrame, choosing the format from its name.
+def read_frame(path: str | Path, *, sep: str | None = None, text: bool = False) -> pd.DataFrame:
+    """Read a file into a pandas DataFrame, choosing the format from its name (``text``: the columns of a
+    text file as text, as written: ``007`` stays ``"007"``).
 
     - ``*.parquet`` / ``*.pq``: Parquet.
     - ``u.data``: MovieLens-100K (tab separated, no header).
@@ -35,17 +36,18 @@ def read_frame(path: str | Path, *, sep: str | None = None) -> pd.DataFrame:
     try:
         if name.endswith((".parquet", ".pq")):
             return pd.read_parquet(path)
+        dtype = str if text else None
         if name == "u.data":
-            return pd.read_csv(path, sep="\t", header=None, names=_ML_NAMES)
+            return pd.read_csv(path, sep="\t", header=None, names=_ML_NAMES, dtype=dtype)
         if name == "ratings.dat":
-            return pd.read_csv(path, sep="::", header=None, names=_ML_NAMES, engine="python")
+            return pd.read_csv(path, sep="::", header=None, names=_ML_NAMES, engine="python", dtype=dtype)
         if name.endswith(".inter"):
-            df = pd.read_csv(path, sep="\t")
+            df = pd.read_csv(path, sep="\t", dtype=dtype)
             df.columns = [c.split(":")[0] for c in df.columns]
             return df
         if sep is None:
             sep = "\t" if name.endswith((".tsv", ".tab")) else _sniffed_sep(path, ",") if name.endswith((".csv", ".txt")) else ","
-        return pd.read_csv(path, sep=sep)
+        return pd.read_csv(path, sep=sep, dtype=dtype)
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"The file '{path}' has no data; give a file with a header and at least one row.") from exc
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
@@ -59,10 +61,15 @@ def read_interactions(
     *,
     sep: str | None = None,
     duplicates: str = "last",
+    ids: str = "auto",
 ) -> Interactions:
-    """Read an interaction file into :class:`Interactions` (see :func:`read_frame` for formats)."""
-    frame = read_frame(path, sep=sep)
-    return Interactions.from_frame(frame, columns, duplicates=duplicates, source=f"'{path}'")
+    """Read an interaction file into :class:`Interactions` (see :func:`read_frame` for formats).
+
+    ``ids``: ``"auto"`` reads user and item ids as pandas does (``007`` is the number 7); ``"text"`` keeps
+    them as written (``"007"``, ``"7"`` two ids), e.g. for codes with leading zeros."""
+    check_ids_option(ids)
+    frame = read_frame(path, sep=sep, text=ids == "text")
+    return Interactions.from_frame(frame, columns, duplicates=duplicates, source=f"'{path}'", ids=ids)
 
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")

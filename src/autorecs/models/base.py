@@ -87,7 +87,8 @@ class FitConfig:
         if unknown:
             owner = cls.__qualname__.removesuffix("Config")
             raise ConfigError(f"{owner} has no parameter(s) {unknown}; valid names are {sorted(names)}.")
-        return cls(**params)
+        # NumPy scalars (a grid's or a data frame's values) as Python's: the config is saved as JSON
+        return cls(**{k: v.item() if isinstance(v, np.generic) else v for k, v in params.items()})
 
 
 def check_monitor(owner: str, task: str, monitor: str) -> None:
@@ -232,6 +233,8 @@ class Recommender:
         run-time option, not saved with the model."""
         if not isinstance(train, Interactions):
             raise DataError(f"fit() takes autorecs Interactions as 'train'; got {type(train).__name__}. Use Interactions.from_frame().")
+        if valid is not None and not isinstance(valid, Interactions):
+            raise DataError(f"fit() takes autorecs Interactions (or None) as 'valid'; got {type(valid).__name__}. Use Interactions.from_frame().")
         if len(train) == 0:
             raise DataError("The training data is empty; give at least one interaction.")
         if self.task == "rating" and train.ratings is None:
@@ -361,6 +364,7 @@ class Recommender:
         owner = type(self).__name__ + ".recommend"
         check_int(owner, "n", n)
         check_param(fallback in ("popular", "error"), owner, "fallback", fallback, "'popular' or 'error'")
+        check_param(isinstance(exclude_seen, (bool, np.bool_)), owner, "exclude_seen", exclude_seen, "True or False")
         users = np.atleast_1d(_id_array(users))
         codes = self.user_vocab_.codes(users)
         n_items = len(self.item_vocab_)
@@ -508,7 +512,9 @@ class Recommender:
         path = Path(path)
         meta_file = path / "model.json"
         if not meta_file.is_file():
-            raise DataError(f"'{path}' is not a saved autorecs model (no model.json); pass the --out directory of `autorecs fit`.")
+            hint = (f"; it is an `autorecs auto` run, whose model is in its 'model' folder: load '{path / 'model'}'"
+                    if (path / "model" / "model.json").is_file() else "; pass the --out directory of `autorecs fit`")
+            raise DataError(f"'{path}' is not a saved autorecs model (no model.json){hint}.")
         try:
             meta = json.loads(meta_file.read_text())
             klass = LOADABLE[meta["model"]] if meta.get("model") in LOADABLE else MODELS[meta["model"]]

@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, ClassVar
@@ -272,12 +273,14 @@ def _enqueue_grid(strategy: OptunaStrategy, space: SearchSpace) -> None:
 class Tuner:
     """Search the hyperparameters of a registered model on a train/validation split.
 
-    >>> Tuner("biased-mf", builtin_space("lambdaopt-grid", fields), strategy="grid").run(train, valid, test)  # doctest: +SKIP
+    >>> Tuner("biased-mf", builtin_space("lambdaopt-grid", "biased-mf"), strategy="grid").run(train, valid, test)  # doctest: +SKIP
+
+    ``model``: a registry name (``autorecs models`` lists them) or a registered class such as ``BiasedMF``.
     """
 
     def __init__(
         self,
-        model: str,
+        model: str | type,
         space: SearchSpace,
         *,
         strategy: str = "tpe",
@@ -296,8 +299,9 @@ class Tuner:
         from ..device import resolve_device
         from ..models import MODELS
 
-        if model not in MODELS:
-            raise ConfigError(f"Unknown model {model!r}; choose one of {sorted(MODELS)}.")
+        from .spaces import model_name
+
+        model = model_name(model)  # a name, or a registered class
         if strategy not in STRATEGIES:
             raise ConfigError(f"The 'strategy' must be one of {STRATEGIES}; got {strategy!r}.")
         if backend not in BACKENDS:
@@ -377,6 +381,7 @@ class Tuner:
             _enqueue_grid(strategy, self.space)
         if requeued:
             logger.warning("%d trial(s) interrupted earlier were queued again", requeued)
+        earlier = len(strategy.history())
         if self.backend == "local" and self.n_jobs == 1:
             run_worker(job, on_trial)
         else:
@@ -385,6 +390,10 @@ class Tuner:
             with executor(self.backend, self.n_jobs, self.ray_address, owner="Tuner") as pool:
                 _run_workers(job, self.n_jobs, strategy, pool)
         trials = strategy.history()
+        if earlier and len(trials) == earlier:
+            warnings.warn(f"The study '{self.study}' in '{self.storage}' had spent its budget ({self.budget.describe()}) in earlier runs "
+                          f"on the same model, space and data, so this run trained nothing and returns its {earlier} trials; raise "
+                          "the budget to continue it, or name another study (study=..., --study) to search afresh.", stacklevel=3)
         done = [t for t in trials if t.state == "COMPLETE"]
         best = None
         if done:
