@@ -155,6 +155,10 @@ def test_without_valid_the_refit_uses_all_the_given_rows(ratings_data):
     res = auto(ratings_data, task="rating", budget=3, families=["baseline"], progress=False, ensemble=False)
     assert res.data["validation"].startswith("a seeded random 20%")
     assert res.model.seen_.nnz == len(ratings_data)  # every (user, item) the caller gave
+    text = repr(res)  # a notebook's print: a line, not every trial's curve
+    assert text.startswith("AutoResult(task='rating', metric='rmse', trials=") and len(text) < 600 and "curve" not in text
+    frame = res.leaderboard_frame()
+    assert len(frame) == len(res.leaderboard) and "curve" not in frame.columns and frame["value"].dropna().is_monotonic_increasing
     with pytest.raises(ConfigError, match="The 'budget' parameter of auto must be"):
         parse_budget("1h30")  # an hour and thirty what: refused
 

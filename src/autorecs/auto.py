@@ -167,7 +167,7 @@ class AutoTrial:
     """Seconds from the start of the run (all runs of a resumed search counted) to the end of the trial."""
     phase: str
     """``default`` or ``search``."""
-    curve: list = field(default_factory=list)
+    curve: list = field(default_factory=list, repr=False)
     """The monitored validation value per epoch."""
     error: str | None = None
     stopped_by_budget: bool = False
@@ -205,6 +205,28 @@ class AutoResult:
     interrupted: bool = False
     """Ctrl-C ended the search early: the model was chosen among the trials finished by then."""
 
+    def __repr__(self) -> str:
+        done = sum(t.state == "COMPLETE" for t in self.leaderboard)
+        c = self.chosen or {}
+        chosen = f"{c.get('family')} #{c.get('number')} ({c.get('value'):.4g} on validation)" if c.get("value") is not None else "none"
+        final = self.final.get("kind", "none")
+        if final == "ensemble":
+            final += f" of {len(self.final.get('members', []))}"
+        test = "" if not self.test else f", test={_short(self.test)}"
+        return (f"AutoResult(task={self.task!r}, metric={self.metric!r}, trials={len(self.leaderboard)} ({done} complete), "
+                f"chosen={chosen}, final={final}{test}, seconds={self.seconds.get('total', 0.0):.1f} of {self.budget_seconds:g}"
+                + (", interrupted" if self.interrupted else "") + (f", out_dir={self.out_dir!r}" if self.out_dir else "") + ")")
+
+    def leaderboard_frame(self):
+        """The leaderboard as a pandas DataFrame, a row a trial (parameters in a column of dicts; no curves), best first."""
+        import pandas as pd
+
+        rows = [{k: v for k, v in asdict(t).items() if k != "curve"} for t in self.leaderboard]
+        frame = pd.DataFrame(rows)
+        if len(frame):
+            frame = frame.sort_values("value", ascending=self.direction == "minimize", na_position="last", kind="stable")
+        return frame.reset_index(drop=True)
+
     def to_dict(self) -> dict:
         """Everything but the fitted model, as plain data."""
         import dataclasses
@@ -212,6 +234,13 @@ class AutoResult:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("model", "leaderboard")}
         d["leaderboard"] = [asdict(t) for t in self.leaderboard]
         return d
+
+
+def _short(metrics: dict) -> dict:
+    """A metrics dict with its numbers to 4 digits (nested one level: ranking families)."""
+    def num(v):
+        return round(v, 4) if isinstance(v, float) else v
+    return {k: ({kk: num(vv) for kk, vv in v.items()} if isinstance(v, dict) else num(v)) for k, v in metrics.items()}
 
 
 class _Deadline:

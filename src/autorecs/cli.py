@@ -203,7 +203,10 @@ def split_cmd(
     if fmt not in ("csv", "parquet"):
         raise ConfigError(f"The '--format' option must be csv or parquet; got {fmt!r}.")
     check_output_dir(out_dir, overwrite=overwrite, what="split directory", flag="--out")
-    parts = split(_read(data, _columns(user_col, item_col, rating_col, timestamp_col, duplicates), flag="DATA"), protocol, seed=seed, cold=cold)
+    table = _read(data, _columns(user_col, item_col, rating_col, timestamp_col, duplicates), flag="DATA")
+    with warnings.catch_warnings():  # an empty part is refused below, in the command's own words
+        warnings.filterwarnings("ignore", message="Split .* left the")
+        parts = split(table, protocol, seed=seed, cold=cold)
     sizes = {name: len(part) for name, part in zip(("train", "valid", "test"), parts)}
     empty = [name for name, n in sizes.items() if n == 0]
     if empty:  # checked before anything is written

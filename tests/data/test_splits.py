@@ -42,7 +42,8 @@ def test_random_split_fractions_seed_and_disjointness(ratings_data):
 def test_cold_rows_are_dropped_by_default():
     rows = [("a", "x", 1.0, 1), ("a", "y", 1.0, 2), ("a", "z", 1.0, 3), ("a", "w", 1.0, 4), ("a", "v", 1.0, 5)]
     d = Interactions.from_frame(pd.DataFrame(rows, columns=["user", "item", "rating", "timestamp"]))
-    s = split(d, "temporal-60-20-20")
+    with pytest.warns(UserWarning, match="left the valid and test parts empty: all 2 of their rows had a user or an item"):
+        s = split(d, "temporal-60-20-20")
     assert len(s.test) == 0 and len(s.valid) == 0  # their items never occur in train
     s = split(d, "temporal-60-20-20", cold="keep")
     assert len(s.test) == 1 and len(s.valid) == 1
@@ -60,3 +61,22 @@ def test_bad_protocols_and_missing_timestamps():
         split(Interactions.from_frame(pd.DataFrame({"user": [1], "item": [1]})), "random-50-50-50")
     with pytest.raises(DataError, match="timestamp"):
         split(Interactions.from_frame(pd.DataFrame({"user": [1], "item": [1]})), "temporal-60-20-20")
+
+
+def test_a_split_that_leaves_a_part_empty_says_so_once():
+    import warnings
+
+    import pandas as pd
+
+    from autorecs.data import Interactions
+
+    d = Interactions.from_frame(pd.DataFrame({"user": list("aabbccddee"), "item": [1, 2, 1, 3, 2, 3, 1, 4, 5, 1], "timestamp": range(10)}))
+    with pytest.warns(UserWarning, match=r"Split 'temporal-60-20-20' left the valid and test parts empty: the protocol gave them "
+                                         r"none of the 10 rows; with so little data use a random split") as said:
+        s = split(d, "temporal-60-20-20")
+    assert len(said) == 1 and (len(s.valid), len(s.test)) == (0, 0)
+    with pytest.warns(UserWarning, match=r"all 4 of their rows had a user or an item that training lacks .*\(cold='keep'\)"):
+        split(d, "random-60-20-20", seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        split(d, "random-100-0-0", seed=0)  # empty by request

@@ -286,3 +286,26 @@ def test_loading_an_auto_run_folder_points_at_its_model(ratings_data, tmp_path):
     Popularity().fit(ratings_data, seed=0, progress=False).save(tmp_path / "run" / "model")
     with pytest.raises(DataError, match=r"is an `autorecs auto` run, whose model is in its 'model' folder: load '.*run/model'"):
         Recommender.load(tmp_path / "run")
+
+
+def test_an_empty_validation_set_is_said_not_silently_ignored(data):
+    empty = data.valid.subset([])
+    with pytest.warns(UserWarning, match=r"The validation data given to BiasedMF.fit is empty: it trains all 3 epochs without early stopping"):
+        m = BiasedMF(factors=2, epochs=3).fit(data.train, empty, seed=0, progress=False)
+    assert len(m.history_.epochs) == 3
+
+
+def test_the_signature_names_every_hyperparameter_with_its_default(make_model):
+    """help() and editors show the hyperparameters, not **params; the signature's defaults are the config's."""
+    import dataclasses
+    import inspect
+
+    model = make_model()
+    klass = type(model)
+    sig = inspect.signature(klass)
+    assert not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in sig.parameters.values())
+    config = klass.Config()
+    for f in dataclasses.fields(klass.Config):
+        assert f.name in sig.parameters and sig.parameters[f.name].default == getattr(config, f.name), f.name
+    for name in getattr(klass, "object_params", ()):
+        assert name in sig.parameters

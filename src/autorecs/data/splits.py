@@ -12,6 +12,7 @@ and models then answer with their documented fallback.
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,6 +59,17 @@ def _finish(data: Interactions, part: np.ndarray, protocol: str, cold: str) -> S
                 logger.info("%s: dropped %d %s rows with users/items unseen in train", protocol, dropped[name], name)
             rows &= warm
         parts.append(data.subset(np.flatnonzero(rows)))
+    shares = re.fullmatch(r"(?:random|global-time)-(\d+)-(\d+)-(\d+)", protocol)
+    empty = [name for k, name in ((1, "valid"), (2, "test"))  # empty, though the protocol gives it rows
+             if not len(parts[k]) and not (shares and int(shares.group(k + 1)) == 0)]
+    if empty:
+        cold_rows = sum(dropped[name] for name in empty)
+        why = (f"all {cold_rows} of their rows had a user or an item that training lacks (dropped as cold)" if cold_rows
+               else f"the protocol gave them none of the {len(data)} rows")
+        fix = ("give more data, or keep the cold rows (cold='keep')" if cold_rows
+               else "with so little data use a random split (e.g. 'random-60-20-20'), or give more data")
+        warnings.warn(f"Split {protocol!r} left the {' and '.join(empty)} part{'s' if len(empty) > 1 else ''} empty: {why}; {fix}.  "
+                      "Training then has no early stopping, and a test nothing to score.", stacklevel=4)
     return Split(*parts, protocol=protocol, dropped=dropped)
 
 

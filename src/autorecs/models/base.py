@@ -15,11 +15,13 @@ stopping, callbacks), ``predict``/``recommend`` with raw ids, and ``save``/``loa
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import os
 import shutil
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Sequence
@@ -167,6 +169,22 @@ class Recommender:
     def __init__(self, **params):
         self.config = self._checked(self.Config.from_dict(params))
 
+    def __init_subclass__(cls, **kwargs):
+        """Each model's constructor signature names its hyperparameters (the ``Config`` fields, with their
+        defaults) besides its own keyword arguments, so that ``help()``, ``inspect.signature`` and editors show
+        them instead of ``**params``."""
+        super().__init_subclass__(**kwargs)
+        own = [p for p in inspect.signature(cls.__init__).parameters.values()
+               if p.name != "self" and p.kind is not inspect.Parameter.VAR_KEYWORD]
+        taken = {p.name for p in own}
+        mine = cls.Config.__dict__.get("__annotations__", {})  # the model's own hyperparameters first, then the shared ones
+        ordered = sorted(dataclasses.fields(cls.Config), key=lambda f: f.name not in mine)
+        fields = [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, annotation=f.type,
+                                    default=f.default if f.default is not dataclasses.MISSING else f.default_factory())
+                  for f in ordered if f.name not in taken and f.init]
+        positional = [p for p in own if p.kind is not inspect.Parameter.KEYWORD_ONLY]
+        cls.__signature__ = inspect.Signature(positional + fields + [p for p in own if p.kind is inspect.Parameter.KEYWORD_ONLY])
+
     def trains_on_gpu(self) -> bool:
         """Whether this configuration can train on a GPU (``fit(device="cuda")``); models whose
         GPU path excludes some settings (λOpt, exact solves) answer for their configuration."""
@@ -253,6 +271,9 @@ class Recommender:
         self._prepare(train)
         if valid is not None and len(valid):
             valid = self._prepare_validation(valid) or valid
+        elif valid is not None and self.config.epochs > 1:  # given, but empty (e.g. a split of too little data)
+            warnings.warn(f"The validation data given to {type(self).__name__}.fit is empty: it trains all {self.config.epochs} epochs "
+                          "without early stopping; give validation rows, or valid=None to say so.", stacklevel=2)
 
         validate, monitor, mode = self._validation(valid) if valid is not None and len(valid) else (None, None, "min")
         # a field left None (a default that follows the data) shows what this fit resolved it to: ``<field>_``

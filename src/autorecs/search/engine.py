@@ -71,6 +71,11 @@ class TuneResult:
         d.update(fit_seconds=self.fit_seconds, epochs=self.epochs, n_trials=len(self.trials))
         return d
 
+    def __repr__(self) -> str:
+        best = "none" if self.best is None else f"#{self.best.number} ({self.best.value:.4g} on validation) {self.model_params}"
+        return (f"TuneResult(study={self.study!r}, strategy={self.strategy!r}, metric={self.metric!r}, trials={len(self.trials)}, "
+                f"best={best}" + ("" if self.test is None else f", test={self.test}") + f", wall_seconds={self.wall_seconds:.1f})")
+
 
 def _storage(path: str | Path | None, study: str):
     import optuna
