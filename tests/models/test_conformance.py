@@ -309,3 +309,15 @@ def test_the_signature_names_every_hyperparameter_with_its_default(make_model):
         assert f.name in sig.parameters and sig.parameters[f.name].default == getattr(config, f.name), f.name
     for name in getattr(klass, "object_params", ()):
         assert name in sig.parameters
+
+
+def test_parameters_set_after_fit_are_not_saved_beside_the_old_weights(ratings_data, tmp_path):
+    m = BiasedMF(factors=2, epochs=1).fit(ratings_data, seed=0, progress=False).set_params(factors=16)
+    with pytest.warns(UserWarning, match=r"BiasedMF is saved with the parameters its weights were fitted with \(factors=2, not 16 as set since\)"):
+        m.save(tmp_path / "m")
+    back = Recommender.load(tmp_path / "m")
+    assert back.get_params()["factors"] == 2 and back.P.shape[1] == 2
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        back.save(tmp_path / "again")  # a loaded model saves as it was

@@ -307,6 +307,7 @@ class Recommender:
         self.history_: History = best[2]
         self.fit_seconds_ = time.perf_counter() - t0
         self.fitted_ = True
+        self._fitted_params = self.get_params()  # what the weights belong to: save() writes these
         return self
 
     def _validation(self, valid: Interactions):
@@ -486,11 +487,17 @@ class Recommender:
         return path
 
     def _write(self, path: Path) -> None:
+        params = getattr(self, "_fitted_params", None) or self.get_params()
+        changed = {k: (v, self.get_params()[k]) for k, v in params.items() if self.get_params().get(k) != v}
+        if changed:
+            shown = ", ".join(f"{k}={a!r}, not {b!r}" for k, (a, b) in changed.items())
+            warnings.warn(f"{type(self).__name__} is saved with the parameters its weights were fitted with ({shown} as set since); "
+                          "fit it again to save the new ones.", stacklevel=3)
         meta = {
             "format": FORMAT_VERSION,
             "model": self.name,
             "task": self.task,
-            "params": self.get_params(),
+            "params": params,
             "train_mean": self.train_mean_,
             "train_std": self.train_std_,
             "fit_seconds": getattr(self, "fit_seconds_", None),
@@ -556,6 +563,7 @@ class Recommender:
                             "refit the model or restore the directory from a copy.") from exc
         model.fit_seconds_ = meta.get("fit_seconds")
         model.fitted_ = True
+        model._fitted_params = model.get_params()
         return model
 
     def _read_state(self, path: Path, meta: dict) -> None:
