@@ -307,3 +307,12 @@ def test_columns_as_a_mapping_and_a_missing_column_named_for_python_users():
         Interactions.from_frame(frame(who=[1, 2], what=[3, 4]), {"users": "who"})
     with pytest.raises(DataError, match=r"Pass the right name \(Columns\(user=...\) in Python, --user-col on the command line\)"):
         Interactions.from_frame(frame(who=[1, 2], item=[3, 4]))
+
+
+def test_vocabulary_codes_match_ids_spelled_in_another_type():
+    """"7" is the integer id 7 (a command line, a JSON request), 7 the text id "7", "1.5" the float id 1.5;
+    text that spells none stays unknown."""
+    assert Vocabulary([3, 7]).codes(["7", " 3", 7.0, "x", "7.5"]).tolist() == [1, 0, 1, -1, -1]
+    assert Vocabulary(["a", "7"]).codes([7, 8]).tolist() == [1, -1]
+    assert Vocabulary([1.5, 2.0]).codes(["1.5", "2", "a", 2]).tolist() == [0, 1, -1, 1]
+    assert Vocabulary(["a", 7]).codes([7, "7"]).tolist() == [1, -1]  # mixed ids: only the same value and type

@@ -321,3 +321,11 @@ def test_parameters_set_after_fit_are_not_saved_beside_the_old_weights(ratings_d
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         back.save(tmp_path / "again")  # a loaded model saves as it was
+
+
+def test_ids_given_as_text_find_integer_ids(ratings_data):
+    """recommend(["1"]) on a model with integer ids is user 1, not an unknown user given the popular items."""
+    m = BiasedMF(factors=2, epochs=1).fit(ratings_data, seed=0, progress=False)
+    user = ratings_data.user_vocab.index[0]
+    as_text, as_int = m.recommend([str(user)], n=5), m.recommend([user], n=5)
+    assert not as_text.fallback.any() and (as_text.items == as_int.items).all()

@@ -250,8 +250,7 @@ class Interactions:
     def recode(self, user_vocab: Vocabulary, item_vocab: Vocabulary) -> tuple[np.ndarray, np.ndarray]:
         """This data's users and items as codes of other vocabularies (``-1`` where unknown); integer and
         text ids that spell the same integer match (:meth:`Vocabulary.matching`)."""
-        return (user_vocab.codes(user_vocab.matching(self.user_vocab.index))[self.users],
-                item_vocab.codes(item_vocab.matching(self.item_vocab.index))[self.items])
+        return user_vocab.codes(self.user_vocab.index)[self.users], item_vocab.codes(self.item_vocab.index)[self.items]
 
     def fingerprint(self) -> str:
         """A short hash of the rows (raw user and item ids, ratings, timestamps): equal data, equal

@@ -51,10 +51,11 @@ class Vocabulary:
         return self._index
 
     def codes(self, raw) -> np.ndarray:
-        """Codes of raw ids (array-like or scalar list); ``-1`` where unknown."""
+        """Codes of raw ids (array-like or scalar list); ``-1`` where unknown.  Ids of another type that
+        spell one of these (``"7"`` for the integer 7, and back: :meth:`matching`) are that id."""
         if not isinstance(raw, (np.ndarray, pd.Series, pd.Index)):
             raw = pd.Index(list(raw))  # keeps mixed types as objects
-        return self._index.get_indexer(raw).astype(np.int32)
+        return self._index.get_indexer(self.matching(pd.Index(raw))).astype(np.int32)
 
     def matching(self, raw: pd.Index) -> pd.Index:
         """``raw`` ids in these ids' type where the two differ: integers as text for text ids; for integer
@@ -69,6 +70,10 @@ class Vocabulary:
             return pd.Index(out.to_numpy(dtype=object))
         if raw.dtype.kind in "iu" and self._index.inferred_type == "string":  # only where every id here is text
             return pd.Index(raw.astype(str), dtype=object)
+        if kind == "f" and raw.dtype.kind not in "iuf":  # float ids (a Parquet float column): text that spells a number
+            numbers = pd.to_numeric(pd.Series(raw, dtype=object).astype(str).str.strip(), errors="coerce")
+            return pd.Index(np.where(numbers.notna(), numbers.to_numpy(dtype=np.float64, na_value=np.nan), raw.to_numpy(dtype=object)),
+                            dtype=object)
         return raw
 
     def coerce(self, values, *, source: str = "the ids") -> np.ndarray:
