@@ -7,8 +7,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1] / "src" / "autorecs"
 
 LAYERS = {
-    "exceptions": 0, "kernels": 0,
-    "_rng": 1, "_progress": 1, "_toml": 1, "device": 1, "optim": 1, "executor": 1, "halving": 1,
+    "exceptions": 0, "kernels": 0, "_progress": 0,
+    "_rng": 1, "_toml": 1, "device": 1, "optim": 1, "executor": 1, "halving": 1,
     "config": 2, "trials": 2, "data": 2, "metrics": 2, "regularization": 2, "training": 2,
     "evaluation": 3,
     "lambdaopt": 4,

@@ -33,3 +33,30 @@ def test_a_dead_process_is_a_lost_worker_and_the_pool_recovers():
         with pytest.raises(WorkerLost, match="a worker process died"):
             ex.map(double_or_die, [1, -1, 2])
         assert ex.map(double_or_die, [1, 2]) == [2, 4]  # a fresh pool took over
+
+
+def warn_twice(x):
+    import warnings
+
+    from autorecs._progress import logger
+
+    warnings.warn(f"python warning {x}")
+    logger.warning("library warning %d", x)
+    return x
+
+
+def test_spawned_workers_show_warnings_as_the_front_end_does(capfd):
+    """The CLI shows warnings as one line each; a `--jobs N` worker's (a failed trial's) must not be lost."""
+    from autorecs._progress import WARNING_LINES_ENV, warning_lines
+
+    with warning_lines():
+        with executor("local", 2) as ex:
+            assert ex.map(warn_twice, [1, 2]) == [1, 2]
+    err = capfd.readouterr().err
+    for x in (1, 2):
+        assert f"warning: python warning {x}\n" in err and f"warning: library warning {x}\n" in err
+    assert WARNING_LINES_ENV not in os.environ  # put back
+    with executor("local", 2) as ex:  # outside a front end: Python's default display, the library's logger silent
+        ex.map(warn_twice, [3])
+    err = capfd.readouterr().err
+    assert "UserWarning: python warning 3" in err and "library warning 3" not in err

@@ -3,10 +3,64 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
+import warnings
 from contextlib import contextmanager
 
 logger = logging.getLogger("autorecs")
 logger.addHandler(logging.NullHandler())
+
+#: Set (to "1") while a front end shows the library's warnings as lines (:func:`warning_lines`); the
+#: processes it spawns inherit it and show theirs the same way (:func:`inherit_warning_lines`).
+WARNING_LINES_ENV = "AUTORECS_WARNING_LINES"
+
+
+class _Lines(logging.Formatter):
+    """``warning: ...`` for the library's warnings; its progress lines as they are."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = record.getMessage()
+        return text if getattr(record, "progress", False) and record.levelno < logging.WARNING else f"warning: {text}"
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    sys.stderr.write(f"warning: {message}\n")
+
+
+def _install() -> logging.Handler:
+    shown = logging.StreamHandler(sys.stderr)  # the library's warnings (a library logs to a NullHandler) as one line each,
+    shown.addFilter(lambda r: r.levelno >= logging.WARNING or getattr(r, "progress", False))  # and its progress lines
+    shown.setFormatter(_Lines())
+    logger.setLevel(min(logger.level or logging.WARNING, logging.INFO))  # progress lines are INFO records
+    logger.addHandler(shown)
+    warnings.showwarning = _show_warning
+    return shown
+
+
+@contextmanager
+def warning_lines():
+    """For a front end (the CLI): while inside, the library's logged warnings, its progress lines and Python
+    warnings go to stderr as one line each (``warning: ...``), as they happen, here and in spawned workers."""
+    previous_level, previous_env = logger.level, os.environ.get(WARNING_LINES_ENV)
+    with warnings.catch_warnings():  # filters unchanged; showwarning restored on exit
+        shown = _install()
+        os.environ[WARNING_LINES_ENV] = "1"
+        try:
+            yield
+        finally:
+            logger.removeHandler(shown)
+            logger.setLevel(previous_level)
+            if previous_env is None:
+                os.environ.pop(WARNING_LINES_ENV, None)
+            else:
+                os.environ[WARNING_LINES_ENV] = previous_env
+
+
+def inherit_warning_lines() -> None:
+    """In a spawned worker: show warnings as the front end that started it does (:func:`warning_lines`)."""
+    if os.environ.get(WARNING_LINES_ENV) == "1" and not any(isinstance(h.formatter, _Lines) for h in logger.handlers):
+        _install()
 
 
 class _NullBar:

@@ -8,7 +8,6 @@ print one sentence and exit non-zero (``--debug`` shows the traceback).
 from __future__ import annotations
 
 import json
-import logging
 import sys
 import time
 import warnings
@@ -919,35 +918,16 @@ def cross_apply_cmd(
         out.print(f"{len(crossed):,} rows with {len(model.autocross.crosses_)} cross columns and 'score' -> {path}")
 
 
-class _LogLines(logging.Formatter):
-    """``warning: ...`` for the library's warnings; its progress lines as they are."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        text = record.getMessage()
-        return text if getattr(record, "progress", False) and record.levelno < logging.WARNING else f"warning: {text}"
-
-
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    sys.stderr.write(f"warning: {message}\n")
-
-
 def main(argv: Optional[List[str]] = None) -> int:
     """Console entry point; maps autorecs errors to exit codes without tracebacks."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     if debug:
         args.remove("--debug")
-    from ._progress import logger
+    from ._progress import warning_lines
 
-    shown = logging.StreamHandler(sys.stderr)  # the library's warnings (a library logs to a NullHandler) as one line each,
-    shown.addFilter(lambda r: r.levelno >= logging.WARNING or getattr(r, "progress", False))  # and its progress lines
-    shown.setFormatter(_LogLines())
-    previous = logger.level
-    logger.setLevel(min(previous or logging.WARNING, logging.INFO))  # progress lines are INFO records
-    logger.addHandler(shown)
     try:
-        with warnings.catch_warnings():  # warnings as one line each on stderr, as they happen (filters unchanged)
-            warnings.showwarning = _show_warning
+        with warning_lines():  # the library's warnings as one line each on stderr, as they happen (workers' too)
             app(args=args, prog_name="autorecs", standalone_mode=True)
     except SystemExit as exc:
         return int(exc.code or 0) if not isinstance(exc.code, str) else 1
@@ -959,9 +939,6 @@ def main(argv: Optional[List[str]] = None) -> int:
     except KeyboardInterrupt:
         err.print("interrupted")
         return 130
-    finally:
-        logger.removeHandler(shown)
-        logger.setLevel(previous)
     return 0
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterable
 
+from ._progress import inherit_warning_lines
 from .exceptions import ConfigError, check_param
 
 BACKENDS = ("local", "ray")
@@ -58,7 +59,8 @@ class ProcessPool(Executor):
         from concurrent.futures.process import BrokenProcessPool
 
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.n_workers, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(self.n_workers, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=inherit_warning_lines)
         try:
             return list(self._pool.map(fn, jobs))
         except BrokenProcessPool as exc:
