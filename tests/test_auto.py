@@ -127,7 +127,7 @@ def test_a_run_directory_is_not_continued_on_other_data(rating_parts, ratings_da
     kw = dict(task="rating", families=["baseline"], out_dir=tmp_path / "run", progress=False, ensemble=False)
     auto(rating_parts.train, rating_parts.valid, budget=2, **kw)
     other = split(ratings_data, "random-60-20-20", seed=5)
-    with pytest.raises(ConfigError, match="holds an auto run with other train, valid; give another output directory, or overwrite"):
+    with pytest.raises(ConfigError, match=r"holds an auto run with other training data, validation data; give another output directory, or start again there \(--overwrite"):
         auto(other.train, other.valid, budget=2, **kw)
     fresh = auto(other.train, other.valid, budget=2, overwrite=True, **kw)  # cleared and started again
     assert fresh.leaderboard[0].phase == "default" and fresh.leaderboard[0].number == 0
@@ -268,8 +268,10 @@ def test_recency_is_searched_only_on_data_with_timestamps(implicit_data):
     frame = implicit_data.to_frame().drop(columns="timestamp")
     from autorecs.data import Interactions
 
-    res = auto(Interactions.from_frame(frame), task="ranking", budget=6, families=["ease"], progress=False, ensemble=False)
+    res = auto(Interactions.from_frame(frame), task="ranking", budget=6, families=["ease"], progress=False, ensemble=False,
+               metric="ndcg@10")  # a bare ranking metric is the conventional family's, and says so
     assert len(res.leaderboard) > 1 and all(t.state == "COMPLETE" and "recency" not in t.params for t in res.leaderboard)
+    assert res.metric == "topk.ndcg@10"
 
 
 def test_time_the_reserve_overestimated_is_searched_after_the_first_selection(rating_parts, monkeypatch):
@@ -338,3 +340,44 @@ def test_ctrl_c_finishes_with_the_trials_done_and_says_so(rating_parts, tmp_path
     assert res.interrupted and 3 <= len(res.leaderboard) < 10
     assert json.loads((tmp_path / "run" / "result.json").read_text())["interrupted"] is True
     assert "interrupted (Ctrl-C)" in (tmp_path / "run" / "report.html").read_text()
+
+
+def test_the_same_command_again_returns_the_finished_run(rating_parts, tmp_path):
+    """A finished run rerun with its budget: nothing is searched or refit again (the budget's last seconds used to
+    replace the shipped ensemble by a worse single model); a larger budget continues it."""
+    kw = dict(task="rating", families=["baseline", "biased-mf-als"], out_dir=tmp_path / "run", progress=False)
+    first = auto(rating_parts.train, rating_parts.valid, budget=4, **kw)
+    saved = (tmp_path / "run" / "result.json").read_text()
+    with pytest.warns(UserWarning, match=r"finished within its budget \(4 s\); nothing more to do"):
+        again = auto(rating_parts.train, rating_parts.valid, budget=4, test=rating_parts.test, **kw)
+    assert len(again.leaderboard) == len(first.leaderboard) and again.final == first.final and again.chosen == first.chosen
+    assert (tmp_path / "run" / "result.json").read_text() == saved and again.test["rmse"] < 1.2  # the test given now, scored
+    u, i = rating_parts.test.user_vocab.ids(rating_parts.test.users[:20]), rating_parts.test.item_vocab.ids(rating_parts.test.items[:20])
+    np.testing.assert_allclose(again.model.predict(u, i), first.model.predict(u, i), rtol=1e-6)
+    more = auto(rating_parts.train, rating_parts.valid, budget=7, **kw)
+    assert len(more.leaderboard) > len(first.leaderboard)
+    assert more.leaderboard[len(first.leaderboard)].elapsed >= first.seconds["total"]  # the clock counts the first run's refit too
+
+
+def test_the_report_describes_the_model_that_shipped(rating_parts, tmp_path):
+    """Its parameters, its highlighted rows and its learning curves are the final model's trials, not the best single trial's."""
+    import re
+
+    from autorecs.report import write_auto_report
+
+    res = auto(rating_parts.train, rating_parts.valid, task="rating", budget=4, families=["baseline", "biased-mf-als"],
+               out_dir=tmp_path / "run", progress=False, ensemble=False)
+    by = {t.number: t for t in res.leaderboard}
+    done = sorted((t for t in res.leaderboard if t.state == "COMPLETE"), key=lambda t: t.value)
+    other = next(t for t in done if t.number != res.final["trial"])  # pretend this one shipped instead
+    res.final = {**res.final, "trial": other.number, "family": other.family, "valid": other.value}
+    page = write_auto_report(res, tmp_path / "r.html").read_text()
+    highlighted = re.findall(r"<tr class='chosen'><td>\d+</td><td>#(\d+)</td>", page)
+    assert highlighted == [str(other.number)]
+    assert f"the single trial <b>#{other.number} {other.family}</b>" in page
+    import html
+
+    from autorecs.report import _short
+    assert html.escape(json.dumps(_short(by[other.number].params), indent=1, default=str)) in page  # its parameters, in full
+    assert f"The best single trial on validation, #{res.chosen['trial']}" in page
+    assert "Recommender.load(" in page and "autorecs recommend --model" in page and "seed 0" in page

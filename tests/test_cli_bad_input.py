@@ -208,6 +208,7 @@ def test_errors_name_the_flag_not_the_python_parameter(capsys, files, tmp_path, 
     (["auto", "--task", "ratings"], "The '--task' option must be 'rating' or 'ranking'"),
     (["auto", "--task", "rating", "--families", "ease"], "Unknown rating families ['ease']"),
     (["auto", "--task", "rating", "--jobs", "0"], "The '--jobs' option must be an int >= 1"),
+    (["auto", "--task", "rating", "--families", " , "], "The '--families' option names no family; got ' , '"),
 ])
 def test_auto_mistakes(capsys, files, tmp_path, args, phrase):
     folder, path = files
@@ -286,3 +287,21 @@ def test_progress_lines_are_shown_without_the_warning_prefix(capsys, monkeypatch
     monkeypatch.setattr(cli, "app", emit)
     assert cli.main(["auto"]) == 0
     assert capsys.readouterr().err == "auto    1.0s  baseline  default rmse=0.9\n"
+
+
+def test_an_interrupted_auto_run_exits_130_after_writing_its_model(capsys, files, tmp_path, monkeypatch):
+    """Ctrl-C: a model is written (chosen among the finished trials), but scripts can tell the run is unfinished."""
+    import autorecs.auto as A
+
+    folder, path = files
+    original = A._Run.run_batch
+
+    def pressed(self, requests):
+        if len(self.trials) >= 2:
+            raise KeyboardInterrupt
+        return original(self, requests)
+
+    monkeypatch.setattr(A._Run, "run_batch", pressed)
+    code, out, err = run(capsys, "auto", "--train", path, "--task", "rating", "--budget", "30", "--families", "baseline,biased-mf-als",
+                         "--out", tmp_path / "a")
+    assert code == 130 and (tmp_path / "a" / "model" / "model.json").exists() and "interrupted" in out

@@ -29,10 +29,12 @@ result saves like any model (``autorecs evaluate`` / ``recommend`` load it) next
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
 import time
+import warnings
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -42,7 +44,7 @@ from ._progress import logger
 from .data.interactions import Interactions
 from .data.splits import random_split, temporal_user_split
 from .evaluation import evaluate
-from .exceptions import ConfigError, DataError, check_output_dir
+from .exceptions import AutorecsError, ConfigError, DataError, check_output_dir
 from .halving import successive_halving
 from .metrics.rating import mae, rmse
 from .metrics.registry import lower_is_better
@@ -374,7 +376,7 @@ class _Run:
         self._bests: dict[str | None, AutoTrial] = {}
         for t in self.trials:
             self._note_best(t)
-        self.offset = max((t.elapsed for t in self.trials), default=0.0)  # a resumed run continues the clock
+        self.offset = max([t.elapsed for t in self.trials] + [self._spent_before()])  # a resumed run continues the clock
         self.t0 = time.perf_counter()
         self.models: dict[int, Recommender] = {}  # the best few trials' fitted models (for the ensemble)
         self.ensemble_log: list[dict] = []  # ensemble selection: the blend and its validation value per round
@@ -429,6 +431,19 @@ class _Run:
         members = self.ensemble_candidates()[:3] if self.ensemble else []
         cost = max(single, sum(self._refit_cost(self._kept[n]) for n in members))
         return cost + (SELECTION_SHARE + AFTER_SHARE) * self.budget + 0.5
+
+    def _spent_before(self) -> float:
+        """Seconds the earlier runs in this directory spent in all (their ensemble, refit and report included:
+        an interrupted run's too), as their ``clock.json`` says; 0 for a new run."""
+        path = None if self.out_dir is None else self.out_dir / "clock.json"
+        try:
+            return float(json.loads(path.read_text())["elapsed"]) if path is not None and path.exists() else 0.0
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+            return 0.0
+
+    def save_clock(self) -> None:
+        if self.out_dir is not None:
+            (self.out_dir / "clock.json").write_text(json.dumps({"elapsed": self.elapsed()}))
 
     # records
     def _load_trials(self) -> list[AutoTrial]:
@@ -837,6 +852,8 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
         raise ConfigError(f"The 'task' must be 'rating' or 'ranking'; got {task!r}.")
     seconds = parse_budget(budget)
     metric = metric or ("rmse" if task == "rating" else "topk.ndcg@50")
+    if task == "ranking" and "." not in metric:  # a bare metric is the conventional family's: say so everywhere
+        metric = f"topk.{metric}"
     known = {f.name: f for f in FAMILIES[task]}
     bad = [n for n in (families or []) if n not in known]
     if bad:
@@ -862,6 +879,7 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
                    else "a seeded random 20% of the given training data")
     data_info = {name: {"rows": len(d), "users": d.n_users, "items": d.n_items} for name, d in (("train", train), ("valid", valid))}
     data_info["validation"] = holdout or "given (--valid)"
+    data_info["seed"] = seed
     if len(valid) == 0:
         raise DataError("The validation data is empty (e.g. every user has too few interactions for a split); give --valid "
                         "(valid=...) or more data.")
@@ -869,6 +887,15 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
     if not ((vu >= 0) & (vi >= 0)).any():
         raise DataError("No validation row has a user and an item that the training data has; every choice would be blind. "
                         "Give validation data that shares users and items with the training data.")
+    full = given if holdout is not None else None  # the refit's data (below, when validation was given)
+    done = _finished(out, seconds)
+    if done is not None:  # the same command again: the finished run's result, not a worse one from the budget's last seconds
+        warnings.warn(f"The auto run in '{out}' finished within its budget ({done.budget_seconds:g} s); nothing more to do, so "
+                      "this returns its result.  Give a larger budget to continue it, or another output directory (or "
+                      "overwrite) to start again.", stacklevel=2)
+        if test is not None:  # scored once more, on the test given now
+            done.test = _score(done.model, test, task, exclude=[full if full is not None else Interactions.concat(train, valid)])
+        return done
     run = _Run(task, train, valid, metric, seed, seconds, out, chosen_fams, device, progress, ensemble)
     if run.valid_score is not valid:
         data_info["scored_on"] = (f"{len(run.valid_score)} of the {len(valid)} validation rows: the seeded half that λOpt holds "
@@ -888,6 +915,9 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
             t_ens = run.elapsed() - search_s
             picked, t_more, t_ens2 = _search_on(run, picked, t_ens)
             search_s, t_ens = search_s + t_more, t_ens + t_ens2
+    # why a single model ships, when it does (the report says it)
+    ens_note = ("ensembles were switched off" if not ensemble else "fewer than two models were kept for an ensemble"
+                if len(run.ensemble_candidates()) < 2 else f"no ensemble beat it on validation by more than {100 * ENSEMBLE_MARGIN:.1f}%")
     best = run.best()
     if best is None:
         errors = [t for t in run.trials if t.error]
@@ -897,7 +927,7 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
         raise ConfigError(f"No trial finished within the budget of {seconds:.0f} s; give a larger budget.")
     # train + validation for the refit; a validation part split off here is the given data again (the split drops
     # cold validation rows, which the refit must not lose)
-    full = given if holdout is not None else Interactions.concat(train, valid)
+    full = full if full is not None else Interactions.concat(train, valid)
     ens_info = None
     if picked is not None:
         members, weights, value = picked
@@ -908,6 +938,7 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
             ens_info = {"members": [{"trial": n, "family": by[n].family, "weight": w / sum(weights)} for n, w in zip(members, weights)],
                         "valid": value, "best_single_valid": best.value}
         else:
+            ens_note = f"an ensemble scored {value:.4f} on validation, but the budget left no time to refit its members"
             picked = None
     refit_s = 0.0
     if picked is None:
@@ -931,13 +962,16 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
         result.final = {"kind": "ensemble", "valid": ens_info["valid"], "members": ens_info["members"]}
         if run.sign * (ens_info["valid"] - best.value) > 0 and not run.families[best.family].refit:
             result.final["why"] = (f"#{best.number} {best.family} scored better on validation, but it cannot be refit on the "
-                                   f"validation rows, which are worth about {100 * REFIT_GAIN:.0f}% to the refit members")
+                                   f"validation rows, which the refit members gain: assumed worth {100 * REFIT_GAIN:.0f}% of the "
+                                   "metric (REFIT_GAIN, from measured refits: benchmarks/README.md)")
     else:
         result.final = {"kind": "single", "trial": single.number, "family": single.family, "valid": single.value,
-                        "refit": "train + validation" if run.families[single.family].refit else "train only (λOpt learns Λ on validation)"}
+                        "refit": "train + validation" if run.families[single.family].refit else "train only (λOpt learns Λ on validation)",
+                        "ensemble": ens_note}
         if single is not best:
             result.final["why"] = (f"#{best.number} {best.family} was better on validation by less than {100 * REFIT_GAIN:.0f}%, "
-                                   "but cannot be refit on the validation rows")
+                                   "but cannot be refit on the validation rows, which the refit model gains (assumed worth "
+                                   f"{100 * REFIT_GAIN:.0f}%: REFIT_GAIN, from measured refits: benchmarks/README.md)")
     if test is not None:
         result.test = _score(model, test, task, exclude=[full])
     if out is not None:
@@ -947,11 +981,29 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
         result.out_dir = str(out)
         result.report = str(write_auto_report(result, out / "report.html"))
         (out / "result.json").write_text(json.dumps(result.to_dict(), indent=2, default=str))
+        run.save_clock()
     return result
 
 
 #: What an auto run writes in its directory (removed by ``overwrite=True`` before a new run).
-RUN_FILES = ("run.json", "trials.jsonl", "studies.journal", "leaderboard.jsonl", "result.json", "report.html", "model")
+RUN_FILES = ("run.json", "trials.jsonl", "studies.journal", "leaderboard.jsonl", "result.json", "report.html", "model", "clock.json")
+
+
+def _finished(out: Path | None, seconds: float) -> AutoResult | None:
+    """The result of the run in ``out`` if it finished (not interrupted) with a budget of at least ``seconds``."""
+    path = None if out is None else out / "result.json"
+    if path is None or not path.exists() or not (out / "model" / "model.json").exists():
+        return None
+    try:
+        d = json.loads(path.read_text())
+        if d.get("interrupted") or float(d["budget_seconds"]) < seconds:
+            return None
+        fields = {f.name for f in dataclasses.fields(AutoResult)} - {"model", "leaderboard"}
+        result = AutoResult(model=Recommender.load(out / "model"), leaderboard=[AutoTrial(**t) for t in d["leaderboard"]],
+                            **{k: v for k, v in d.items() if k in fields})
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError, AutorecsError):  # damaged: the run goes on as a continued one
+        return None
+    return result
 
 
 def _prepare_out(out: Path, identity: dict, overwrite: bool) -> Path:
@@ -963,9 +1015,10 @@ def _prepare_out(out: Path, identity: dict, overwrite: bool) -> Path:
     if marker.exists() and not overwrite:
         known = json.loads(marker.read_text())
         if known != identity:
-            differs = sorted(k for k in identity if known.get(k) != identity[k])
+            words = {"train": "training data", "valid": "validation data", "scored_on": "validation rows scored"}
+            differs = sorted(words.get(k, k) for k in identity if known.get(k) != identity[k])
             raise ConfigError(f"The output directory '{out}' holds an auto run with other {', '.join(differs)}; "
-                              "give another output directory, or overwrite it (overwrite=True, --overwrite) to start again.")
+                              "give another output directory, or start again there (--overwrite; overwrite=True in Python).")
         return out
     if overwrite:
         for name in RUN_FILES:

@@ -655,7 +655,9 @@ def auto_cmd(
     flags = {"budget": "--budget", "monitor": "--metric", "n_jobs": "--jobs", "backend": "--backend"}
     try:
         seconds = parse_budget(budget)
-        names = [f.strip() for f in families.split(",") if f.strip()] if families else None
+        names = [f.strip() for f in families.split(",") if f.strip()] if families is not None else None
+        if names == []:
+            raise ConfigError(f"The '--families' option names no family; got {families!r}. Leave it out for the default families.")
         cols = _columns(user_col, item_col, rating_col if task == "rating" else "none", timestamp_col, duplicates)
         need = task == "rating"
         data = [_read(train, cols, need_ratings=need), _read(valid, cols, flag="--valid", need_ratings=need) if valid else None,
@@ -666,7 +668,8 @@ def auto_cmd(
     except ConfigError as exc:
         raise exc.as_option(flags) from None
     if as_json:
-        return _emit_json(res.to_dict())
+        _emit_json(res.to_dict())
+        raise typer.Exit(130 if res.interrupted else 0)
     c, sec = res.chosen, res.seconds
     table = Table("", "value", title=f"autorecs auto: {task}, validation {res.metric}")
     table.add_row("best single trial", f"#{c['trial']} {c['family']}: {c['valid']:.4f}")
@@ -688,6 +691,8 @@ def auto_cmd(
                              f"search {sec['search']:.1f}, refit {sec['refit']:.1f}")
     out.print(table)
     out.print(f"Model: {out_dir / 'model'} (autorecs evaluate/recommend --model ...); report: {res.report}")
+    if res.interrupted:  # a model was written, but the run is not finished: scripts can tell (exit 130)
+        raise typer.Exit(130)
 
 
 # ---------------------------------------------------------------- quickstart

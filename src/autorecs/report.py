@@ -50,9 +50,12 @@ def _curves_figure(result, finalists) -> str | None:
     curves = [(t, c) for t, c in curves if len(c) > 1]
     if not curves:
         return None
+    from matplotlib.ticker import MaxNLocator
+
     fig, ax = _subplots(figsize=(7.2, 4.0))
     for t, c in curves:
         ax.plot(range(1, len(c) + 1), c, marker=".", label=f"#{t.number} {t.family}")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel(f"validation {result.metric}")
     ax.grid(alpha=0.3)
@@ -118,12 +121,50 @@ def _families_table(result) -> str:
             + "".join(rows) + "</table>")
 
 
+def _shipped(result) -> list[int]:
+    """The trials whose models make up the saved model: the ensemble's members, or the single final trial."""
+    final = result.final or {}
+    if final.get("kind") == "ensemble":
+        return [m["trial"] for m in final.get("members", [])]
+    return [final.get("trial", result.chosen["trial"])]
+
+
+def _params_block(t) -> str:
+    shown = _short(t.params)
+    return ("<pre>" + html.escape(json.dumps(shown, indent=1, default=str)) + "</pre>") if shown else "<p class='small'>all at their defaults</p>"
+
+
+_BLEND = {"rating": "the weighted average of the members' predicted ratings",
+          "ranking": "the weighted sum of the members' scores, each standardised per user first (mean 0, standard deviation 1 "
+                     "over the items), since members score on different scales"}
+
+
+def _use_section(result) -> str:
+    """How to use the model and what reproduces the run."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        __version__ = version("autorecs")
+    except PackageNotFoundError:  # the sources run without being installed
+        __version__ = "(not installed)"
+    model = f"{result.out_dir}/model" if result.out_dir else "OUT/model"
+    d = result.data or {}
+    return ("<h2>Using the model</h2>"
+            f"<p>Command line: <code>autorecs recommend --model {html.escape(model)} --user USER_ID</code> (also <code>evaluate</code>, "
+            f"<code>predict</code>).  Python: <code>from autorecs import Recommender; model = Recommender.load('{html.escape(model)}')</code>, "
+            "then <code>model.recommend([user_id], n=10)</code> or <code>model.predict(users, items)</code>.</p>"
+            f"<p class='small'>autorecs {html.escape(__version__)}; seed {html.escape(str(d.get('seed', '–')))}; rerun the same command with the "
+            "same output directory to continue the run (a finished run returns its result), or give a larger budget to search on.</p>")
+
+
 def write_auto_report(result, path: str | Path) -> Path:
     """Write ``report.html`` for an :class:`~autorecs.auto.AutoResult`."""
     sign = 1.0 if result.direction == "minimize" else -1.0
     rows = sorted(result.leaderboard, key=lambda t: (t.state != "COMPLETE", sign * (t.value if t.value is not None else 0.0), t.number))
-    finalists = [t for t in rows if t.state == "COMPLETE"][:3]
+    by = {t.number: t for t in result.leaderboard}
+    shipped = _shipped(result)
     c, sec = result.chosen, result.seconds
+    finalists = [by[n] for n in shipped if n in by] + ([by[c["trial"]]] if c["trial"] not in shipped and c["trial"] in by else [])
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>autorecs auto: {result.task}</title>",
              f"<style>{_STYLE}</style></head><body>",
              f"<h1>autorecs auto — {html.escape(result.task)} task, validation {html.escape(result.metric)}</h1>",
@@ -138,50 +179,60 @@ def write_auto_report(result, path: str | Path) -> Path:
         parts.append("<h2>Data</h2><table><tr><th></th><th>rows</th><th>users</th><th>items</th></tr>"
                      + "".join(f"<tr><td>{k}</td><td>{d[k]['rows']:,}</td><td>{d[k]['users']:,}</td><td>{d[k]['items']:,}</td></tr>"
                                for k in ("train", "valid") if k in d)
-                     + f"</table><p class='small'>Validation: {html.escape(str(d.get('validation', '')))}.</p>")
+                     + f"</table><p class='small'>Validation: {html.escape(str(d.get('validation', '')))}."
+                     + (f"  Trials are scored on {html.escape(str(d['scored_on']))}." if d.get("scored_on") else "") + "</p>")
     parts.append("<h2>Result</h2>")
     final = result.final or {}
     if final.get("kind") == "ensemble":
         e = result.ensemble
-        parts.append(f"<p>Final model: an <b>ensemble</b>, validation {_fmt(e['valid'])} against {_fmt(e['best_single_valid'])} for the "
-                     "best single trial; its members were refit on train + validation:</p>"
-                     "<table><tr><th>trial</th><th>family</th><th>weight</th></tr>"
-                     + "".join(f"<tr><td>#{m['trial']}</td><td>{html.escape(m['family'])}</td><td>{m['weight']:.2f}</td></tr>" for m in e["members"])
+        parts.append(f"<p>Final model: an <b>ensemble</b> of {len(e['members'])} trials, validation {_fmt(e['valid'])} against "
+                     f"{_fmt(e['best_single_valid'])} for the best single trial.  It predicts {_BLEND[result.task]}; its members "
+                     "were chosen by greedy ensemble selection on validation (Caruana et al., 2004) and refit on train + validation.</p>"
+                     "<table><tr><th>trial</th><th>family</th><th>weight</th><th>validation</th><th>parameters</th></tr>"
+                     + "".join(f"<tr><td>#{m['trial']}</td><td>{html.escape(m['family'])}</td><td>{m['weight']:.2f}</td>"
+                               f"<td>{_fmt(by[m['trial']].value) if m['trial'] in by else '–'}</td>"
+                               f"<td><code>{html.escape(json.dumps(_short(by[m['trial']].params), default=str)) if m['trial'] in by else ''}</code></td></tr>"
+                               for m in e["members"])
                      + "</table>")
     else:
-        by = {t.number: t for t in result.leaderboard}
-        f = by.get(final.get("trial", c["trial"]), by.get(c["trial"]))
-        why = ("no ensemble beat it on validation by more than 0.1%" if result.ensemble_tried else "ensembles were switched off")
+        f = by.get(shipped[0], by.get(c["trial"]))
+        why = final.get("ensemble") or ("no ensemble beat it on validation" if result.ensemble_tried else "ensembles were switched off")
         refit_on = final.get("refit", "train + validation")
         epochs = f.best_epoch if refit_on == "train + validation" and f.best_epoch else None
         parts.append(f"<p>Final model: the single trial <b>#{f.number} {html.escape(f.family)}</b> ({html.escape(f.model)}), "
                      f"validation {html.escape(result.metric)} {_fmt(f.value)}; trained again on {html.escape(refit_on)}"
-                     + (f" for {epochs} epoch{'s' if epochs != 1 else ''}" if epochs else "") + f" ({why}).</p>")
-        if final.get("why"):
-            parts.append(f"<p class='small'>Not the best on validation: {html.escape(final['why'])}.</p>")
-    shown = _short(c["params"])
-    parts.append("<p class='small'>Its parameters (the others at the model's defaults, `autorecs models " + html.escape(c["model"]) + "`):</p>"
-                 + ("<pre>" + html.escape(json.dumps(shown, indent=1, default=str)) + "</pre>" if shown else "<p>all at their defaults</p>"))
+                     + (f" for {epochs} epoch{'s' if epochs != 1 else ''}" if epochs else "") + f" ({html.escape(why)}).</p>")
+        parts.append("<p class='small'>Its parameters (the others at the model's defaults: <code>autorecs models "
+                     + html.escape(f.model) + "</code>):</p>" + _params_block(f))
+    if c["trial"] not in shipped and c["trial"] in by:
+        b = by[c["trial"]]
+        parts.append(f"<p class='small'>The best single trial on validation, #{b.number} {html.escape(b.family)} ({_fmt(b.value)}), is not "
+                     f"in the final model" + (f": {html.escape(final['why'])}." if final.get("why") else ".") + "</p>")
     if result.test:
         parts.append("<p>Test (scored once, after every choice):</p>" + _metrics_table(result.test))
     parts.append("<h2>Families</h2>" + _families_table(result))
     parts.append("<h2>Best so far against time, per family</h2>")
     parts.append(f"<img alt='best validation value so far against seconds, one line per family' src='{_best_so_far_figure(result)}'>")
     curves = _curves_figure(result, finalists)
+    parts.append("<h2>Learning curves of the final model's trials</h2>")
     if curves:
-        parts.append("<h2>Learning curves of the finalists</h2>")
-        parts.append(f"<img alt='validation value per epoch of the best three trials' src='{curves}'>")
+        parts.append(f"<img alt='validation value per epoch of the trials in the final model' src='{curves}'>")
+    else:
+        parts.append("<p class='small'>None to draw: the final model's trials trained in one step or one epoch (closed-form "
+                     "models such as EASE, popularity and item-kNN have no learning curve).</p>")
     parts.append("<h2 id='leaderboard'>Leaderboard</h2><table id='leaderboard-table'><tr><th>rank</th><th>trial</th><th>family</th>"
                  f"<th>phase</th><th>validation {html.escape(result.metric)}</th><th>fit s</th><th>epochs</th><th>best epoch</th>"
                  "<th>at s</th><th>parameters</th></tr>")
     for rank, t in enumerate(rows, 1):
-        cls = "chosen" if t.number == c["trial"] else ("failed" if t.state != "COMPLETE" else "")
+        cls = "chosen" if t.number in shipped else ("failed" if t.state != "COMPLETE" else "")
         note = html.escape(t.error or "") + (" (cut short by the budget)" if getattr(t, "stopped_by_budget", False) else "")
         parts.append(f"<tr class='{cls}'><td>{rank}</td><td>#{t.number}</td><td>{html.escape(t.family)}</td><td>{t.phase}</td>"
                      f"<td>{_fmt(t.value) if t.state == 'COMPLETE' else t.state}</td><td>{t.fit_seconds:.1f}</td><td>{t.epochs}</td>"
                      f"<td>{_fmt(t.best_epoch)}</td><td>{t.elapsed:.0f}</td><td><code>{html.escape(json.dumps(_short(t.params), default=str))}</code>"
                      f"{' ' + note if note else ''}</td></tr>")
-    parts.append("</table><p class='small'>Written by autorecs.</p></body></html>")
+    parts.append("</table><p class='small'>Highlighted: the trials in the final model.</p>")
+    parts.append(_use_section(result))
+    parts.append("</body></html>")
     path = Path(path)
     path.write_text("\n".join(parts), encoding="utf-8")
     return path

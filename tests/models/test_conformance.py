@@ -329,3 +329,9 @@ def test_ids_given_as_text_find_integer_ids(ratings_data):
     user = ratings_data.user_vocab.index[0]
     as_text, as_int = m.recommend([str(user)], n=5), m.recommend([user], n=5)
     assert not as_text.fallback.any() and (as_text.items == as_int.items).all()
+
+
+def test_recommendations_unpack_and_index_as_a_pair(ratings_data):
+    recs = Popularity().fit(ratings_data, seed=0, progress=False).recommend([0, 1], n=3)
+    items, scores = recs
+    assert recs[0] is items and recs[1] is scores and items.shape == (2, 3)

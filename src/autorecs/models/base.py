@@ -129,6 +129,10 @@ class Recommendations:
     def __iter__(self):
         return iter((self.items, self.scores))
 
+    def __getitem__(self, i):
+        """``items, scores = recs`` and ``recs[0]`` (the items), as for a pair."""
+        return (self.items, self.scores)[i]
+
     def __repr__(self) -> str:
         return f"Recommendations({self.items.shape[0]} users x {self.items.shape[1]}, {int(self.fallback.sum())} fallback)"
 
