@@ -206,8 +206,10 @@ def write_auto_report(result, path: str | Path) -> Path:
                      + html.escape(f.model) + "</code>):</p>" + _params_block(f))
     if c["trial"] not in shipped and c["trial"] in by:
         b = by[c["trial"]]
+        reason = (f": {html.escape(final['why'])}." if final.get("why")
+                  else ": the ensemble scored better on validation." if final.get("kind") == "ensemble" else ".")
         parts.append(f"<p class='small'>The best single trial on validation, #{b.number} {html.escape(b.family)} ({_fmt(b.value)}), is not "
-                     f"in the final model" + (f": {html.escape(final['why'])}." if final.get("why") else ".") + "</p>")
+                     f"in the final model{reason}</p>")
     if result.test:
         parts.append("<p>Test (scored once, after every choice):</p>" + _metrics_table(result.test))
     parts.append("<h2>Families</h2>" + _families_table(result))
