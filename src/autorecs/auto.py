@@ -848,6 +848,7 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
     """
     from .device import resolve_device
 
+    started = time.perf_counter()  # the budget counts this call's preparation too (the holdout split, the checks)
     if task not in FAMILIES:
         raise ConfigError(f"The 'task' must be 'rating' or 'ranking'; got {task!r}.")
     seconds = parse_budget(budget)
@@ -897,6 +898,7 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
             done.test = _score(done.model, test, task, exclude=[full if full is not None else Interactions.concat(train, valid)])
         return done
     run = _Run(task, train, valid, metric, seed, seconds, out, chosen_fams, device, progress, ensemble)
+    run.t0 = started
     if run.valid_score is not valid:
         data_info["scored_on"] = (f"{len(run.valid_score)} of the {len(valid)} validation rows: the seeded half that λOpt holds "
                                   "out (the other half teaches its Λ); every trial is scored on these")
