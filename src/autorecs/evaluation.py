@@ -187,4 +187,4 @@ def _warn_trained_pairs(model, ev: Evaluator) -> None:
         effect = ("its error figures are optimistic" if ev.task == "rating"
                   else "a ranking excludes items seen in training, so these can never be hit and the figures are too low")
         warnings.warn(f"{n_trained} of the {n_pairs} (user, item) pairs evaluated ({n_trained / n_pairs:.0%}) are pairs the model "
-                      f"was trained on: {effect}; evaluate on held-out rows (autorecs.split).", stacklevel=3)
+                      f"was trained on: {effect}; evaluate on held-out rows (`autorecs split`, or autorecs.split in Python).", stacklevel=3)
