@@ -10,7 +10,7 @@ import pytest
 from autorecs import Recommender
 from autorecs.auto import FAMILIES, auto, parse_budget
 from autorecs.data import split
-from autorecs.exceptions import ConfigError
+from autorecs.exceptions import ConfigError, DataError
 
 
 @pytest.fixture(scope="module")
@@ -354,9 +354,43 @@ def test_the_same_command_again_returns_the_finished_run(rating_parts, tmp_path)
     assert (tmp_path / "run" / "result.json").read_text() == saved and again.test["rmse"] < 1.2  # the test given now, scored
     u, i = rating_parts.test.user_vocab.ids(rating_parts.test.users[:20]), rating_parts.test.item_vocab.ids(rating_parts.test.items[:20])
     np.testing.assert_allclose(again.model.predict(u, i), first.model.predict(u, i), rtol=1e-6)
+    with pytest.warns(UserWarning, match="nothing more to do"):
+        again = auto(rating_parts.train, rating_parts.valid, budget=4, **kw)  # no test now: no test figures from before
+    assert again.test is None and "chosen=none" not in repr(again)
+    assert f"chosen=#{first.chosen['trial']} {first.chosen['family']}" in repr(again)
+    # a continued run never ships a model worse on validation than the one the run had: pretend the first was unbeatable
+    record = json.loads(saved)
+    record["final"]["valid"] = 0.0
+    (tmp_path / "run" / "result.json").write_text(json.dumps(record))
     more = auto(rating_parts.train, rating_parts.valid, budget=7, **kw)
     assert len(more.leaderboard) > len(first.leaderboard)
     assert more.leaderboard[len(first.leaderboard)].elapsed >= first.seconds["total"]  # the clock counts the first run's refit too
+    assert more.final == record["final"]
+    np.testing.assert_allclose(more.model.predict(u, i), first.model.predict(u, i), rtol=1e-6)
+    with pytest.warns(UserWarning, match="nothing more to do") as said:  # ensembles switched off: another run, not this one
+        auto(rating_parts.train, rating_parts.valid, budget=7, **kw)
+    assert len(said) == 1
+    other = auto(rating_parts.train, rating_parts.valid, budget=7, **{**kw, "ensemble": False})
+    assert other.ensemble_tried is False and other.final["kind"] == "single"
+
+
+def test_an_empty_test_is_refused_before_the_budget_is_spent(rating_parts):
+    from autorecs.search import Budget, Tuner, builtin_space
+
+    empty = rating_parts.test.subset([])
+    with pytest.raises(DataError, match="The test data given to auto is empty"):
+        auto(rating_parts.train, rating_parts.valid, task="rating", budget=60, families=["baseline"], test=empty, progress=False)
+    with pytest.raises(DataError, match=r"The test data given to Tuner.run is empty"):
+        Tuner("biased-mf", builtin_space("lambdaopt-grid", "biased-mf"), strategy="grid", budget=Budget(trials=1)).run(
+            rating_parts.train, rating_parts.valid, empty)
+
+
+def test_the_default_holdout_of_ranking_data_says_nothing_of_its_empty_valid_part(implicit_data):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        auto(implicit_data, task="ranking", budget=3, families=["popularity"], progress=False, ensemble=False)
 
 
 def test_the_report_describes_the_model_that_shipped(rating_parts, tmp_path):

@@ -66,6 +66,8 @@ def test_single_values_where_lists_are_expected(ratings_data):
     one = evaluate(model, s.test, exclude=s.valid, ks=10, families="topk")
     listed = evaluate(model, s.test, exclude=[s.valid], ks=[10], families=["topk"])
     assert set(one) == {"topk", "users", "skipped_rows"} and one["topk"] == listed["topk"] and "ndcg@10" in one["topk"]
+    defaults = evaluate(model, s.test, ks=None, families=None)  # None: the defaults
+    assert set(defaults) >= {"topk", "lambdaopt"} and "ndcg@50" in defaults["topk"]
 
 
 def test_rows_the_model_cannot_score_are_warned_about_when_they_are_most(ratings_data):

@@ -60,3 +60,16 @@ def test_spawned_workers_show_warnings_as_the_front_end_does(capfd):
         ex.map(warn_twice, [3])
     err = capfd.readouterr().err
     assert "UserWarning: python warning 3" in err and "library warning 3" not in err
+
+
+def test_warning_lines_nested_show_each_warning_once(capfd):
+    import warnings
+
+    from autorecs._progress import logger, warning_lines
+
+    with warning_lines():
+        with warning_lines():
+            logger.warning("once?")
+            warnings.warn("and this")
+    err = capfd.readouterr().err
+    assert err.count("warning: once?") == 1 and err.count("warning: and this") == 1

@@ -42,6 +42,9 @@ def _install() -> logging.Handler:
 def warning_lines():
     """For a front end (the CLI): while inside, the library's logged warnings, its progress lines and Python
     warnings go to stderr as one line each (``warning: ...``), as they happen, here and in spawned workers."""
+    if any(isinstance(h.formatter, _Lines) for h in logger.handlers):  # already inside one: nothing to add
+        yield
+        return
     previous_level, previous_env = logger.level, os.environ.get(WARNING_LINES_ENV)
     with warnings.catch_warnings():  # filters unchanged; showwarning restored on exit
         shown = _install()

@@ -210,7 +210,7 @@ class AutoResult:
     def __repr__(self) -> str:
         done = sum(t.state == "COMPLETE" for t in self.leaderboard)
         c = self.chosen or {}
-        chosen = f"{c.get('family')} #{c.get('number')} ({c.get('value'):.4g} on validation)" if c.get("value") is not None else "none"
+        chosen = f"#{c.get('trial')} {c.get('family')} ({c.get('valid'):.4g} on validation)" if c.get("valid") is not None else "none"
         final = self.final.get("kind", "none")
         if final == "ensemble":
             final += f" of {len(self.final.get('members', []))}"
@@ -390,6 +390,7 @@ class _Run:
         #: and its seconds, which replace the reserve's estimate of what follows the search.
         self.settled: tuple[set[int], set[int], float] | None = None
         self.interrupted = False  # Ctrl-C: finish with what is done, search no more
+        self.ensemble_why: str | None = None  # why the last ensemble selection named no blend
 
     # clock
     def elapsed(self) -> float:
@@ -433,9 +434,13 @@ class _Run:
         return cost + (SELECTION_SHARE + AFTER_SHARE) * self.budget + 0.5
 
     def _spent_before(self) -> float:
-        """Seconds the earlier runs in this directory spent in all (their ensemble, refit and report included:
+        return self.spent_in(self.out_dir)
+
+    @staticmethod
+    def spent_in(out_dir: Path | None) -> float:
+        """Seconds the earlier runs in ``out_dir`` spent in all (their ensemble, refit and report included:
         an interrupted run's too), as their ``clock.json`` says; 0 for a new run."""
-        path = None if self.out_dir is None else self.out_dir / "clock.json"
+        path = None if out_dir is None else out_dir / "clock.json"
         try:
             return float(json.loads(path.read_text())["elapsed"]) if path is not None and path.exists() else 0.0
         except (json.JSONDecodeError, KeyError, TypeError, ValueError):
@@ -734,6 +739,7 @@ def _select_ensemble(run: _Run, rounds: int = 10) -> tuple[list[int], list[float
     by = {t.number: t for t in run.trials}
     cands = sorted(run.ensemble_candidates())  # members are refit on one data set
     if len(cands) < 2:
+        run.ensemble_why = "fewer than two models were kept for an ensemble"
         return None
     if run.task == "rating":
         u, i = run.valid_score.user_vocab.ids(run.valid_score.users), run.valid_score.item_vocab.ids(run.valid_score.items)
@@ -772,7 +778,11 @@ def _select_ensemble(run: _Run, rounds: int = 10) -> tuple[list[int], list[float
             best = (trial_values[pick], dict(counts))
         run.ensemble_log.append({"members": dict(counts), "valid": trial_values[pick]})
     value, chosen = best
+    if not counts:
+        run.ensemble_why = "the budget left no time to refit an ensemble's members"
+        return None
     if len(chosen) < 2 or not _beats_single(run, value):
+        run.ensemble_why = f"no ensemble beat it on validation by more than {100 * ENSEMBLE_MARGIN:.1f}%"
         return None
     members = [n for n in cands if chosen.get(n)]
     return members, [float(chosen[n]) for n in members], value
@@ -866,6 +876,8 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
             MODELS[fam.model](**fam.fixed, monitor=metric)
     resolve_device(device)
     pool = executor(backend, n_jobs, ray_address, owner="auto")  # checks the options (starts Ray for the ray backend)
+    if test is not None and len(test) == 0:  # refused before the budget is spent, not when the test is scored
+        raise DataError("The test data given to auto is empty; give test rows, or leave 'test' out (--test).")
     for name, data in (("train", train), ("valid", valid), ("test", test)):
         if task == "rating" and data is not None and data.ratings is None:
             raise DataError(f"task='rating' needs ratings, but '{name}' has none; add a rating column or use task='ranking'.")
@@ -889,14 +901,14 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
         raise DataError("No validation row has a user and an item that the training data has; every choice would be blind. "
                         "Give validation data that shares users and items with the training data.")
     full = given if holdout is not None else None  # the refit's data (below, when validation was given)
-    done = _finished(out, seconds)
-    if done is not None:  # the same command again: the finished run's result, not a worse one from the budget's last seconds
-        warnings.warn(f"The auto run in '{out}' finished within its budget ({done.budget_seconds:g} s); nothing more to do, so "
-                      "this returns its result.  Give a larger budget to continue it, or another output directory (or "
+    previous = _finished(out, ensemble)  # a finished run in this directory: never replaced by a worse model
+    if previous is not None and seconds <= max(previous.budget_seconds, previous.seconds.get("total", 0.0), _Run.spent_in(out)):
+        warnings.warn(f"The auto run in '{out}' finished within its budget ({previous.budget_seconds:g} s); nothing more to do, so "
+                      "this returns its result; give a larger budget to continue it, or another output directory (or "
                       "overwrite) to start again.", stacklevel=2)
-        if test is not None:  # scored once more, on the test given now
-            done.test = _score(done.model, test, task, exclude=[full if full is not None else Interactions.concat(train, valid)])
-        return done
+        previous.test = None if test is None else _score(  # the test given now, scored once more
+            previous.model, test, task, exclude=[full if full is not None else Interactions.concat(train, valid)])
+        return previous
     run = _Run(task, train, valid, metric, seed, seconds, out, chosen_fams, device, progress, ensemble)
     run.t0 = started
     if run.valid_score is not valid:
@@ -917,9 +929,8 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
             t_ens = run.elapsed() - search_s
             picked, t_more, t_ens2 = _search_on(run, picked, t_ens)
             search_s, t_ens = search_s + t_more, t_ens + t_ens2
-    # why a single model ships, when it does (the report says it)
-    ens_note = ("ensembles were switched off" if not ensemble else "fewer than two models were kept for an ensemble"
-                if len(run.ensemble_candidates()) < 2 else f"no ensemble beat it on validation by more than {100 * ENSEMBLE_MARGIN:.1f}%")
+    # why a single model ships, when it does (the report says it): the last selection's reason
+    ens_note = "ensembles were switched off" if not ensemble else (run.ensemble_why or "no ensemble was selected")
     best = run.best()
     if best is None:
         errors = [t for t in run.trials if t.error]
@@ -974,6 +985,11 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
             result.final["why"] = (f"#{best.number} {best.family} was better on validation by less than {100 * REFIT_GAIN:.0f}%, "
                                    "but cannot be refit on the validation rows, which the refit model gains (assumed worth "
                                    f"{100 * REFIT_GAIN:.0f}%: REFIT_GAIN, from measured refits: benchmarks/README.md)")
+    if previous is not None and run.sign * previous.final["valid"] < run.sign * result.final["valid"]:
+        logger.warning("auto: the continued search shipped nothing better on validation (%.4f) than the model this run had "
+                       "(%.4f); that model stays", result.final["valid"], previous.final["valid"])
+        model = result.model = previous.model
+        result.chosen, result.ensemble, result.final = previous.chosen, previous.ensemble, previous.final
     if test is not None:
         result.test = _score(model, test, task, exclude=[full])
     if out is not None:
@@ -991,14 +1007,14 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
 RUN_FILES = ("run.json", "trials.jsonl", "studies.journal", "leaderboard.jsonl", "result.json", "report.html", "model", "clock.json")
 
 
-def _finished(out: Path | None, seconds: float) -> AutoResult | None:
-    """The result of the run in ``out`` if it finished (not interrupted) with a budget of at least ``seconds``."""
+def _finished(out: Path | None, ensemble: bool) -> AutoResult | None:
+    """The saved result of the run in ``out`` if it finished (not interrupted) with the same ``ensemble`` setting."""
     path = None if out is None else out / "result.json"
     if path is None or not path.exists() or not (out / "model" / "model.json").exists():
         return None
     try:
         d = json.loads(path.read_text())
-        if d.get("interrupted") or float(d["budget_seconds"]) < seconds:
+        if d.get("interrupted") or bool(d.get("ensemble_tried")) != bool(ensemble):
             return None
         fields = {f.name for f in dataclasses.fields(AutoResult)} - {"model", "leaderboard"}
         result = AutoResult(model=Recommender.load(out / "model"), leaderboard=[AutoTrial(**t) for t in d["leaderboard"]],

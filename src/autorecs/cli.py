@@ -657,7 +657,7 @@ def auto_cmd(
         seconds = parse_budget(budget)
         names = [f.strip() for f in families.split(",") if f.strip()] if families is not None else None
         if names == []:
-            raise ConfigError(f"The '--families' option names no family; got {families!r}. Leave it out for the default families.")
+            raise ConfigError(f"The '--families' option names no family; got {families!r}, so name some or leave it out for the defaults.")
         cols = _columns(user_col, item_col, rating_col if task == "rating" else "none", timestamp_col, duplicates)
         need = task == "rating"
         data = [_read(train, cols, need_ratings=need), _read(valid, cols, flag="--valid", need_ratings=need) if valid else None,

@@ -143,7 +143,7 @@ def _checked_arguments(model, test, task, exclude, ks, families):
         swapped = " (the order is evaluate(model, test))" if isinstance(model, Interactions) else ""
         raise DataError(f"evaluate() takes a fitted autorecs model as 'model'; got {type(model).__name__}{swapped}.")
     if not isinstance(test, Interactions):
-        raise DataError(f"evaluate() takes autorecs Interactions as 'test'; got {type(test).__name__}. Use Interactions.from_frame().")
+        raise DataError(f"evaluate() takes autorecs Interactions as 'test'; got {type(test).__name__}, so build them with Interactions.from_frame(df).")
     if len(test) == 0:
         raise DataError("The evaluation data 'test' is empty; give at least one interaction.")
     if task not in (None, "rating", "ranking"):
@@ -155,12 +155,14 @@ def _checked_arguments(model, test, task, exclude, ks, families):
     exclude = [exclude] if isinstance(exclude, Interactions) else list(exclude or ())
     for part in exclude:
         if not isinstance(part, Interactions):
-            raise DataError(f"evaluate() takes autorecs Interactions in 'exclude'; got {type(part).__name__}. Use Interactions.from_frame().")
-    ks = [ks] if isinstance(ks, (int, np.integer)) else list(ks)
+            raise DataError(f"evaluate() takes autorecs Interactions in 'exclude'; got {type(part).__name__}, so build them with "
+                            "Interactions.from_frame(df).")
+    ks = DEFAULT_KS if ks is None else [ks] if isinstance(ks, (int, np.integer)) else list(ks) if hasattr(ks, "__iter__") else [ks]
     if not ks or any(isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1 for k in ks):
         raise ConfigError(f"The 'ks' parameter of evaluate must be positive whole cutoffs such as (10, 50); got {ks!r}.",
                           param="ks", owner="evaluate")
-    families = [families] if isinstance(families, str) else list(families)
+    families = FAMILIES if families is None else [families] if isinstance(families, str) else (
+        list(families) if hasattr(families, "__iter__") else [families])
     unknown = [f for f in families if f not in FAMILIES]
     if not families or unknown:
         raise ConfigError(f"The 'families' parameter of evaluate must name some of {list(FAMILIES)}; got {families!r}.",

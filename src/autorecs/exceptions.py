@@ -80,7 +80,9 @@ def build_config(cls, params: dict, owner: str):
     unknown = sorted(set(params) - names)
     if unknown:
         raise ConfigError(f"{owner} has no parameter(s) {unknown}; valid names are {sorted(names)}.")
-    return cls(**{k: v.item() if hasattr(v, "item") and type(v).__module__ == "numpy" else v for k, v in params.items()})  # NumPy scalars as Python's
+    import numpy as np
+
+    return cls(**{k: v.item() if isinstance(v, np.generic) else v for k, v in params.items()})  # NumPy scalars as Python's
 
 
 def check_int(owner: str, name: str, value, low: int = 1) -> None:

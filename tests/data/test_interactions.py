@@ -263,7 +263,7 @@ def test_time_zones_and_iso_text_are_read_as_utc_seconds():
     ([1.0, 2.0, np.inf, 3.0], 3, "inf"),
 ])
 def test_a_missing_or_unreadable_timestamp_names_its_row(values, row, shown):
-    with pytest.raises(DataError, match=rf"Column 'timestamp' of data frame must hold .*its data row {row} .* has {re.escape(shown)}\."):
+    with pytest.raises(DataError, match=rf"Column 'timestamp' of data frame must hold .*its data row {row} .* has {re.escape(shown)}, so fix or drop"):
         Interactions.from_frame(frame(user=["a", "a", "b", "b"], item=[1, 2, 1, 3], timestamp=values))
 
 
@@ -281,9 +281,12 @@ def test_fractional_timestamps_that_whole_seconds_would_tie_are_warned_about():
 def test_an_id_column_that_mixes_numbers_and_text_is_refused():
     """1 and "1" would be two users, and such a model could not be saved: said at once, with the fix."""
     users = pd.Series([1, "1", 2], dtype=object)
-    with pytest.raises(DataError, match=r"Column 'user' of data frame mixes ids of different types \(e.g. 1 and '1'\); give one "
-                                        r"type, e.g. text: frame\['user'\].astype\(str\)"):
+    with pytest.raises(DataError, match=r"Column 'user' of data frame mixes ids of different types, int \(1\) and str \('1'\), so give "
+                                        r"one type, e.g. text: frame\['user'\].astype\(str\)"):
         Interactions.from_frame(frame(user=users, item=[1, 2, 3]))
+    import uuid
+    with pytest.raises(DataError, match=r"holds UUID ids \(e.g. UUID\(.*\)\), but ids must be int, float or str"):
+        Interactions.from_frame(frame(user=pd.Series([uuid.UUID(int=k) for k in range(3)], dtype=object), item=[1, 2, 3]))
     d = Interactions.from_frame(frame(user=pd.Series([1, 2.5, 3], dtype=object), item=[1, 2, 3]))  # numbers: floats
     assert d.user_vocab.index.dtype == np.float64 and d.n_users == 3
 
@@ -316,3 +319,19 @@ def test_vocabulary_codes_match_ids_spelled_in_another_type():
     assert Vocabulary(["a", "7"]).codes([7, 8]).tolist() == [1, -1]
     assert Vocabulary([1.5, 2.0]).codes(["1.5", "2", "a", 2]).tolist() == [0, 1, -1, 1]
     assert Vocabulary(["a", 7]).codes([7, "7"]).tolist() == [1, -1]  # mixed ids: only the same value and type
+
+
+def test_timestamp_edge_cases_found_in_review():
+    make = lambda ts: frame(user=["a", "a", "b", "b"], item=[1, 2, 1, 3], timestamp=ts)  # noqa: E731
+    # a blank cell in a column of ISO dates names its own row (it named row 1, a good date)
+    with pytest.raises(DataError, match=r"must hold times, not missing values; its data row 3 .* has nan"):
+        Interactions.from_frame(make(["2021-03-01 10:00:00", "2021-03-01 11:00:00", np.nan, "2021-03-02"]))
+    # integers are exact (a detour through float64 merged these two)
+    big = [1600000000123456789, 1600000000123456790, 1, 2]
+    assert Interactions.from_frame(make(big)).timestamps.tolist() == big
+    with pytest.raises(DataError, match=r"must hold times \(epoch numbers or dates\), not durations"):
+        Interactions.from_frame(make(pd.to_timedelta([1, 2, 3, 4], unit="s")))
+    with pytest.raises(DataError, match=r"not True/False; its data row 2"):
+        Interactions.from_frame(make(pd.Series([5, True, 7, 8], dtype=object)))
+    arrow = pd.Series(pd.to_datetime(_TIMES).tz_localize("UTC")).astype("timestamp[us, tz=UTC][pyarrow]")
+    assert Interactions.from_frame(make(arrow)).timestamps.tolist() == _EPOCH

@@ -261,7 +261,7 @@ def test_saving_over_an_ensemble_replaces_its_members(ratings_data, tmp_path):
 
 
 def test_fit_names_a_data_frame_given_for_train_or_valid(make_model, data):
-    with pytest.raises(DataError, match=r"fit\(\) takes autorecs Interactions as 'train'; got DataFrame\. Use Interactions.from_frame\(\)"):
+    with pytest.raises(DataError, match=r"fit\(\) takes autorecs Interactions as 'train'; got DataFrame, so build them with Interactions.from_frame\(df\)"):
         make_model().fit(data.train.to_frame(), progress=False)
     with pytest.raises(DataError, match=r"fit\(\) takes autorecs Interactions \(or None\) as 'valid'; got DataFrame"):
         make_model().fit(data.train, data.valid.to_frame(), progress=False)
@@ -335,3 +335,22 @@ def test_recommendations_unpack_and_index_as_a_pair(ratings_data):
     recs = Popularity().fit(ratings_data, seed=0, progress=False).recommend([0, 1], n=3)
     items, scores = recs
     assert recs[0] is items and recs[1] is scores and items.shape == (2, 3)
+
+
+def test_a_user_model_whose_config_field_has_no_default_gets_a_signature():
+    """A field without a default is a required keyword in the signature (the signature must not break the class)."""
+    import dataclasses
+    import inspect
+
+    from autorecs.models.base import FitConfig
+
+    @dataclasses.dataclass
+    class NeedsConfig(FitConfig):
+        alpha: float = dataclasses.field(default_factory=lambda: 0.5)
+        path: str = dataclasses.field(kw_only=True)  # required
+
+    class Needs(Recommender):
+        Config = NeedsConfig
+
+    sig = inspect.signature(Needs)
+    assert sig.parameters["path"].default is inspect.Parameter.empty and sig.parameters["alpha"].default == 0.5

@@ -145,10 +145,18 @@ class Interactions:
                                 "(a number or a string) per row.")
             kind = pd.api.types.infer_dtype(values, skipna=True) if values.dtype == object else ""
             if kind in ("mixed", "mixed-integer"):  # 1 and "1" would be two ids, and the model could not be saved
-                number = next(v for v in values if not isinstance(v, str))
-                text = next((v for v in values if isinstance(v, str)), None)
-                raise DataError(f"Column '{col}' of {source} mixes ids of different types (e.g. {number!r} and {text!r}); give one "
-                                f"type, e.g. text: frame['{col}'].astype(str).")
+                examples: dict[str, object] = {}
+                for v in values:
+                    examples.setdefault(type(v).__name__, v)
+                    if len(examples) > 2:
+                        break
+                if len(examples) == 1:  # one type, but not one a model can save (e.g. UUID objects)
+                    (name, example), = examples.items()
+                    raise DataError(f"Column '{col}' of {source} holds {name} ids (e.g. {example!r}), but ids must be int, float or "
+                                    f"str, so convert them, e.g. frame['{col}'].astype(str).")
+                shown = " and ".join(f"{name} ({v!r})" for name, v in examples.items())
+                raise DataError(f"Column '{col}' of {source} mixes ids of different types, {shown}, so give one type, e.g. text: "
+                                f"frame['{col}'].astype(str).")
             if kind == "mixed-integer-float":  # numbers: one float column (as pandas reads 1 and 2.5)
                 df[side] = values.astype(np.float64)
         if df["user"].isna().any() or df["item"].isna().any():
@@ -303,48 +311,60 @@ TIES_WARN = 0.5
 
 
 def _epoch_seconds(ts: pd.Series, col: str, source: str) -> np.ndarray:
-    """A timestamp column as whole seconds since the epoch (int64): numbers as they are (fractions cut),
-    datetimes in any unit or time zone (UTC), and text that is numbers or ISO 8601 dates.  A missing or
-    unreadable value is a DataError naming its row; a warning where whole seconds tie most distinct times."""
-    def bad_row(mask: np.ndarray, what: str) -> DataError:
-        row = int(np.flatnonzero(mask)[0])
+    """A timestamp column as whole seconds since the epoch (int64): integers as they are, other numbers with
+    their fractions cut, datetimes in any unit or time zone (UTC; NumPy- or Arrow-backed), and text that is
+    numbers or ISO 8601 dates.  A missing, unreadable or non-time value (a duration, True/False) is a DataError
+    naming its row; a warning where whole seconds tie most distinct times."""
+    def bad_row(mask, what: str) -> DataError:
+        row = int(np.flatnonzero(np.asarray(mask))[0])
         value = ts.iloc[row]
         value = value.item() if hasattr(value, "item") else value
         return DataError(f"Column '{col}' of {source} must hold {what}; its data row {row + 1} (counting from 1, the header not "
-                         f"counted) has {value!r}.  Fix or drop such rows, or read the data without timestamps (the timestamp "
+                         f"counted) has {value!r}, so fix or drop such rows, or read the data without timestamps (the timestamp "
                          "column none: --timestamp-col none, or Columns(timestamp=None)).")
 
-    when = ts
-    if not pd.api.types.is_datetime64_any_dtype(ts):
-        numbers = pd.to_numeric(ts, errors="coerce") if not pd.api.types.is_bool_dtype(ts) else pd.Series(np.nan, index=ts.index)
-        missing = numbers.isna().to_numpy()
-        if missing.any() and not ts.isna().any() and not pd.api.types.is_numeric_dtype(ts):  # text: ISO 8601 dates?
-            when = pd.to_datetime(ts.astype(str).str.strip(), errors="coerce", utc=True, format="ISO8601")
-            neither = when.isna().to_numpy() & missing
-            if neither.any() or when.isna().any():  # a value that is neither, or numbers and dates mixed
-                raise bad_row(neither if neither.any() else when.isna().to_numpy(), "epoch numbers or ISO 8601 dates, one kind "
-                              "(e.g. 2021-03-01 10:00:00; parse other date formats with pandas.to_datetime first)")
-        else:
-            values = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
-            finite = np.isfinite(values)
-            if not finite.all():
-                raise bad_row(~finite, "finite epoch numbers or datetimes")
-            seconds = np.floor(values).astype(np.int64)
+    kind = str(ts.dtype)
+    if ts.isna().any():
+        raise bad_row(ts.isna().to_numpy(), "times, not missing values")
+    if pd.api.types.is_timedelta64_dtype(ts) or "duration" in kind:
+        raise bad_row(np.ones(len(ts), bool), "times (epoch numbers or dates), not durations")
+    if pd.api.types.is_bool_dtype(ts) or (ts.dtype == object and ts.map(lambda v: isinstance(v, (bool, np.bool_))).any()):
+        bools = ts.map(lambda v: isinstance(v, (bool, np.bool_))).to_numpy()
+        raise bad_row(bools, "times (epoch numbers or dates), not True/False")
+    if pd.api.types.is_integer_dtype(ts):  # exact: no detour through float64
+        return ts.to_numpy(dtype=np.int64)
+    if pd.api.types.is_datetime64_any_dtype(ts) or "timestamp" in kind:  # NumPy or Arrow datetimes, with or without a zone
+        when = pd.to_datetime(ts, utc=True).dt.tz_localize(None)
+    elif pd.api.types.is_numeric_dtype(ts):
+        values = ts.to_numpy(dtype=np.float64)
+        if not np.isfinite(values).all():
+            raise bad_row(~np.isfinite(values), "finite epoch numbers or dates")
+        seconds = np.floor(values).astype(np.int64)
+        if (values != seconds).any():  # fractions: does cutting them tie distinct times?
             _warn_if_ties(values, seconds, col, source)
-            return seconds
-    if isinstance(when.dtype, pd.DatetimeTZDtype):
-        when = when.dt.tz_convert("UTC").dt.tz_localize(None)
-    if when.isna().any():
-        raise bad_row(when.isna().to_numpy(), "dates, not missing values (NaT)")
+        return seconds
+    else:  # text: numbers, or ISO 8601 dates
+        numbers = pd.to_numeric(ts, errors="coerce")
+        if not numbers.isna().any():
+            return _epoch_seconds(numbers, col, source)
+        when = pd.to_datetime(ts.astype(str).str.strip(), errors="coerce", utc=True, format="ISO8601")
+        if when.isna().any():  # a value that is neither, or numbers and dates mixed
+            neither = when.isna().to_numpy() & numbers.isna().to_numpy()
+            raise bad_row(neither if neither.any() else when.isna().to_numpy(), "epoch numbers or ISO 8601 dates, one kind "
+                          "(e.g. 2021-03-01 10:00:00; parse other date formats with pandas.to_datetime first)")
+        when = when.dt.tz_localize(None)
     fine = when.to_numpy()
     seconds = fine.astype("datetime64[s]").astype(np.int64)  # numpy floors to the second in any unit
-    _warn_if_ties(fine.astype(np.int64), seconds, col, source)
+    unit, _ = np.datetime_data(fine.dtype)
+    per_second = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}.get(unit, 1)
+    if per_second > 1 and (fine.astype(np.int64) != seconds * per_second).any():  # sub-second times
+        _warn_if_ties(fine.astype(np.int64), seconds, col, source)
     return seconds
 
 
 def _warn_if_ties(fine: np.ndarray, seconds: np.ndarray, col: str, source: str) -> None:
-    n_fine = len(np.unique(fine))
-    n_seconds = len(np.unique(seconds))
+    n_fine = int(pd.Series(fine).nunique())
+    n_seconds = int(pd.Series(seconds).nunique())
     if n_fine > 1 and n_seconds < TIES_WARN * n_fine:
         warnings.warn(f"Column '{col}' of {source} has {n_fine} distinct times but only {n_seconds} distinct whole seconds, "
                       "which autorecs keeps: most of their order is lost (temporal splits, the latest duplicate); scale the "

@@ -38,8 +38,9 @@ class Split:
         return iter((self.train, self.valid, self.test))
 
 
-def _finish(data: Interactions, part: np.ndarray, protocol: str, cold: str) -> Split:
-    """``part`` holds 0 (train), 1 (valid) or 2 (test) for every row."""
+def _finish(data: Interactions, part: np.ndarray, protocol: str, cold: str, wanted: tuple[bool, bool] = (True, True)) -> Split:
+    """``part`` holds 0 (train), 1 (valid) or 2 (test) for every row; ``wanted``: whether the protocol gives the
+    valid and the test part any share (an empty part it gives none is no news)."""
     if cold not in COLD_RULES:
         raise ConfigError(f"The 'cold' parameter must be one of {COLD_RULES}; got {cold!r}.")
     train_rows = part == 0
@@ -59,9 +60,7 @@ def _finish(data: Interactions, part: np.ndarray, protocol: str, cold: str) -> S
                 logger.info("%s: dropped %d %s rows with users/items unseen in train", protocol, dropped[name], name)
             rows &= warm
         parts.append(data.subset(np.flatnonzero(rows)))
-    shares = re.fullmatch(r"(?:random|global-time)-(\d+)-(\d+)-(\d+)", protocol)
-    empty = [name for k, name in ((1, "valid"), (2, "test"))  # empty, though the protocol gives it rows
-             if not len(parts[k]) and not (shares and int(shares.group(k + 1)) == 0)]
+    empty = [name for k, name in ((1, "valid"), (2, "test")) if not len(parts[k]) and wanted[k - 1]]
     if empty:
         cold_rows = sum(dropped[name] for name in empty)
         why = (f"all {cold_rows} of their rows had a user or an item that training lacks (dropped as cold)" if cold_rows
@@ -87,7 +86,7 @@ def random_split(data: Interactions, fractions=(0.5, 0.25, 0.25), *, seed=None, 
     part[perm[cuts[0] : cuts[1]]] = 1
     part[perm[cuts[1] :]] = 2
     name = "random-" + "-".join(f"{round(f * 100)}" for f in fr)
-    return _finish(data, part, name, cold)
+    return _finish(data, part, name, cold, (fr[1] > 0, fr[2] > 0))
 
 
 def _order_within_users(data: Interactions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -119,7 +118,7 @@ def temporal_user_split(data: Interactions, test: float = 0.2, valid: float = 0.
     part = np.empty(len(data), np.int8)
     part[order] = part_sorted
     name = "temporal-60-20-20" if (test, valid) == (0.2, 0.25) else f"temporal-user-{test:g}-{valid:g}"
-    return _finish(data, part, name, cold)
+    return _finish(data, part, name, cold, (valid > 0, test > 0))
 
 
 def leave_last_out(data: Interactions, *, cold: str = "drop") -> Split:
@@ -144,7 +143,7 @@ def global_time_split(data: Interactions, fractions=(0.8, 0.1, 0.1), *, cold: st
     part[order[: cuts[0]]] = 0
     part[order[cuts[0] : cuts[1]]] = 1
     part[order[cuts[1] :]] = 2
-    return _finish(data, part, "global-time-" + "-".join(f"{round(f * 100)}" for f in fr), cold)
+    return _finish(data, part, "global-time-" + "-".join(f"{round(f * 100)}" for f in fr), cold, (fr[1] > 0, fr[2] > 0))
 
 
 PROTOCOL_PATTERNS = ("random-A-B-C", "temporal-60-20-20", "leave-last-out", "global-time-A-B-C")

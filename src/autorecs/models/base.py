@@ -183,8 +183,12 @@ class Recommender:
         taken = {p.name for p in own}
         mine = cls.Config.__dict__.get("__annotations__", {})  # the model's own hyperparameters first, then the shared ones
         ordered = sorted(dataclasses.fields(cls.Config), key=lambda f: f.name not in mine)
-        fields = [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, annotation=f.type,
-                                    default=f.default if f.default is not dataclasses.MISSING else f.default_factory())
+        def default(f):
+            if f.default is not dataclasses.MISSING:
+                return f.default
+            return f.default_factory() if f.default_factory is not dataclasses.MISSING else inspect.Parameter.empty
+
+        fields = [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, annotation=f.type, default=default(f))
                   for f in ordered if f.name not in taken and f.init]
         positional = [p for p in own if p.kind is not inspect.Parameter.KEYWORD_ONLY]
         cls.__signature__ = inspect.Signature(positional + fields + [p for p in own if p.kind is inspect.Parameter.KEYWORD_ONLY])
@@ -254,9 +258,10 @@ class Recommender:
         ``device``: ``"cpu"`` (default), ``"cuda"`` or ``"auto"`` (see :mod:`autorecs.device`); a
         run-time option, not saved with the model."""
         if not isinstance(train, Interactions):
-            raise DataError(f"fit() takes autorecs Interactions as 'train'; got {type(train).__name__}. Use Interactions.from_frame().")
+            raise DataError(f"fit() takes autorecs Interactions as 'train'; got {type(train).__name__}, so build them with Interactions.from_frame(df).")
         if valid is not None and not isinstance(valid, Interactions):
-            raise DataError(f"fit() takes autorecs Interactions (or None) as 'valid'; got {type(valid).__name__}. Use Interactions.from_frame().")
+            raise DataError(f"fit() takes autorecs Interactions (or None) as 'valid'; got {type(valid).__name__}, so build them with "
+                            "Interactions.from_frame(df).")
         if len(train) == 0:
             raise DataError("The training data is empty; give at least one interaction.")
         if self.task == "rating" and train.ratings is None:

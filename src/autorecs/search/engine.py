@@ -33,7 +33,7 @@ from typing import Any, Callable, ClassVar
 from .._progress import logger
 from .._rng import sampler_seed
 from ..data.interactions import Interactions
-from ..exceptions import ConfigError
+from ..exceptions import ConfigError, DataError
 from ..executor import BACKENDS
 from ..trials import Budget, OptunaStrategy, TrialResult, quiet_optuna, run_trials
 from .space import SearchSpace
@@ -369,6 +369,8 @@ class Tuner:
         from ..evaluation import evaluate
 
         t0 = time.time()
+        if test is not None and len(test) == 0:  # refused before any trial, not when the test is scored
+            raise DataError("The test data given to Tuner.run is empty; give test rows, or leave 'test' out (--test).")
         identity = self._identity(train, valid, exclude)
         self.study = self._study_arg or f"{self.model}-{self.space.name}-{self.strategy}-{identity['digest'][:8]}"
         storage = self._storage_arg
