@@ -327,3 +327,22 @@ def test_python_dash_m_runs_the_cli():
     out = subprocess.run([sys.executable, "-m", "autorecs", "models"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "bpr-mf" in out.stdout
+
+
+def test_ids_as_text_keep_codes_with_leading_zeros_apart(capsys, tmp_path):
+    f = tmp_path / "codes.csv"
+    rows = ["user,item,rating"] + [f"{u},{i},{1 + (ord(u[-1]) + i) % 5}" for u in ("007", "7", "010") for i in range(1, 9)]
+    f.write_text("\n".join(rows) + "\n")
+    code, _, err = run(capsys, "fit", "--train", f, "--task", "rating", "--ids", "text", "-p", "epochs=1", "-p", "factors=2",
+                       "--out", tmp_path / "m")
+    assert code == 0, err
+    code, out, err = run(capsys, "recommend", "--model", tmp_path / "m", "--user", "007", "--user", "7", "--json")
+    import json
+    recs = json.loads(out)["recommendations"]
+    assert code == 0 and [r["user"] for r in recs] == ["007", "7"] and not any(r["fallback"] for r in recs)
+    users = tmp_path / "users.csv"
+    users.write_text("user\n007\n010\n")
+    code, out, err = run(capsys, "recommend", "--model", tmp_path / "m", "--users-file", users, "--json")
+    assert code == 0 and [r["user"] for r in json.loads(out)["recommendations"]] == ["007", "010"]
+    code, _, err = run(capsys, "fit", "--train", f, "--task", "rating", "--ids", "str", "--out", tmp_path / "n")
+    assert code == 2 and "The '--ids' option must be auto" in err

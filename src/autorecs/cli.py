@@ -90,6 +90,7 @@ class _Input:
 
     columns: Columns
     duplicates: str = "last"
+    ids: str = "auto"
 
 
 def _read(path_or_name: str, spec: _Input, *, flag: str = "--train", need_ratings: bool = False) -> "object":
@@ -97,7 +98,8 @@ def _read(path_or_name: str, spec: _Input, *, flag: str = "--train", need_rating
     if path_or_name not in DATASETS and not Path(path_or_name).exists():
         raise DataError(f"The {flag} argument '{path_or_name}' is neither a file nor a built-in data set ({', '.join(sorted(DATASETS))}); "
                         "check the path or the name.")
-    data = load(path_or_name) if path_or_name in DATASETS else read_interactions(path_or_name, columns, duplicates=spec.duplicates)
+    data = load(path_or_name) if path_or_name in DATASETS else read_interactions(path_or_name, columns, duplicates=spec.duplicates,
+                                                                                 ids=spec.ids)
     if need_ratings and columns.rating is None:
         raise ConfigError("--task rating needs ratings, but --rating-col is 'none'; name the rating column with --rating-col, "
                           "or use --task ranking for implicit data.")
@@ -107,13 +109,17 @@ def _read(path_or_name: str, spec: _Input, *, flag: str = "--train", need_rating
     return data
 
 
-def _columns(user_col: str, item_col: str, rating_col: Optional[str], timestamp_col: Optional[str], duplicates: str = "last") -> _Input:
-    from .data.interactions import DUPLICATE_POLICIES
+def _columns(user_col: str, item_col: str, rating_col: Optional[str], timestamp_col: Optional[str], duplicates: str = "last",
+             ids: str = "auto") -> _Input:
+    from .data.interactions import DUPLICATE_POLICIES, ID_OPTIONS
 
     if duplicates not in DUPLICATE_POLICIES:
         raise ConfigError(f"The '--duplicates' option must be one of {', '.join(DUPLICATE_POLICIES)}; got {duplicates!r}.")
+    if ids not in ID_OPTIONS:
+        raise ConfigError(f"The '--ids' option must be auto (ids as numbers where they look like numbers) or text (as written, "
+                          f"e.g. 007); got {ids!r}.")
     none = lambda v: None if v in (None, "", "none", "None") else v  # noqa: E731
-    return _Input(Columns(user=user_col, item=item_col, rating=none(rating_col), timestamp=none(timestamp_col)), duplicates)
+    return _Input(Columns(user=user_col, item=item_col, rating=none(rating_col), timestamp=none(timestamp_col)), duplicates, ids)
 
 
 UserCol = typer.Option("user", "--user-col", help="Name of the user id column.")
@@ -121,6 +127,8 @@ ItemCol = typer.Option("item", "--item-col", help="Name of the item id column.")
 RatingCol = typer.Option("rating", "--rating-col", help="Name of the rating column ('none' for implicit data).")
 TimeCol = typer.Option("timestamp", "--timestamp-col", help="Name of the timestamp column ('none' if absent).")
 DupOpt = typer.Option("last", "--duplicates", help="Repeated (user, item) rows: last (latest by timestamp), first, mean or error.")
+IdsOpt = typer.Option("auto", "--ids", help="Read user and item ids as numbers where they look like numbers (auto), or as text, as "
+                                          "written (text: 007 and 7 are two ids).")
 JsonOpt = typer.Option(False, "--json", help="Print one JSON object on stdout instead of tables.")
 OverwriteOpt = typer.Option(False, "--overwrite", help="Replace what an existing, non-empty --out directory holds.")
 DeviceOpt = typer.Option("cpu", "--device", help="Where to train: cpu, cuda (or cuda:N) or auto (a GPU if PyTorch sees one).")
@@ -195,14 +203,14 @@ def split_cmd(
     cold: str = typer.Option("drop", help="Valid/test rows with users/items unseen in train: drop or keep."),
     fmt: str = typer.Option("csv", "--format", help="csv or parquet."),
     overwrite: bool = OverwriteOpt,
-    user_col: str = UserCol, item_col: str = ItemCol, rating_col: str = RatingCol, timestamp_col: str = TimeCol, duplicates: str = DupOpt,
+    user_col: str = UserCol, item_col: str = ItemCol, rating_col: str = RatingCol, timestamp_col: str = TimeCol, duplicates: str = DupOpt, ids: str = IdsOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Split interactions by a named protocol and write train/valid/test files."""
     if fmt not in ("csv", "parquet"):
         raise ConfigError(f"The '--format' option must be csv or parquet; got {fmt!r}.")
     check_output_dir(out_dir, overwrite=overwrite, what="split directory", flag="--out")
-    table = _read(data, _columns(user_col, item_col, rating_col, timestamp_col, duplicates), flag="DATA")
+    table = _read(data, _columns(user_col, item_col, rating_col, timestamp_col, duplicates, ids), flag="DATA")
     with warnings.catch_warnings():  # an empty part is refused below, in the command's own words
         warnings.filterwarnings("ignore", message="Split .* left the")
         parts = split(table, protocol, seed=seed, cold=cold)
@@ -265,7 +273,7 @@ def fit_cmd(
     device: str = DeviceOpt,
     out_dir: Path = typer.Option(..., "--out", help="Directory to save the fitted model."),
     overwrite: bool = OverwriteOpt,
-    user_col: str = UserCol, item_col: str = ItemCol, rating_col: str = RatingCol, timestamp_col: str = TimeCol, duplicates: str = DupOpt,
+    user_col: str = UserCol, item_col: str = ItemCol, rating_col: str = RatingCol, timestamp_col: str = TimeCol, duplicates: str = DupOpt, ids: str = IdsOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Train a model and save it."""
@@ -278,7 +286,7 @@ def fit_cmd(
     lopt = {"lambda_lr": lambda_lr, "lambda_optimizer": lambda_optimizer, "lambda_clip": lambda_clip, "lambda_every": lambda_every,
             "lambda_batch_size": lambda_batch_size}
     params = _fit_params(name, klass, _parse_params(config, param), arch, regularization, granularity, lopt, report)
-    cols = _columns(user_col, item_col, rating_col if task == "rating" else "none", timestamp_col, duplicates)
+    cols = _columns(user_col, item_col, rating_col if task == "rating" else "none", timestamp_col, duplicates, ids)
     train_data = _read(train, cols, need_ratings=task == "rating")
     valid_data = _read(valid, cols, flag="--valid", need_ratings=task == "rating") if valid else None
     _, rep = fit_model(klass, params, train_data, valid_data, out_dir=out_dir, seed=seed, device=device, progress=not as_json,
@@ -328,13 +336,13 @@ def evaluate_cmd(
     protocol: Optional[str] = typer.Option(None, help="Protocol name to record with the figures (e.g. random-50-25-25)."),
     exclude: List[str] = typer.Option([], help="Interactions to exclude from ranking candidates besides training (e.g. the validation file)."),
     ks: str = typer.Option("10,50,100", help="Cut-offs K for ranking metrics."),
-    user_col: str = UserCol, item_col: str = ItemCol, rating_col: str = RatingCol, timestamp_col: str = TimeCol, duplicates: str = DupOpt,
+    user_col: str = UserCol, item_col: str = ItemCol, rating_col: str = RatingCol, timestamp_col: str = TimeCol, duplicates: str = DupOpt, ids: str = IdsOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Evaluate a saved model on test data."""
     fitted = Recommender.load(model_dir)
     cutoffs = _parse_ks(ks)
-    cols = _columns(user_col, item_col, rating_col if fitted.task == "rating" else "none", timestamp_col, duplicates)
+    cols = _columns(user_col, item_col, rating_col if fitted.task == "rating" else "none", timestamp_col, duplicates, ids)
     t0 = time.perf_counter()
     metrics = evaluate(fitted, _read(test, cols), exclude=[_read(e, cols) for e in exclude], ks=cutoffs)
     result = {"model": fitted.name, "task": fitted.task, "protocol": protocol, "seconds": {"evaluate": time.perf_counter() - t0}}
@@ -417,7 +425,7 @@ def predict_cmd(
     if out_file is not None:
         check_table_path(out_file, "--out")
     fitted = Recommender.load(model_dir)
-    frame = read_frame(pairs)
+    frame = read_frame(pairs, text=_text_ids(fitted))
     _need_columns(frame, pairs, {"--user-col": user_col, "--item-col": item_col}, "--pairs")
     users = fitted.user_vocab_.coerce(frame[user_col], source=f"the --pairs column '{user_col}'")
     items = fitted.item_vocab_.coerce(frame[item_col], source=f"the --pairs column '{item_col}'")
@@ -477,8 +485,14 @@ def _need_columns(frame, path, columns: dict, flag: str) -> None:
                         f"name the right ones with {' / '.join(missing)}.")
 
 
+def _text_ids(model) -> bool:
+    """Whether a model has text ids: a file of ids for it is read as text (``007`` stays ``"007"``; text that spells
+    a number still finds an integer id)."""
+    return model.user_vocab_.index.inferred_type == "string" or model.item_vocab_.index.inferred_type == "string"
+
+
 def _ids_from_file(path: Path, column: str, vocab) -> np.ndarray:
-    frame = read_frame(path)
+    frame = read_frame(path, text=vocab.index.inferred_type == "string")
     _need_columns(frame, path, {"--user-col": column}, "--users-file")
     ids = vocab.coerce(frame[column], source=f"the --users-file column '{column}'")
     return pd.unique(ids) if len(ids) else ids  # each user once, in the order of the file
@@ -504,7 +518,7 @@ def cv_cmd(
     folds: int = typer.Option(5, help="Number of folds k (>= 3): each split trains on k-2, stops early on one, tests on one."),
     seed: int = typer.Option(0, help="Seed of the folds and of the fits."),
     ks: str = typer.Option("10,50,100", help="Cut-offs K for ranking metrics."),
-    user_col: str = UserCol, item_col: str = ItemCol, rating_col: str = RatingCol, timestamp_col: str = TimeCol, duplicates: str = DupOpt,
+    user_col: str = UserCol, item_col: str = ItemCol, rating_col: str = RatingCol, timestamp_col: str = TimeCol, duplicates: str = DupOpt, ids: str = IdsOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """k-fold cross-validation of one configuration: every fold's test metrics, their mean and standard deviation."""
@@ -516,7 +530,7 @@ def cv_cmd(
     cutoffs = _parse_ks(ks)
     params = _parse_params(config, param)
     klass(**params)  # checked before reading data
-    cols = _columns(user_col, item_col, rating_col if task == "rating" else "none", timestamp_col, duplicates)
+    cols = _columns(user_col, item_col, rating_col if task == "rating" else "none", timestamp_col, duplicates, ids)
     report = cross_validate(lambda: klass(**params), _read(data, cols, flag="--data", need_ratings=task == "rating"), folds=folds,
                             seed=seed, ks=cutoffs, progress=False)
     if as_json:
@@ -555,7 +569,7 @@ def tune_cmd(
     out_dir: Optional[Path] = typer.Option(None, "--out", help="Save the chosen configuration's model here (trained again as its trial was)."),
     overwrite: bool = OverwriteOpt,
     test_all: bool = typer.Option(False, "--test-all", help="Also score every trial on --test (reported only; selection uses validation)."),
-    user_col: str = UserCol, item_col: str = ItemCol, rating_col: str = RatingCol, timestamp_col: str = TimeCol, duplicates: str = DupOpt,
+    user_col: str = UserCol, item_col: str = ItemCol, rating_col: str = RatingCol, timestamp_col: str = TimeCol, duplicates: str = DupOpt, ids: str = IdsOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Grid, random or Bayesian (TPE) search of a model's hyperparameters; resumable."""
@@ -584,7 +598,7 @@ def tune_cmd(
     if test_all and test is None:
         raise ConfigError("The '--test-all' option needs a '--test' file.")
     sp = builtin_space(space, set(klass.Config.__dataclass_fields__)) if space in BUILTIN_SPACES else SearchSpace.from_file(space)
-    cols = _columns(user_col, item_col, rating_col if task == "rating" else "none", timestamp_col, duplicates)
+    cols = _columns(user_col, item_col, rating_col if task == "rating" else "none", timestamp_col, duplicates, ids)
     data = [_read(train, cols, need_ratings=task == "rating"), _read(valid, cols, flag="--valid", need_ratings=task == "rating"),
             _read(test, cols, flag="--test") if test else None]
     budget = Budget(trials, seconds, epochs) if any(v is not None for v in (trials, seconds, epochs)) else None
@@ -639,7 +653,7 @@ def auto_cmd(
     seed: int = typer.Option(0, help="Seed of the split, the searches and the fits."),
     device: str = DeviceOpt,
     overwrite: bool = OverwriteOpt,
-    user_col: str = UserCol, item_col: str = ItemCol, rating_col: str = RatingCol, timestamp_col: str = TimeCol, duplicates: str = DupOpt,
+    user_col: str = UserCol, item_col: str = ItemCol, rating_col: str = RatingCol, timestamp_col: str = TimeCol, duplicates: str = DupOpt, ids: str = IdsOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Choose the best recommender within a time budget: defaults first, then halving across families and TPE within,
@@ -658,7 +672,7 @@ def auto_cmd(
         names = [f.strip() for f in families.split(",") if f.strip()] if families is not None else None
         if names == []:
             raise ConfigError(f"The '--families' option names no family; got {families!r}, so name some or leave it out for the defaults.")
-        cols = _columns(user_col, item_col, rating_col if task == "rating" else "none", timestamp_col, duplicates)
+        cols = _columns(user_col, item_col, rating_col if task == "rating" else "none", timestamp_col, duplicates, ids)
         need = task == "rating"
         data = [_read(train, cols, need_ratings=need), _read(valid, cols, flag="--valid", need_ratings=need) if valid else None,
                 _read(test, cols, flag="--test", need_ratings=need) if test else None]
@@ -753,7 +767,7 @@ def search_ifc_cmd(
     context: Optional[str] = typer.Option(None, help="Three-way data from a built-in --train: 'hour' (hour of the rating in 5 periods)."),
     seed: int = typer.Option(0, help="Seed of the split, the search and the retraining."),
     out_dir: Path = typer.Option(..., "--out", help="Directory for arch-K*.json, model-K*/, report.json and figures."),
-    user_col: str = UserCol, item_col: str = ItemCol, rating_col: str = RatingCol, timestamp_col: str = TimeCol, duplicates: str = DupOpt,
+    user_col: str = UserCol, item_col: str = ItemCol, rating_col: str = RatingCol, timestamp_col: str = TimeCol, duplicates: str = DupOpt, ids: str = IdsOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Search the interaction function of a rating model, retrain it with λ tuned on validation, report test RMSE."""
@@ -777,7 +791,7 @@ def search_ifc_cmd(
     strategy = strategy or "sif"
     if predictor != "linear" and strategy not in ("sif", "sif-halving"):
         raise ConfigError(f"The '--predictor {predictor}' option is for --strategy sif or sif-halving; got --strategy {strategy}.")
-    tr, va, te = _ifc_data(train, valid, test, protocol, seed, _columns(user_col, item_col, rating_col, timestamp_col, duplicates))
+    tr, va, te = _ifc_data(train, valid, test, protocol, seed, _columns(user_col, item_col, rating_col, timestamp_col, duplicates, ids))
     report = search_ifc(tr, va, te, dims=sizes, strategy=strategy, budget=budget, seed=seed, out_dir=out_dir, progress=not as_json,
                         epochs=epochs, biases=biases, retrain_epochs=retrain_epochs, **({"predictor": predictor} if predictor != "linear" else {}))
     report["figures"] = [str(p) for p in plot_sif_search(report, out_dir)]
