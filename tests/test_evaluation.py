@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from autorecs import BiasedMF, evaluate
+from autorecs.exceptions import DataError
 from autorecs.data import Interactions, split
 from autorecs.models.popularity import Popularity
 
@@ -74,7 +75,7 @@ def test_rows_the_model_cannot_score_are_warned_about_when_they_are_most(ratings
     s = split(ratings_data, "random-60-20-20", seed=0)
     few = s.train.subset(np.flatnonzero(s.train.users < 20))  # a model that knows 20 users
     model = BiasedMF(factors=2, epochs=1).fit(few, seed=0, progress=False)
-    with pytest.warns(UserWarning, match=r"of the 1200 evaluation rows \(\d+%\) have a user or an item the model never saw .* fallback"):
+    with pytest.warns(UserWarning, match=r"of the 1200 evaluation rows \([\d.]+%\) have a user or an item the model never saw .* fallback"):
         out = evaluate(model, s.test)
     assert out["rows"] == 1200 and 600 < out["skipped_rows"] < 1200  # rating: every row scored, most by the fallback
     ranker = Popularity().fit(few, seed=0, progress=False)
@@ -83,3 +84,14 @@ def test_rows_the_model_cannot_score_are_warned_about_when_they_are_most(ratings
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         evaluate(Popularity().fit(s.train, seed=0, progress=False), s.test)
+
+
+def test_nothing_to_score_shows_the_two_kinds_of_ids():
+    """Text ids evaluated on the same data read with integer ids ('007' vs 7): the message shows both and the fix."""
+    import pandas as pd
+
+    rows = pd.DataFrame({"user": ["007", "008", "009"] * 4, "item": [f"i{k}" for k in range(12)], "rating": [3.0] * 12})
+    model = BiasedMF(factors=2, epochs=1).fit(Interactions.from_frame(rows), seed=0, progress=False)
+    other = Interactions.from_frame(rows.assign(user=rows["user"].astype(int) + 1000))
+    with pytest.raises(DataError, match=r"the model's users are e.g. '007', '008', '009'; these are e.g. 1007, 1008, 1009\), .*ids='text'"):
+        evaluate(model, other)

@@ -122,15 +122,23 @@ def evaluate(
         _warn_off_scale(model, test.ratings)
     ev = Evaluator(model, test, task=task or model.task, exclude=exclude, ks=ks, families=families, per_user=per_user)
     if len(test) and ev.skipped == len(test):
-        raise DataError(f"None of the {len(test)} evaluation rows has a user and an item that the model saw in training, so "
-                        "there is nothing to score; evaluate on data that shares users and items with the training data.")
+        raise DataError(f"None of the {len(test)} evaluation rows has a user and an item that the model saw in training "
+                        f"({_id_examples(model, test)}), so there is nothing to score; evaluate on data that shares users and items "
+                        "with the training data, read with ids of the same type (ids='text' / --ids text keeps ids such as 007).")
     _warn_trained_pairs(model, ev)
     if len(test) and ev.skipped > SKIPPED_WARN * len(test):
         fate = ("are scored by the model's fallback for unknown ids (biases or the mean), which dominates the figures"
                 if ev.task == "rating" else f"are left out: the figures cover the other {len(test) - ev.skipped} rows only")
-        warnings.warn(f"{ev.skipped} of the {len(test)} evaluation rows ({ev.skipped / len(test):.0%}) have a user or an item the "
+        warnings.warn(f"{ev.skipped} of the {len(test)} evaluation rows ({ev.skipped / len(test):.1%}) have a user or an item the "
                       f"model never saw in training and {fate} (are the ids of the same type and data set?).", stacklevel=2)
     return ev(model)
+
+
+def _id_examples(model, data: Interactions) -> str:
+    """The first user ids of the model and of ``data``, to show a type or format mismatch at a glance."""
+    def shown(vocab) -> str:
+        return ", ".join(repr(v.item() if hasattr(v, "item") else v) for v in vocab.index[:3])
+    return f"the model's users are e.g. {shown(model.user_vocab_)}; these are e.g. {shown(data.user_vocab)}"
 
 
 #: Share of an evaluation's rows with unknown users or items above which :func:`evaluate` warns.

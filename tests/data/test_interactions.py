@@ -268,7 +268,7 @@ def test_a_missing_or_unreadable_timestamp_names_its_row(values, row, shown):
 
 
 def test_fractional_timestamps_that_whole_seconds_would_tie_are_warned_about():
-    with pytest.warns(UserWarning, match="has 4 distinct times but only 1 distinct whole seconds"):
+    with pytest.warns(UserWarning, match="has 4 distinct times but only 1 distinct whole second, which"):
         d = Interactions.from_frame(frame(user=["a", "a", "b", "b"], item=[1, 2, 1, 3], timestamp=[0.1, 0.9, 0.5, 0.2]))
     assert d.timestamps.tolist() == [0, 0, 0, 0]
     import warnings
@@ -276,6 +276,8 @@ def test_fractional_timestamps_that_whole_seconds_would_tie_are_warned_about():
         warnings.simplefilter("error")
         d = Interactions.from_frame(frame(user=["a", "a", "b", "b"], item=[1, 2, 1, 3], timestamp=[1.5, 2.5, 3.5, 4.0]))
     assert d.timestamps.tolist() == [1, 2, 3, 4]
+    with pytest.warns(UserWarning, match="has 2 distinct times but only 1 distinct whole second"):  # half the order: said too
+        Interactions.from_frame(frame(user=["a", "b"], item=[1, 2], timestamp=[1.6e9 + 0.25, 1.6e9 + 0.75]))
 
 
 def test_an_id_column_that_mixes_numbers_and_text_is_refused():
@@ -335,3 +337,9 @@ def test_timestamp_edge_cases_found_in_review():
         Interactions.from_frame(make(pd.Series([5, True, 7, 8], dtype=object)))
     arrow = pd.Series(pd.to_datetime(_TIMES).tz_localize("UTC")).astype("timestamp[us, tz=UTC][pyarrow]")
     assert Interactions.from_frame(make(arrow)).timestamps.tolist() == _EPOCH
+
+
+def test_spaces_around_text_ids_are_removed_and_said():
+    with pytest.warns(UserWarning, match=r"2 ids had spaces around them \(e.g. ' 7'\), removed, so that ' 7' and '7' are one id"):
+        d = Interactions.from_frame(frame(user=["7", " 7", "7 ", "8"], item=[1, 2, 3, 1]))
+    assert d.n_users == 2 and list(d.user_vocab.index) == ["7", "8"]

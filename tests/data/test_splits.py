@@ -42,7 +42,7 @@ def test_random_split_fractions_seed_and_disjointness(ratings_data):
 def test_cold_rows_are_dropped_by_default():
     rows = [("a", "x", 1.0, 1), ("a", "y", 1.0, 2), ("a", "z", 1.0, 3), ("a", "w", 1.0, 4), ("a", "v", 1.0, 5)]
     d = Interactions.from_frame(pd.DataFrame(rows, columns=["user", "item", "rating", "timestamp"]))
-    with pytest.warns(UserWarning, match="left the valid and test parts empty: all 2 of their rows had a user or an item"):
+    with pytest.warns(UserWarning, match="left the valid and test parts empty, so training on it has no early stopping and a test has nothing to score: all 2 of their rows"):
         s = split(d, "temporal-60-20-20")
     assert len(s.test) == 0 and len(s.valid) == 0  # their items never occur in train
     s = split(d, "temporal-60-20-20", cold="keep")
@@ -71,7 +71,7 @@ def test_a_split_that_leaves_a_part_empty_says_so_once():
     from autorecs.data import Interactions
 
     d = Interactions.from_frame(pd.DataFrame({"user": list("aabbccddee"), "item": [1, 2, 1, 3, 2, 3, 1, 4, 5, 1], "timestamp": range(10)}))
-    with pytest.warns(UserWarning, match=r"Split 'temporal-60-20-20' left the valid and test parts empty: the protocol gave them "
+    with pytest.warns(UserWarning, match=r"Split 'temporal-60-20-20' left the valid and test parts empty, so .*: the protocol gave them "
                                          r"none of the 10 rows; with so little data use a random split") as said:
         s = split(d, "temporal-60-20-20")
     assert len(said) == 1 and (len(s.valid), len(s.test)) == (0, 0)
@@ -80,3 +80,17 @@ def test_a_split_that_leaves_a_part_empty_says_so_once():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         split(d, "random-100-0-0", seed=0)  # empty by request
+
+
+def test_a_split_that_leaves_only_the_test_empty_says_only_that():
+    import pandas as pd
+
+    from autorecs.data import Interactions
+
+    d = Interactions.from_frame(pd.DataFrame({"user": list("aaaabbbb"), "item": [1, 2, 3, 4, 1, 2, 3, 5], "timestamp": range(8)}))
+    with pytest.warns(UserWarning) as said:
+        split(d, "global-time-75-25-0")  # asks for no test: not warned
+        split(d, "global-time-70-20-10")
+    texts = [str(w.message) for w in said]
+    assert len(texts) == 1 and "left the test part empty, so a test has nothing to score: all 1 of its rows" in texts[0]
+    assert "early stopping" not in texts[0]

@@ -183,6 +183,10 @@ DATASETS: dict[str, BuiltinDataset] = {
 
 def _get(name: str) -> BuiltinDataset:
     if name not in DATASETS:
+        from pathlib import Path
+
+        if Path(str(name)).exists():
+            raise DataError(f"{name!r} is a file, not a built-in data set, so read it with autorecs.read_interactions({str(name)!r}).")
         own = " (your own file: autorecs.read_interactions(path))" if any(c in str(name) for c in "/\\.") else ""
         raise DataError(f"Unknown data set {name!r}; choose one of {sorted(DATASETS)} (see `autorecs datasets list`){own}.")
     return DATASETS[name]

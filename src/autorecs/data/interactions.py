@@ -139,6 +139,8 @@ class Interactions:
         for side, col in (("user", user_col), ("item", item_col)):
             if ids == "text" and not df[side].isna().any():
                 df[side] = df[side].astype(str)
+            if pd.api.types.is_string_dtype(df[side]) or df[side].dtype == object:
+                _strip_text_ids(df, side, col, source)
             values = df[side]
             if values.dtype == object and values.map(lambda v: isinstance(v, (list, tuple, dict, set, np.ndarray))).any():
                 raise DataError(f"Column '{col}' of {source} holds lists or other containers, not ids; give one {side} id "
@@ -296,6 +298,20 @@ def _resolve(frame: pd.DataFrame, name: str | None, role: str, source: str, requ
     )
 
 
+def _strip_text_ids(df: pd.DataFrame, side: str, col: str, source: str) -> None:
+    """Text ids without the spaces around them (``" 7"`` and ``"7"`` are one id), said in a warning when any had them."""
+    values = df[side]
+    if pd.api.types.infer_dtype(values, skipna=True) != "string":  # numbers (or mixed types: refused just after)
+        return
+    stripped = values.str.strip()
+    changed = int((stripped != values).sum())
+    if changed:
+        example = values[stripped != values].iloc[0]
+        warnings.warn(f"Column '{col}' of {source}: {changed} ids had spaces around them (e.g. {example!r}), removed, so that "
+                      f"{example!r} and {example.strip()!r} are one id.", stacklevel=4)
+        df[side] = stripped
+
+
 ID_OPTIONS = ("auto", "text")
 
 
@@ -305,9 +321,9 @@ def check_ids_option(ids) -> None:
                           f"got {ids!r}.", param="ids", owner="read_interactions")
 
 
-#: Where whole seconds keep fewer than this share of a timestamp column's distinct values, the column's
-#: order is mostly lost (e.g. fractions of a day as 0.1, 0.5, 0.9): :func:`_epoch_seconds` warns.
-TIES_WARN = 0.5
+#: Where whole seconds keep fewer than this share of a timestamp column's distinct values, part of the
+#: column's order is lost (e.g. fractions of a day as 0.1, 0.5, 0.9): :func:`_epoch_seconds` warns.
+TIES_WARN = 0.9
 
 
 def _epoch_seconds(ts: pd.Series, col: str, source: str) -> np.ndarray:
@@ -366,9 +382,10 @@ def _warn_if_ties(fine: np.ndarray, seconds: np.ndarray, col: str, source: str) 
     n_fine = int(pd.Series(fine).nunique())
     n_seconds = int(pd.Series(seconds).nunique())
     if n_fine > 1 and n_seconds < TIES_WARN * n_fine:
-        warnings.warn(f"Column '{col}' of {source} has {n_fine} distinct times but only {n_seconds} distinct whole seconds, "
-                      "which autorecs keeps: most of their order is lost (temporal splits, the latest duplicate); scale the "
-                      "column to whole units first (e.g. milliseconds, or days x 86400).", stacklevel=4)
+        warnings.warn(f"Column '{col}' of {source} has {n_fine} distinct times but only {n_seconds} distinct whole "
+                      f"second{'s' if n_seconds != 1 else ''}, which autorecs keeps, so the order of the others is lost (temporal "
+                      "splits, the latest duplicate): scale the column to whole units first (e.g. milliseconds, or days x 86400).",
+                      stacklevel=4)
 
 
 def _deduplicate(df: pd.DataFrame, policy: str, source: str) -> pd.DataFrame:

@@ -63,12 +63,14 @@ def _finish(data: Interactions, part: np.ndarray, protocol: str, cold: str, want
     empty = [name for k, name in ((1, "valid"), (2, "test")) if not len(parts[k]) and wanted[k - 1]]
     if empty:
         cold_rows = sum(dropped[name] for name in empty)
-        why = (f"all {cold_rows} of their rows had a user or an item that training lacks (dropped as cold)" if cold_rows
-               else f"the protocol gave them none of the {len(data)} rows")
+        one = len(empty) == 1
+        why = (f"all {cold_rows} of {'its' if one else 'their'} rows had a user or an item that training lacks (dropped as cold)"
+               if cold_rows else f"the protocol gave {'it' if one else 'them'} none of the {len(data)} rows")
         fix = ("give more data, or keep the cold rows (cold='keep')" if cold_rows
                else "with so little data use a random split (e.g. 'random-60-20-20'), or give more data")
-        warnings.warn(f"Split {protocol!r} left the {' and '.join(empty)} part{'s' if len(empty) > 1 else ''} empty: {why}; {fix}.  "
-                      "Training then has no early stopping, and a test nothing to score.", stacklevel=4)
+        effects = (["training on it has no early stopping"] if "valid" in empty else []) + (["a test has nothing to score"] if "test" in empty else [])
+        warnings.warn(f"Split {protocol!r} left the {' and '.join(empty)} part{'' if one else 's'} empty, so {' and '.join(effects)}: "
+                      f"{why}; {fix}.", stacklevel=4)
     return Split(*parts, protocol=protocol, dropped=dropped)
 
 

@@ -550,7 +550,9 @@ class Recommender:
         meta_file = path / "model.json"
         if not meta_file.is_file():
             hint = (f"; it is an `autorecs auto` run, whose model is in its 'model' folder: load '{path / 'model'}'"
-                    if (path / "model" / "model.json").is_file() else "; pass the --out directory of `autorecs fit`")
+                    if (path / "model" / "model.json").is_file() else
+                    f"; give the directory that holds it: '{path.parent}'" if path.name == "model.json" and path.is_file() else
+                    "; pass the --out directory of `autorecs fit` (model.save's directory)")
             raise DataError(f"'{path}' is not a saved autorecs model (no model.json){hint}.")
         try:
             meta = json.loads(meta_file.read_text())
