@@ -325,16 +325,9 @@ def test_a_trial_records_the_defaults_its_fit_chose_from_the_data(implicit_data)
 def test_ctrl_c_finishes_with_the_trials_done_and_says_so(rating_parts, tmp_path, monkeypatch):
     """Ctrl-C during the search: the model is chosen among the finished trials, and the result, its JSON and
     the report say it was interrupted."""
-    import autorecs.auto as A
+    from tests.helpers.interrupt import ctrl_c_after
 
-    original = A._Run.run_batch
-
-    def pressed(self, requests):
-        if len(self.trials) >= 3:
-            raise KeyboardInterrupt
-        return original(self, requests)
-
-    monkeypatch.setattr(A._Run, "run_batch", pressed)
+    ctrl_c_after(monkeypatch, 3)
     res = auto(rating_parts.train, rating_parts.valid, task="rating", budget=60, families=["baseline", "biased-mf-als"],
                out_dir=tmp_path / "run", progress=False)
     assert res.interrupted and 3 <= len(res.leaderboard) < 10

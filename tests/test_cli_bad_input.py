@@ -291,17 +291,10 @@ def test_progress_lines_are_shown_without_the_warning_prefix(capsys, monkeypatch
 
 def test_an_interrupted_auto_run_exits_130_after_writing_its_model(capsys, files, tmp_path, monkeypatch):
     """Ctrl-C: a model is written (chosen among the finished trials), but scripts can tell the run is unfinished."""
-    import autorecs.auto as A
+    from tests.helpers.interrupt import ctrl_c_after
 
     folder, path = files
-    original = A._Run.run_batch
-
-    def pressed(self, requests):
-        if len(self.trials) >= 2:
-            raise KeyboardInterrupt
-        return original(self, requests)
-
-    monkeypatch.setattr(A._Run, "run_batch", pressed)
+    ctrl_c_after(monkeypatch, 2)
     code, out, err = run(capsys, "auto", "--train", path, "--task", "rating", "--budget", "30", "--families", "baseline,biased-mf-als",
                          "--out", tmp_path / "a")
     assert code == 130 and (tmp_path / "a" / "model" / "model.json").exists() and "interrupted" in out
