@@ -408,3 +408,9 @@ def test_the_report_describes_the_model_that_shipped(rating_parts, tmp_path):
     assert html.escape(json.dumps(_short(by[other.number].params), indent=1, default=str)) in page  # its parameters, in full
     assert f"The best single trial on validation, #{res.chosen['trial']}" in page
     assert "Recommender.load(" in page and "autorecs recommend --model" in page and "seed 0" in page
+
+
+def test_one_training_row_gets_autos_own_sentence(ratings_data):
+    one = ratings_data.subset([0])
+    with pytest.raises(DataError, match=r"The training data given to auto has 1 row\(s\), too few to hold out validation rows"):
+        auto(one, task="rating", budget=5, families=["baseline"], progress=False)

@@ -346,3 +346,22 @@ def test_ids_as_text_keep_codes_with_leading_zeros_apart(capsys, tmp_path):
     assert code == 0 and [r["user"] for r in json.loads(out)["recommendations"]] == ["007", "010"]
     code, _, err = run(capsys, "fit", "--train", f, "--task", "rating", "--ids", "str", "--out", tmp_path / "n")
     assert code == 2 and "The '--ids' option must be auto" in err
+
+
+def test_a_text_id_model_reads_its_pairs_and_test_files_as_text(capsys, tmp_path):
+    import json
+
+    f = tmp_path / "codes.csv"
+    rows = ["user,item,rating"] + [f"{u},{i},{1 + (ord(u[-1]) + i) % 5}" for u in ("007", "010", "012") for i in range(1, 9)]
+    f.write_text("\n".join(rows) + "\n")
+    assert run(capsys, "fit", "--train", f, "--task", "rating", "--ids", "text", "-p", "epochs=1", "-p", "factors=2",
+               "--out", tmp_path / "m")[0] == 0
+    code, out, err = run(capsys, "evaluate", "--model", tmp_path / "m", "--test", f, "--json")  # no --ids: the model's kind
+    assert code == 0, err
+    assert json.loads(out)["skipped_rows"] == 0
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text("user,item\n007,3\n010,4\n")
+    code, out, err = run(capsys, "predict", "--model", tmp_path / "m", "--pairs", pairs, "--json")
+    assert code == 0, err
+    scored = json.loads(out)
+    assert scored["unknown_pairs"] == 0 and [r["user"] for r in scored["predictions"]] == ["007", "010"]

@@ -95,3 +95,12 @@ def test_nothing_to_score_shows_the_two_kinds_of_ids():
     other = Interactions.from_frame(rows.assign(user=rows["user"].astype(int) + 1000))
     with pytest.raises(DataError, match=r"the model's users are e.g. '007', '008', '009'; these are e.g. 1007, 1008, 1009\), .*ids='text'"):
         evaluate(model, other)
+
+
+def test_nothing_to_score_names_the_side_that_shares_no_id(ratings_data):
+    model = Popularity().fit(ratings_data, seed=0, progress=False)
+    frame = ratings_data.to_frame()
+    other = Interactions.from_frame(frame.assign(item=frame["item"].astype(str) + "x"))  # same users, other items
+    with pytest.raises(DataError, match=r"\(the model's items are e.g. .*; these are e.g. '.*x'") as caught:
+        evaluate(model, other)
+    assert "the model's users" not in str(caught.value)

@@ -341,6 +341,9 @@ def _from_bytes(data: bytes) -> Recommender:
 
 def _holdout(train: Interactions, task: str, seed: int):
     """A validation part of ``train`` by the protocol that fits the task."""
+    if len(train) < 2:
+        raise DataError(f"The training data given to auto has {len(train)} row(s), too few to hold out validation rows; give "
+                        "more data, or validation data (valid=..., --valid).")
     with warnings.catch_warnings():  # an empty part is auto's own error ("The validation data is empty"), in its words
         warnings.filterwarnings("ignore", message="Split .* left the")
         if task == "ranking" and train.timestamps is not None:

@@ -128,7 +128,7 @@ RatingCol = typer.Option("rating", "--rating-col", help="Name of the rating colu
 TimeCol = typer.Option("timestamp", "--timestamp-col", help="Name of the timestamp column ('none' if absent).")
 DupOpt = typer.Option("last", "--duplicates", help="Repeated (user, item) rows: last (latest by timestamp), first, mean or error.")
 IdsOpt = typer.Option("auto", "--ids", help="Read user and item ids as numbers where they look like numbers (auto), or as text, as "
-                                          "written (text: 007 and 7 are two ids).")
+                                          "written (text: 007 and 7 are two ids); spaces around text ids are removed.")
 JsonOpt = typer.Option(False, "--json", help="Print one JSON object on stdout instead of tables.")
 OverwriteOpt = typer.Option(False, "--overwrite", help="Replace what an existing, non-empty --out directory holds.")
 DeviceOpt = typer.Option("cpu", "--device", help="Where to train: cpu, cuda (or cuda:N) or auto (a GPU if PyTorch sees one).")
@@ -342,6 +342,7 @@ def evaluate_cmd(
     """Evaluate a saved model on test data."""
     fitted = Recommender.load(model_dir)
     cutoffs = _parse_ks(ks)
+    ids = "text" if ids == "auto" and _text_ids(fitted) else ids  # a model of text ids: its test files as text too (007)
     cols = _columns(user_col, item_col, rating_col if fitted.task == "rating" else "none", timestamp_col, duplicates, ids)
     t0 = time.perf_counter()
     metrics = evaluate(fitted, _read(test, cols), exclude=[_read(e, cols) for e in exclude], ks=cutoffs)
@@ -429,7 +430,7 @@ def predict_cmd(
     _need_columns(frame, pairs, {"--user-col": user_col, "--item-col": item_col}, "--pairs")
     users = fitted.user_vocab_.coerce(frame[user_col], source=f"the --pairs column '{user_col}'")
     items = fitted.item_vocab_.coerce(frame[item_col], source=f"the --pairs column '{item_col}'")
-    result = pd.DataFrame({user_col: frame[user_col], item_col: frame[item_col], "score": fitted.predict(users, items)})
+    result = pd.DataFrame({user_col: users, item_col: items, "score": fitted.predict(users, items)})  # ids in the model's types
     unknown = int(((fitted.user_vocab_.codes(users) < 0) | (fitted.item_vocab_.codes(items) < 0)).sum())
     if out_file is not None:
         path = write_frame(result, out_file)

@@ -135,10 +135,14 @@ def evaluate(
 
 
 def _id_examples(model, data: Interactions) -> str:
-    """The first user ids of the model and of ``data``, to show a type or format mismatch at a glance."""
+    """A few ids of the model and of ``data`` on the side(s) that share none, to show a type or format mismatch."""
     def shown(vocab) -> str:
         return ", ".join(repr(v.item() if hasattr(v, "item") else v) for v in vocab.index[:3])
-    return f"the model's users are e.g. {shown(model.user_vocab_)}; these are e.g. {shown(data.user_vocab)}"
+    parts = []
+    for side, mine, theirs in (("users", model.user_vocab_, data.user_vocab), ("items", model.item_vocab_, data.item_vocab)):
+        if not (mine.codes(theirs.index) >= 0).any():
+            parts.append(f"the model's {side} are e.g. {shown(mine)}; these are e.g. {shown(theirs)}")
+    return "; ".join(parts) or "no row has both a known user and a known item"
 
 
 #: Share of an evaluation's rows with unknown users or items above which :func:`evaluate` warns.

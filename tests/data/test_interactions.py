@@ -343,3 +343,14 @@ def test_spaces_around_text_ids_are_removed_and_said():
     with pytest.warns(UserWarning, match=r"2 ids had spaces around them \(e.g. ' 7'\), removed, so that ' 7' and '7' are one id"):
         d = Interactions.from_frame(frame(user=["7", " 7", "7 ", "8"], item=[1, 2, 3, 1]))
     assert d.n_users == 2 and list(d.user_vocab.index) == ["7", "8"]
+
+
+def test_a_missing_text_id_is_named_not_a_crash_and_padded_lookups_find_their_ids(tmp_path):
+    f = tmp_path / "miss.csv"
+    f.write_text("user,item\nu1,i1\n,i2\nu3,i3\n")
+    with pytest.raises(DataError, match="Column 'user' of .* has missing ids; drop those rows"):
+        read_interactions(f)
+    with pytest.raises(DataError, match="has missing ids"):
+        Interactions.from_frame(frame(user=pd.Series(["a", None, " b"], dtype=object), item=[1, 2, 3]))
+    v = Vocabulary(["u0", "i0", "007"])  # as loaded: stripped; lookups are stripped the same way
+    assert v.codes([" u0", "i0 ", "007", " 7"]).tolist() == [0, 1, 2, -1] and v.coerce([" u0", "007 "]).tolist() == ["u0", "007"]

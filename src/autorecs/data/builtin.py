@@ -185,8 +185,11 @@ def _get(name: str) -> BuiltinDataset:
     if name not in DATASETS:
         from pathlib import Path
 
-        if Path(str(name)).exists():
-            raise DataError(f"{name!r} is a file, not a built-in data set, so read it with autorecs.read_interactions({str(name)!r}).")
+        if Path(str(name)).is_file():
+            raise DataError(f"'{name}' is a file, not a built-in data set, so read it with autorecs.read_interactions('{name}').")
+        if Path(str(name)).is_dir():
+            raise DataError(f"'{name}' is a directory, not a built-in data set, so read the file inside it with "
+                            "autorecs.read_interactions(path).")
         own = " (your own file: autorecs.read_interactions(path))" if any(c in str(name) for c in "/\\.") else ""
         raise DataError(f"Unknown data set {name!r}; choose one of {sorted(DATASETS)} (see `autorecs datasets list`){own}.")
     return DATASETS[name]

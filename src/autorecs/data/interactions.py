@@ -304,9 +304,10 @@ def _strip_text_ids(df: pd.DataFrame, side: str, col: str, source: str) -> None:
     if pd.api.types.infer_dtype(values, skipna=True) != "string":  # numbers (or mixed types: refused just after)
         return
     stripped = values.str.strip()
-    changed = int((stripped != values).sum())
+    moved = (values.notna() & (stripped != values)).to_numpy()  # a missing id is refused just after, not here
+    changed = int(moved.sum())
     if changed:
-        example = values[stripped != values].iloc[0]
+        example = values[moved].iloc[0]
         warnings.warn(f"Column '{col}' of {source}: {changed} ids had spaces around them (e.g. {example!r}), removed, so that "
                       f"{example!r} and {example.strip()!r} are one id.", stacklevel=4)
         df[side] = stripped

@@ -70,6 +70,8 @@ class Vocabulary:
             return pd.Index(out.to_numpy(dtype=object))
         if raw.dtype.kind in "iu" and self._index.inferred_type == "string":  # only where every id here is text
             return pd.Index(raw.astype(str), dtype=object)
+        if self._index.inferred_type == "string" and pd.api.types.infer_dtype(raw, skipna=True) == "string":
+            return pd.Index(pd.Series(raw, dtype=object).str.strip().to_numpy(dtype=object))  # as loaded: no spaces around
         if kind == "f" and raw.dtype.kind not in "iuf":  # float ids (a Parquet float column): text that spells a number
             numbers = pd.to_numeric(pd.Series(raw, dtype=object).astype(str).str.strip(), errors="coerce")
             return pd.Index(np.where(numbers.notna(), numbers.to_numpy(dtype=np.float64, na_value=np.nan), raw.to_numpy(dtype=object)),
@@ -91,6 +93,8 @@ class Vocabulary:
             return text.astype(np.int64).to_numpy()
         if kind not in "iuf" and values.dtype.kind in "iu":
             return values.astype(str).to_numpy(dtype=object)
+        if kind not in "iuf" and pd.api.types.infer_dtype(values, skipna=True) == "string":  # as loaded: no spaces around
+            return values.str.strip().to_numpy(dtype=object)
         if kind == "f" and values.dtype.kind not in "iuf":  # float ids (a Parquet float column): text that spells a number
             numbers = pd.to_numeric(values.astype(str).str.strip(), errors="coerce")
             return np.where(numbers.notna(), numbers.to_numpy(dtype=np.float64, na_value=np.nan), values.to_numpy(dtype=object))
