@@ -24,6 +24,16 @@ class _Lines(logging.Formatter):
         return text if getattr(record, "progress", False) and record.levelno < logging.WARNING else f"warning: {text}"
 
 
+def warn(message: str, category: type[Warning] = UserWarning) -> None:
+    """``warnings.warn`` pointing at the caller's own line: the first frame outside this package, whichever
+    public function of it was called (a fixed ``stacklevel`` is right from one entry point only)."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 2  # stacklevel 1 is this function, 2 its caller
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package + os.sep):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     sys.stderr.write(f"warning: {message}\n")
 

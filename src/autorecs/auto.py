@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._progress import logger
+from ._progress import logger, warn
 from .data.interactions import Interactions
 from .data.splits import random_split, temporal_user_split
 from .evaluation import evaluate
@@ -908,9 +908,9 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
     full = given if holdout is not None else None  # the refit's data (below, when validation was given)
     previous = _finished(out, ensemble)  # a finished run in this directory: never replaced by a worse model
     if previous is not None and seconds <= max(previous.budget_seconds, previous.seconds.get("total", 0.0), _Run.spent_in(out)):
-        warnings.warn(f"The auto run in '{out}' finished within its budget ({previous.budget_seconds:g} s); nothing more to do, so "
+        warn(f"The auto run in '{out}' finished within its budget ({previous.budget_seconds:g} s); nothing more to do, so "
                       "this returns its result; give a larger budget to continue it, or another output directory (or "
-                      "overwrite) to start again.", stacklevel=2)
+                      "overwrite) to start again.")
         previous.test = None if test is None else _score(  # the test given now, scored once more
             previous.model, test, task, exclude=[full if full is not None else Interactions.concat(train, valid)])
         return previous

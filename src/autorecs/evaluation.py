@@ -6,13 +6,13 @@ evaluation, so a figure is never computed two ways.
 
 from __future__ import annotations
 
-import warnings
 from typing import Sequence
 
 import numpy as np
 import scipy.sparse as sp
 import torch
 
+from ._progress import warn
 from .data.interactions import Interactions
 from .exceptions import ConfigError, DataError
 from .metrics import FAMILIES, ranking_metrics, rating_metrics
@@ -96,9 +96,9 @@ def _warn_off_scale(model, ratings: np.ndarray) -> None:
     off = (ratings < lo) | (ratings > hi)
     if off.any():
         example = ratings[off][np.argmax(np.abs(ratings[off] - model.train_mean_))]
-        warnings.warn(f"{int(off.sum())} of {len(ratings)} test ratings lie far outside the training scale (mean "
+        warn(f"{int(off.sum())} of {len(ratings)} test ratings lie far outside the training scale (mean "
                       f"{model.train_mean_:.2f}, std {model.train_std_:.2f}; e.g. {float(example):g}); check the rating column "
-                      "and the file: the error figures will be dominated by these rows.", stacklevel=3)
+                      "and the file: the error figures will be dominated by these rows.")
 
 
 def evaluate(
@@ -129,8 +129,8 @@ def evaluate(
     if len(test) and ev.skipped > SKIPPED_WARN * len(test):
         fate = ("are scored by the model's fallback for unknown ids (biases or the mean), which dominates the figures"
                 if ev.task == "rating" else f"are left out: the figures cover the other {len(test) - ev.skipped} rows only")
-        warnings.warn(f"{ev.skipped} of the {len(test)} evaluation rows ({ev.skipped / len(test):.1%}) have a user or an item the "
-                      f"model never saw in training and {fate} (are the ids of the same type and data set?).", stacklevel=2)
+        warn(f"{ev.skipped} of the {len(test)} evaluation rows ({ev.skipped / len(test):.1%}) have a user or an item the "
+                      f"model never saw in training and {fate} (are the ids of the same type and data set?).")
     return ev(model)
 
 
@@ -200,5 +200,5 @@ def _warn_trained_pairs(model, ev: Evaluator) -> None:
     if n_pairs and n_trained > TRAINED_PAIRS_WARN * n_pairs:
         effect = ("its error figures are optimistic" if ev.task == "rating"
                   else "a ranking excludes items seen in training, so these can never be hit and the figures are too low")
-        warnings.warn(f"{n_trained} of the {n_pairs} (user, item) pairs evaluated ({n_trained / n_pairs:.0%}) are pairs the model "
-                      f"was trained on: {effect}; evaluate on held-out rows (`autorecs split`, or autorecs.split in Python).", stacklevel=3)
+        warn(f"{n_trained} of the {n_pairs} (user, item) pairs evaluated ({n_trained / n_pairs:.0%}) are pairs the model "
+                      f"was trained on: {effect}; evaluate on held-out rows (`autorecs split`, or autorecs.split in Python).")

@@ -94,3 +94,16 @@ def test_a_split_that_leaves_only_the_test_empty_says_only_that():
     texts = [str(w.message) for w in said]
     assert len(texts) == 1 and "left the test part empty, so a test has nothing to score: all 1 of its rows" in texts[0]
     assert "early stopping" not in texts[0]
+
+
+def test_warnings_point_at_the_callers_line_from_any_entry():
+    """Whichever public function is called (split, or random_split directly), the warning names the caller's file."""
+    import pandas as pd
+
+    from autorecs.data import Interactions, random_split
+
+    d = Interactions.from_frame(pd.DataFrame({"user": list("aabbccddee"), "item": [1, 2, 1, 3, 2, 3, 1, 4, 5, 1]}))
+    for call in (lambda: split(d, "random-60-20-20", seed=0), lambda: random_split(d, (0.6, 0.2, 0.2), seed=0)):
+        with pytest.warns(UserWarning, match="left the") as said:
+            call()
+        assert said[0].filename == __file__

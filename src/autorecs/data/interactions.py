@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from .._progress import warn
 from ..exceptions import ConfigError, DataError
 from .vocab import Vocabulary
 
@@ -308,8 +308,8 @@ def _strip_text_ids(df: pd.DataFrame, side: str, col: str, source: str) -> None:
     changed = int(moved.sum())
     if changed:
         example = values[moved].iloc[0]
-        warnings.warn(f"Column '{col}' of {source}: {changed} ids had spaces around them (e.g. {example!r}), removed, so that "
-                      f"{example!r} and {example.strip()!r} are one id.", stacklevel=4)
+        warn(f"Column '{col}' of {source}: {changed} ids had spaces around them (e.g. {example!r}), removed, so that "
+                      f"{example!r} and {example.strip()!r} are one id.")
         df[side] = stripped
 
 
@@ -383,10 +383,9 @@ def _warn_if_ties(fine: np.ndarray, seconds: np.ndarray, col: str, source: str) 
     n_fine = int(pd.Series(fine).nunique())
     n_seconds = int(pd.Series(seconds).nunique())
     if n_fine > 1 and n_seconds < TIES_WARN * n_fine:
-        warnings.warn(f"Column '{col}' of {source} has {n_fine} distinct times but only {n_seconds} distinct whole "
+        warn(f"Column '{col}' of {source} has {n_fine} distinct times but only {n_seconds} distinct whole "
                       f"second{'s' if n_seconds != 1 else ''}, which autorecs keeps, so the order of the others is lost (temporal "
-                      "splits, the latest duplicate): scale the column to whole units first (e.g. milliseconds, or days x 86400).",
-                      stacklevel=4)
+                      "splits, the latest duplicate): scale the column to whole units first (e.g. milliseconds, or days x 86400).")
 
 
 def _deduplicate(df: pd.DataFrame, policy: str, source: str) -> pd.DataFrame:
@@ -403,8 +402,7 @@ def _deduplicate(df: pd.DataFrame, policy: str, source: str) -> pd.DataFrame:
         out = df.groupby(["user", "item"], sort=False, as_index=False).agg(agg) if agg else df.drop_duplicates(["user", "item"])
     else:
         out = df.drop_duplicates(["user", "item"], keep=policy)
-    warnings.warn(
-        f"{source}: {n_extra} duplicated (user, item) rows resolved by policy duplicates={policy!r}.",
-        stacklevel=3,
+    warn(
+        f"{source}: {n_extra} duplicated (user, item) rows resolved by policy duplicates={policy!r}."
     )
     return out.sort_index(kind="stable").reset_index(drop=True) if policy != "mean" else out.reset_index(drop=True)

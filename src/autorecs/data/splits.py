@@ -12,12 +12,11 @@ and models then answer with their documented fallback.
 from __future__ import annotations
 
 import re
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from .._progress import logger
+from .._progress import logger, warn
 from .._rng import as_generator
 from ..exceptions import ConfigError, DataError
 from .interactions import Interactions
@@ -69,8 +68,8 @@ def _finish(data: Interactions, part: np.ndarray, protocol: str, cold: str, want
         fix = ("give more data, or keep the cold rows (cold='keep')" if cold_rows
                else "with so little data use a random split (e.g. 'random-60-20-20'), or give more data")
         effects = (["training on it has no early stopping"] if "valid" in empty else []) + (["a test has nothing to score"] if "test" in empty else [])
-        warnings.warn(f"Split {protocol!r} left the {' and '.join(empty)} part{'' if one else 's'} empty, so {' and '.join(effects)}: "
-                      f"{why}; {fix}.", stacklevel=4)
+        warn(f"Split {protocol!r} left the {' and '.join(empty)} part{'' if one else 's'} empty, so {' and '.join(effects)}: "
+                      f"{why}; {fix}.")
     return Split(*parts, protocol=protocol, dropped=dropped)
 
 

@@ -21,7 +21,6 @@ import os
 import shutil
 import tempfile
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Sequence
@@ -31,7 +30,7 @@ import pandas as pd
 import scipy.sparse as sp
 import torch
 
-from .._progress import logger
+from .._progress import logger, warn
 from .._rng import as_generator, torch_generator
 from ..data.interactions import Interactions
 from ..data.vocab import Vocabulary
@@ -281,8 +280,8 @@ class Recommender:
         if valid is not None and len(valid):
             valid = self._prepare_validation(valid) or valid
         elif valid is not None and self.config.epochs > 1:  # given, but empty (e.g. a split of too little data)
-            warnings.warn(f"The validation data given to {type(self).__name__}.fit is empty: it trains all {self.config.epochs} epochs "
-                          "without early stopping; give validation rows, or valid=None to say so.", stacklevel=2)
+            warn(f"The validation data given to {type(self).__name__}.fit is empty: it trains all {self.config.epochs} epochs "
+                          "without early stopping; give validation rows, or valid=None to say so.")
 
         validate, monitor, mode = self._validation(valid) if valid is not None and len(valid) else (None, None, "min")
         # a field left None (a default that follows the data) shows what this fit resolved it to: ``<field>_``
@@ -500,8 +499,8 @@ class Recommender:
         changed = {k: (v, self.get_params()[k]) for k, v in params.items() if self.get_params().get(k) != v}
         if changed:
             shown = ", ".join(f"{k}={a!r}, not {b!r}" for k, (a, b) in changed.items())
-            warnings.warn(f"{type(self).__name__} is saved with the parameters its weights were fitted with ({shown} as set since); "
-                          "fit it again to save the new ones.", stacklevel=3)
+            warn(f"{type(self).__name__} is saved with the parameters its weights were fitted with ({shown} as set since); "
+                          "fit it again to save the new ones.")
         meta = {
             "format": FORMAT_VERSION,
             "model": self.name,

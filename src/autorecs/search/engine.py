@@ -25,12 +25,11 @@ import hashlib
 import json
 import os
 import time
-import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, ClassVar
 
-from .._progress import logger
+from .._progress import logger, warn
 from .._rng import sampler_seed
 from ..data.interactions import Interactions
 from ..exceptions import ConfigError, DataError
@@ -398,9 +397,9 @@ class Tuner:
                 _run_workers(job, self.n_jobs, strategy, pool)
         trials = strategy.history()
         if earlier and len(trials) == earlier:
-            warnings.warn(f"The study '{self.study}' in '{self.storage}' had spent its budget ({self.budget.describe()}) in earlier runs "
+            warn(f"The study '{self.study}' in '{self.storage}' had spent its budget ({self.budget.describe()}) in earlier runs "
                           f"on the same model, space and data, so this run trained nothing and returns its {earlier} trials; raise "
-                          "the budget to continue it, or name another study (study=..., --study) to search afresh.", stacklevel=3)
+                          "the budget to continue it, or name another study (study=..., --study) to search afresh.")
         done = [t for t in trials if t.state == "COMPLETE"]
         best = None
         if done:
