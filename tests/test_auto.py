@@ -408,6 +408,7 @@ def test_the_report_describes_the_model_that_shipped(rating_parts, tmp_path):
     assert html.escape(json.dumps(_short(by[other.number].params), indent=1, default=str)) in page  # its parameters, in full
     assert f"The best single trial on validation, #{res.chosen['trial']}" in page
     assert "Recommender.load(" in page and "autorecs recommend --model" in page and "seed 0" in page
+    assert re.search(r"Saved model: \d+\.\d MB on disk", page)
 
 
 def test_one_training_row_gets_autos_own_sentence(ratings_data):

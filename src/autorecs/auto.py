@@ -910,7 +910,7 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
     if previous is not None and seconds <= max(previous.budget_seconds, previous.seconds.get("total", 0.0), _Run.spent_in(out)):
         warn(f"The auto run in '{out}' finished within its budget ({previous.budget_seconds:g} s); nothing more to do, so "
                       "this returns its result; give a larger budget to continue it, or another output directory (or "
-                      "overwrite) to start again.")
+                      "--overwrite; overwrite=True in Python) to start again.")
         previous.test = None if test is None else _score(  # the test given now, scored once more
             previous.model, test, task, exclude=[full if full is not None else Interactions.concat(train, valid)])
         return previous

@@ -149,8 +149,12 @@ def _use_section(result) -> str:
         __version__ = "(not installed)"
     model = f"{result.out_dir}/model" if result.out_dir else "OUT/model"
     d = result.data or {}
+    saved = Path(model)
+    size = sum(f.stat().st_size for f in saved.rglob("*") if f.is_file()) if saved.is_dir() else None
     return ("<h2>Using the model</h2>"
-            f"<p>Command line: <code>autorecs recommend --model {html.escape(model)} --user USER_ID</code> (also <code>evaluate</code>, "
+            + (f"<p class='small'>Saved model: {size / 2**20:.1f} MB on disk (weights, ids and configuration; an ensemble holds "
+               "every member).</p>" if size is not None else "")
+            + f"<p>Command line: <code>autorecs recommend --model {html.escape(model)} --user USER_ID</code> (also <code>evaluate</code>, "
             f"<code>predict</code>).  Python: <code>from autorecs import Recommender; model = Recommender.load('{html.escape(model)}')</code>, "
             "then <code>model.recommend([user_id], n=10)</code> or <code>model.predict(users, items)</code>.</p>"
             f"<p class='small'>autorecs {html.escape(__version__)}; seed {html.escape(str(d.get('seed', '–')))}; rerun the same command with the "
