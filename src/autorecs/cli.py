@@ -489,11 +489,11 @@ def _need_columns(frame, path, columns: dict, flag: str) -> None:
 def _text_ids(model) -> bool:
     """Whether a model has text ids: a file of ids for it is read as text (``007`` stays ``"007"``; text that spells
     a number still finds an integer id)."""
-    return model.user_vocab_.index.inferred_type == "string" or model.item_vocab_.index.inferred_type == "string"
+    return model.user_vocab_.is_text or model.item_vocab_.is_text
 
 
 def _ids_from_file(path: Path, column: str, vocab) -> np.ndarray:
-    frame = read_frame(path, text=vocab.index.inferred_type == "string")
+    frame = read_frame(path, text=vocab.is_text)
     _need_columns(frame, path, {"--user-col": column}, "--users-file")
     ids = vocab.coerce(frame[column], source=f"the --users-file column '{column}'")
     return pd.unique(ids) if len(ids) else ids  # each user once, in the order of the file

@@ -57,6 +57,11 @@ class Vocabulary:
             raw = pd.Index(list(raw))  # keeps mixed types as objects
         return self._index.get_indexer(self.matching(pd.Index(raw))).astype(np.int32)
 
+    @property
+    def is_text(self) -> bool:
+        """Whether every id here is text (then lookups are text too, and files of ids are read as text)."""
+        return self._index.inferred_type == "string"
+
     def matching(self, raw: pd.Index) -> pd.Index:
         """``raw`` ids in these ids' type where the two differ: integers as text for text ids; for integer
         ids, text that spells an integer as that integer (other text stays as it is: unknown here).  So
@@ -68,9 +73,9 @@ class Vocabulary:
             out = pd.Series(raw, dtype=object)
             out[spells] = text[spells].astype(np.int64).to_numpy()
             return pd.Index(out.to_numpy(dtype=object))
-        if raw.dtype.kind in "iu" and self._index.inferred_type == "string":  # only where every id here is text
+        if raw.dtype.kind in "iu" and self.is_text:  # only where every id here is text
             return pd.Index(raw.astype(str), dtype=object)
-        if self._index.inferred_type == "string" and pd.api.types.infer_dtype(raw, skipna=True) == "string":
+        if self.is_text and pd.api.types.infer_dtype(raw, skipna=True) == "string":
             return pd.Index(pd.Series(raw, dtype=object).str.strip().to_numpy(dtype=object))  # as loaded: no spaces around
         if kind == "f" and raw.dtype.kind not in "iuf":  # float ids (a Parquet float column): text that spells a number
             numbers = pd.to_numeric(pd.Series(raw, dtype=object).astype(str).str.strip(), errors="coerce")
@@ -95,9 +100,8 @@ class Vocabulary:
             return values.astype(str).to_numpy(dtype=object)
         if kind not in "iuf" and pd.api.types.infer_dtype(values, skipna=True) == "string":  # as loaded: no spaces around
             return values.str.strip().to_numpy(dtype=object)
-        if kind == "f" and values.dtype.kind not in "iuf":  # float ids (a Parquet float column): text that spells a number
-            numbers = pd.to_numeric(values.astype(str).str.strip(), errors="coerce")
-            return np.where(numbers.notna(), numbers.to_numpy(dtype=np.float64, na_value=np.nan), values.to_numpy(dtype=object))
+        if kind == "f" and values.dtype.kind not in "iuf":  # float ids: text that spells a number, as lookups read it
+            return self.matching(pd.Index(values.to_numpy(dtype=object))).to_numpy()
         return values.to_numpy()
 
     def ids(self, codes) -> np.ndarray:
