@@ -78,9 +78,33 @@ def test_knn_baseline_matches_surprise(ratings_data):
                                 bsl_options={"method": "als", "reg_i": 10, "reg_u": 15, "n_epochs": 10}, verbose=False)
     algo.fit(trainset)
     test = parts.test.to_frame()
-    theirs = np.array([algo.predict(u, i, clip=False).est for u, i in zip(test.user, test.item)])
-    ours = KNNBaseline().fit(parts.train, progress=False).predict(test.user, test.item)
-    np.testing.assert_allclose(ours, theirs, atol=2e-3)
+    for clip in (False, True):  # Surprise clips to the rating scale by default, as autorecs does
+        theirs = np.array([algo.predict(u, i, clip=clip).est for u, i in zip(test.user, test.item)])
+        ours = KNNBaseline(clip=clip).fit(parts.train, progress=False).predict(test.user, test.item)
+        np.testing.assert_allclose(ours, theirs, atol=2e-3)
+
+
+@pytest.mark.parametrize("klass", [Baseline, KNNBaseline])
+def test_rating_predictions_stay_in_the_training_range(klass, tmp_path):
+    # a generous user on a generous item: μ + b_u + b_i lands above the scale's top (a harsh one on a poor item: below)
+    rng = np.random.default_rng(0)
+    users, items = np.meshgrid(np.arange(40), np.arange(30), indexing="ij")
+    rating = np.clip(np.round(3 + 1.5 * (users >= 35) + 1.5 * (items >= 25) - 1.5 * (users < 5) - 1.5 * (items < 5) + rng.normal(0, 0.3, users.shape)), 1, 5)
+    frame = pd.DataFrame({"user": users.ravel(), "item": items.ravel(), "rating": rating.ravel()}).sample(frac=0.8, random_state=0)
+    data = Interactions.from_frame(frame)
+    u, i = np.repeat([39, 0], 30), np.tile(np.arange(30), 2)
+    raw = klass(clip=False, reg_user=0.0, reg_item=0.0).fit(data, progress=False).predict(u, i)
+    assert raw.max() > 5.0 and raw.min() < 1.0  # the case exists
+    model = klass(reg_user=0.0, reg_item=0.0).fit(data, progress=False)
+    pred = model.predict(u, i)
+    np.testing.assert_allclose(pred, np.clip(raw, 1.0, 5.0), rtol=1e-6)
+    model.save(tmp_path / "m")
+    np.testing.assert_allclose(klass.load(tmp_path / "m").predict(u, i), pred, rtol=1e-6)
+    # a model saved before the range was kept (no "rating_range" in its weights) predicts as it did
+    state = model._get_state()
+    del state["rating_range"]
+    model._set_state(state)
+    np.testing.assert_allclose(model.predict(u, i), raw, rtol=1e-6)
 
 
 @pytest.mark.parametrize("klass, data", [(EASE, "implicit_data"), (ItemKNN, "implicit_data"), (KNNBaseline, "ratings_data")])

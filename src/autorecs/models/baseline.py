@@ -33,6 +33,18 @@ def als_biases(r: sp.csr_matrix, mu: float, reg_user: float, reg_item: float, bu
     return bu, bi
 
 
+def rating_range(ratings: np.ndarray) -> torch.Tensor:
+    """The training ratings' lowest and highest value, the range predictions are clipped to (saved with the weights)."""
+    return torch.tensor([float(ratings.min()), float(ratings.max())], dtype=torch.float64)
+
+
+def clipped(pred: np.ndarray, clip: bool, bounds: torch.Tensor | None) -> np.ndarray:
+    """``pred`` clipped to ``bounds`` where ``clip`` is set; models saved before the range was kept have none."""
+    if not clip or bounds is None:
+        return pred
+    return np.clip(pred, float(bounds[0]), float(bounds[1]))
+
+
 def bias_predictions(mu, bu: torch.Tensor, bi: torch.Tensor, users: np.ndarray, items: np.ndarray) -> np.ndarray:
     """μ + b_u + b_i for code pairs (float64); an unknown user or item (code -1) contributes no bias."""
     ku, ki = users >= 0, items >= 0
@@ -53,6 +65,8 @@ class BaselineConfig(FitConfig):
     """ALS sweeps."""
     patience: int = 3
     monitor: str = "rmse"
+    clip: bool = True
+    """Clip predicted ratings to the training ratings' range (as Surprise does)."""
 
     def validate(self) -> None:
         super().validate()
@@ -73,6 +87,7 @@ class Baseline(Recommender):
     def _prepare(self, train) -> None:
         self._r = train.csr("ratings")
         self._mu = float(train.ratings.mean())
+        self.rating_range = rating_range(train.ratings)
 
     def _init_params(self, rng) -> None:
         self._bu, self._bi = np.zeros(self._r.shape[0]), np.zeros(self._r.shape[1])
@@ -94,10 +109,11 @@ class Baseline(Recommender):
         return None
 
     def _get_state(self) -> dict[str, torch.Tensor]:
-        return {"mu": self.mu.clone(), "bu": self.bu.clone(), "bi": self.bi.clone()}
+        return {"mu": self.mu.clone(), "bu": self.bu.clone(), "bi": self.bi.clone(), "rating_range": self.rating_range.clone()}
 
     def _set_state(self, state) -> None:
         self.mu, self.bu, self.bi = (state[k].clone().double() for k in ("mu", "bu", "bi"))
+        self.rating_range = state.get("rating_range")
 
     @torch.no_grad()
     def _score_codes(self, users: np.ndarray) -> torch.Tensor:
@@ -106,4 +122,5 @@ class Baseline(Recommender):
 
     @torch.no_grad()
     def _predict_codes(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        return bias_predictions(self.mu, self.bu, self.bi, users, items).astype(np.float32)
+        pred = bias_predictions(self.mu, self.bu, self.bi, users, items)
+        return clipped(pred, self.config.clip, self.rating_range).astype(np.float32)

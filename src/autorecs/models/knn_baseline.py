@@ -20,7 +20,7 @@ import torch
 from ..exceptions import check_float, check_int
 from ._als import check_dense_items
 from .base import FitConfig, Recommender
-from .baseline import als_biases, bias_predictions
+from .baseline import als_biases, bias_predictions, clipped, rating_range
 
 
 
@@ -42,6 +42,8 @@ class KNNBaselineConfig(FitConfig):
     """One step: baseline and similarities; an "epoch" is that step."""
     patience: int = 1
     monitor: str = "rmse"
+    clip: bool = True
+    """Clip predicted ratings to the training ratings' range (as Surprise does)."""
 
     def validate(self) -> None:
         super().validate()
@@ -67,6 +69,7 @@ class KNNBaseline(Recommender):
         check_dense_items("KNNBaseline", train.n_items, "keeps an items x items similarity", "biased-mf")
         self._r = train.csr("ratings")
         self._mu = float(train.ratings.mean())
+        self.rating_range = rating_range(train.ratings)
 
     def _init_params(self, rng) -> None:
         n_u, n_i = self._r.shape
@@ -101,11 +104,12 @@ class KNNBaseline(Recommender):
     def _get_state(self) -> dict[str, torch.Tensor]:
         """Biases, similarities, and the training ratings the neighbourhoods read (in the order of ``seen_``)."""
         return {"mu": self.mu.clone(), "bu": self.bu.clone(), "bi": self.bi.clone(), "S": self.S.clone(),
-                "ratings": torch.from_numpy(self._r.data.astype(np.float32))}
+                "ratings": torch.from_numpy(self._r.data.astype(np.float32)), "rating_range": self.rating_range.clone()}
 
     def _set_state(self, state) -> None:
         self.mu, self.bu, self.bi = (state[k].clone().double() for k in ("mu", "bu", "bi"))
         self.S = state["S"].clone().float()
+        self.rating_range = state.get("rating_range")
         seen = self.seen_
         self._r = sp.csr_matrix((state["ratings"].numpy().astype(np.float64), seen.indices, seen.indptr), shape=seen.shape)
 
@@ -142,7 +146,7 @@ class KNNBaseline(Recommender):
             resid, rated = self._residual_rows(users[rows])
             sims = self.S[torch.from_numpy(items[rows].astype(np.int64))]
             out[rows] += self._neighbourhood(sims, resid, rated).double().numpy()
-        return out.astype(np.float32)
+        return clipped(out, self.config.clip, self.rating_range).astype(np.float32)
 
     @torch.no_grad()
     def _score_codes(self, users: np.ndarray) -> torch.Tensor:
