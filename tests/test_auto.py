@@ -7,9 +7,10 @@ import time
 import numpy as np
 import pytest
 
-from autorecs import Recommender
+from autorecs import Recommender, evaluate
 from autorecs.auto import FAMILIES, auto, parse_budget
-from autorecs.data import split
+from autorecs.data import Interactions, split
+from autorecs.models import Baseline
 from autorecs.exceptions import ConfigError, DataError
 
 
@@ -38,6 +39,10 @@ def test_rating_run_keeps_the_budget_chooses_on_validation_and_saves(rating_part
     assert {t.phase for t in done} == {"default", "search"} and len(done) > 3
     assert res.chosen["valid"] == min(t.value for t in done)  # chosen on validation
     assert res.test["rmse"] < 1.2 and res.seconds["overhead"] < 0.25 * res.seconds["search"]
+    # beside the test figures, the biases baseline fitted on the final model's rows (train + validation)
+    reference = Baseline().fit(Interactions.concat(rating_parts.train, rating_parts.valid), progress=False)
+    assert res.test_reference["model"] == "baseline"
+    assert res.test_reference["test"]["rmse"] == pytest.approx(evaluate(reference, rating_parts.test)["rmse"], rel=1e-9)
     loaded = Recommender.load(tmp_path / "run" / "model")
     u, i = rating_parts.test.user_vocab.ids(rating_parts.test.users[:20]), rating_parts.test.item_vocab.ids(rating_parts.test.items[:20])
     np.testing.assert_allclose(loaded.predict(u, i), res.model.predict(u, i), rtol=1e-5)
@@ -45,6 +50,7 @@ def test_rating_run_keeps_the_budget_chooses_on_validation_and_saves(rating_part
     assert len(rows) == len(res.leaderboard) and {"family", "params", "value", "fit_seconds", "epochs"} <= set(rows[0])
     page = (tmp_path / "run" / "report.html").read_text()
     assert "id='leaderboard-table'" in page and "data:image/png;base64," in page and "http" not in page.replace("http-equiv", "")
+    assert "<th>baseline (reference)</th>" in page
 
 
 def test_a_rerun_continues_the_search(rating_parts, tmp_path):
@@ -345,6 +351,7 @@ def test_the_same_command_again_returns_the_finished_run(rating_parts, tmp_path)
         again = auto(rating_parts.train, rating_parts.valid, budget=4, test=rating_parts.test, **kw)
     assert len(again.leaderboard) == len(first.leaderboard) and again.final == first.final and again.chosen == first.chosen
     assert (tmp_path / "run" / "result.json").read_text() == saved and again.test["rmse"] < 1.2  # the test given now, scored
+    assert again.test_reference["model"] == "baseline" and again.test_reference["test"]["rmse"] > 0
     u, i = rating_parts.test.user_vocab.ids(rating_parts.test.users[:20]), rating_parts.test.item_vocab.ids(rating_parts.test.items[:20])
     np.testing.assert_allclose(again.model.predict(u, i), first.model.predict(u, i), rtol=1e-6)
     with pytest.warns(UserWarning, match="nothing more to do"):

@@ -199,6 +199,9 @@ class AutoResult:
     out_dir: str | None = None
     report: str | None = None
     test: dict | None = None
+    test_reference: dict | None = None
+    """With ``test``: ``{"model": name, "test": {...}}``, the simplest model of the task (popularity; the biases
+    baseline for ratings) fitted on the final model's rows and scored on the same test, for the lift."""
     final: dict = field(default_factory=dict)
     """What the saved model (``model``) is: ``{"kind": "ensemble" | "single", ...}``."""
     data: dict = field(default_factory=dict)
@@ -911,8 +914,8 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
         warn(f"The auto run in '{out}' finished within its budget ({previous.budget_seconds:g} s); nothing more to do, so "
                       "this returns its result; give a larger budget to continue it, or another output directory (or "
                       "--overwrite; overwrite=True in Python) to start again.")
-        previous.test = None if test is None else _score(  # the test given now, scored once more
-            previous.model, test, task, exclude=[full if full is not None else Interactions.concat(train, valid)])
+        previous.test, previous.test_reference = _test_scores(  # the test given now, scored once more
+            previous.model, test, task, full if full is not None else Interactions.concat(train, valid))
         return previous
     run = _Run(task, train, valid, metric, seed, seconds, out, chosen_fams, device, progress, ensemble)
     run.t0 = started
@@ -995,8 +998,7 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
                        "(%.4f); that model stays", result.final["valid"], previous.final["valid"])
         model = result.model = previous.model
         result.chosen, result.ensemble, result.final = previous.chosen, previous.ensemble, previous.final
-    if test is not None:
-        result.test = _score(model, test, task, exclude=[full])
+    result.test, result.test_reference = _test_scores(model, test, task, full)
     if out is not None:
         model.save(out / "model")
         ranked = sorted(run.trials, key=lambda t: (t.state != "COMPLETE", run.sign * (t.value or 0.0), t.number))  # best first
@@ -1054,6 +1056,20 @@ def _prepare_out(out: Path, identity: dict, overwrite: bool) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     marker.write_text(json.dumps(identity, indent=1))
     return out
+
+
+#: The reference the shipped model's test figures are shown beside: the task's simplest model.
+REFERENCE = {"ranking": "popularity", "rating": "baseline"}
+
+
+def _test_scores(model, test, task, full) -> tuple[dict | None, dict | None]:
+    """The final model's test figures and the reference's (fitted on ``full``, the final model's rows), after every
+    choice: selection never sees either."""
+    if test is None:
+        return None, None
+    reference = MODELS[REFERENCE[task]]().fit(full, progress=False)
+    return (_score(model, test, task, exclude=[full]),
+            {"model": REFERENCE[task], "test": _score(reference, test, task, exclude=[full])})
 
 
 def _score(model, test, task, exclude):

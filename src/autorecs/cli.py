@@ -699,8 +699,9 @@ def auto_cmd(
         table.add_row("why", res.final["why"])
     if res.interrupted:
         table.add_row("interrupted", "Ctrl-C: chosen among the trials finished by then; rerun with the same --out to continue")
+    ref = _headline(res.test_reference["test"]) if res.test_reference else {}
     for k, v in _headline(res.test).items() if res.test else ():
-        table.add_row(f"test {k}", f"{v:.4f}")
+        table.add_row(f"test {k}", f"{v:.4f}" + (f" ({res.test_reference['model']}: {ref[k]:.4f})" if k in ref else ""))
     table.add_row("trials", str(len(res.leaderboard)))
     table.add_row("seconds", f"{sec['total']:.1f} (budget {res.budget_seconds:.0f}; a continued run counts its earlier runs too): "
                              f"search {sec['search']:.1f}, refit {sec['refit']:.1f}")

@@ -90,15 +90,24 @@ def _short(params: dict) -> dict:
     return out
 
 
-def _metrics_table(test: dict) -> str:
-    """Test metrics as a table: one row per metric (ranking: per family)."""
-    rows = []
+def _flat_metrics(test: dict) -> dict:
+    """``{"topk": {"ndcg@50": x}}`` -> ``{"topk ndcg@50": x}``; rating metrics as they are."""
+    out = {}
     for key, value in test.items():
         if isinstance(value, dict):
-            rows += [(f"{key} {k}", v) for k, v in value.items()]
+            out.update({f"{key} {k}": v for k, v in value.items()})
         else:
-            rows.append((key, value))
-    return "<table><tr><th>metric</th><th>test</th></tr>" + "".join(f"<tr><td>{html.escape(k)}</td><td>{_fmt(v)}</td></tr>" for k, v in rows) + "</table>"
+            out[key] = value
+    return out
+
+
+def _metrics_table(test: dict, reference: dict | None = None) -> str:
+    """Test metrics as a table: one row per metric (ranking: per family), beside the reference model's when given."""
+    rows, ref = _flat_metrics(test), _flat_metrics(reference["test"]) if reference else {}
+    head = "<tr><th>metric</th><th>test</th>" + (f"<th>{html.escape(reference['model'])} (reference)</th>" if ref else "") + "</tr>"
+    return ("<table>" + head + "".join(f"<tr><td>{html.escape(k)}</td><td>{_fmt(v)}</td>"
+                                       + (f"<td>{_fmt(ref.get(k))}</td>" if ref else "") + "</tr>" for k, v in rows.items())
+            + "</table>")
 
 
 def _families_table(result) -> str:
@@ -215,7 +224,10 @@ def write_auto_report(result, path: str | Path) -> Path:
         parts.append(f"<p class='small'>The best single trial on validation, #{b.number} {html.escape(b.family)} ({_fmt(b.value)}), is not "
                      f"in the final model{reason}</p>")
     if result.test:
-        parts.append("<p>Test (scored once, after every choice):</p>" + _metrics_table(result.test))
+        ref = result.test_reference
+        note = (f"; beside it, {html.escape(ref['model'])}, the simplest model of the task, fitted on the same rows, for the lift"
+                if ref else "")
+        parts.append(f"<p>Test (scored once, after every choice{note}):</p>" + _metrics_table(result.test, ref))
     parts.append("<h2>Families</h2>" + _families_table(result))
     parts.append("<h2>Best so far against time, per family</h2>")
     parts.append(f"<img alt='best validation value so far against seconds, one line per family' src='{_best_so_far_figure(result)}'>")
