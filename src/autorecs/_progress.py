@@ -76,6 +76,42 @@ def inherit_warning_lines() -> None:
         _install()
 
 
+class _Keep(logging.Handler):
+    def __init__(self, kept: list):
+        super().__init__(logging.WARNING)
+        self.kept = kept
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.kept.append(("log", record.levelno, record.getMessage()))
+
+
+def kept_warnings(fn, job):
+    """``fn(job)`` and the warnings raised inside it (the library's logged ones and Python's), for a worker whose
+    output does not reach the front end (a Ray task): :func:`replay` shows them where the results arrive."""
+    kept: list = []
+    keep, previous = _Keep(kept), logger.level
+    logger.addHandler(keep)
+    if logger.getEffectiveLevel() > logging.WARNING:
+        logger.setLevel(logging.WARNING)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            result = fn(job)
+        kept += [("warning", w.category, str(w.message), w.filename, w.lineno) for w in caught]
+    finally:
+        logger.removeHandler(keep)
+        logger.setLevel(previous)
+    return result, kept
+
+
+def replay(kept: list) -> None:
+    """Show warnings kept by :func:`kept_warnings` here, as this process shows its own."""
+    for entry in kept:
+        if entry[0] == "log":
+            logger.log(entry[1], "%s", entry[2])
+        else:
+            warnings.warn_explicit(entry[2], entry[1], entry[3], entry[4])
+
+
 class _NullBar:
     def update(self, advance: int = 1, **fields) -> None:  # noqa: D401 - no-op
         pass

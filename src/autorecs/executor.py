@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterable
 
-from ._progress import inherit_warning_lines
+from ._progress import inherit_warning_lines, kept_warnings, replay
 from .exceptions import ConfigError, check_param
 
 BACKENDS = ("local", "ray")
@@ -76,7 +76,8 @@ class ProcessPool(Executor):
 class RayTasks(Executor):
     """One Ray task (one CPU) per job.  Tasks are not retried by Ray: a crashed worker is reported as
     :class:`WorkerLost`, like a dead process.  A job object passed several times travels to the
-    object store once."""
+    object store once.  Ray does not forward the tasks' output here: their warnings come back with
+    their results and are shown here as they arrive (a task that raises loses its own)."""
 
     def __init__(self, n_jobs: int, address: str | None):
         try:
@@ -92,15 +93,23 @@ class RayTasks(Executor):
 
     def map(self, fn, jobs) -> list:
         ray = self._ray
-        task = ray.remote(num_cpus=1, max_retries=0)(fn)
+        task = ray.remote(num_cpus=1, max_retries=0)(kept_warnings)
+        fn_ref = ray.put(fn)
         refs: dict[int, object] = {}
         pending = []
         for job in jobs:
             if id(job) not in refs:
                 refs[id(job)] = ray.put(job)
-            pending.append(task.remote(refs[id(job)]))
+            pending.append(task.remote(fn_ref, refs[id(job)]))
         try:
-            return ray.get(pending)
+            results = [None] * len(pending)
+            index = {ref: n for n, ref in enumerate(pending)}
+            waiting = list(pending)
+            while waiting:
+                done, waiting = ray.wait(waiting, num_returns=1)
+                results[index[done[0]]], kept = ray.get(done[0])
+                replay(kept)
+            return results
         except ray.exceptions.RayTaskError:  # an error raised inside the task: the caller's to handle
             raise
         except ray.exceptions.RayError as exc:  # a crashed worker or node, a lost object, out of memory, cancelled

@@ -57,3 +57,29 @@ def test_auto_runs_trials_as_ray_tasks(local_ray, ratings_data, tmp_path):
                out_dir=tmp_path / "r", progress=False)
     assert len([t for t in res.leaderboard if t.state == "COMPLETE"]) >= 3 and not [t for t in res.leaderboard if t.error]
     assert Recommender.load(tmp_path / "r" / "model").predict([0], [0]).shape == (1,)
+
+
+def test_ray_tasks_warnings_reach_the_front_end(local_ray, capfd):
+    """Ray does not forward its workers' output (log_to_driver=False): a failed trial's warning came back nowhere."""
+    from autorecs._progress import warning_lines
+    from autorecs.executor import executor
+
+    def job(x):  # nested: Ray ships it by value
+        import warnings
+
+        from autorecs._progress import logger
+
+        warnings.warn(f"python warning {x}")
+        logger.warning("library warning %d", x)
+        return x
+
+    with warning_lines():
+        with executor("ray", 2) as ex:
+            assert ex.map(job, [1, 2, 1]) == [1, 2, 1]
+    err = capfd.readouterr().err
+    for x in (1, 2):
+        assert f"warning: python warning {x}\n" in err and f"warning: library warning {x}\n" in err
+    with executor("ray", 2) as ex:  # outside a front end: a Python warning here, the library's logger silent
+        with pytest.warns(UserWarning, match="python warning 3"):
+            ex.map(job, [3])
+    assert "library warning 3" not in capfd.readouterr().err
