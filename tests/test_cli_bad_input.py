@@ -195,6 +195,7 @@ def test_serving_and_cv_mistakes(capsys, files, tmp_path, args, phrases):
      "The '--lambda-every' option must be an int >= 1; got 0"),
     (["fit", "--task", "rating", "--rating-col", "none"], "--task rating needs ratings, but --rating-col is 'none'"),
     (["search-ifc", "--dims", "0"], "The '--dims' option takes embedding sizes >= 1; got '0'"),
+    (["fit", "--model", "ease", "-p", "epochs=2"], "The 'epochs' parameter of EASE must be 1; got 2. It is solved in one step"),
 ])
 def test_errors_name_the_flag_not_the_python_parameter(capsys, files, tmp_path, args, phrase):
     folder, path = files
@@ -214,6 +215,15 @@ def test_auto_mistakes(capsys, files, tmp_path, args, phrase):
     folder, path = files
     assert_refused(*run(capsys, *args, "--train", path, "--out", tmp_path / "a"), phrase)
     assert not (tmp_path / "a" / "model").exists()
+
+
+def test_no_more_epochs_hint_for_a_model_solved_in_one_step(capsys, files, tmp_path):
+    """The hint "its last allowed epoch: more may help, e.g. -p epochs=2" led into a crash on EASE and item-kNN."""
+    folder, path = files
+    code, out, err = run(capsys, "fit", "--train", path, "--valid", path, "--model", "item-knn", "--out", tmp_path / "knn")
+    assert code == 0 and "1 epoch in" in out and "best valid_ndcg@50" in out and "more may help" not in out, (out, err)
+    code, out, err = run(capsys, "fit", "--train", path, "--valid", path, "--model", "biased-mf", "-p", "epochs=1", "--out", tmp_path / "mf")
+    assert code == 0 and "more may help, e.g. -p epochs=2" in " ".join(out.split()), (out, err)
 
 
 def test_auto_command_end_to_end(capsys, files, tmp_path):

@@ -294,10 +294,10 @@ def fit_cmd(
     if as_json:
         return _emit_json(rep.to_dict())
     best = f", best {rep.monitor}={rep.best_valid:.4f} at epoch {rep.best_epoch}" if rep.monitor else ""
-    if rep.monitor and rep.best_epoch == rep.params.get("epochs"):
+    if rep.monitor and rep.best_epoch == rep.params.get("epochs") and not klass.one_step:
         best += f" (its last allowed epoch: more may help, e.g. -p epochs={2 * rep.best_epoch})"
     best += " (interrupted: the best epoch so far was saved)" if rep.interrupted else ""
-    out.print(f"{name}: {rep.epochs} epochs in {rep.seconds['fit']:.1f}s{best}; saved to {out_dir}")
+    out.print(f"{name}: {rep.epochs} epoch{'s' if rep.epochs != 1 else ''} in {rep.seconds['fit']:.1f}s{best}; saved to {out_dir}")
 
 
 def _fit_params(name, klass, params: dict, arch, regularization: str, granularity, lopt: dict, report) -> dict:

@@ -154,12 +154,12 @@ def test_clone_and_set_params_follow_scikit_learn(make_model, data):
     items = data.test.item_vocab.ids(data.test.items[:20])
     np.testing.assert_allclose(c2.predict(users, items), m.predict(users, items), rtol=1e-5, atol=1e-6)
     before = m.get_params()
-    assert m.set_params(epochs=2) is m and m.get_params() == {**before, "epochs": 2}
+    assert m.set_params(patience=2) is m and m.get_params() == {**before, "patience": 2}
     with pytest.raises(ConfigError):
         m.set_params(epochs=0)
     with pytest.raises(ConfigError, match="no parameter"):
         m.set_params(epochz=3)
-    assert m.get_params() == {**before, "epochs": 2}  # a refused change changes nothing
+    assert m.get_params() == {**before, "patience": 2}  # a refused change changes nothing
 
 
 def test_clone_carries_object_parameters(ratings_data):

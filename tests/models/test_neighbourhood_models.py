@@ -114,3 +114,15 @@ def test_dense_item_item_models_refuse_oversized_catalogues(klass, data, request
     monkeypatch.setattr("autorecs.models._als.MAX_DENSE_ITEMS", 10)
     with pytest.raises(ConfigError, match=rf"{klass.__name__} .*items exceed its limit of 10\. Use "):
         klass().fit(request.getfixturevalue(data), seed=0, progress=False)
+
+
+@pytest.mark.parametrize("klass", [EASE, ItemKNN, Popularity, KNNBaseline])
+def test_models_solved_in_one_step_refuse_more_epochs(klass):
+    """epochs=2 crashed EASE and ItemKNN (their one step frees its inputs), and the CLI suggested it."""
+    from autorecs.exceptions import ConfigError
+
+    with pytest.raises(ConfigError, match=r"'epochs' parameter of \w+ must be 1; got 2\. It is solved in one step"):
+        klass(epochs=2)
+    with pytest.raises(ConfigError, match="must be 1"):
+        klass().set_params(epochs=3)
+    assert klass.one_step and klass(epochs=1).get_params()["epochs"] == 1

@@ -167,6 +167,8 @@ class Recommender:
     supports_device: ClassVar[bool] = False
     #: closed-form models: the fit does not depend on the seed
     deterministic: ClassVar[bool] = False
+    #: solved in one step (an "epoch" is that step): ``epochs`` must be 1
+    one_step: ClassVar[bool] = False
     device_: torch.device = torch.device("cpu")
 
     def __init__(self, **params):
@@ -204,6 +206,9 @@ class Recommender:
         if self.deterministic:
             check_param(config.n_init == 1, type(self).__name__, "n_init", config.n_init, "1",
                         "Restarts draw new random initialisations; this model is fitted in closed form.")
+        if self.one_step:
+            check_param(config.epochs == 1, type(self).__name__, "epochs", config.epochs, "1",
+                        "It is solved in one step, so more epochs change nothing; leave 'epochs' out.")
         return config
 
     # ------------------------------------------------------------------ params

@@ -49,6 +49,7 @@ class EASE(Recommender):
     default_monitor = "topk.ndcg@50"
     step_hint_fields = ("reg",)
     deterministic = True
+    one_step = True
 
     def _prepare(self, train) -> None:
         self.recency_weights_ = recency_weights(train, self.config.recency, "EASE")

@@ -47,6 +47,7 @@ class ItemKNN(Recommender):
     default_monitor = "topk.ndcg@50"
     step_hint_fields = ("neighbors", "shrink")
     deterministic = True
+    one_step = True
 
     def _prepare(self, train) -> None:
         self.recency_weights_ = recency_weights(train, self.config.recency, "ItemKNN")

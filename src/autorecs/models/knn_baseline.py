@@ -64,6 +64,7 @@ class KNNBaseline(Recommender):
     default_monitor = "rmse"
     step_hint_fields = ("k", "shrink")
     deterministic = True
+    one_step = True
 
     def _prepare(self, train) -> None:
         check_dense_items("KNNBaseline", train.n_items, "keeps an items x items similarity", "biased-mf")

@@ -31,6 +31,7 @@ class Popularity(Recommender):
     default_monitor = "topk.ndcg@50"
     step_hint_fields = ()
     deterministic = True
+    one_step = True
 
     def _prepare(self, train) -> None:
         self._counts = torch.from_numpy(np.bincount(train.items, minlength=train.n_items).astype(np.float32))
