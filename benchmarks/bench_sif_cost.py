@@ -64,7 +64,7 @@ def warm_up(dataset: str, k: int) -> None:
     from autorecs.sif.search import SIFSearch
 
     s = split(load(dataset), "random-50-25-25", seed=0)
-    SIFSearch(factors=k, strategy="proximal", epochs=1).fit(s.train, s.valid, seed=0, progress=False)
+    SIFSearch(factors=k, strategy="proximal", epochs=1, warmup_epochs=0).fit(s.train, s.valid, seed=0, progress=False)
     MODELS["altgrad"](factors=k, epochs=1).fit(s.train, s.valid, seed=0, progress=False)
 
 

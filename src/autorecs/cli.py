@@ -794,8 +794,11 @@ def search_ifc_cmd(
     if predictor != "linear" and strategy not in ("sif", "sif-halving"):
         raise ConfigError(f"The '--predictor {predictor}' option is for --strategy sif or sif-halving; got --strategy {strategy}.")
     tr, va, te = _ifc_data(train, valid, test, protocol, seed, _columns(user_col, item_col, rating_col, timestamp_col, duplicates, ids))
-    report = search_ifc(tr, va, te, dims=sizes, strategy=strategy, budget=budget, seed=seed, out_dir=out_dir, progress=not as_json,
-                        epochs=epochs, biases=biases, retrain_epochs=retrain_epochs, **({"predictor": predictor} if predictor != "linear" else {}))
+    try:
+        report = search_ifc(tr, va, te, dims=sizes, strategy=strategy, budget=budget, seed=seed, out_dir=out_dir, progress=not as_json,
+                            epochs=epochs, biases=biases, retrain_epochs=retrain_epochs, **({"predictor": predictor} if predictor != "linear" else {}))
+    except ConfigError as exc:
+        raise exc.as_option({"epochs": "--epochs"}) from None
     report["figures"] = [str(p) for p in plot_sif_search(report, out_dir)]
     _print_ifc(report, as_json, lambda e: e["arch"]["interaction"], None)
     if not as_json:

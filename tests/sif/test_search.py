@@ -42,7 +42,7 @@ def test_proximal_search_invariants_and_retrain(tmp_path):
     assert res.arch["interaction"] == ops[int(np.argmax(res.history[-1].alpha))] and res.history[-1].test_rmse is not None
     model = SIF(**res.arch, epochs=3).fit(s.train, s.valid, seed=0, progress=False)
     assert np.isfinite(model.history_.best_value)
-    no_auto = SIFSearch(factors=4, epochs=1, use_validation=False, biases=False).fit(s.train, s.valid, progress=False)
+    no_auto = SIFSearch(factors=4, epochs=1, warmup_epochs=0, use_validation=False, biases=False).fit(s.train, s.valid, progress=False)
     no_auto_ops = SIFSearch(factors=4, biases=False).config.ops  # no biases: the full space
     assert no_auto.arch["interaction"] == no_auto_ops[int(np.argmax(no_auto.history[-1].alpha))]
 
@@ -60,6 +60,11 @@ def test_alpha_is_frozen_through_the_warm_up_and_moves_after_it():
     s = planted_multiply(0, n=8000)
     res = SIFSearch(factors=4, epochs=5, warmup_epochs=3).fit(s.train, s.valid, progress=False)
     assert res.history[0].alpha == res.history[2].alpha != res.history[4].alpha
+    # a search that would end inside the warm-up chose from untrained α, silently: refused
+    for epochs, warmup in ((1, None), (3, None), (2, 2)):
+        with pytest.raises(ConfigError, match=rf"'epochs' parameter of SIFSearch must be more than the search's \d warm-up epochs .*; got {epochs}\."):
+            SIFSearch(epochs=epochs, warmup_epochs=warmup)
+    assert SIFSearch(epochs=1, strategy="halving").config.epochs == 1  # halving has no warm-up
 
 
 class _InitSpy(SIFSearch):
@@ -71,7 +76,7 @@ class _InitSpy(SIFSearch):
 
 def test_warm_up_trains_every_operation():
     s = planted_multiply(0, n=20000)  # ~14 batches: every operation is drawn
-    search = _InitSpy(factors=4, epochs=1, warmup_epochs=1)
+    search = _InitSpy(factors=4, epochs=2, warmup_epochs=1)  # the second epoch trains only the heads ᾱ selects
     search.fit(s.train, s.valid, progress=False)
     moved = [not torch.equal(a, b.detach()) for a, b in zip(search.init_heads, search.net_.heads)]
     assert moved == [True, True, True]  # without it, only the heads of operations selected by ᾱ learn
@@ -142,8 +147,11 @@ def test_search_ifc_writes_a_retrainable_architecture(tmp_path, capsys):
                        "--predictor", "mlp", "--out", tmp_path / "o")
     assert code == 2 and "'--predictor mlp' option is for --strategy sif" in err
     code, out, err = run(capsys, "search-ifc", "--train", tmp_path / "train.csv", "--valid", tmp_path / "valid.csv", "--dims", "2",
-                         "--epochs", "1", "--retrain-epochs", "1", "--out", tmp_path / "limited", "--json")
+                         "--epochs", "4", "--retrain-epochs", "1", "--out", tmp_path / "limited", "--json")
     assert code == 0, err
+    code, _, err = run(capsys, "search-ifc", "--train", tmp_path / "train.csv", "--valid", tmp_path / "valid.csv", "--dims", "2",
+                       "--epochs", "3", "--out", tmp_path / "untrained")
+    assert code == 2 and "The '--epochs' option must be more than the search's 3 warm-up epochs" in " ".join(err.split())
     from autorecs import Recommender
 
     assert len(Recommender.load(tmp_path / "limited" / "model-K2").history_.epochs) == 1  # the retraining obeys the limit too
@@ -151,7 +159,7 @@ def test_search_ifc_writes_a_retrainable_architecture(tmp_path, capsys):
 
 def test_mlp_predictor_searches_retrains_and_round_trips(tmp_path):
     s = planted_multiply(1, n=6000)
-    res = SIFSearch(factors=4, epochs=2, predictor="mlp", predictor_hidden=6).fit(s.train, s.valid, progress=False)
+    res = SIFSearch(factors=4, epochs=2, warmup_epochs=1, predictor="mlp", predictor_hidden=6).fit(s.train, s.valid, progress=False)
     assert res.arch["predictor"] == "mlp" and res.arch["predictor_hidden"] == 6
     model = SIF(**res.arch, epochs=2).fit(s.train, s.valid, seed=0, progress=False)
     net = model.net

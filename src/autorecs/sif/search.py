@@ -108,6 +108,11 @@ class SearchConfig:
         if self.warmup_epochs is None:
             self.warmup_epochs = 3 if self.strategy == "proximal" else 0
         check_int(owner, "warmup_epochs", self.warmup_epochs, low=0)
+        if self.strategy == "proximal" and isinstance(self.epochs, int) and self.epochs <= self.warmup_epochs:
+            raise ConfigError(f"The 'epochs' parameter of {owner} must be more than the search's {self.warmup_epochs} warm-up epochs "
+                              f"(warmup_epochs); got {self.epochs}. α is frozen through the warm-up, so a search that ends there "
+                              "picks an operation from untrained architecture weights; give more epochs or fewer warm-up epochs.",
+                              param="epochs", owner=owner)
         check_param(self.predictor in ("linear", "mlp"), owner, "predictor", self.predictor, "'linear' or 'mlp'")
         for name in ("factors", "k", "transform_hidden", "predictor_hidden", "epochs", "batch_size"):
             check_int(owner, name, getattr(self, name))
