@@ -870,6 +870,7 @@ def cross_cmd(
     exact_levels: int = typer.Option(256, help="Numerical columns with at most this many distinct values also keep one code per value (0: bins only)."),
     categorical: List[str] = typer.Option([], help="Force a column to be categorical (repeatable)."),
     numerical: List[str] = typer.Option([], help="Force a column to be numerical (repeatable)."),
+    drop: List[str] = typer.Option([], help="Leave a column out of the features, e.g. an identifier (repeatable)."),
     valid_fraction: float = typer.Option(0.2, help="Share of --train held out for validation when --valid is not given."),
     confirm_fraction: float = typer.Option(0.0, help="Share of the validation rows kept out of candidate ranking to decide the steps (0: none)."),
     refit: bool = typer.Option(True, "--refit/--no-refit", help="Train the final LR and AC+LR again on train + validation rows (penalties as chosen on validation)."),
@@ -877,6 +878,7 @@ def cross_cmd(
     jobs: int = typer.Option(1, "--jobs", help="Workers evaluating candidates in parallel."),
     ray_address: Optional[str] = typer.Option(None, help="Ray cluster to join ('auto' or HOST:PORT); default: a local Ray."),
     seed: int = typer.Option(0, help="Seed of the validation split and of the search's data blocks."),
+    overwrite: bool = OverwriteOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Search crosses on --train, fit LR and AC+LR (tuned on validation), report AUC before/after and latency."""
@@ -887,7 +889,7 @@ def cross_cmd(
 
     if train is None or out_dir is None:
         raise ConfigError("`autorecs cross` needs --train FILE (or --train adult) and --out DIR; see `autorecs cross --help`.")
-    check_output_dir(out_dir, overwrite=True, what="output directory", flag="--out")
+    check_output_dir(out_dir, overwrite=overwrite, what="output directory", flag="--out")
     if train in TABLE_PROTOCOLS and not Path(train).exists():
         tr, va, te, builtin_label = table_protocol(train, seed)
         label = label or builtin_label
@@ -897,11 +899,18 @@ def cross_cmd(
         if label is None:
             raise ConfigError("The '--label' option is required for a table file; name its 0/1 column, e.g. --label click.")
         tr, va, te = read_table(train), read_table(valid) if valid else None, read_table(test) if test else None
-    model, report = search_and_fit(
-        tr, va, te, label, refit=refit, max_crosses=max_crosses, max_seconds=max_seconds, min_gain=min_gain, patience=patience,
-        bins=_parse_ints(bins, "--bins"), binning=binning, exact_levels=exact_levels, categorical=categorical or None, numerical=numerical or None,
-        valid_fraction=valid_fraction, confirm_fraction=confirm_fraction, backend=backend, n_jobs=jobs, ray_address=ray_address, seed=seed, progress=not as_json,
-    )
+    flags = {"max_crosses": "--max-crosses", "max_seconds": "--budget", "min_gain": "--min-gain", "patience": "--patience",
+             "bins": "--bins", "binning": "--binning", "exact_levels": "--exact-levels", "valid_fraction": "--valid-fraction",
+             "confirm_fraction": "--confirm-fraction", "n_jobs": "--jobs", "backend": "--backend"}
+    try:
+        model, report = search_and_fit(
+            tr, va, te, label, refit=refit, max_crosses=max_crosses, max_seconds=max_seconds, min_gain=min_gain, patience=patience,
+            bins=_parse_ints(bins, "--bins"), binning=binning, exact_levels=exact_levels, categorical=categorical or None,
+            numerical=numerical or None, drop=drop, valid_fraction=valid_fraction, confirm_fraction=confirm_fraction, backend=backend,
+            n_jobs=jobs, ray_address=ray_address, seed=seed, progress=not as_json,
+        )
+    except ConfigError as exc:
+        raise exc.as_option(flags) from None
     model.save(out_dir)
     report["model_dir"] = str(out_dir)
     report["figure"] = str(plot_cross_search(model.autocross.base_valid_auc_, report["steps"], out_dir / "cross_search.png",
@@ -910,6 +919,9 @@ def cross_cmd(
     if as_json:
         _emit_json(report)
         return
+    kinds = {k: [c for c, v in report["columns"].items() if v == k] for k in ("categorical", "numerical")}
+    out.print("Features: " + "; ".join(f"{k} {', '.join(v)}" for k, v in kinds.items() if v)
+              + " (--categorical, --numerical and --drop change this)")
     out.print("Crosses found: " + (", ".join(report["crosses"]) or "none"))
     table = Table("model", "valid AUC (selection)", "test AUC" + (" (refit)" if refit else ""), "test log loss")
     for name in ("lr", "ac+lr"):
@@ -917,8 +929,8 @@ def cross_cmd(
         t = r.get("test", {})
         table.add_row(name.upper(), f"{r['valid']['auc']:.4f}", f"{t['auc']:.4f}" if t else "-", f"{t['logloss']:.4f}" if t else "-")
     out.print(table)
-    out.print(f"search {report['search_seconds']:.1f} s; AC+LR inference {report['ac+lr']['inference_ms_per_row']:.2e} ms/row "
-              f"(with encoding {report['ac+lr']['end_to_end_ms_per_row']:.2e}); model and report in {out_dir}")
+    out.print(f"search {report['search_seconds']:.1f} s; AC+LR inference {1000 * report['ac+lr']['inference_ms_per_row']:.2f} µs a row "
+              f"({1000 * report['ac+lr']['end_to_end_ms_per_row']:.2f} µs with the encoding); model and report in {out_dir}")
 
 
 @cross_app.command("apply")

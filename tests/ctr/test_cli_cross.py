@@ -54,3 +54,30 @@ def test_no_refit_keeps_the_train_only_models(capsys, tmp_path):
         coefs[flag] = CrossLR.load(tmp_path / flag).lr.coef_
     # same crosses and penalties, but the refit model has seen the validation rows too
     assert coefs["--refit"].shape == coefs["--no-refit"].shape and not (coefs["--refit"] == coefs["--no-refit"]).all()
+
+
+def test_cross_mistakes_found_before_the_search(capsys, tmp_path):
+    """A newcomer's cases: a text column forced numerical was binned into one bucket (the feature gone, exit 0); a test
+    table without the label failed after the search, naming no table; a gap in the label was reported as its values;
+    a second run replaced the first's model silently; errors named Python parameters."""
+    table = planted_cross_table(600, seed=0)
+    table.to_csv(tmp_path / "t.csv", index=False)
+    table.drop(columns="label").to_csv(tmp_path / "nolabel.csv", index=False)
+    gap = table.astype({"label": "float64"})
+    gap.loc[7, "label"] = None
+    gap.to_csv(tmp_path / "gap.csv", index=False)
+    base = ["cross", "--train", tmp_path / "t.csv", "--label", "label", "--max-crosses", "1"]
+    code, _, err = run(capsys, *base, "--numerical", "c1", "--out", tmp_path / "a")
+    assert code == 3 and "The column 'c1' is listed as numerical but holds values that are not numbers, e.g. 'v3'" in err
+    code, _, err = run(capsys, *base, "--test", tmp_path / "nolabel.csv", "--out", tmp_path / "b")
+    assert code == 3 and "The test table lacks the column(s) ['label']" in err
+    code, _, err = run(capsys, "cross", "--train", tmp_path / "gap.csv", "--label", "label", "--out", tmp_path / "c")
+    assert code == 3 and "of the training table has 1 missing value(s) (the first at data row 8, counting from 1)" in err
+    code, _, err = run(capsys, *base, "--valid-fraction", "0", "--out", tmp_path / "d")
+    assert code == 2 and "The '--valid-fraction' option must be in (0, 1); got 0.0" in err
+    code, out, err = run(capsys, *base, "--drop", "c0", "--out", tmp_path / "e", "--json")
+    assert code == 0 and "c0" not in json.loads(out)["columns"] and json.loads(out)["columns"]["x0"] == "numerical"
+    code, _, err = run(capsys, *base, "--out", tmp_path / "e")
+    assert code == 2 and "already exists and is not empty" in err and "--overwrite" in err
+    code, out, err = run(capsys, *base, "--out", tmp_path / "e", "--overwrite")
+    assert code == 0 and "Features: categorical c0, c1" in out and "µs a row" in out

@@ -256,8 +256,8 @@ class AutoCross:
             codes = np.column_stack([codes, spec.encode(codes)])
         return codes
 
-    def labels(self, frame: pd.DataFrame) -> np.ndarray:
-        return self.encoder.labels(frame)
+    def labels(self, frame: pd.DataFrame, table: str = "") -> np.ndarray:
+        return self.encoder.labels(frame, table)
 
     def transform_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
         """``frame`` with one integer column per cross (its code; 0 = a combination unseen in training)."""

@@ -152,6 +152,11 @@ class TableEncoder:
             if col in (self.categorical or []):
                 types[col] = "categorical"
             elif col in (self.numerical or []):
+                s = frame[col]
+                text = s[s.notna() & pd.to_numeric(s, errors="coerce").isna()]
+                if len(text):  # binned as numbers, every text value would share one bucket: the column gone, silently
+                    raise DataError(f"The column {col!r} is listed as numerical but holds values that are not numbers, e.g. "
+                                    f"{str(text.iloc[0])!r}; list it as categorical, or leave it out of the numerical columns.")
                 types[col] = "numerical"
             else:
                 s = frame[col]
@@ -162,12 +167,17 @@ class TableEncoder:
             raise DataError(f"The table has no feature columns besides the label {self.label!r}.")
         return types
 
-    def labels(self, frame: pd.DataFrame) -> np.ndarray:
+    def labels(self, frame: pd.DataFrame, table: str = "") -> np.ndarray:
+        """The 0/1 labels of ``frame``; ``table`` ("test", ...) names it in the messages."""
         self._check_columns(frame, [self.label], "label")
         y = frame[self.label]
         values = set(pd.unique(y.dropna()))
-        if y.isna().any() or not values <= {0, 1, True, False}:
-            raise DataError(f"The label column {self.label!r} must hold 0/1 (or True/False) without gaps; found values {sorted(map(str, values))[:5]}. Map it to 0/1 first.")
+        where = f"The label column {self.label!r}" + (f" of the {table} table" if table else "")
+        if y.isna().any():
+            raise DataError(f"{where} has {int(y.isna().sum())} missing value(s) (the first at data row "
+                            f"{int(np.flatnonzero(y.isna().to_numpy())[0]) + 1}, counting from 1); drop those rows or fill them with 0/1.")
+        if not values <= {0, 1, True, False}:
+            raise DataError(f"{where} must hold 0/1 (or True/False); found values {sorted(map(str, values))[:5]}. Map it to 0/1 first.")
         return y.to_numpy().astype(np.int8)
 
     def fit(self, frame: pd.DataFrame) -> "TableEncoder":

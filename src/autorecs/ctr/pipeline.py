@@ -106,6 +106,14 @@ def search_and_fit(train: pd.DataFrame, valid: pd.DataFrame | None, test: pd.Dat
     are tuned on exactly the rows the search was judged on.
     """
     ac = AutoCross(label, **autocross_options)
+    for name, frame in (("training", train), ("validation", valid), ("test", test)):  # checked before the search, not after it
+        if frame is None:
+            continue
+        missing = [c for c in train.columns if c not in frame.columns and c not in ac.encoder.drop]
+        if missing:
+            raise DataError(f"The {name} table lacks the column(s) {missing} that the training table has (the label is "
+                            f"{label!r}); its columns are {list(frame.columns)}.")
+        ac.labels(frame, name)
     if valid is None:
         train, valid = split_frame(train, ac.valid_fraction, ac.seed)
     ac.fit(train, valid)
@@ -125,6 +133,7 @@ def search_and_fit(train: pd.DataFrame, valid: pd.DataFrame | None, test: pd.Dat
         aclr = refit_lr(aclr, X, Xv, y, yv)
     t3 = time.perf_counter()
     report = {
+        "columns": ac.encoder.column_types(train),
         "crosses": ac.crosses_,
         "granularities": ac.granularities_,
         "steps": [{"step": h.step, "cross": h.cross, "valid_auc": h.valid_auc, "candidates": h.candidates, "seconds": h.seconds}
