@@ -8,6 +8,7 @@ print one sentence and exit non-zero (``--debug`` shows the traceback).
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 import time
 import warnings
@@ -616,7 +617,8 @@ def tune_cmd(
         table.add_row(r["strategy"], str(r["n_trials"]), best, test_s, f"{r['fit_seconds']:.1f}", str(r["epochs"]), f"{r['wall_seconds']:.1f}")
     out.print(table)
     for r in (r for r in rep.studies if r["best_params"] is not None):
-        out.print(f"{r['strategy']}: best {json.dumps(r['best_params'])}; to train it: {r['fit_command']}", highlight=False, soft_wrap=True)
+        command = r["fit_command"].replace("--train TRAIN --valid VALID", f"--train {shlex.quote(train)} --valid {shlex.quote(valid)}")
+        out.print(f"{r['strategy']}: best {json.dumps(r['best_params'])}; to train it: {command}", highlight=False, soft_wrap=True)
     for label, value in (("The chosen model is saved in", rep.out), ("Figure and results:", rep.figure)):
         if value:
             out.print(f"{label} {value}")

@@ -31,6 +31,10 @@ def test_grid_search_tries_every_point_and_selects_on_validation(parts, tmp_path
     assert values[30.0] > values[res.best.params["reg"]]  # known answer: λ=30 underfits this rank-3 matrix
     assert res.test is not None and abs(res.extra["refit_valid"] - res.best.value) < 1e-6  # refit is the same model
     assert all(t.fit_seconds > 0 and t.epochs >= 1 for t in res.trials)
+    from autorecs.search.compare import overhead_seconds
+
+    # the search's own cost: its wall time (which ends before the refit) less the trials' training; was minus the refit too
+    assert 0 <= overhead_seconds(res) == pytest.approx(res.wall_seconds - res.fit_seconds)
     from autorecs.plots import plot_search_cost
 
     assert plot_search_cost([res], tmp_path / "cost.png").stat().st_size > 5_000
@@ -201,6 +205,9 @@ def test_process_pool_backend_shares_one_study(parts, tmp_path):
     res = Tuner("biased-mf", space, strategy="grid", storage=tmp_path / "pool.journal", n_jobs=2).run(parts.train, parts.valid)
     assert sorted(t.params["reg"] for t in res.trials) == [0.01, 0.1, 1.0, 10.0]
     assert all(not t.worker.endswith(f":{os.getpid()}") for t in res.trials)
+    from autorecs.search.compare import overhead_seconds
+
+    assert overhead_seconds(res) >= 0  # two workers: their fit seconds add up to more than the wall time
 
 
 def test_yaml_space_file(tmp_path):

@@ -24,6 +24,13 @@ def fit_command(model: str, task: str, params: dict, seed: int) -> str:
     return f"autorecs fit --task {task} --model {model} {flags} --seed {seed} --train TRAIN --valid VALID --out DIR"
 
 
+def overhead_seconds(result: TuneResult) -> float:
+    """The search's worker-seconds not spent training trials (sampling, storage, start-up): its wall time (the refit
+    after it not included) times the workers that ran trials, less the trials' fit seconds."""
+    workers = len({t.worker for t in result.trials}) or 1
+    return result.wall_seconds * workers - result.fit_seconds
+
+
 def summary(result: TuneResult, model: str, task: str, seed: int) -> dict:
     """A study's result as plain data: best trial, the parameters to fit it again, cost, every trial."""
     r = result
@@ -34,7 +41,7 @@ def summary(result: TuneResult, model: str, task: str, seed: int) -> dict:
         "model_params": r.model_params,
         "fit_command": fit_command(model, task, r.model_params, seed + r.best.number) if r.best else None,
         "test": r.test, "fit_seconds": r.fit_seconds, "epochs": r.epochs, "wall_seconds": r.wall_seconds,
-        "overhead_seconds": r.wall_seconds - r.fit_seconds - r.extra.get("refit_seconds", 0.0),
+        "overhead_seconds": overhead_seconds(r),
         **r.extra, "trials": [t.__dict__ for t in r.trials],
     }
 
