@@ -354,3 +354,22 @@ def test_a_missing_text_id_is_named_not_a_crash_and_padded_lookups_find_their_id
         Interactions.from_frame(frame(user=pd.Series(["a", None, " b"], dtype=object), item=[1, 2, 3]))
     v = Vocabulary(["u0", "i0", "007"])  # as loaded: stripped; lookups are stripped the same way
     assert v.codes([" u0", "i0 ", "007", " 7"]).tolist() == [0, 1, 2, -1] and v.coerce([" u0", "007 "]).tolist() == ["u0", "007"]
+
+
+def test_a_time_column_under_another_name_is_pointed_at():
+    """A click log with 'event_time': read without times, and a temporal split then said "the data has none"."""
+    import warnings
+
+    from autorecs.data import Columns, split
+
+    frame = pd.DataFrame({"user": [1, 1, 2, 2, 3, 3], "item": [1, 2, 1, 3, 2, 3], "event_time": pd.date_range("2024-01-01", periods=6, freq="D")})
+    with pytest.warns(UserWarning, match=r"Column 'event_time' of data frame looks like a time .* --timestamp-col event_time"):
+        data = Interactions.from_frame(frame)
+    assert data.timestamps is None
+    with pytest.raises(DataError, match=r"the data has none \(a file's is read from the column 'timestamp' unless named"):
+        split(data, "temporal-60-20-20")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert Interactions.from_frame(frame, Columns(timestamp="event_time")).timestamps is not None
+        assert Interactions.from_frame(frame, Columns(timestamp=None)).timestamps is None  # no times asked for, no warning
+        Interactions.from_frame(frame.assign(event_time="drama").rename(columns={"event_time": "genre"}))  # nothing like a time

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -132,6 +133,8 @@ class Interactions:
         item_col = _resolve(frame, cols.item, "item", source, required=True)
         rating_col = _resolve(frame, cols.rating, "rating", source, required=False)
         ts_col = _resolve(frame, cols.timestamp, "timestamp", source, required=False)
+        if ts_col is None and cols.timestamp is not None:
+            _warn_unread_times(frame, (user_col, item_col, rating_col), source)
         if len(frame) == 0:
             raise DataError(f"The input {source} has no rows; give a file with at least one interaction.")
         keep = [c for c in (user_col, item_col, rating_col, ts_col) if c is not None]
@@ -296,6 +299,20 @@ def _resolve(frame: pd.DataFrame, name: str | None, role: str, source: str, requ
         f"Column '{name}' (the {role} column) is not in {source}; its columns are {list(frame.columns)}. "
         f"Pass the right name (Columns({role}=...) in Python, --{role}-col on the command line)."
     )
+
+
+def _warn_unread_times(frame: pd.DataFrame, used, source: str) -> None:
+    """No timestamp column by its default name or aliases: a warning when another column looks like one (a temporal
+    split would otherwise say the data has no times, and duplicates resolve by row order)."""
+    for col in frame.columns:
+        if col in used:
+            continue
+        named = isinstance(col, str) and re.search(r"time|date|(^|_)ts$|created|clicked", col, re.IGNORECASE)
+        if named or pd.api.types.is_datetime64_any_dtype(frame[col]):
+            warn(f"Column '{col}' of {source} looks like a time but is not read as one (the timestamp column is "
+                 f"'timestamp' unless named), so the data has no timestamps; name it: --timestamp-col {col}, or "
+                 f"Columns(timestamp='{col}') (--timestamp-col none, Columns(timestamp=None): no times, no warning).")
+            return
 
 
 def _strip_text_ids(df: pd.DataFrame, side: str, col: str, source: str) -> None:

@@ -93,7 +93,8 @@ def random_split(data: Interactions, fractions=(0.5, 0.25, 0.25), *, seed=None, 
 def _order_within_users(data: Interactions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rows sorted by (user, timestamp, raw item id); return order, position within user, user size."""
     if data.timestamps is None:
-        raise DataError("Temporal splits need a timestamp column; the data has none. Use a random split or add timestamps.")
+        raise DataError("Temporal splits need a timestamp column; the data has none (a file's is read from the column "
+                        "'timestamp' unless named: --timestamp-col NAME, or Columns(timestamp=NAME)). Use a random split or add timestamps.")
     item_rank = np.empty(data.n_items, np.int64)
     item_rank[np.argsort(data.item_vocab.index.to_numpy(), kind="stable")] = np.arange(data.n_items)
     order = np.lexsort((item_rank[data.items], data.timestamps, data.users))
@@ -134,7 +135,8 @@ def leave_last_out(data: Interactions, *, cold: str = "drop") -> Split:
 def global_time_split(data: Interactions, fractions=(0.8, 0.1, 0.1), *, cold: str = "drop") -> Split:
     """All rows ordered by time; the earliest ``fractions[0]`` train, then valid, then test."""
     if data.timestamps is None:
-        raise DataError("Temporal splits need a timestamp column; the data has none. Use a random split or add timestamps.")
+        raise DataError("Temporal splits need a timestamp column; the data has none (a file's is read from the column "
+                        "'timestamp' unless named: --timestamp-col NAME, or Columns(timestamp=NAME)). Use a random split or add timestamps.")
     fr = np.asarray(fractions, dtype=float)
     if fr.shape != (3,) or (fr < 0).any() or not np.isclose(fr.sum(), 1.0):
         raise ConfigError(f"The 'fractions' parameter must be three non-negative numbers summing to 1; got {tuple(fractions)}.")
