@@ -44,7 +44,7 @@ from ._progress import logger, warn
 from .data.interactions import Interactions
 from .data.splits import random_split, temporal_user_split
 from .evaluation import evaluate
-from .exceptions import AutorecsError, ConfigError, DataError, check_output_dir
+from .exceptions import AutorecsError, ConfigError, DataError, prepare_run_dir
 from .halving import successive_halving
 from .metrics.rating import mae, rmse
 from .metrics.registry import lower_is_better
@@ -1034,28 +1034,8 @@ def _finished(out: Path | None, ensemble: bool) -> AutoResult | None:
 def _prepare_out(out: Path, identity: dict, overwrite: bool) -> Path:
     """The run directory: a new one, the same run continued, or (``overwrite``) an old run cleared.
     Continuing a run on other data or settings is refused."""
-    import shutil
-
-    marker = out / "run.json"
-    if marker.exists() and not overwrite:
-        known = json.loads(marker.read_text())
-        if known != identity:
-            words = {"train": "training data", "valid": "validation data", "scored_on": "validation rows scored"}
-            differs = sorted(words.get(k, k) for k in identity if known.get(k) != identity[k])
-            raise ConfigError(f"The output directory '{out}' holds an auto run with other {', '.join(differs)}; "
-                              "give another output directory, or start again there (--overwrite; overwrite=True in Python).")
-        return out
-    if overwrite:
-        for name in RUN_FILES:
-            target = out / name
-            if target.is_dir():
-                shutil.rmtree(target)
-            elif target.exists():
-                target.unlink()
-    check_output_dir(out, overwrite=overwrite, what="output directory")
-    out.mkdir(parents=True, exist_ok=True)
-    marker.write_text(json.dumps(identity, indent=1))
-    return out
+    return prepare_run_dir(out, identity, overwrite=overwrite, files=RUN_FILES, run="an auto run",
+                           words={"train": "training data", "valid": "validation data", "scored_on": "validation rows scored"})
 
 
 #: The reference the shipped model's test figures are shown beside: the task's simplest model.

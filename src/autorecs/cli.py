@@ -763,14 +763,18 @@ def search_ifc_cmd(
     strategy: Optional[str] = typer.Option(None, help="sif (one-shot, Algorithm 2), sif-halving, random, tpe or rl; default sif, "
                                                       "and sif-halving for three-way data (better there on ml-100k + hour)."),
     budget: Optional[float] = typer.Option(None, help="Wall-clock seconds per size for random/tpe/rl (default 60)."),
-    epochs: int = typer.Option(10, help="Search epochs of sif / sif-halving."),
+    epochs: Optional[int] = typer.Option(None, help="Search epochs of sif / sif-halving (default 10; the three-way sif-halving "
+                                                    "trains its candidates in rounds of 2 epochs instead)."),
     retrain_epochs: Optional[int] = typer.Option(None, help="Most epochs of each retraining run (one per λ; default: the model's, with early stopping)."),
-    predictor: str = typer.Option("linear", help="sif / sif-halving: linear heads (eq. 5) or mlp (a 3-layer MLP per operation, Table 7)."),
+    predictor: str = typer.Option("linear", help="sif / sif-halving on two-way data: linear heads (eq. 5) or mlp (a 3-layer MLP per "
+                                                 "operation, Table 7)."),
     biases: bool = typer.Option(True, help="Learned μ + b_u + b_i in every model (--no-biases: the paper's model)."),
     context_col: Optional[str] = typer.Option(None, help="Three-way data: the context column of the files (user, item, context, rating)."),
     context: Optional[str] = typer.Option(None, help="Three-way data from a built-in --train: 'hour' (hour of the rating in 5 periods)."),
     seed: int = typer.Option(0, help="Seed of the split, the search and the retraining."),
-    out_dir: Path = typer.Option(..., "--out", help="Directory for arch-K*.json, model-K*/, report.json and figures."),
+    out_dir: Path = typer.Option(..., "--out", help="Directory for arch-K*.json and report.json (two-way data: also model-K*/ and "
+                                                    "figures); the same command again continues there."),
+    overwrite: bool = OverwriteOpt,
     user_col: str = UserCol, item_col: str = ItemCol, rating_col: str = RatingCol, timestamp_col: str = TimeCol, duplicates: str = DupOpt, ids: str = IdsOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -778,7 +782,10 @@ def search_ifc_cmd(
     from .plots import plot_sif_search
     from .sif.pipeline import search_ifc, search_tensor_ifc
 
-    check_output_dir(out_dir, overwrite=True, what="output directory", flag="--out")  # a rerun continues the searches' journals there
+    if not (out_dir / "run.json").exists():  # a new search: the directory must be free (a search's own directory continues it)
+        check_output_dir(out_dir, overwrite=overwrite, what="output directory", flag="--out")
+    else:
+        check_writable(out_dir, "The '--out' output directory")
     for flag, value in (("--epochs", epochs), ("--retrain-epochs", retrain_epochs)):
         if value is not None and value < 1:
             raise ConfigError(f"The '{flag}' option must be >= 1; got {value}.")
@@ -787,9 +794,14 @@ def search_ifc_cmd(
         raise ConfigError(f"The '--dims' option takes embedding sizes >= 1; got {dims!r}. Example: --dims 4,8.")
     if context_col or context:
         strategy = strategy or "sif-halving"
+        if predictor != "linear":
+            raise ConfigError(f"The '--predictor {predictor}' option is for two-way data; the three-way searches use linear heads.")
+        if epochs is not None and strategy == "sif-halving":
+            raise ConfigError("The '--epochs' option sets the one-shot search's epochs (--strategy sif); the three-way sif-halving "
+                              "trains its candidates in rounds of 2 epochs, so leave --epochs out or use --strategy sif.")
         tr, va, te = _tensor_data(train, valid, test, context, (user_col, item_col, context_col, rating_col), seed)
         report = search_tensor_ifc(tr, va, te, dims=sizes, strategy=strategy, seed=seed, out_dir=out_dir, progress=not as_json,
-                                   search_epochs=epochs, biases=biases, retrain_epochs=retrain_epochs)
+                                   search_epochs=epochs or 10, biases=biases, retrain_epochs=retrain_epochs, overwrite=overwrite)
         kind = "one-shot proximal" if strategy == "sif" else "successive halving"
         return _print_ifc(report, as_json, lambda e: e["interaction"], f"three-way SIF ({kind})")
     strategy = strategy or "sif"
@@ -798,7 +810,8 @@ def search_ifc_cmd(
     tr, va, te = _ifc_data(train, valid, test, protocol, seed, _columns(user_col, item_col, rating_col, timestamp_col, duplicates, ids))
     try:
         report = search_ifc(tr, va, te, dims=sizes, strategy=strategy, budget=budget, seed=seed, out_dir=out_dir, progress=not as_json,
-                            epochs=epochs, biases=biases, retrain_epochs=retrain_epochs, **({"predictor": predictor} if predictor != "linear" else {}))
+                            epochs=epochs or 10, biases=biases, retrain_epochs=retrain_epochs, overwrite=overwrite,
+                            **({"predictor": predictor} if predictor != "linear" else {}))
     except ConfigError as exc:
         raise exc.as_option({"epochs": "--epochs"}) from None
     report["figures"] = [str(p) for p in plot_sif_search(report, out_dir)]

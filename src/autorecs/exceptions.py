@@ -119,6 +119,41 @@ def check_output_dir(path, *, overwrite: bool, what: str = "output directory", f
     check_writable(path, name)
 
 
+def prepare_run_dir(out, identity: dict, *, overwrite: bool, files, run: str, words: dict | None = None):
+    """A resumable run's output directory: a new one (``run.json`` written with ``identity``), the same run continued
+    (its ``run.json`` equals ``identity``), or with ``overwrite`` an earlier run's ``files`` (names or glob patterns)
+    removed first.  A directory holding another run (``run``: "an auto run") or other files is refused; ``words``
+    names the identity's keys in that message."""
+    import json
+    import shutil
+    from pathlib import Path
+
+    out = Path(out)
+    identity = json.loads(json.dumps(identity, default=str))  # as it reads back (tuples as lists)
+    marker = out / "run.json"
+    if marker.exists() and not overwrite:
+        try:
+            known = json.loads(marker.read_text())
+        except ValueError:
+            known = {}
+        if known != identity:
+            differs = sorted((words or {}).get(k, k) for k in identity if known.get(k) != identity[k])
+            raise ConfigError(f"The output directory '{out}' holds {run} with other {', '.join(differs) or 'settings'}; "
+                              "give another output directory, or start again there (--overwrite; overwrite=True in Python).")
+        return out
+    if overwrite and out.is_dir():
+        for pattern in files:
+            for target in out.glob(pattern):
+                if target.is_dir():
+                    shutil.rmtree(target)
+                else:
+                    target.unlink()
+    check_output_dir(out, overwrite=overwrite, what="output directory")
+    out.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps(identity, indent=1))
+    return out
+
+
 def check_writable(path, name: str) -> None:
     """Refuse ``path`` (a file or directory to be written, created with its missing parents) when the
     nearest existing folder on the way to it is not writable, before any work is done: ``name`` says

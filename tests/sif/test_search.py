@@ -173,3 +173,21 @@ def test_mlp_predictor_searches_retrains_and_round_trips(tmp_path):
         SIF(interaction="ncf", predictor="mlp")
     with pytest.raises(ConfigError, match="'predictor' parameter of SIFSearch"):
         SIFSearch(predictor="deep")
+
+
+def test_a_search_directory_holds_one_search(tmp_path):
+    """A second search with other sizes into the same directory left the first's arch-K4/model-K4 beside a report of K=2."""
+    s = planted_multiply(0, n=3000)
+    kw = dict(strategy="sif-halving", progress=False, out_dir=tmp_path / "o", epochs=2, retrain_epochs=1)
+    search_ifc(s.train, s.valid, dims=(4,), **kw)
+    search_ifc(s.train, s.valid, dims=(4,), **kw)  # the same search again: continues there
+    with pytest.raises(ConfigError, match=r"holds an interaction-function search with other dims; .*--overwrite"):
+        search_ifc(s.train, s.valid, dims=(2,), **kw)
+    with pytest.raises(ConfigError, match="with other training data"):
+        search_ifc(s.valid, s.train, dims=(4,), **kw)
+    search_ifc(s.train, s.valid, dims=(2,), overwrite=True, **kw)
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["arch-K2.json", "model-K2", "report.json", "run.json"]
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("x")
+    with pytest.raises(ConfigError, match="already exists and is not empty"):
+        search_ifc(s.train, s.valid, dims=(2,), **{**kw, "out_dir": tmp_path / "mine"})

@@ -77,6 +77,13 @@ def test_cli_tensor_search_on_files(tmp_path, capsys):
     assert e["interaction"] in TRIPLE_OPS and len(e["history"]) == 4 and len(e["top_alpha"]) == 5 and "rmse" in e["test"]
     code, out, err = run(capsys, *args, "--strategy", "tpe", "--out", tmp_path / "q")
     assert code != 0 and "Three-way data support --strategy sif or sif-halving" in err
+    arch = json.loads((tmp_path / "o" / "arch-K2.json").read_text())  # what was found, to train again
+    assert arch == {"interaction": json.loads((tmp_path / "o" / "report.json").read_text())["dims"]["2"]["interaction"], "reg": arch["reg"]}
+    # flags the three-way searches do not use are refused, not ignored
+    code, _, err = run(capsys, *args, "--predictor", "mlp", "--out", tmp_path / "r")
+    assert code == 2 and "'--predictor mlp' option is for two-way data" in err
+    code, _, err = run(capsys, *args, "--epochs", "1", "--out", tmp_path / "r")
+    assert code == 2 and "trains its candidates in rounds of 2 epochs" in " ".join(err.split())
 
 
 def test_tensor_alpha_gradient_matches_autograd():

@@ -48,6 +48,16 @@ class TensorRatings:
         vocabs, codes = zip(*(Vocabulary.from_values(frame[c].to_numpy()) for c in columns[:3]))
         return cls(np.stack(codes, 1).astype(np.int64), values, tuple(vocabs))
 
+    def fingerprint(self) -> str:
+        """A short hash of the rows (raw ids of the three modes, values): equal data, equal fingerprint."""
+        import hashlib
+
+        h = hashlib.blake2b(digest_size=8)
+        for m, vocab in enumerate(self.vocabs):
+            h.update(pd.util.hash_array(np.asarray(vocab.to_array())).take(self.codes[:, m]).tobytes())
+        h.update(np.ascontiguousarray(self.values).tobytes())
+        return h.hexdigest()
+
     def subset(self, rows: np.ndarray) -> "TensorRatings":
         return TensorRatings(self.codes[rows], self.values[rows], self.vocabs)
 

@@ -11,12 +11,28 @@ import numpy as np
 
 from .._progress import logger
 from ..evaluation import evaluate
-from ..exceptions import ConfigError
+from ..exceptions import ConfigError, prepare_run_dir
 from .baselines import STRATEGIES as BASELINES
 from .baselines import best_trial, run_baseline
 from .search import SearchConfig, SIFSearch
 
 STRATEGIES = ("sif", "sif-halving", *BASELINES)
+#: What a search writes in its directory (removed by ``overwrite=True`` before a new one).
+RUN_FILES = ("run.json", "report.json", "arch-K*.json", "model-K*", "*-K*.journal", "*-K*.jsonl", "sif-*-K*.png")
+
+
+def _prepare_out(out_dir, identity: dict, overwrite: bool) -> Path | None:
+    """The search's directory: new, the same search continued (the baselines' journals resume), or with ``overwrite``
+    an earlier search's files removed; one holding another search (other sizes, settings or data) is refused, so its
+    report never sits beside another search's architectures."""
+    if out_dir is None:
+        return None
+    return prepare_run_dir(out_dir, identity, overwrite=overwrite, files=RUN_FILES, run="an interaction-function search",
+                           words={"train": "training data", "valid": "validation data", "test": "test data"})
+
+
+def _fingerprint(data) -> str | None:
+    return None if data is None else data.fingerprint()
 #: λ grid of the retraining (the library's per-occurrence λ; see autorecs.models.ifc)
 IFC_REG_GRID = (0.03, 0.1, 0.3, 1.0)
 
@@ -76,17 +92,19 @@ def five_star_topk(model, test) -> dict:
 
 def search_ifc(train, valid, test=None, *, dims=(8,), strategy: str = "sif", budget: float | None = None, seed: int = 0,
                out_dir: str | Path | None = None, progress: bool = True, trial_epochs: int = 20, retrain_epochs: int | None = None,
-               **search_options) -> dict:
+               overwrite: bool = False, **search_options) -> dict:
     """For each embedding size in ``dims``: search (``strategy``), retrain with λ tuned on validation, score on ``test``.
 
     ``budget`` is the baselines' wall-clock budget per size in seconds (default: 60).  The test split is
     used once per size, after retraining (the per-epoch/per-trial test curves are for figures only).
+    ``out_dir``: where the architectures, models and report go; the same search again continues there (a larger
+    ``budget`` resumes the baselines' studies), another one needs a new directory or ``overwrite``.
     """
     if strategy not in STRATEGIES:
         raise ConfigError(f"The '--strategy' option must be one of {STRATEGIES}; got {strategy!r}.")
-    out = Path(out_dir) if out_dir is not None else None
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
+    out = _prepare_out(out_dir, {"search": strategy, "dims": [int(k) for k in dims], "seed": seed, "trial_epochs": trial_epochs,
+                                 "retrain_epochs": retrain_epochs, "options": search_options, "train": _fingerprint(train),
+                                 "valid": _fingerprint(valid), "test": _fingerprint(test)}, overwrite)
     report = {"strategy": strategy, "seed": seed, "dims": {}}
     for k in dims:
         t0 = time.perf_counter()
@@ -128,7 +146,7 @@ def search_ifc(train, valid, test=None, *, dims=(8,), strategy: str = "sif", bud
 
 def search_tensor_ifc(train, valid, test=None, *, dims=(8,), strategy: str = "sif-halving", seed: int = 0,
                       out_dir: str | Path | None = None, progress: bool = True, ops=None, rung_epochs: int = 2,
-                      search_epochs: int = 10, retrain_epochs: int | None = None, **config) -> dict:
+                      search_epochs: int = 10, retrain_epochs: int | None = None, overwrite: bool = False, **config) -> dict:
     """Three-way data: search the operation (``sif``: the one-shot proximal search of
     :mod:`autorecs.sif.tensor_search`; ``sif-halving``: successive halving over the operations),
     then retrain the winner with λ chosen on validation (the grid of :data:`IFC_REG_GRID`), scored once on ``test``.
@@ -141,6 +159,10 @@ def search_tensor_ifc(train, valid, test=None, *, dims=(8,), strategy: str = "si
 
     if strategy not in ("sif", "sif-halving"):
         raise ConfigError(f"Three-way data support --strategy sif or sif-halving; got {strategy!r}.")
+    out = _prepare_out(out_dir, {"search": strategy + " (tensor)", "dims": [int(k) for k in dims], "seed": seed, "ops": ops,
+                                 "rung_epochs": rung_epochs, "search_epochs": search_epochs, "retrain_epochs": retrain_epochs,
+                                 "options": config, "train": _fingerprint(train), "valid": _fingerprint(valid),
+                                 "test": _fingerprint(test)}, overwrite)
     report = {"strategy": strategy + " (tensor)", "seed": seed, "dims": {}}
     for k in dims:
         if strategy == "sif":
@@ -166,7 +188,8 @@ def search_tensor_ifc(train, valid, test=None, *, dims=(8,), strategy: str = "si
         if test is not None:
             entry["test"] = best.evaluate(test)
         report["dims"][int(k)] = entry
-    if out_dir is not None:
-        Path(out_dir).mkdir(parents=True, exist_ok=True)
-        (Path(out_dir) / "report.json").write_text(json.dumps(report, indent=1))
+        if out is not None:  # the operation and λ found: TensorIFC(interaction=..., reg=...) trains it again
+            (out / f"arch-K{k}.json").write_text(json.dumps({"interaction": found["interaction"], "reg": best.config.reg}, indent=1))
+    if out is not None:
+        (out / "report.json").write_text(json.dumps(report, indent=1))
     return report
