@@ -322,6 +322,10 @@ def test_predict_similar_users_file_and_cv(capsys, rating_files):
     assert code == 0, err
     cv = json.loads(out)
     assert cv["n_folds"] == 3 and len(cv["folds"]) == 3 and cv["mean"]["rmse"] == pytest.approx(sum(f["rmse"] for f in cv["folds"]) / 3)
+    # the table fits a terminal: whole metric names and numbers with ten folds (a column per fold cut them to '…')
+    code, out, err = run(capsys, "cv", "--data", path, "--model", "popularity", "--folds", "10")
+    assert code == 0 and "…" not in out and "topk.recall@100" in out and "lambdaopt.ndcg@50" in out, out
+    assert max(len(line) for line in out.splitlines()) <= 80
 
 
 def test_python_dash_m_runs_the_cli():

@@ -537,12 +537,17 @@ def cv_cmd(
                             seed=seed, ks=cutoffs, progress=False)
     if as_json:
         return _emit_json(report.to_dict())
-    table = Table("metric", "mean", "std", *(f"fold {k + 1}" for k in range(folds)), title=f"{name}: {folds}-fold cross-validation on {data}")
+    # a column per fold made the table unreadable on a terminal (names cut, numbers '0.…'): the spread instead, folds in --json
+    table = Table(title=f"{name}: {folds}-fold cross-validation on {data}")
+    table.add_column("metric", no_wrap=True)
+    for column in ("mean", "std", "min", "max"):
+        table.add_column(column, justify="right", no_wrap=True)
     mean, std = report.mean, report.std
     for key in mean:
-        table.add_row(key, f"{mean[key]:.4f}", f"{std[key]:.4f}", *(f"{f[key]:.4f}" for f in report.folds))
+        values = [f[key] for f in report.folds]
+        table.add_row(key, f"{mean[key]:.4f}", f"{std[key]:.4f}", f"{min(values):.4f}", f"{max(values):.4f}")
     out.print(table)
-    out.print(f"fit seconds per fold: {', '.join(f'{t:.1f}' for t in report.fit_seconds)}")
+    out.print(f"fit seconds per fold: {', '.join(f'{t:.2f}' for t in report.fit_seconds)}; every fold's values: --json")
 
 
 # ---------------------------------------------------------------------- tune
