@@ -34,6 +34,8 @@ def test_split_fit_evaluate_recommend_json(capsys, rating_files):
     assert code == 0
     ev = json.loads(out)
     assert ev["protocol"] == "random-60-20-20" and 0 < ev["rating"]["rmse"] < 1.0 and "seconds" in ev
+    code, out, _ = run(capsys, "evaluate", "--model", tmp / "m", "--test", tmp / "s/test.csv")  # the table says what was scored
+    assert code == 0 and f"Scored {ev['rows']:,} rows" in out and ("fallback" in out) == (ev["skipped_rows"] > 0)
     code, out, _ = run(capsys, "recommend", "--model", tmp / "m", "--user", "0", "--user", "nobody-9", "-n", "3", "--json")
     assert code != 0 and "integers" in _  # int ids: a string id is a clear error
     code, out, _ = run(capsys, "recommend", "--model", tmp / "m", "--user", "0", "--user", "99999", "-n", "3", "--json")

@@ -361,6 +361,12 @@ def evaluate_cmd(
         for k, v in result.get(fam, {}).items():
             table.add_row(fam, k, f"{v:.4f}")
     out.print(table)
+    skipped = result.get("skipped_rows", 0)
+    unknown = "their user or item is not in the model's training data"
+    if fitted.task == "rating":
+        out.print(f"Scored {result['rows']:,} rows" + (f", {skipped:,} of them by the model's fallback ({unknown})" if skipped else ""))
+    else:
+        out.print(f"Scored {result['users']:,} users" + (f"; {skipped:,} test rows left out ({unknown})" if skipped else ""))
 
 
 def _parse_ks(ks: str) -> tuple[int, ...]:
