@@ -180,11 +180,15 @@ def test_test_ratings_far_outside_the_training_scale_are_warned_about(capsys, fi
     (["cv", "--data", "{f}", "--task", "rating", "--ks", "a"], ["The '--ks' option takes comma-separated integers"]),
     (["cv", "--data", "{f}", "--task", "rating", "-p", "factors=0"], ["The 'factors' parameter of BiasedMF must be an int >= 1; got 0"]),
     (["evaluate", "--model", "{m}", "--test", "{f}", "--ks", "5,x"], ["The '--ks' option takes comma-separated integers"]),
+    (["split", "{f}", "--protocol", "random-80-20-0", "--out", "{dir}/s"], ["The '--protocol' option 'random-80-20-0' gives test 0%"]),
+    (["split", "{f}", "--protocol", "random-60-40", "--out", "{dir}/s"], ["Unknown split protocol 'random-60-40'"]),
+    (["quickstart", "--dataset", "nope", "--out", "{dir}/q"], ["Unknown data set 'nope'"]),
 ])
 def test_serving_and_cv_mistakes(capsys, files, tmp_path, args, phrases):
     folder, path = files
     fill = {"{m}": str(folder / "model"), "{f}": str(path), "{dir}": str(tmp_path)}
-    assert_refused(*run(capsys, *[fill.get(a, a) for a in args]), *phrases)
+    assert_refused(*run(capsys, *[fill.get(a, a).replace("{dir}", str(tmp_path)) for a in args]), *phrases)
+    assert not (tmp_path / "s").exists() and not (tmp_path / "q").exists()  # refused before anything was written
 
 
 @pytest.mark.parametrize("args,phrase", [

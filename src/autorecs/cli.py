@@ -25,6 +25,7 @@ from rich.table import Table
 from . import __version__
 from .data import DATASETS, Columns, fetch, list_datasets, load, read_frame, read_interactions, split, write_frame, write_interactions
 from .data.readers import check_table_path
+from .data.splits import protocol_shares
 from .config import parse_key_values, read_config_file
 from .evaluation import evaluate
 from .exceptions import AutorecsError, ConfigError, DataError, check_output_dir, check_writable
@@ -211,6 +212,11 @@ def split_cmd(
     if fmt not in ("csv", "parquet"):
         raise ConfigError(f"The '--format' option must be csv or parquet; got {fmt!r}.")
     check_output_dir(out_dir, overwrite=overwrite, what="split directory", flag="--out")
+    _, shares = protocol_shares(protocol)  # a bad name refused before the data is read
+    given = dict(zip(("train", "valid", "test"), shares or (1, 1, 1)))
+    if [name for name, share in given.items() if share == 0]:
+        raise ConfigError(f"The '--protocol' option {protocol!r} gives {' and '.join(n for n, v in given.items() if v == 0)} 0%, "
+                          "so that file would be empty; give every part a share, e.g. random-80-10-10.")
     table = _read(data, _columns(user_col, item_col, rating_col, timestamp_col, duplicates, ids), flag="DATA")
     with warnings.catch_warnings():  # an empty part is refused below, in the command's own words
         warnings.filterwarnings("ignore", message="Split .* left the")

@@ -19,9 +19,9 @@ def run_quickstart(*, dataset: str = "ml-100k", out_dir: Path = Path("autorecs-o
     BPRMF with λ chosen by the λOpt paper's 8-value grid (8 training runs) against BPRMF with
     λOpt-DUI (Λ learned in one run), and ImplicitALS; defaults otherwise, selection on
     validation, each model evaluated once on test.  Writes ``learning_curves.png`` and ``results.json``."""
+    data = load(dataset)  # an unknown or unavailable data set refused before the directory is made
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    data = load(dataset)
     runs = [  # (protocol, role, model or what to run)
         ("random-50-25-25", "rating-baseline", BiasedMF()),
         ("random-50-25-25", "sif", "sif"),

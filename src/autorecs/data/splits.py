@@ -152,21 +152,29 @@ def global_time_split(data: Interactions, fractions=(0.8, 0.1, 0.1), *, cold: st
 PROTOCOL_PATTERNS = ("random-A-B-C", "temporal-60-20-20", "leave-last-out", "global-time-A-B-C")
 
 
-def split(data: Interactions, protocol: str, *, seed=None, cold: str = "drop") -> Split:
-    """Split by protocol name: ``random-50-25-25``, ``temporal-60-20-20``, ``leave-last-out``, ``global-time-80-10-10``."""
-    if protocol == "temporal-60-20-20":
-        return temporal_user_split(data, cold=cold)
-    if protocol == "leave-last-out":
-        return leave_last_out(data, cold=cold)
+def protocol_shares(protocol: str) -> tuple[str, tuple[float, float, float] | None]:
+    """``(kind, (train, valid, test) shares)`` of a protocol name (shares None for the per-user ones), or a
+    ConfigError naming the known ones: check a name before reading data."""
+    if protocol in ("temporal-60-20-20", "leave-last-out"):
+        return protocol, None
     m = re.fullmatch(r"(random|global-time)-(\d+)-(\d+)-(\d+)", protocol)
     if m and sum(int(x) for x in m.groups()[1:]) == 100:
-        fr = tuple(int(x) / 100 for x in m.groups()[1:])
-        if m.group(1) == "random":
-            return random_split(data, fr, seed=seed, cold=cold)
-        return global_time_split(data, fr, cold=cold)
+        return m.group(1), tuple(int(x) / 100 for x in m.groups()[1:])
     raise ConfigError(
         f"Unknown split protocol {protocol!r}; use one of {PROTOCOL_PATTERNS} (A+B+C = 100), e.g. 'random-50-25-25'."
     )
+
+
+def split(data: Interactions, protocol: str, *, seed=None, cold: str = "drop") -> Split:
+    """Split by protocol name: ``random-50-25-25``, ``temporal-60-20-20``, ``leave-last-out``, ``global-time-80-10-10``."""
+    kind, fr = protocol_shares(protocol)
+    if kind == "temporal-60-20-20":
+        return temporal_user_split(data, cold=cold)
+    if kind == "leave-last-out":
+        return leave_last_out(data, cold=cold)
+    if kind == "random":
+        return random_split(data, fr, seed=seed, cold=cold)
+    return global_time_split(data, fr, cold=cold)
 
 
 def kfold(data: Interactions, folds: int = 5, *, by: str = "rows", seed=None, cold: str = "drop") -> list[Split]:
