@@ -311,6 +311,17 @@ def test_the_signature_names_every_hyperparameter_with_its_default(make_model):
         assert name in sig.parameters
 
 
+def test_every_hyperparameter_is_documented_and_the_summary_is_a_sentence():
+    """`autorecs models NAME` printed empty meanings (init_std, ifc's solver, ...) and a fragment as biased-mf's summary."""
+    from autorecs.models import MODELS
+    from autorecs.models.catalog import model_params, summary
+
+    for name, klass in MODELS.items():
+        assert [p.name for p in model_params(name) if not p.help] == [], name
+        text = summary(klass)
+        assert text[0].isupper() and text.endswith(".") and text.count(". ") == 0, (name, text)
+
+
 def test_parameters_set_after_fit_are_not_saved_beside_the_old_weights(ratings_data, tmp_path):
     m = BiasedMF(factors=2, epochs=1).fit(ratings_data, seed=0, progress=False).set_params(factors=16)
     with pytest.warns(UserWarning, match=r"BiasedMF is saved with the parameters its weights were fitted with \(factors=2, not 16 as set since\)"):

@@ -93,7 +93,9 @@ class BiasedMFConfig(FitConfig, LambdaOptOptions):
 
 
 class BiasedMF(CompiledPaths, Recommender):
-    """Biased matrix factorization (see module docs). ``regularizer`` overrides the global λ."""
+    """Biased matrix factorization, μ + b_u + b_i + p_uᵀq_i, by ALS, SGD, Adam or Adagrad (see module docs).
+
+    ``regularizer`` (an :class:`~autorecs.regularization.Regularizer`) overrides the global λ."""
 
     name = "biased-mf"
     task = "rating"

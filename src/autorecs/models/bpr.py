@@ -71,6 +71,7 @@ class BPRMFConfig(FitConfig, LambdaOptOptions):
     schedule its results were measured at (a Λ-step every batch).  :attr:`BPRMF.batch_size_`
     reports the batch used."""
     init_std: float = 0.1
+    """Standard deviation of the normal initialisation of the factors."""
     epochs: int = 200
     patience: int = 10
     monitor: str = "topk.ndcg@50"

@@ -67,29 +67,39 @@ class IFCConfig(FitConfig, LambdaOptOptions):
     interaction: str = "multiply"
     """An operation of autorecs.models.ops.OPS, several joined by '+', or one of ncf, wide-deep, fm."""
     factors: int = 8
+    """Embedding size K."""
     biases: bool = True
     """Add μ + b_u + b_i (False: the paper's model without biases)."""
     reg: float = 0.3
     """λ on embeddings and biases, per occurrence scaled by n^(reg_exponent − 1) (as BiasedMF)."""
     reg_exponent: float = 0.6
+    """β in the penalty Σ n^β λ ||θ||² over users and items with n training ratings (1 = per occurrence, 0 = uniform), as BiasedMF's."""
     solver: str = "adam"
+    """The optimizer of the mini-batches: adam, adagrad or sgd."""
     learning_rate: float = 0.003
+    """Step size of the solver."""
     batch_size: int = 1024
+    """Ratings per mini-batch."""
     init_std: float = 0.1
+    """Standard deviation of the normal initialisation of the embeddings."""
     predictor: str = "linear"
     """``linear``: one head w_m per operation with ||w_m||₂ ≤ 1 (eq. 5); ``mlp``: a three-layer MLP
     (width → ``predictor_hidden`` ReLU units → 1) per operation instead, unconstrained (the paper's Table 7)."""
     predictor_hidden: int = 10
+    """Hidden units of the ``mlp`` predictor."""
     transform: str = "identity"
     """The element-wise transform g: ``identity`` (g(x) = x; ``none`` is accepted for it, as older
     saved models say) or ``mlp`` (a searched or trained transform)."""
     transform_hidden: int = 5
+    """Hidden units of the transform's h (``transform="mlp"``)."""
     transform_activation: str = "sigmoid"
+    """Activation of h's hidden layer (autorecs.models.transform.ACTIVATIONS)."""
     transform_residual: bool = True
     """g(x) = x + h(x) (True) or the paper's g = h (False); see autorecs.models.transform."""
     transform_user: list[float] | None = None
     """Parameters of g for users (a searched architecture); None = random init (train_transform) ."""
     transform_item: list[float] | None = None
+    """Parameters of g for items, as ``transform_user``."""
     train_transform: bool = False
     """Learn g on the training data (SIF(no-auto)); else g stays as given."""
     clip: bool = True

@@ -37,6 +37,7 @@ class ImplicitALSConfig(FitConfig, RecencyOptions):
     """Hyperparameters of :class:`ImplicitALS`."""
 
     factors: int = 96
+    """Latent dimension K of the user and item factors."""
     alpha: float = 1.0
     """Confidence scaling: c = 1 + α r (with ``recency``: c = 1 + α w r, w the history item's recency
     weight, so that a user's factors follow what they did last)."""
@@ -53,6 +54,7 @@ class ImplicitALSConfig(FitConfig, RecencyOptions):
     cg_steps: int = 3
     """Conjugate-gradient steps per row and sweep (``solver="cg"``)."""
     init_std: float = 0.01
+    """Standard deviation of the normal initialisation of the factors."""
     epochs: int = 30
     patience: int = 3
     monitor: str = "topk.ndcg@50"

@@ -35,7 +35,9 @@ class KNNBaselineConfig(FitConfig):
     shrink: float = 100.0
     """Shrinkage of the similarity toward 0 for pairs rated by few common users."""
     reg_user: float = 15.0
+    """λ_u of the baseline, shrinking user biases toward 0 (as Baseline)."""
     reg_item: float = 10.0
+    """λ_i of the baseline, shrinking item biases toward 0."""
     baseline_epochs: int = 10
     """ALS sweeps of the baseline."""
     epochs: int = 1
