@@ -166,7 +166,8 @@ def datasets_list(as_json: bool = JsonOpt) -> None:
 def datasets_fetch(name: str = typer.Argument(..., help="Data set name, e.g. ml-100k."), force: bool = typer.Option(False, help="Download again even if cached.")) -> None:
     """Download a built-in data set into the cache and verify it."""
     path = fetch(name, force=force)
-    out.print(f"{name}: {path}")
+    files = sorted(p.name for p in path.parent.iterdir() if not p.name.endswith(".part"))
+    out.print(f"{name}: {', '.join(files)} in {path.parent}")
 
 
 # -------------------------------------------------------------------- models
@@ -969,7 +970,7 @@ def cross_cmd(
 def cross_apply_cmd(
     data: str = typer.Argument(..., help="Table to transform (CSV/TSV/Parquet)."),
     model_dir: Path = typer.Option(..., "--model", help="The --out directory of `autorecs cross`."),
-    output: Optional[Path] = typer.Option(None, "--output", help="Where to write; default: DATA's name with '.crossed' before the suffix."),
+    output: Optional[Path] = typer.Option(None, "--out", "--output", help="Where to write; default: DATA's name with '.crossed' before the suffix."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Write DATA with one column per found cross (its code, 0 = unseen in training) and the AC+LR probability 'score'."""

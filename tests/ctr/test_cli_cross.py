@@ -20,8 +20,9 @@ def test_cross_search_then_apply(capsys, tmp_path):
     assert rep["refit"] and rep["ac+lr"]["test_before_refit"]["auc"] > rep["lr"]["test_before_refit"]["auc"] + 0.1
     new = table.iloc[3000:].drop(columns="label")  # unlabelled rows can be transformed
     new.to_parquet(tmp_path / "new.parquet")
-    code, out, _ = run(capsys, "cross", "apply", tmp_path / "new.parquet", "--model", tmp_path / "m", "--json")
-    assert code == 0
+    code, out, _ = run(capsys, "cross", "apply", tmp_path / "new.parquet", "--model", tmp_path / "m", "--out", tmp_path / "scored.parquet",
+                       "--json")  # --out as every other command (--output still works)
+    assert code == 0 and json.loads(out)["output"] == str(tmp_path / "scored.parquet")
     written = pd.read_parquet(json.loads(out)["output"])
     assert list(written.columns[-len(rep["crosses"]) - 1:]) == rep["crosses"] + ["score"]
     assert written["score"].between(0, 1).all()

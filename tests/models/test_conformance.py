@@ -121,6 +121,7 @@ def test_similar_items_and_users(make_model, data):
         return
     res = m.similar_items(items, n=4)
     assert res.items.shape == (3, 4) and not (res.items == items[:, None]).any()  # never itself
+    assert repr(res) == "Recommendations(3 rows x 4 items, 0 fallback)"  # rows of items here, not "users"
     assert (np.diff(res.scores, axis=1) <= 1e-6).all()  # best first
     if isinstance(m, (EASE, ItemKNN, KNNBaseline)):  # item-based: item similarities only
         with pytest.raises(ConfigError, match="has no user representation"):

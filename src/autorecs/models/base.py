@@ -133,7 +133,8 @@ class Recommendations:
         return (self.items, self.scores)[i]
 
     def __repr__(self) -> str:
-        return f"Recommendations({self.items.shape[0]} users x {self.items.shape[1]}, {int(self.fallback.sum())} fallback)"
+        # a row per query: users for recommend, items or users for similar_*
+        return f"Recommendations({self.items.shape[0]} rows x {self.items.shape[1]} items, {int(self.fallback.sum())} fallback)"
 
     def to_frame(self, queries, query_name: str = "user") -> pd.DataFrame:
         """One row per (query, rank): ``query_name``, ``rank`` (1 = best), ``item``, ``score`` (the
