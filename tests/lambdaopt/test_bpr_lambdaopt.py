@@ -59,7 +59,7 @@ def test_biased_mf_lambdaopt_lr_zero_is_fixed_training_and_learns_otherwise(rati
     torch.testing.assert_close(zero.P, fixed.P, rtol=1e-5, atol=1e-6)
     learned = BiasedMF(**kw, lambdaopt="UI", lambda_lr=0.05).fit(s.train, s.valid, seed=0, progress=False)
     assert bool((learned.lam_user >= 0).all()) and not torch.all(learned.lam_user == 0.05)
-    with pytest.raises(ConfigError, match="ALS has none"):
+    with pytest.raises(ConfigError, match=r"ALS has none, so choose one: solver='adam' \(-p solver=adam\)"):
         BiasedMF(lambdaopt="D")  # the default solver is ALS
 
 

@@ -89,7 +89,8 @@ class BiasedMFConfig(FitConfig, LambdaOptOptions):
         check_float(owner, "init_std", self.init_std, low_open=True)
         self.validate_lambdaopt(owner)
         if self.lambdaopt:
-            check_param(self.solver != "als", owner, "solver", self.solver, "sgd, adam or adagrad with lambdaopt", "λOpt simulates an optimizer step; ALS has none.")
+            check_param(self.solver != "als", owner, "solver", self.solver, "sgd, adam or adagrad with lambdaopt",
+                        "λOpt simulates an optimizer step and ALS has none, so choose one: solver='adam' (-p solver=adam).")
 
 
 class BiasedMF(CompiledPaths, Recommender):
