@@ -422,3 +422,18 @@ def test_one_training_row_gets_autos_own_sentence(ratings_data):
     one = ratings_data.subset([0])
     with pytest.raises(DataError, match=r"The training data given to auto has 1 row\(s\), too few to hold out validation rows"):
         auto(one, task="rating", budget=5, families=["baseline"], progress=False)
+
+
+def test_progress_lines_show_improvements_not_every_trial(rating_parts, caplog):
+    """A line per trial flooded the terminal (487 lines in a 30 s run on a small click log)."""
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="autorecs"):
+        res = auto(rating_parts.train, rating_parts.valid, task="rating", budget=5, families=["baseline", "biased-mf-als"],
+                   ensemble=False, progress=True)
+    lines = [r.getMessage() for r in caplog.records if getattr(r, "progress", False) and r.getMessage().startswith("auto ")]
+    done = [t for t in res.leaderboard if t.state == "COMPLETE"]
+    assert 2 <= len(lines) < len(done), (len(lines), len(done))
+    assert sum("best so far" in line for line in lines) >= 1
+    best = min(done, key=lambda t: t.value)
+    assert any(f"rmse={best.value:.4f}" in line and "best so far" in line for line in lines)  # the winner was shown

@@ -398,6 +398,8 @@ class _Run:
         #: and its seconds, which replace the reserve's estimate of what follows the search.
         self.settled: tuple[set[int], set[int], float] | None = None
         self.interrupted = False  # Ctrl-C: finish with what is done, search no more
+        self._last_line = time.perf_counter()  # when the last progress line was shown
+        self._shown: dict[str, float] = {}  # per family, the value its last progress line showed
         self.ensemble_why: str | None = None  # why the last ensemble selection named no blend
 
     # clock
@@ -571,11 +573,29 @@ class _Run:
                 self._keep(trial, _from_bytes(model) if isinstance(model, bytes) else model)
             if trial.error:
                 logger.warning("auto: %s trial failed: %s", trial.family, trial.error)
-            elif self.progress:  # a progress line (the CLI shows it), not a warning
-                logger.info("auto %6.1fs  %-20s %-7s %s=%.4f  %.1fs", trial.elapsed, trial.family, trial.phase, self.metric,
-                            trial.value, trial.fit_seconds, extra={"progress": True})
+            elif self.progress:  # progress lines (the CLI shows them), not warnings
+                self._progress_line(trial)
             done.append(trial)
         return done
+
+    def _progress_line(self, trial: AutoTrial) -> None:
+        """A line for a trial that improved its family's best by more than STALL_TOLERANCE, or the best of all (a
+        line per trial flooded the terminal: hundreds a minute on small data), and every PROGRESS_EVERY seconds
+        the count and the best so far."""
+        now = time.perf_counter()
+        shown = self._shown.get(trial.family)
+        if self.best(trial.family) is trial and (shown is None or self.sign * (shown - trial.value) > STALL_TOLERANCE * abs(shown)
+                                                 or self.best() is trial):
+            self._shown[trial.family] = trial.value
+            mark = "  best so far" if self.best() is trial else ""
+            logger.info("auto %6.1fs  %-20s %-7s %s=%.4f  %.1fs%s", trial.elapsed, trial.family, trial.phase, self.metric,
+                        trial.value, trial.fit_seconds, mark, extra={"progress": True})
+        elif now - self._last_line >= PROGRESS_EVERY and (b := self.best()) is not None:
+            logger.info("auto %6.1fs  %d trials; best so far #%d %s %s=%.4f", trial.elapsed, len(self.trials), b.number, b.family,
+                        self.metric, b.value, extra={"progress": True})
+        else:
+            return
+        self._last_line = now
 
     def run_all(self, requests: list[tuple[Family, str]]) -> bool:
         """``requests`` in batches of the executor's width; False once time ran out."""
@@ -639,6 +659,9 @@ SELECTION_SHARE, AFTER_SHARE = 0.02, 0.01
 SEARCH_ON_SHARE = 0.02
 #: Trials a family searches without a real improvement before the next family's turn.
 STINT = 16
+#: Seconds between the progress lines that report the trial count when no trial improved its family's best.
+PROGRESS_EVERY = 15.0
+
 #: An improvement smaller than this share of the current best is validation noise, not progress.
 STALL_TOLERANCE = 1e-3
 
