@@ -17,7 +17,6 @@ from ..exceptions import ConfigError, DataError
 from .interactions import Interactions
 from .vocab import Vocabulary
 
-MODES = ("user", "item", "context")
 #: hour-of-day periods of the built-in context (UTC of the rating's timestamp): [start, end)
 HOUR_PERIODS = (("night", 0, 6), ("morning", 6, 11), ("midday", 11, 15), ("afternoon", 15, 19), ("evening", 19, 24))
 
