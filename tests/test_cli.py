@@ -255,8 +255,9 @@ def test_tune_saves_the_chosen_model_and_prints_a_fit_command_that_reproduces_it
     assert json.loads(out)["best_valid"] == pytest.approx(study["best_valid"], rel=1e-6)  # the same trial, retrained
     code, out, err = run(capsys, "tune", "--train", folder / "s/train.csv", "--valid", folder / "s/valid.csv", "--task", "rating",
                          "--space", "lambdaopt-grid", "--strategy", "grid", "-p", "epochs=2", "-p", "factors=2",
-                         "--storage", folder / "t2.journal")
-    assert code == 0 and f"--train {folder / 's/train.csv'} --valid {folder / 's/valid.csv'} --out DIR" in "".join(out.split("\n")), out
+                         "--storage", folder / "t2.journal", "--duplicates", "mean")
+    printed = "".join(out.split("\n"))
+    assert code == 0 and f"--train {folder / 's/train.csv'} --valid {folder / 's/valid.csv'} --duplicates mean --out DIR" in printed, out
 
 
 def test_help_has_short_flag_exit_codes_and_no_type_tags_on_flags(capsys):

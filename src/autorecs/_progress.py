@@ -103,13 +103,14 @@ def kept_warnings(fn, job):
     return result, kept
 
 
-def replay(kept: list) -> None:
-    """Show warnings kept by :func:`kept_warnings` here, as this process shows its own."""
+def replay(kept: list, registry: dict | None = None) -> None:
+    """Show warnings kept by :func:`kept_warnings` here, as this process shows its own; ``registry`` (one dict for
+    all the tasks of a search) lets Python's filters show a warning once, as one process would, not once a task."""
     for entry in kept:
         if entry[0] == "log":
             logger.log(entry[1], "%s", entry[2])
         else:
-            warnings.warn_explicit(entry[2], entry[1], entry[3], entry[4])
+            warnings.warn_explicit(entry[2], entry[1], entry[3], entry[4], registry=registry)
 
 
 class _NullBar:

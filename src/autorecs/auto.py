@@ -1057,7 +1057,7 @@ def _finished(out: Path | None, ensemble: bool) -> AutoResult | None:
 def _prepare_out(out: Path, identity: dict, overwrite: bool) -> Path:
     """The run directory: a new one, the same run continued, or (``overwrite``) an old run cleared.
     Continuing a run on other data or settings is refused."""
-    return prepare_run_dir(out, identity, overwrite=overwrite, files=RUN_FILES, run="an auto run",
+    return prepare_run_dir(out, identity, overwrite=overwrite, files=RUN_FILES, kind="auto", run="an auto run",
                            words={"train": "training data", "valid": "validation data", "scored_on": "validation rows scored"})
 
 

@@ -124,6 +124,13 @@ def _columns(user_col: str, item_col: str, rating_col: Optional[str], timestamp_
     return _Input(Columns(user=user_col, item=item_col, rating=none(rating_col), timestamp=none(timestamp_col)), duplicates, ids)
 
 
+def _column_flags(user_col: str, item_col: str, rating_col: str, timestamp_col: str, duplicates: str, ids: str) -> str:
+    """The column options given that differ from their defaults, as they would be typed (for a printed command)."""
+    given = (("--user-col", user_col, "user"), ("--item-col", item_col, "item"), ("--rating-col", rating_col, "rating"),
+             ("--timestamp-col", timestamp_col, "timestamp"), ("--duplicates", duplicates, "last"), ("--ids", ids, "auto"))
+    return "".join(f" {flag} {shlex.quote(str(value))}" for flag, value, default in given if value != default)
+
+
 UserCol = typer.Option("user", "--user-col", help="Name of the user id column.")
 ItemCol = typer.Option("item", "--item-col", help="Name of the item id column.")
 RatingCol = typer.Option("rating", "--rating-col", help="Name of the rating column ('none' for implicit data).")
@@ -635,7 +642,9 @@ def tune_cmd(
         table.add_row(r["strategy"], str(r["n_trials"]), best, test_s, f"{r['fit_seconds']:.1f}", str(r["epochs"]), f"{r['wall_seconds']:.1f}")
     out.print(table)
     for r in (r for r in rep.studies if r["best_params"] is not None):
-        command = r["fit_command"].replace("--train TRAIN --valid VALID", f"--train {shlex.quote(train)} --valid {shlex.quote(valid)}")
+        files = f"--train {shlex.quote(train)} --valid {shlex.quote(valid)}" + _column_flags(
+            user_col, item_col, rating_col, timestamp_col, duplicates, ids)
+        command = r["fit_command"].replace("--train TRAIN --valid VALID", files)
         out.print(f"{r['strategy']}: best {json.dumps(r['best_params'])}; to train it: {command}", highlight=False, soft_wrap=True)
     for label, value in (("The chosen model is saved in", rep.out), ("Figure and results:", rep.figure)):
         if value:
@@ -818,17 +827,23 @@ def search_ifc_cmd(
             raise ConfigError("The '--epochs' option sets the one-shot search's epochs (--strategy sif); the three-way sif-halving "
                               "trains its candidates in rounds of 2 epochs, so leave --epochs out or use --strategy sif.")
         tr, va, te = _tensor_data(train, valid, test, context, (user_col, item_col, context_col, rating_col), seed)
-        report = search_tensor_ifc(tr, va, te, dims=sizes, strategy=strategy, seed=seed, out_dir=out_dir, progress=not as_json,
-                                   search_epochs=epochs or 10, biases=biases, retrain_epochs=retrain_epochs, overwrite=overwrite)
+        try:
+            report = search_tensor_ifc(tr, va, te, dims=sizes, strategy=strategy, seed=seed, out_dir=out_dir, progress=not as_json,
+                                       search_epochs=epochs or 10, biases=biases, retrain_epochs=retrain_epochs, overwrite=overwrite)
+        except ConfigError as exc:
+            raise exc.as_option({"epochs": "--epochs"}) from None
         kind = "one-shot proximal" if strategy == "sif" else "successive halving"
         return _print_ifc(report, as_json, lambda e: e["interaction"], f"three-way SIF ({kind})")
     strategy = strategy or "sif"
     if predictor != "linear" and strategy not in ("sif", "sif-halving"):
         raise ConfigError(f"The '--predictor {predictor}' option is for --strategy sif or sif-halving; got --strategy {strategy}.")
+    if epochs is not None and strategy not in ("sif", "sif-halving"):
+        raise ConfigError(f"The '--epochs' option sets the sif / sif-halving search's epochs; --strategy {strategy} trains each "
+                          "trial 20 epochs within --budget, so leave --epochs out.")
     tr, va, te = _ifc_data(train, valid, test, protocol, seed, _columns(user_col, item_col, rating_col, timestamp_col, duplicates, ids))
     try:
         report = search_ifc(tr, va, te, dims=sizes, strategy=strategy, budget=budget, seed=seed, out_dir=out_dir, progress=not as_json,
-                            epochs=epochs or 10, biases=biases, retrain_epochs=retrain_epochs, overwrite=overwrite,
+                            biases=biases, retrain_epochs=retrain_epochs, overwrite=overwrite, **({"epochs": epochs} if epochs else {}),
                             **({"predictor": predictor} if predictor != "linear" else {}))
     except ConfigError as exc:
         raise exc.as_option({"epochs": "--epochs"}) from None

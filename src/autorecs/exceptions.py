@@ -119,11 +119,14 @@ def check_output_dir(path, *, overwrite: bool, what: str = "output directory", f
     check_writable(path, name)
 
 
-def prepare_run_dir(out, identity: dict, *, overwrite: bool, files, run: str, words: dict | None = None):
-    """A resumable run's output directory: a new one (``run.json`` written with ``identity``), the same run continued
-    (its ``run.json`` equals ``identity``), or with ``overwrite`` an earlier run's ``files`` (names or glob patterns)
-    removed first.  A directory holding another run (``run``: "an auto run") or other files is refused; ``words``
-    names the identity's keys in that message."""
+def prepare_run_dir(out, identity: dict, *, overwrite: bool, files, kind: str, run: str, words: dict | None = None):
+    """A resumable run's output directory: a new one (``run.json`` written with ``identity`` and ``kind``), the same
+    run continued (its ``run.json`` holds ``identity``), or with ``overwrite`` an earlier run's ``files`` (names or
+    glob patterns) removed first.  Refused: a directory holding another run (``run`` names this one in the message,
+    e.g. "an auto run"; ``words`` the identity's keys) or files of its own.  A directory whose ``run.json`` is all it
+    holds (a run refused before it wrote anything) starts afresh; one that holds only ``files`` but no ``run.json``
+    (written before run.json was) is taken as this run's."""
+    import fnmatch
     import json
     import shutil
     from pathlib import Path
@@ -131,26 +134,37 @@ def prepare_run_dir(out, identity: dict, *, overwrite: bool, files, run: str, wo
     out = Path(out)
     identity = json.loads(json.dumps(identity, default=str))  # as it reads back (tuples as lists)
     marker = out / "run.json"
-    if marker.exists() and not overwrite:
+    entries = list(out.iterdir()) if out.is_dir() else []
+    known = None
+    if marker.is_file():
         try:
             known = json.loads(marker.read_text())
         except ValueError:
             known = {}
-        if known != identity:
+    if known is not None and not overwrite:
+        known_kind = known.pop("kind", "auto")  # a run.json written before kinds were recorded is an auto run's
+        if not [p for p in entries if p.name != "run.json"]:  # nothing but the marker: nothing to continue
+            marker.unlink()
+            entries = []
+        elif known_kind != kind:
+            raise ConfigError(f"The output directory '{out}' holds another command's run ({known_kind}), not {run}; give another "
+                              "output directory.")
+        elif known != identity:
             differs = sorted((words or {}).get(k, k) for k in identity if known.get(k) != identity[k])
             raise ConfigError(f"The output directory '{out}' holds {run} with other {', '.join(differs) or 'settings'}; "
                               "give another output directory, or start again there (--overwrite; overwrite=True in Python).")
+        else:
+            return out
+    ours = lambda p: any(fnmatch.fnmatch(p.name, pattern) for pattern in files)  # noqa: E731
+    if overwrite:
+        for target in filter(ours, entries):
+            shutil.rmtree(target) if target.is_dir() else target.unlink()
+    elif known is None and entries and all(map(ours, entries)):  # an earlier run of this kind, without run.json
+        marker.write_text(json.dumps({**identity, "kind": kind}, indent=1))
         return out
-    if overwrite and out.is_dir():
-        for pattern in files:
-            for target in out.glob(pattern):
-                if target.is_dir():
-                    shutil.rmtree(target)
-                else:
-                    target.unlink()
     check_output_dir(out, overwrite=overwrite, what="output directory")
     out.mkdir(parents=True, exist_ok=True)
-    marker.write_text(json.dumps(identity, indent=1))
+    marker.write_text(json.dumps({**identity, "kind": kind}, indent=1))
     return out
 
 

@@ -90,6 +90,7 @@ class RayTasks(Executor):
             kwargs = {"num_cpus": n_jobs} if address is None else {}
             ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False, **kwargs)
         self.n_workers = n_jobs
+        self._shown: dict = {}  # the tasks' Python warnings already shown (replay's registry)
 
     def map(self, fn, jobs) -> list:
         ray = self._ray
@@ -108,7 +109,7 @@ class RayTasks(Executor):
             while waiting:
                 done, waiting = ray.wait(waiting, num_returns=1)
                 results[index[done[0]]], kept = ray.get(done[0])
-                replay(kept)
+                replay(kept, self._shown)
             return results
         except ray.exceptions.RayTaskError:  # an error raised inside the task: the caller's to handle
             raise

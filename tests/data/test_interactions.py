@@ -373,3 +373,12 @@ def test_a_time_column_under_another_name_is_pointed_at():
         assert Interactions.from_frame(frame, Columns(timestamp="event_time")).timestamps is not None
         assert Interactions.from_frame(frame, Columns(timestamp=None)).timestamps is None  # no times asked for, no warning
         Interactions.from_frame(frame.assign(event_time="drama").rename(columns={"event_time": "genre"}))  # nothing like a time
+        # named like times, but not points in time: flags, durations, weekday names (the first version warned on these)
+        for col, values in (("clicked", [0, 1, 0, 1, 1, 0]), ("watch_time", [12.5, 30, 4, 60, 8, 100]), ("date", ["mon", "tue"] * 3)):
+            Interactions.from_frame(frame.drop(columns="event_time").assign(**{col: values}))
+    with pytest.warns(UserWarning, match="Column 'created_at'"):  # epoch seconds under a name ending in _at
+        Interactions.from_frame(frame.drop(columns="event_time").assign(created_at=[1_700_000_000 + i for i in range(6)]))
+    with pytest.raises(DataError, match="no rows"):  # an empty frame: its own error, no warning first
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            Interactions.from_frame(frame.head(0))

@@ -117,7 +117,7 @@ def test_dense_item_item_models_refuse_oversized_catalogues(klass, data, request
 
 
 @pytest.mark.parametrize("klass", [EASE, ItemKNN, Popularity, KNNBaseline])
-def test_models_solved_in_one_step_refuse_more_epochs(klass):
+def test_models_solved_in_one_step_refuse_more_epochs(klass, ratings_data, tmp_path):
     """epochs=2 crashed EASE and ItemKNN (their one step frees its inputs), and the CLI suggested it."""
     from autorecs.exceptions import ConfigError
 
@@ -126,3 +126,13 @@ def test_models_solved_in_one_step_refuse_more_epochs(klass):
     with pytest.raises(ConfigError, match="must be 1"):
         klass().set_params(epochs=3)
     assert klass.one_step and klass(epochs=1).get_params()["epochs"] == 1
+    # a model saved when more epochs were accepted (they repeated the one step) still loads
+    import json
+
+    from autorecs import Recommender
+
+    klass().fit(ratings_data, progress=False).save(tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    meta["params"]["epochs"] = 3
+    (tmp_path / "m" / "model.json").write_text(json.dumps(meta))
+    assert Recommender.load(tmp_path / "m").get_params()["epochs"] == 1

@@ -50,6 +50,10 @@ def test_resume_continues_the_study_and_keeps_finished_trials(parts, tmp_path):
     assert all(before[n] == (t.params, t.value) for t in second.trials if (n := t.number) in before)
     points = [tuple(sorted(t.params.items())) for t in second.trials]
     assert len(set(points)) == 5  # the resumed run draws its own points (a sampler reseeded as the first run's repeats them)
+    from autorecs.search.compare import overhead_seconds
+
+    # the continued run's own cost: its 2 trials against its wall time (all 5 trials' fit seconds made it negative)
+    assert second.extra["earlier_trials"] == 3 and 0 <= overhead_seconds(second) < second.wall_seconds
 
 
 def test_each_worker_of_a_study_draws_its_own_points(parts, tmp_path):

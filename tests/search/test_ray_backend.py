@@ -83,3 +83,7 @@ def test_ray_tasks_warnings_reach_the_front_end(local_ray, capfd):
         with pytest.warns(UserWarning, match="python warning 3"):
             ex.map(job, [3])
     assert "library warning 3" not in capfd.readouterr().err
+    with warning_lines():  # the same warning from three tasks: shown once, as one process shows it (the filters' registry)
+        with executor("ray", 2) as ex:
+            ex.map(job, [4, 4, 4])
+    assert capfd.readouterr().err.count("warning: python warning 4\n") == 1

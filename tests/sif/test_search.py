@@ -152,6 +152,9 @@ def test_search_ifc_writes_a_retrainable_architecture(tmp_path, capsys):
     code, _, err = run(capsys, "search-ifc", "--train", tmp_path / "train.csv", "--valid", tmp_path / "valid.csv", "--dims", "2",
                        "--epochs", "3", "--out", tmp_path / "untrained")
     assert code == 2 and "The '--epochs' option must be more than the search's 3 warm-up epochs" in " ".join(err.split())
+    code, _, err = run(capsys, "search-ifc", "--train", tmp_path / "train.csv", "--valid", tmp_path / "valid.csv", "--dims", "2",
+                       "--strategy", "random", "--epochs", "2", "--out", tmp_path / "baseline")
+    assert code == 2 and "The '--epochs' option sets the sif / sif-halving search's epochs; --strategy random trains" in " ".join(err.split())
     from autorecs import Recommender
 
     assert len(Recommender.load(tmp_path / "limited" / "model-K2").history_.epochs) == 1  # the retraining obeys the limit too
@@ -181,7 +184,7 @@ def test_a_search_directory_holds_one_search(tmp_path):
     kw = dict(strategy="sif-halving", progress=False, out_dir=tmp_path / "o", epochs=2, retrain_epochs=1)
     search_ifc(s.train, s.valid, dims=(4,), **kw)
     search_ifc(s.train, s.valid, dims=(4,), **kw)  # the same search again: continues there
-    with pytest.raises(ConfigError, match=r"holds an interaction-function search with other dims; .*--overwrite"):
+    with pytest.raises(ConfigError, match=r"holds a search-ifc run with other dims; .*--overwrite"):
         search_ifc(s.train, s.valid, dims=(2,), **kw)
     with pytest.raises(ConfigError, match="with other training data"):
         search_ifc(s.valid, s.train, dims=(4,), **kw)
@@ -191,3 +194,18 @@ def test_a_search_directory_holds_one_search(tmp_path):
     (tmp_path / "mine" / "notes.txt").write_text("x")
     with pytest.raises(ConfigError, match="already exists and is not empty"):
         search_ifc(s.train, s.valid, dims=(2,), **{**kw, "out_dir": tmp_path / "mine"})
+    # a search refused on its settings claims nothing: the corrected one runs there
+    with pytest.raises(ConfigError, match="warm-up"):
+        search_ifc(s.train, s.valid, dims=(2,), strategy="sif", progress=False, out_dir=tmp_path / "p", epochs=2)
+    assert not (tmp_path / "p").exists()
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "run.json").write_text('{"search": "sif", "kind": "search-ifc"}')  # as an older refused run left it
+    search_ifc(s.train, s.valid, dims=(2,), strategy="sif", progress=False, out_dir=tmp_path / "p", epochs=4, retrain_epochs=1)
+    # a directory of an earlier version (its files, no run.json) continues; an auto run's directory is named as such
+    (tmp_path / "o" / "run.json").unlink()
+    search_ifc(s.train, s.valid, dims=(2,), **kw)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "run.json").write_text('{"task": "rating"}')
+    (tmp_path / "a" / "trials.jsonl").write_text("")
+    with pytest.raises(ConfigError, match=r"holds another command's run \(auto\), not a search-ifc run; give another output directory"):
+        search_ifc(s.train, s.valid, dims=(2,), **{**kw, "out_dir": tmp_path / "a"})

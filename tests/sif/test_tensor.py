@@ -84,6 +84,9 @@ def test_cli_tensor_search_on_files(tmp_path, capsys):
     assert code == 2 and "'--predictor mlp' option is for two-way data" in err
     code, _, err = run(capsys, *args, "--epochs", "1", "--out", tmp_path / "r")
     assert code == 2 and "trains its candidates in rounds of 2 epochs" in " ".join(err.split())
+    code, _, err = run(capsys, *args, "--strategy", "sif", "--epochs", "3", "--out", tmp_path / "r")
+    assert code == 2 and "The '--epochs' option must be more than the search's 3 warm-up epochs" in " ".join(err.split())
+    assert not (tmp_path / "r").exists()  # refused before the directory was claimed
 
 
 def test_tensor_alpha_gradient_matches_autograd():
@@ -114,5 +117,5 @@ def test_proximal_tensor_search_finds_planted_cp(seed):
     assert [h["epoch"] for h in out["history"]] == list(range(1, 11))
     with pytest.raises(ConfigError, match="'ops' parameter of TensorSIFSearch"):
         TensorSIFSearch(ops=["divide(u,v,s)"])
-    with pytest.raises(ConfigError, match="'warmup_epochs' parameter of TensorSIFSearch"):
+    with pytest.raises(ConfigError, match="'epochs' parameter of TensorSIFSearch must be more than the search's 3 warm-up epochs"):
         TensorSIFSearch(epochs=3, warmup_epochs=3)

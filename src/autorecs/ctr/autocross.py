@@ -109,7 +109,7 @@ class AutoCross:
         progress: bool = True,
     ):
         check_param(isinstance(max_crosses, int) and max_crosses >= 0, "AutoCross", "max_crosses", max_crosses, "an int >= 0")
-        check_param(max_seconds is None or max_seconds > 0, "AutoCross", "max_seconds", max_seconds, "a number > 0 or None")
+        check_param(max_seconds is None or max_seconds > 0, "AutoCross", "max_seconds", max_seconds, "a number of seconds > 0 (None: no limit)")
         check_param(isinstance(patience, int) and patience >= 1, "AutoCross", "patience", patience, "an int >= 1")
         check_param(0 < valid_fraction < 1, "AutoCross", "valid_fraction", valid_fraction, "in (0, 1)")
         check_param(0 <= confirm_fraction < 1, "AutoCross", "confirm_fraction", confirm_fraction, "in [0, 1)",

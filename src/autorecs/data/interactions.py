@@ -133,10 +133,10 @@ class Interactions:
         item_col = _resolve(frame, cols.item, "item", source, required=True)
         rating_col = _resolve(frame, cols.rating, "rating", source, required=False)
         ts_col = _resolve(frame, cols.timestamp, "timestamp", source, required=False)
-        if ts_col is None and cols.timestamp is not None:
-            _warn_unread_times(frame, (user_col, item_col, rating_col), source)
         if len(frame) == 0:
             raise DataError(f"The input {source} has no rows; give a file with at least one interaction.")
+        if ts_col is None and cols.timestamp is not None:
+            _warn_unread_times(frame, (user_col, item_col, rating_col), source)
         keep = [c for c in (user_col, item_col, rating_col, ts_col) if c is not None]
         df = frame[keep].rename(columns={user_col: "user", item_col: "item", rating_col: "rating", ts_col: "timestamp"})
         for side, col in (("user", user_col), ("item", item_col)):
@@ -301,14 +301,31 @@ def _resolve(frame: pd.DataFrame, name: str | None, role: str, source: str, requ
     )
 
 
+def _looks_like_times(values: pd.Series) -> bool:
+    """Whether a column's values read as points in time: datetimes, ISO 8601 text, or epoch numbers (s, ms, µs, ns
+    after 1973); not small numbers (durations, flags, counts) or other text."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return True
+    sample = values.dropna().head(200)
+    if sample.empty or pd.api.types.is_bool_dtype(sample):
+        return False
+    if pd.api.types.is_numeric_dtype(sample):
+        return bool(((sample.abs() >= 1e8) & (sample.abs() < 1e20)).mean() >= 0.9)
+    parsed = pd.to_datetime(sample.astype(str), errors="coerce", format="ISO8601", utc=True)
+    return bool(parsed.notna().mean() >= 0.9)
+
+
 def _warn_unread_times(frame: pd.DataFrame, used, source: str) -> None:
-    """No timestamp column by its default name or aliases: a warning when another column looks like one (a temporal
-    split would otherwise say the data has no times, and duplicates resolve by row order)."""
+    """No timestamp column by its default name or aliases: a warning when another column is named like one
+    (``event_time``, ``date``, ``created_at``) and holds times (a temporal split would say the data has no times,
+    and duplicates resolve by row order), or holds datetimes whatever its name."""
     for col in frame.columns:
         if col in used:
             continue
-        named = isinstance(col, str) and re.search(r"time|date|(^|_)ts$|created|clicked", col, re.IGNORECASE)
-        if named or pd.api.types.is_datetime64_any_dtype(frame[col]):
+        words = re.split(r"[_\W]+", re.sub(r"([a-z])([A-Z])", r"\1_\2", str(col)).lower())
+        named = bool({"time", "date", "datetime", "timestamp", "ts"} & set(words)) or words[-1] == "at"
+        values = frame[col]
+        if (named or pd.api.types.is_datetime64_any_dtype(values)) and _looks_like_times(values):
             warn(f"Column '{col}' of {source} looks like a time but is not read as one (the timestamp column is "
                  f"'timestamp' unless named), so the data has no timestamps; name it: --timestamp-col {col}, or "
                  f"Columns(timestamp='{col}') (--timestamp-col none, Columns(timestamp=None): no times, no warning).")

@@ -567,7 +567,10 @@ class Recommender:
         if cls is not Recommender and not issubclass(klass, cls):
             raise DataError(f"'{path}' holds a {klass.__name__}, not a {cls.__name__}; use Recommender.load().")
         try:
-            model = klass(**meta["params"])
+            params = dict(meta["params"])
+            if getattr(klass, "one_step", False) and isinstance(params.get("epochs"), int):
+                params["epochs"] = 1  # saved before one-step models refused more (the extra epochs repeated the one step)
+            model = klass(**params)
             model._read_state(path, meta)
             for name, value in (meta.get("resolved") or {}).items():  # defaults its fit chose from the data
                 if meta["params"].get(name, 0) is None:

@@ -25,10 +25,12 @@ def fit_command(model: str, task: str, params: dict, seed: int) -> str:
 
 
 def overhead_seconds(result: TuneResult) -> float:
-    """The search's worker-seconds not spent training trials (sampling, storage, start-up): its wall time (the refit
-    after it not included) times the workers that ran trials, less the trials' fit seconds."""
-    workers = len({t.worker for t in result.trials}) or 1
-    return result.wall_seconds * workers - result.fit_seconds
+    """This run's worker-seconds not spent training trials (sampling, storage, start-up): its wall time (the refit
+    after it not included) times the workers that ran its trials, less those trials' fit seconds (a continued
+    study's earlier trials are in neither)."""
+    mine = result.trials[result.extra.get("earlier_trials", 0):]
+    workers = len({t.worker for t in mine}) or 1
+    return result.wall_seconds * workers - sum(t.fit_seconds for t in mine)
 
 
 def summary(result: TuneResult, model: str, task: str, seed: int) -> dict:

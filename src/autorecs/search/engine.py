@@ -406,6 +406,7 @@ class Tuner:
             best = (min if direction == "minimize" else max)(done, key=lambda t: t.value)
         params = {**self.space.fixed, **self.fixed, **self.space.model_params(best.params)} if best else {}
         result = TuneResult(self.study, self.strategy, probe.monitor, direction, trials, best, params, time.time() - t0)
+        result.extra["earlier_trials"] = earlier  # trials of earlier runs of a continued study (not in wall_seconds)
         if best is not None and (test is not None or refit):
             # the chosen trial again, with its own seed (training is deterministic on CPU), scored once on test
             t1 = time.perf_counter()

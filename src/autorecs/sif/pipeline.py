@@ -11,7 +11,7 @@ import numpy as np
 
 from .._progress import logger
 from ..evaluation import evaluate
-from ..exceptions import ConfigError, prepare_run_dir
+from ..exceptions import ConfigError, build_config, prepare_run_dir
 from .baselines import STRATEGIES as BASELINES
 from .baselines import best_trial, run_baseline
 from .search import SearchConfig, SIFSearch
@@ -27,7 +27,7 @@ def _prepare_out(out_dir, identity: dict, overwrite: bool) -> Path | None:
     report never sits beside another search's architectures."""
     if out_dir is None:
         return None
-    return prepare_run_dir(out_dir, identity, overwrite=overwrite, files=RUN_FILES, run="an interaction-function search",
+    return prepare_run_dir(out_dir, identity, overwrite=overwrite, files=RUN_FILES, kind="search-ifc", run="a search-ifc run",
                            words={"train": "training data", "valid": "validation data", "test": "test data"})
 
 
@@ -102,21 +102,27 @@ def search_ifc(train, valid, test=None, *, dims=(8,), strategy: str = "sif", bud
     """
     if strategy not in STRATEGIES:
         raise ConfigError(f"The '--strategy' option must be one of {STRATEGIES}; got {strategy!r}.")
+    one_shot = strategy in ("sif", "sif-halving")
+    if not one_shot:  # the baselines train each trial trial_epochs epochs; the search epochs are the sif strategies'
+        search_options = {k: v for k, v in search_options.items() if k != "epochs"}
+    # every size's settings checked before the directory is claimed (a refused search left a run.json behind)
+    searches = {int(k): (SIFSearch(**search_options, factors=int(k), strategy="proximal" if strategy == "sif" else "halving")
+                         if one_shot else build_config(SearchConfig, {**search_options, "factors": int(k)}, "SIFSearch"))
+                for k in dims}
+    for search in searches.values():
+        getattr(search, "config", search).validate()
     out = _prepare_out(out_dir, {"search": strategy, "dims": [int(k) for k in dims], "seed": seed, "trial_epochs": trial_epochs,
                                  "retrain_epochs": retrain_epochs, "options": search_options, "train": _fingerprint(train),
                                  "valid": _fingerprint(valid), "test": _fingerprint(test)}, overwrite)
     report = {"strategy": strategy, "seed": seed, "dims": {}}
     for k in dims:
         t0 = time.perf_counter()
-        opts = {**search_options, "factors": int(k)}
-        if strategy in ("sif", "sif-halving"):
-            result = SIFSearch(**opts, strategy="proximal" if strategy == "sif" else "halving").fit(
-                train, valid, seed=seed, progress=progress, test=test)
+        if one_shot:
+            result = searches[int(k)].fit(train, valid, seed=seed, progress=progress, test=test)
             arch, curve = result.arch, [{"seconds": h.seconds, "valid_rmse": h.valid_rmse, "test_rmse": h.test_rmse,
                                          "selected": h.selected, "alpha": h.alpha} for h in result.history]
         else:
-            cfg = SearchConfig(**opts)
-            cfg.validate()
+            cfg = searches[int(k)]
             base = {"factors": cfg.factors, "biases": cfg.biases, "transform_hidden": cfg.transform_hidden,
                     "transform_activation": cfg.transform_activation, "transform_residual": cfg.transform_residual}
             storage = None if out is None else out / f"{strategy}-K{k}.{'journal' if strategy != 'rl' else 'jsonl'}"
@@ -159,6 +165,9 @@ def search_tensor_ifc(train, valid, test=None, *, dims=(8,), strategy: str = "si
 
     if strategy not in ("sif", "sif-halving"):
         raise ConfigError(f"Three-way data support --strategy sif or sif-halving; got {strategy!r}.")
+    shared = {f: v for f, v in config.items() if f in ("biases", "reg_exponent", "init_std", "batch_size", "learning_rate")}
+    searches = {int(k): TensorSIFSearch(ops=ops, factors=int(k), epochs=search_epochs, **shared)  # checked before the directory
+                for k in dims} if strategy == "sif" else {}
     out = _prepare_out(out_dir, {"search": strategy + " (tensor)", "dims": [int(k) for k in dims], "seed": seed, "ops": ops,
                                  "rung_epochs": rung_epochs, "search_epochs": search_epochs, "retrain_epochs": retrain_epochs,
                                  "options": config, "train": _fingerprint(train), "valid": _fingerprint(valid),
@@ -166,8 +175,7 @@ def search_tensor_ifc(train, valid, test=None, *, dims=(8,), strategy: str = "si
     report = {"strategy": strategy + " (tensor)", "seed": seed, "dims": {}}
     for k in dims:
         if strategy == "sif":
-            shared = {f: v for f, v in config.items() if f in ("biases", "reg_exponent", "init_std", "batch_size", "learning_rate")}
-            found = TensorSIFSearch(ops=ops, factors=int(k), epochs=search_epochs, **shared).fit(train, valid, seed=seed, progress=progress)
+            found = searches[int(k)].fit(train, valid, seed=seed, progress=progress)
         else:
             found = halving_search(train, valid, ops=ops, rung_epochs=rung_epochs, seed=seed, progress=progress, **{**config, "factors": int(k)})
         t0 = time.perf_counter()

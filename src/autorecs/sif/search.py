@@ -111,7 +111,7 @@ class SearchConfig:
         if self.strategy == "proximal" and isinstance(self.epochs, int) and self.epochs <= self.warmup_epochs:
             raise ConfigError(f"The 'epochs' parameter of {owner} must be more than the search's {self.warmup_epochs} warm-up epochs "
                               f"(warmup_epochs); got {self.epochs}. α is frozen through the warm-up, so a search that ends there "
-                              "picks an operation from untrained architecture weights; give more epochs or fewer warm-up epochs.",
+                              "picks an operation from untrained architecture weights; give more epochs.",
                               param="epochs", owner=owner)
         check_param(self.predictor in ("linear", "mlp"), owner, "predictor", self.predictor, "'linear' or 'mlp'")
         for name in ("factors", "k", "transform_hidden", "predictor_hidden", "epochs", "batch_size"):

@@ -69,7 +69,10 @@ class TensorSearchConfig:
         for name in ("factors", "batch_size", "epochs"):
             check_int(owner, name, getattr(self, name))
         check_int(owner, "warmup_epochs", self.warmup_epochs, low=0)
-        check_param(self.warmup_epochs < self.epochs, owner, "warmup_epochs", self.warmup_epochs, f"less than epochs={self.epochs}")
+        if isinstance(self.epochs, int) and self.epochs <= self.warmup_epochs:
+            raise ConfigError(f"The 'epochs' parameter of {owner} must be more than the search's {self.warmup_epochs} warm-up epochs "
+                              f"(warmup_epochs); got {self.epochs}. α is frozen through the warm-up, so a search that ends there "
+                              "picks an operation from untrained architecture weights; give more epochs.", param="epochs", owner=owner)
         for name in ("learning_rate", "arch_lr", "init_std"):
             check_float(owner, name, getattr(self, name), low_open=True)
         check_float(owner, "reg", self.reg, fix="Use 0 for no regularization.")
