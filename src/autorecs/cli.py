@@ -799,7 +799,7 @@ def search_ifc_cmd(
     context_col: Optional[str] = typer.Option(None, help="Three-way data: the context column of the files (user, item, context, rating)."),
     context: Optional[str] = typer.Option(None, help="Three-way data from a built-in --train: 'hour' (hour of the rating in 5 periods)."),
     seed: int = typer.Option(0, help="Seed of the split, the search and the retraining."),
-    out_dir: Path = typer.Option(..., "--out", help="Directory for arch-K*.json and report.json (two-way data: also model-K*/ and "
+    out_dir: Path = typer.Option(..., "--out", help="Directory for arch-K*.json, model-K*/ and report.json (two-way data: also "
                                                     "figures); the same command again continues there."),
     overwrite: bool = OverwriteOpt,
     user_col: str = UserCol, item_col: str = ItemCol, rating_col: str = RatingCol, timestamp_col: str = TimeCol, duplicates: str = DupOpt, ids: str = IdsOpt,

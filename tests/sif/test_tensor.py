@@ -49,6 +49,25 @@ def test_cp_fits_planted_cp_data_and_search_ranks_candidates():
     assert out["interaction"] == "multiply(multiply(u,v),s)" and out["rounds"][0]["candidates"] == 2
 
 
+def test_a_tensor_model_saves_and_loads(tmp_path):
+    from autorecs import Recommender
+
+    tr, va, te = planted_cp(0, n=2000)
+    for interaction in ("cp", "tucker"):
+        model = TensorIFC(interaction=interaction, factors=2, epochs=3).fit(tr, va, progress=False)
+        model.save(tmp_path / interaction)
+        again = TensorIFC.load(tmp_path / interaction)
+        np.testing.assert_allclose(again.predict(te), model.predict(te), rtol=1e-6)
+        assert again.config == model.config and again.evaluate(te) == model.evaluate(te)
+    with pytest.raises(DataError, match="holds a three-way TensorIFC model"):
+        Recommender.load(tmp_path / "cp")
+    with pytest.raises(DataError, match="is not a saved TensorIFC"):
+        TensorIFC.load(tmp_path)
+    (tmp_path / "cp" / "weights.npz").write_bytes(b"garbage")
+    with pytest.raises(DataError, match="is damaged"):
+        TensorIFC.load(tmp_path / "cp")
+
+
 def test_tensor_errors():
     with pytest.raises(ConfigError, match="'interaction' parameter of TensorIFC"):
         TensorIFC(interaction="divide(u,v)")
@@ -77,6 +96,9 @@ def test_cli_tensor_search_on_files(tmp_path, capsys):
     assert e["interaction"] in TRIPLE_OPS and len(e["history"]) == 4 and len(e["top_alpha"]) == 5 and "rmse" in e["test"]
     code, out, err = run(capsys, *args, "--strategy", "tpe", "--out", tmp_path / "q")
     assert code != 0 and "Three-way data support --strategy sif or sif-halving" in err
+    test_file = TensorRatings.from_frame(pd.read_csv(tmp_path / "test.csv"), ("u", "i", "ctx", "r"))  # as the command read it
+    reported = json.loads((tmp_path / "o" / "report.json").read_text())["dims"]["2"]["test"]["rmse"]
+    assert TensorIFC.load(tmp_path / "o" / "model-K2").evaluate(test_file)["rmse"] == pytest.approx(reported, rel=1e-6)
     arch = json.loads((tmp_path / "o" / "arch-K2.json").read_text())  # what was found, to train again
     assert arch == {"interaction": json.loads((tmp_path / "o" / "report.json").read_text())["dims"]["2"]["interaction"], "reg": arch["reg"]}
     # flags the three-way searches do not use are refused, not ignored

@@ -561,6 +561,9 @@ class Recommender:
             raise DataError(f"'{path}' is not a saved autorecs model (no model.json){hint}.")
         try:
             meta = json.loads(meta_file.read_text())
+            if meta.get("model") == "tensor-ifc":
+                raise DataError(f"'{path}' holds a three-way TensorIFC model (user, item, context), which these commands do not "
+                                "serve; load it with autorecs.models.tensor_ifc.TensorIFC.load.")
             klass = LOADABLE[meta["model"]] if meta.get("model") in LOADABLE else MODELS[meta["model"]]
         except (json.JSONDecodeError, KeyError) as exc:
             raise DataError(f"'{meta_file}' is not a valid autorecs model file ({exc}); refit the model.") from exc

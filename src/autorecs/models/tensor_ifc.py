@@ -15,8 +15,10 @@ validation RMSE is dropped after each round, the winner is retrained with λ cho
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -25,7 +27,8 @@ from torch import nn
 from .._progress import progress_bar
 from .._rng import as_generator, torch_generator
 from ..data.tensor import TensorRatings
-from ..exceptions import DataError, NotFittedError, build_config, check_float, check_int, check_param
+from ..data.vocab import Vocabulary
+from ..exceptions import DataError, NotFittedError, build_config, check_float, check_int, check_output_dir, check_param
 from ..metrics.rating import rating_metrics, rmse
 from ..halving import successive_halving
 from .ops import TRIPLE_OPS, apply_triple, triple_width
@@ -157,6 +160,47 @@ class TensorIFC:
 
     def evaluate(self, data: TensorRatings) -> dict[str, float]:
         return rating_metrics(self.predict(data), data.values, train_std=self.train_std_)
+
+    # ------------------------------------------------------------ persistence
+    MODES = ("user", "item", "context")
+
+    def save(self, path: str | Path) -> Path:
+        """Write ``model.json`` (the parameters, the rating range), ``weights.npz`` and ``ids.npz`` (each mode's ids)
+        into directory ``path``; no pickled code.  :meth:`load` reads it back."""
+        if self.net is None:
+            raise NotFittedError("This TensorIFC is not fitted; call fit(train, valid) first.")
+        path = Path(path)
+        check_output_dir(path, overwrite=True, what="model directory")
+        path.mkdir(parents=True, exist_ok=True)
+        np.savez(path / "weights.npz", **{k: v.cpu().numpy() for k, v in self._get_state().items()})
+        np.savez(path / "ids.npz", **{m: v.to_array() for m, v in zip(self.MODES, self.vocabs_)})
+        (path / "model.json").write_text(json.dumps({"model": "tensor-ifc", "params": asdict(self.config), "range": list(self.range_),
+                                                     "train_std": self.train_std_}, indent=1))
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "TensorIFC":
+        """A model saved by :meth:`save`."""
+        path = Path(path)
+        try:
+            meta = json.loads((path / "model.json").read_text())
+        except (OSError, ValueError) as exc:
+            raise DataError(f"'{path}' is not a saved TensorIFC (no readable model.json); give the directory TensorIFC.save or "
+                            "`autorecs search-ifc --context-col ...` wrote.") from exc
+        if meta.get("model") != "tensor-ifc":
+            raise DataError(f"'{path}' holds a {meta.get('model')!r} model, not a TensorIFC; load it with Recommender.load.")
+        try:
+            model = cls(**meta["params"])
+            with np.load(path / "ids.npz", allow_pickle=False) as ids:
+                model.vocabs_ = tuple(Vocabulary(ids[m]) for m in cls.MODES)
+            with np.load(path / "weights.npz", allow_pickle=False) as w:
+                state = {k: torch.from_numpy(w[k]) for k in w.files}
+        except (OSError, KeyError, ValueError) as exc:
+            raise DataError(f"The TensorIFC directory '{path}' is damaged ({type(exc).__name__}: {exc}); search or fit it again.") from exc
+        model.range_, model.train_std_ = tuple(meta["range"]), meta["train_std"]
+        model.net = _Net(model.config, tuple(len(v) for v in model.vocabs_), 0.0, torch.Generator())
+        model._set_state(state)
+        return model
 
 
 def halving_search(train: TensorRatings, valid: TensorRatings, *, ops=None, rung_epochs: int = 2, seed=0, progress: bool = True,

@@ -196,8 +196,9 @@ def search_tensor_ifc(train, valid, test=None, *, dims=(8,), strategy: str = "si
         if test is not None:
             entry["test"] = best.evaluate(test)
         report["dims"][int(k)] = entry
-        if out is not None:  # the operation and λ found: TensorIFC(interaction=..., reg=...) trains it again
+        if out is not None:  # the operation and λ found (TensorIFC(interaction=..., reg=...) trains it again), and the model
             (out / f"arch-K{k}.json").write_text(json.dumps({"interaction": found["interaction"], "reg": best.config.reg}, indent=1))
+            best.save(out / f"model-K{k}")
     if out is not None:
         (out / "report.json").write_text(json.dumps(report, indent=1))
     return report
