@@ -82,3 +82,17 @@ def test_cross_mistakes_found_before_the_search(capsys, tmp_path):
     assert code == 2 and "already exists and is not empty" in err and "--overwrite" in err
     code, out, err = run(capsys, *base, "--out", tmp_path / "e", "--overwrite")
     assert code == 0 and "Features: categorical c0, c1" in out and "µs a row" in out
+
+
+def test_a_damaged_cross_model_is_one_sentence(capsys, tmp_path):
+    """Garbage in crosses.npz, lr.npz or autocross.json ended in a ValueError/JSONDecodeError traceback."""
+    import shutil
+
+    planted_cross_table(800, seed=0).to_csv(tmp_path / "t.csv", index=False)
+    code, _, err = run(capsys, "cross", "--train", tmp_path / "t.csv", "--label", "label", "--max-crosses", "1", "--out", tmp_path / "m")
+    assert code == 0, err
+    for name in ("crosses.npz", "lr.npz", "autocross.json"):
+        shutil.copytree(tmp_path / "m", tmp_path / name)
+        (tmp_path / name / name).write_text("garbage")
+        code, out, err = run(capsys, "cross", "apply", tmp_path / "t.csv", "--model", tmp_path / name, "--out", tmp_path / "o.csv")
+        assert code == 3 and "Traceback" not in err and f"The AutoCross model directory '{tmp_path / name}' is damaged" in err, err

@@ -296,13 +296,17 @@ class AutoCross:
         path = Path(path)
         if not (path / "autocross.json").exists():
             raise DataError(f"No AutoCross model at '{path}' (autocross.json is missing); pass the --out directory of `autorecs cross`.")
-        meta = json.loads((path / "autocross.json").read_text())
-        keys = np.load(path / "crosses.npz")
-        ac = cls(meta["encoder"]["label"], progress=False)
-        ac.encoder = TableEncoder.from_dict(meta["encoder"])
-        ac.specs_ = [CrossSpec(s["left"], s["right"], s["right_cardinality"], keys[f"keys{k}"]) for k, s in enumerate(meta["specs"])]
-        ac.crosses_, ac.field_names_, ac.cardinalities_ = meta["crosses"], meta["field_names"], meta["cardinalities"]
-        ac.granularities_, ac.base_valid_auc_, ac.valid_auc_ = meta["granularities"], meta["base_valid_auc"], meta["valid_auc"]
-        ac.search_seconds_, ac.interrupted_ = meta["search_seconds"], meta["interrupted"]
-        ac.history_ = [CrossStep(**h) for h in meta["history"]]
+        try:
+            meta = json.loads((path / "autocross.json").read_text())
+            with np.load(path / "crosses.npz", allow_pickle=False) as keys:
+                ac = cls(meta["encoder"]["label"], progress=False)
+                ac.encoder = TableEncoder.from_dict(meta["encoder"])
+                ac.specs_ = [CrossSpec(s["left"], s["right"], s["right_cardinality"], keys[f"keys{k}"]) for k, s in enumerate(meta["specs"])]
+            ac.crosses_, ac.field_names_, ac.cardinalities_ = meta["crosses"], meta["field_names"], meta["cardinalities"]
+            ac.granularities_, ac.base_valid_auc_, ac.valid_auc_ = meta["granularities"], meta["base_valid_auc"], meta["valid_auc"]
+            ac.search_seconds_, ac.interrupted_ = meta["search_seconds"], meta["interrupted"]
+            ac.history_ = [CrossStep(**h) for h in meta["history"]]
+        except (OSError, ValueError, KeyError, TypeError) as exc:  # a damaged file: missing, truncated, another format
+            raise DataError(f"The AutoCross model directory '{path}' is damaged ({type(exc).__name__}: {exc}); run `autorecs cross` "
+                            "again or restore the directory from a copy.") from exc
         return ac

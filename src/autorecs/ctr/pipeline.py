@@ -79,9 +79,16 @@ class CrossLR:
         ac = AutoCross.load(path)
         if not (Path(path) / "lr.npz").exists():
             raise DataError(f"No AC+LR weights at '{path}' (lr.npz is missing); pass the --out directory of `autorecs cross`.")
-        d = np.load(Path(path) / "lr.npz")
-        lr = FieldLogisticRegression(float(d["l2"]), field_scale=d["field_scale"].tolist() if "field_scale" in d else None)
-        lr.coef_, lr.intercept_, lr.cardinalities_ = d["coef"], float(d["intercept"]), d["cardinalities"].tolist()
+        try:
+            with np.load(Path(path) / "lr.npz", allow_pickle=False) as d:
+                lr = FieldLogisticRegression(float(d["l2"]), field_scale=d["field_scale"].tolist() if "field_scale" in d else None)
+                lr.coef_, lr.intercept_, lr.cardinalities_ = d["coef"], float(d["intercept"]), d["cardinalities"].tolist()
+        except (OSError, ValueError, KeyError) as exc:
+            raise DataError(f"The AutoCross model directory '{path}' is damaged ({type(exc).__name__}: {exc}); run `autorecs cross` "
+                            "again or restore the directory from a copy.") from exc
+        if len(lr.cardinalities_) != len(ac.cardinalities_) or len(lr.coef_) != sum(ac.cardinalities_):
+            raise DataError(f"The AutoCross model directory '{path}' is damaged: lr.npz does not match autocross.json (another "
+                            "model's weights?); run `autorecs cross` again.")
         return cls(ac, lr)
 
 
