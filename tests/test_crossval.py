@@ -32,3 +32,19 @@ def test_cross_validate_reports_each_fold_and_the_spread(ratings_data, implicit_
     assert 0 < rep.std["rmse"] < 0.5 * rep.mean["rmse"] and rep.mean["rmse"] < 1.0
     rank = cross_validate(lambda: ImplicitALS(factors=4, epochs=5), implicit_data, folds=3, seed=0, ks=(5,))
     assert set(rank.mean) >= {"topk.ndcg@5", "lambdaopt.auc"} and rank.mean["lambdaopt.auc"] > 0.7  # two clear user groups
+
+
+def test_too_little_data_for_the_folds_is_one_sentence():
+    """Ten rows: "The evaluation data 'test' is empty" (a fold's test rows were all cold); one row: "another protocol"."""
+    import pandas as pd
+
+    from autorecs.data import Interactions
+    from autorecs.exceptions import DataError
+    from autorecs.models import BiasedMF
+
+    tiny = Interactions.from_frame(pd.DataFrame({"user": [0, 0, 1, 1, 2, 2, 3, 3, 0, 1], "item": [0, 1, 2, 3, 4, 0, 1, 2, 3, 4],
+                                                 "rating": [3.0, 4, 5, 2, 1, 3, 4, 5, 2, 3]}))
+    with pytest.raises(DataError, match=r"Fold \d of 3 leaves its (test|training) part empty \(10 rows: .*fewer folds \(--folds\)"):
+        cross_validate(lambda: BiasedMF(factors=2, epochs=2), tiny, folds=3)
+    with pytest.raises(DataError, match=r"1 row\(s\) are too few for 3 folds: a fold's training part is empty"):
+        cross_validate(lambda: BiasedMF(factors=2, epochs=2), tiny.subset([0]), folds=3)

@@ -17,6 +17,7 @@ import numpy as np
 from .data.interactions import Interactions
 from .data.splits import kfold
 from .evaluation import DEFAULT_KS, evaluate
+from .exceptions import DataError
 
 
 @dataclass
@@ -55,7 +56,16 @@ def cross_validate(make_model: Callable[[], object], data: Interactions, *, fold
     probe = make_model()
     task = probe.task
     rows, times = [], []
-    for f, part in enumerate(kfold(data, folds, by="rows" if task == "rating" else "user", seed=seed)):
+    try:
+        splits = kfold(data, folds, by="rows" if task == "rating" else "user", seed=seed)
+    except DataError as exc:
+        raise DataError(f"{len(data)} row(s) are too few for {folds} folds: a fold's training part is empty; give more data or "
+                        "fewer folds (--folds).") from exc
+    for f, part in enumerate(splits):
+        if len(part.test) == 0 or len(part.train) == 0:  # every test row was cold: its user or item only in that fold
+            raise DataError(f"Fold {f + 1} of {folds} leaves its {'test' if len(part.train) else 'training'} part empty "
+                            f"({len(data)} rows: its rows' users or items occur in no other fold); give more data or fewer folds "
+                            "(--folds).")
         t0 = time.perf_counter()
         model = make_model().fit(part.train, part.valid, seed=seed + f, progress=progress)
         times.append(time.perf_counter() - t0)

@@ -106,3 +106,14 @@ def test_overlapping_exclude_cache_and_metric_subset_agree_with_naive(seed):
     assert len(cache) > 2  # several batches were cached
     only = ranking_metrics(_fn(scores), truth, exclude, ks=(10,), families=("topk",), metrics=("ndcg@10",))
     assert "mrr" not in only["topk"] and only["topk"]["ndcg@10"] == pytest.approx(slow["topk"]["ndcg@10"], rel=1e-5)
+
+
+def test_rmse_std_of_constant_training_ratings_is_nan_not_a_crash():
+    """Every training rating the same (a one-row file): rmse_std divided by zero and ended search-ifc in a traceback."""
+    import math
+
+    from autorecs.metrics.rating import rating_metrics
+
+    out = rating_metrics([3.0, 4.0], [3.0, 5.0], train_std=0.0)
+    assert out["rmse"] == pytest.approx(math.sqrt(0.5)) and math.isnan(out["rmse_std"])
+    assert rating_metrics([3.0], [4.0], train_std=2.0)["rmse_std"] == 0.5

@@ -18,6 +18,6 @@ def mae(pred, true) -> float:
 
 def rating_metrics(pred, true, *, train_std: float) -> dict[str, float]:
     """RMSE, MAE and ``rmse_std`` (RMSE divided by the training ratings' standard deviation,
-    the standardised unit of the SIF paper's tables)."""
+    the standardised unit of the SIF paper's tables; NaN when every training rating is the same)."""
     r = rmse(pred, true)
-    return {"rmse": r, "mae": mae(pred, true), "rmse_std": r / train_std}
+    return {"rmse": r, "mae": mae(pred, true), "rmse_std": r / train_std if train_std > 0 else float("nan")}
