@@ -11,11 +11,11 @@ def as_generator(seed: int | np.random.Generator | None) -> np.random.Generator:
     """Return a NumPy Generator; an existing Generator is passed through."""
     if isinstance(seed, np.random.Generator):
         return seed
-    if seed is None or isinstance(seed, (int, np.integer)):
+    if seed is None or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0):
         return np.random.default_rng(seed)
     from .exceptions import ConfigError
 
-    raise ConfigError(f"The 'seed' parameter must be an int, a numpy Generator or None; got {seed!r}.")
+    raise ConfigError(f"The 'seed' parameter must be an int >= 0, a numpy Generator or None; got {seed!r}.")
 
 
 def torch_generator(rng: np.random.Generator) -> torch.Generator:

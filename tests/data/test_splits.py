@@ -107,3 +107,13 @@ def test_warnings_point_at_the_callers_line_from_any_entry():
         with pytest.warns(UserWarning, match="left the") as said:
             call()
         assert said[0].filename == __file__
+
+
+def test_a_split_indexes_like_its_triple_and_refuses_a_negative_seed(ratings_data):
+    from autorecs.exceptions import ConfigError
+
+    parts = split(ratings_data, "random-50-25-25", seed=0)
+    train, valid = parts[:2]
+    assert train is parts.train and valid is parts.valid and parts[-1] is parts.test and len(parts) == 3
+    with pytest.raises(ConfigError, match=r"The 'seed' parameter must be an int >= 0, a numpy Generator or None; got -1"):
+        split(ratings_data, "random-50-25-25", seed=-1)

@@ -366,3 +366,26 @@ def test_a_user_model_whose_config_field_has_no_default_gets_a_signature():
 
     sig = inspect.signature(Needs)
     assert sig.parameters["path"].default is inspect.Parameter.empty and sig.parameters["alpha"].default == 0.5
+
+
+def test_an_ensemble_of_fitted_models_needs_no_weights_or_task(ratings_data, implicit_data):
+    """Ensemble([a, b]) said "got 0 weights for 2 members"; with ranking members, "must be a rating model"."""
+    from autorecs.models import Ensemble
+
+    a = ImplicitALS(factors=2, epochs=1).fit(implicit_data, progress=False)
+    b = EASE().fit(implicit_data, progress=False)
+    blend = Ensemble([a, b])
+    assert blend.task == "ranking" and blend.get_params()["weights"] == [1.0, 1.0]
+    np.testing.assert_array_equal(blend.recommend([0], n=3).items, Ensemble([a, b], weights=[2, 2], task="ranking").recommend([0], n=3).items)
+    with pytest.raises(ConfigError, match="Every member of an Ensemble must be a ranking model; BiasedMF is for rating"):
+        Ensemble([a, BiasedMF(factors=2, epochs=1).fit(ratings_data, progress=False)])
+
+
+@pytest.mark.parametrize("bad", [None, [[1, 2]], np.array([[1, 2]])])
+def test_ids_that_are_not_ids_are_one_sentence(bad, implicit_data):
+    """recommend(None) and recommend([[1, 2]]) ended in TypeErrors deep inside."""
+    m = ImplicitALS(factors=2, epochs=1).fit(implicit_data, progress=False)
+    with pytest.raises(ConfigError, match=r"The 'users' argument of ImplicitALS.recommend must be ids: one id, or a list or 1-D array"):
+        m.recommend(bad)
+    with pytest.raises(ConfigError, match="The 'items' argument of ImplicitALS.similar_items must be ids"):
+        m.similar_items(bad)

@@ -36,6 +36,13 @@ class Split:
     def __iter__(self):
         return iter((self.train, self.valid, self.test))
 
+    def __getitem__(self, i):
+        """``parts[0]`` is train, ``parts[:2]`` (train, valid): the split indexes like the triple it unpacks to."""
+        return (self.train, self.valid, self.test)[i]
+
+    def __len__(self) -> int:
+        return 3
+
 
 def _finish(data: Interactions, part: np.ndarray, protocol: str, cold: str, wanted: tuple[bool, bool] = (True, True)) -> Split:
     """``part`` holds 0 (train), 1 (valid) or 2 (test) for every row; ``wanted``: whether the protocol gives the

@@ -104,13 +104,27 @@ def check_monitor(owner: str, task: str, monitor: str) -> None:
     raise ConfigError(f"The 'monitor' parameter of {owner} must be {valid}; got {monitor!r}.", param="monitor", owner=owner)
 
 
-def _id_array(ids) -> np.ndarray:
-    """Raw ids as an array without coercing mixed types (``[1, "x"]`` stays ``[1, "x"]``)."""
+def _id_array(ids, owner: str, name: str, flat: bool = True) -> np.ndarray:
+    """Raw ids as an array without coercing mixed types (``[1, "x"]`` stays ``[1, "x"]``); ``flat``: one id per
+    entry (``recommend``, ``similar_*``), else any shape (``predict``'s pairs)."""
+    bad = ConfigError(f"The '{name}' argument of {owner} must be ids: one id, or a list or 1-D array of them; got "
+                      f"{type(ids).__name__ if ids is None or not hasattr(ids, '__len__') else repr(ids)[:60]}.", param=name, owner=owner)
+    if ids is None:
+        raise bad
     if isinstance(ids, np.ndarray):
-        return ids
-    if np.isscalar(ids):
-        ids = [ids]
-    return pd.Index(list(ids)).to_numpy()
+        arr = ids
+    elif np.isscalar(ids):
+        arr = pd.Index([ids]).to_numpy()
+    else:
+        try:
+            arr = pd.Index(list(ids)).to_numpy()
+        except TypeError:  # not iterable, or nested lists (unhashable)
+            raise bad from None
+    nested = (arr.dtype == object and pd.api.types.infer_dtype(arr.ravel(), skipna=True).startswith("mixed")  # C-speed first
+              and any(isinstance(v, (list, tuple, dict, set, np.ndarray)) for v in arr.flat))
+    if (flat and arr.ndim > 1) or nested:
+        raise bad
+    return arr
 
 
 class Recommendations:
@@ -384,7 +398,8 @@ class Recommender:
         known biases; ranking models give NaN.
         """
         self._check_fitted()
-        users, items = _id_array(users), _id_array(items)
+        owner = type(self).__name__ + ".predict"
+        users, items = _id_array(users, owner, "users", flat=False), _id_array(items, owner, "items", flat=False)
         if users.shape != items.shape:
             raise DataError(f"predict(): 'users' has shape {users.shape} but 'items' has {items.shape}; give one pair per position.")
         with torch.no_grad():
@@ -401,7 +416,7 @@ class Recommender:
         check_int(owner, "n", n)
         check_param(fallback in ("popular", "error"), owner, "fallback", fallback, "'popular' or 'error'")
         check_param(isinstance(exclude_seen, (bool, np.bool_)), owner, "exclude_seen", exclude_seen, "True or False")
-        users = np.atleast_1d(_id_array(users))
+        users = np.atleast_1d(_id_array(users, owner, "users"))
         codes = self.user_vocab_.codes(users)
         n_items = len(self.item_vocab_)
         n = min(int(n), n_items)
@@ -459,7 +474,7 @@ class Recommender:
         owner = f"{type(self).__name__}.similar_{side}s"
         check_int(owner, "n", n)
         vocab = self.user_vocab_ if side == "user" else self.item_vocab_
-        ids = np.atleast_1d(_id_array(ids))
+        ids = np.atleast_1d(_id_array(ids, owner, f"{side}s"))
         codes = vocab.codes(ids)
         if (codes < 0).any():
             unknown = ", ".join(repr(v.item() if hasattr(v, "item") else v) for v in ids[codes < 0][:5])

@@ -37,6 +37,11 @@ class Ensemble(Recommender):
     deterministic = True
 
     def __init__(self, members=(), **params):
+        members = list(members)
+        if members:  # by default the members' task and equal weights
+            params.setdefault("task", members[0].task)
+            if not params.get("weights"):
+                params["weights"] = [1.0] * len(members)
         self.config = self.Config.from_dict(params)  # the task (a parameter here) is needed by the checks
         super().__init__(**params)
         self.members = list(members)
