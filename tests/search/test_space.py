@@ -86,3 +86,17 @@ def test_builtin_spaces_follow_the_papers():
     assert {p.name for p in builtin_space("mf-tpe", FIELDS).params} == {"reg_user", "reg_item", "factors", "learning_rate"}
     with pytest.raises(ConfigError, match="Unknown built-in search space 'nope'"):
         builtin_space("nope", FIELDS)
+
+
+def test_params_as_a_list_with_names_and_malformed_tables():
+    """A YAML/JSON space written as a list of parameters ended in AttributeError: 'list' object has no attribute 'items'."""
+    listed = SearchSpace.from_dict({"params": [{"name": "reg", "type": "float", "low": 0.01, "high": 1.0, "log": True}],
+                                    "fixed": {"epochs": 3}})
+    tabled = SearchSpace.from_dict({"params": {"reg": {"type": "float", "low": 0.01, "high": 1.0, "log": True}}, "fixed": {"epochs": 3}})
+    assert listed.params == tabled.params and listed.fixed == tabled.fixed
+    for bad, phrase in (({"params": [{"type": "float"}]}, "must be a table with a 'name'"),
+                        ({"params": "reg"}, "must be a table of parameters"),
+                        ({"params": {}, "fixed": [1]}, "'fixed' a table of values"),
+                        ({"params": {"reg": {"type": "categorical", "choices": [1], "when": "adam"}}}, "must be a table such as")):
+        with pytest.raises(ConfigError, match=phrase):
+            SearchSpace.from_dict(bad)

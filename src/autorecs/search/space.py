@@ -100,8 +100,17 @@ class SearchSpace:
     def from_dict(cls, spec: dict, name: str = "custom") -> "SearchSpace":
         if not isinstance(spec, dict) or "params" not in spec:
             raise ConfigError("A search space needs a 'params' table (see autorecs.search.space for the format).")
+        table = spec["params"]
+        if isinstance(table, list):  # a list of parameters, each with its 'name' (as YAML and JSON files often write them)
+            nameless = [p for p in table if not isinstance(p, dict) or not isinstance(p.get("name"), str)]
+            if nameless:
+                raise ConfigError(f"Each entry of a 'params' list must be a table with a 'name'; got {nameless[0]!r}.")
+            table = {p["name"]: p for p in table}
+        if not isinstance(table, dict) or not isinstance(spec.get("fixed", {}), dict):
+            raise ConfigError("A search space's 'params' must be a table of parameters (or a list of them, each with a 'name') "
+                              "and its 'fixed' a table of values (see autorecs.search.space for the format).")
         params = []
-        for pname, p in spec["params"].items():
+        for pname, p in table.items():
             if not isinstance(p, dict):
                 raise ConfigError(f"Search parameter '{pname}' must be a table with a 'type'; got {p!r}.")
             unknown = set(p) - {f.name for f in dataclasses.fields(Param)} - {"name"}
@@ -112,6 +121,9 @@ class SearchSpace:
                 kw["choices"] = tuple(kw["choices"])
             if "apply_to" in kw:
                 kw["apply_to"] = (kw["apply_to"],) if isinstance(kw["apply_to"], str) else tuple(kw["apply_to"])
+            if "when" in kw and not isinstance(kw["when"], dict):
+                raise ConfigError(f"Search parameter '{pname}' has 'when' = {kw['when']!r}; it must be a table such as "
+                                  "{solver = [\"adam\"]}.")
             if "when" in kw:
                 kw["when"] = {k: tuple(v) if isinstance(v, (list, tuple)) else (v,) for k, v in kw["when"].items()}
             params.append(Param(name=pname, **kw))
