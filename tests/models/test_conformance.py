@@ -389,3 +389,20 @@ def test_ids_that_are_not_ids_are_one_sentence(bad, implicit_data):
         m.recommend(bad)
     with pytest.raises(ConfigError, match="The 'items' argument of ImplicitALS.similar_items must be ids"):
         m.similar_items(bad)
+
+
+def test_switches_refuse_text():
+    """`-p clip=maybe` was taken as clip=True (any non-empty text is truthy)."""
+    import dataclasses
+
+    from autorecs.models import MODELS
+
+    checked = 0
+    for name, klass in MODELS.items():
+        for f in dataclasses.fields(klass.Config):
+            if f.type in ("bool", bool):
+                with pytest.raises(ConfigError, match=rf"The '{f.name}' parameter of \w+ must be True or False; got 'no'"):
+                    klass(**{f.name: "no"})
+                checked += 1
+    assert checked >= 10
+    assert BiasedMF(clip=np.bool_(False)).get_params()["clip"] is False  # NumPy's bools are bools

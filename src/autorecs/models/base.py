@@ -80,6 +80,10 @@ class FitConfig:
         owner = type(self).__qualname__.removesuffix("Config")
         for name in ("epochs", "patience", "n_init"):
             check_int(owner, name, getattr(self, name))
+        for f in dataclasses.fields(self):  # a switch given as text ("maybe", "no") was taken as True
+            value = getattr(self, f.name)
+            if f.type in ("bool", bool) and not isinstance(value, (bool, np.bool_)):
+                check_param(False, owner, f.name, value, "True or False", f"On the command line: -p {f.name}=true or -p {f.name}=false.")
 
     @classmethod
     def from_dict(cls, params: dict) -> "FitConfig":

@@ -83,7 +83,7 @@ class BiasedMFConfig(FitConfig, LambdaOptOptions):
         for name in ("reg_user", "reg_item", "weight_decay"):
             check_float(owner, name, getattr(self, name), fix="Use 0 for no regularization.")
         if self.reg_bias is not None:
-            check_float(owner, "reg_bias", self.reg_bias, fix="Use None for the factors' λ.")
+            check_float(owner, "reg_bias", self.reg_bias, fix="Use None (on the command line: -p reg_bias=null) for the factors' λ.")
         check_float(owner, "reg_exponent", self.reg_exponent, 0.0, 1.0)
         check_float(owner, "learning_rate", self.learning_rate, low_open=True)
         check_float(owner, "init_std", self.init_std, low_open=True)
