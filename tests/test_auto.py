@@ -437,3 +437,9 @@ def test_progress_lines_show_improvements_not_every_trial(rating_parts, caplog):
     assert sum("best so far" in line for line in lines) >= 1
     best = min(done, key=lambda t: t.value)
     assert any(f"rmse={best.value:.4f}" in line and "best so far" in line for line in lines)  # the winner was shown
+
+
+def test_a_metric_in_capitals_is_the_metric(rating_parts, tmp_path):
+    res = auto(rating_parts.train, rating_parts.valid, task="rating", budget=2, metric=" MAE ", families=["baseline"], ensemble=False,
+               progress=False)
+    assert res.metric == "mae"

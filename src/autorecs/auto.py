@@ -893,7 +893,10 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
     if task not in FAMILIES:
         raise ConfigError(f"The 'task' must be 'rating' or 'ranking'; got {task!r}.")
     seconds = parse_budget(budget)
-    metric = metric or ("rmse" if task == "rating" else "topk.ndcg@50")
+    metric = metric.strip().lower() if isinstance(metric, str) and metric.strip() else ("rmse" if task == "rating" else "topk.ndcg@50")
+    if task == "ranking" and metric in ("rmse", "mae"):
+        raise ConfigError(f"The 'metric' {metric!r} scores ratings, not rankings; give a ranking metric such as 'topk.ndcg@50', "
+                          "or use task='rating' (--task rating).", param="monitor", owner="auto")
     if task == "ranking" and "." not in metric:  # a bare metric is the conventional family's: say so everywhere
         metric = f"topk.{metric}"
     known = {f.name: f for f in FAMILIES[task]}

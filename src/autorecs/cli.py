@@ -732,7 +732,7 @@ def auto_cmd(
     for k, v in _headline(res.test).items() if res.test else ():
         table.add_row(f"test {k}", f"{v:.4f}" + (f" ({res.test_reference['model']}: {ref[k]:.4f})" if k in ref else ""))
     table.add_row("trials", str(len(res.leaderboard)))
-    table.add_row("seconds", f"{sec['total']:.1f} (budget {res.budget_seconds:.0f}; a continued run counts its earlier runs too): "
+    table.add_row("seconds", f"{sec['total']:.1f} (budget {res.budget_seconds:g}; a continued run counts its earlier runs too): "
                              f"search {sec['search']:.1f}, refit {sec['refit']:.1f}")
     out.print(table)
     out.print(f"Model: {out_dir / 'model'} (autorecs evaluate/recommend --model ...); report: {res.report}")
