@@ -1,6 +1,13 @@
 """Sphinx configuration of the API reference (built by tests/test_docs.py, so it cannot rot)."""
 
+import shutil
+from pathlib import Path
+
 import autorecs
+
+# autosummary writes a page per module into generated/ and never removes one: start afresh, so a module that was
+# removed leaves no page (and no import error) behind
+shutil.rmtree(Path(__file__).parent / "generated", ignore_errors=True)
 
 project = "autorecs"
 release = autorecs.__version__

@@ -60,4 +60,4 @@ def test_the_python_example_runs(tmp_path, monkeypatch):
     code = _blocks("python")[0]
     assert "load(\"ml-100k\")" in code
     exec(compile(code, str(README), "exec"), {"print": lambda *a, **k: None})
-    assert (tmp_path / "models" / "als" / "model.json").exists()
+    assert (tmp_path / "models" / "als-py" / "model.json").exists()

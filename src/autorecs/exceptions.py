@@ -104,6 +104,15 @@ def check_float(owner: str, name: str, value, low: float = 0.0, high: float = fl
     check_param(ok, owner, name, value, f"a float in {interval}", fix)
 
 
+def damage_reason(exc: BaseException) -> str:
+    """Why a saved file could not be read, for a "damaged" message; NumPy's advice to load it with pickling allowed is
+    left out (autorecs writes no pickle, and loading one would run whatever code it holds)."""
+    text = str(exc)
+    if "pickle" in text:
+        text = "not an array archive that autorecs wrote"
+    return f"{type(exc).__name__}: {text}"
+
+
 def check_output_dir(path, *, overwrite: bool, what: str = "output directory", flag: str | None = None) -> None:
     """Refuse ``path`` as a directory to write into when it is a file, or (without ``overwrite``)
     a directory that is not empty.  ``flag``: the CLI option that named it, for the message."""

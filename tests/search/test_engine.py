@@ -334,3 +334,16 @@ def test_a_rerun_of_a_spent_study_says_it_trained_nothing(parts, tmp_path):
     assert [t.value for t in again.trials] == [t.value for t in first.trials] and again.best.params == first.best.params
     with pytest.raises(ConfigError, match=r"Unknown model <class 'int'>; give a registered model's name"):
         Tuner(int, space)
+
+
+def test_a_small_trial_budget_reaches_tpe(parts, tmp_path):
+    """TPE drew Optuna's 10 random start-up points first: with Budget(trials=8) (the README's example) it never modelled."""
+    from autorecs.search.engine import startup_trials
+
+    assert [startup_trials(t) for t in (None, 4, 8, 30, 100)] == [10, 3, 3, 10, 10]
+    space = builtin_space("mf-tpe", FIELDS)
+    kw = dict(fixed={"solver": "adam", "epochs": 2}, budget=Budget(trials=5), seed=3)
+    rand = Tuner("biased-mf", space, strategy="random", storage=tmp_path / "r.journal", **kw).run(parts.train, parts.valid)
+    tpe = Tuner("biased-mf", space, strategy="tpe", storage=tmp_path / "t.journal", **kw).run(parts.train, parts.valid)
+    points = lambda res: [tuple(sorted(t.params.items())) for t in sorted(res.trials, key=lambda t: t.number)]  # noqa: E731
+    assert points(tpe)[:3] == points(rand)[:3] and points(tpe)[3:] != points(rand)[3:]  # 3 start-up points, then TPE's own

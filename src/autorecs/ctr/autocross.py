@@ -42,7 +42,7 @@ import pandas as pd
 
 from .._progress import logger, progress_bar
 from .._rng import as_generator
-from ..exceptions import DataError, NotFittedError, check_param
+from ..exceptions import DataError, NotFittedError, check_param, damage_reason
 from ..metrics.classification import auc
 from .crosses import CrossSpec
 from .encoding import TableEncoder
@@ -307,6 +307,6 @@ class AutoCross:
             ac.search_seconds_, ac.interrupted_ = meta["search_seconds"], meta["interrupted"]
             ac.history_ = [CrossStep(**h) for h in meta["history"]]
         except (OSError, ValueError, KeyError, TypeError) as exc:  # a damaged file: missing, truncated, another format
-            raise DataError(f"The AutoCross model directory '{path}' is damaged ({type(exc).__name__}: {exc}); run `autorecs cross` "
+            raise DataError(f"The AutoCross model directory '{path}' is damaged ({damage_reason(exc)}); run `autorecs cross` "
                             "again or restore the directory from a copy.") from exc
         return ac

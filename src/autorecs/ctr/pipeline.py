@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..data.builtin import DATASETS, load_table
 from ..data.readers import read_frame, write_frame
-from ..exceptions import DataError
+from ..exceptions import DataError, damage_reason
 from ..metrics.classification import classification_metrics
 from .autocross import AutoCross, split_frame
 from .logistic import FieldLogisticRegression, tune_cross_l2, tune_l2
@@ -84,7 +84,7 @@ class CrossLR:
                 lr = FieldLogisticRegression(float(d["l2"]), field_scale=d["field_scale"].tolist() if "field_scale" in d else None)
                 lr.coef_, lr.intercept_, lr.cardinalities_ = d["coef"], float(d["intercept"]), d["cardinalities"].tolist()
         except (OSError, ValueError, KeyError) as exc:
-            raise DataError(f"The AutoCross model directory '{path}' is damaged ({type(exc).__name__}: {exc}); run `autorecs cross` "
+            raise DataError(f"The AutoCross model directory '{path}' is damaged ({damage_reason(exc)}); run `autorecs cross` "
                             "again or restore the directory from a copy.") from exc
         if len(lr.cardinalities_) != len(ac.cardinalities_) or len(lr.coef_) != sum(ac.cardinalities_):
             raise DataError(f"The AutoCross model directory '{path}' is damaged: lr.npz does not match autocross.json (another "

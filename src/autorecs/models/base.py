@@ -35,7 +35,7 @@ from .._rng import as_generator, torch_generator
 from ..data.interactions import Interactions
 from ..data.vocab import Vocabulary
 from ..device import resolve_device
-from ..exceptions import AutorecsError, ConfigError, DataError, NotFittedError, check_int, check_output_dir, check_param
+from ..exceptions import AutorecsError, ConfigError, DataError, NotFittedError, check_int, check_output_dir, check_param, damage_reason
 from ..metrics.registry import RANKING_METRICS, RATING_METRICS, is_known, lower_is_better
 from ..training import Callback, History, train_loop
 
@@ -600,7 +600,7 @@ class Recommender:
         except AutorecsError:
             raise
         except Exception as exc:  # noqa: BLE001  (a damaged file: missing, truncated or from another model)
-            raise DataError(f"The model directory '{path}' is damaged ({type(exc).__name__}: {exc}); "
+            raise DataError(f"The model directory '{path}' is damaged ({damage_reason(exc)}); "
                             "refit the model or restore the directory from a copy.") from exc
         model.fit_seconds_ = meta.get("fit_seconds")
         model.fitted_ = True

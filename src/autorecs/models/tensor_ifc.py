@@ -28,7 +28,7 @@ from .._progress import progress_bar
 from .._rng import as_generator, torch_generator
 from ..data.tensor import TensorRatings
 from ..data.vocab import Vocabulary
-from ..exceptions import DataError, NotFittedError, build_config, check_float, check_int, check_output_dir, check_param
+from ..exceptions import DataError, NotFittedError, build_config, check_float, check_int, check_output_dir, check_param, damage_reason
 from ..metrics.rating import rating_metrics, rmse
 from ..halving import successive_halving
 from .ops import TRIPLE_OPS, apply_triple, triple_width
@@ -196,7 +196,7 @@ class TensorIFC:
             with np.load(path / "weights.npz", allow_pickle=False) as w:
                 state = {k: torch.from_numpy(w[k]) for k in w.files}
         except (OSError, KeyError, ValueError) as exc:
-            raise DataError(f"The TensorIFC directory '{path}' is damaged ({type(exc).__name__}: {exc}); search or fit it again.") from exc
+            raise DataError(f"The TensorIFC directory '{path}' is damaged ({damage_reason(exc)}); search or fit it again.") from exc
         model.range_, model.train_std_ = tuple(meta["range"]), meta["train_std"]
         model.net = _Net(model.config, tuple(len(v) for v in model.vocabs_), 0.0, torch.Generator())
         model._set_state(state)
