@@ -175,6 +175,8 @@ def test_test_ratings_far_outside_the_training_scale_are_warned_about(capsys, fi
     (["recommend", "--model", "{m}", "--user", "1", "--fallback", "none"], ["The '--fallback' option must be 'popular' or 'error'"]),
     (["predict", "--model", "{m}", "--pairs", "{f}", "--item-col", "movie"], ["The --pairs file", "no column 'movie' (--item-col)"]),
     (["predict", "--model", "{m}", "--pairs", "{dir}"], ["is a directory"]),
+    (["predict", "--model", "{m}", "--pairs", "{blank}"], ["The --pairs file", "has 1 missing id(s) in column 'user' (the first at data row 2"]),
+    (["recommend", "--model", "{m}", "--users-file", "{blank}"], ["The --users-file '", "1 missing id(s) in column 'user'"]),
     (["similar", "--model", "{m}"], ["Give either --item ids"]),
     (["recommend", "--model", "{m}", "--user", "1", "--out", "{dir}/recs.xlsx"], ["must end in .csv, .tsv or .parquet"]),
     (["similar", "--model", "{m}", "--item", "x1"], ["The '--item' option got 'x1', but the model's ids are integers"]),
@@ -189,7 +191,8 @@ def test_test_ratings_far_outside_the_training_scale_are_warned_about(capsys, fi
 ])
 def test_serving_and_cv_mistakes(capsys, files, tmp_path, args, phrases):
     folder, path = files
-    fill = {"{m}": str(folder / "model"), "{f}": str(path), "{dir}": str(tmp_path)}
+    (tmp_path / "blank.csv").write_text("user,item\n1,2\n,3\n")  # a blank id read as NaN made the ids floats: "got '1.0', nan"
+    fill = {"{m}": str(folder / "model"), "{f}": str(path), "{dir}": str(tmp_path), "{blank}": str(tmp_path / "blank.csv")}
     assert_refused(*run(capsys, *[fill.get(a, a).replace("{dir}", str(tmp_path)) for a in args]), *phrases)
     assert not (tmp_path / "s").exists() and not (tmp_path / "q").exists()  # refused before anything was written
 

@@ -500,11 +500,17 @@ def _option_ids(vocab, raw: list[str], flag: str) -> np.ndarray:
 
 
 def _need_columns(frame, path, columns: dict, flag: str) -> None:
+    what = f"The {flag} file '{path}'" if not flag.endswith("-file") else f"The {flag} '{path}'"
     missing = {f: c for f, c in columns.items() if c not in frame.columns}
     if missing:
         named = ", ".join(f"'{c}' ({f})" for f, c in missing.items())
-        raise DataError(f"The {flag} file '{path}' has no column {named}; its columns are {list(frame.columns)}; "
+        raise DataError(f"{what} has no column {named}; its columns are {list(frame.columns)}; "
                         f"name the right ones with {' / '.join(missing)}.")
+    for column in columns.values():  # a blank cell read as NaN turned integer ids into floats ("got '1.0', nan")
+        blank = frame[column].isna().to_numpy()
+        if blank.any():
+            raise DataError(f"{what} has {int(blank.sum())} missing id(s) in column '{column}' (the first at data "
+                            f"row {int(blank.argmax()) + 1}, counting from 1); fill or drop those rows.")
 
 
 def _text_ids(model) -> bool:
