@@ -59,7 +59,7 @@ def fixed_row(name, model_name, params, k, s, seed):
 def search_row(name, strategy, k, s, seed, out, **kw):
     slug = {"SIF(no-auto)": "sif-no-auto", "SIF (MLP predictor)": "sif-mlp"}.get(name, strategy)
     rep = search_ifc(s.train, s.valid, s.test, dims=(k,), strategy=strategy, seed=seed, progress=False,
-                     out_dir=out / f"{slug}-K{k}-seed{seed}", **kw)
+                     out_dir=out / f"{slug}-K{k}-seed{seed}", overwrite=True, **kw)  # a row is measured afresh
     for model_dir in (out / f"{slug}-K{k}-seed{seed}").glob("model-K*"):  # holds the training ids: never commit data
         shutil.rmtree(model_dir)
     plot_sif_search(rep, out / f"{slug}-K{k}-seed{seed}")

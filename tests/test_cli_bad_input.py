@@ -216,10 +216,11 @@ def test_errors_name_the_flag_not_the_python_parameter(capsys, files, tmp_path, 
 @pytest.mark.parametrize("args,phrase", [
     (["auto", "--task", "rating", "--budget", "soon"], "The '--budget' option must be seconds or a duration such as 10m"),
     (["auto", "--task", "rating", "--metric", "ndcg@10"], "The '--metric' option must be 'rmse' or 'mae'"),
-    (["auto", "--task", "ranking", "--metric", "RMSE"], "The 'metric' 'rmse' scores ratings, not rankings"),
+    (["auto", "--task", "ranking", "--metric", "RMSE"], "The '--metric' option must be a ranking metric for a ranking run"),
     (["auto", "--task", "ratings"], "The '--task' option must be 'rating' or 'ranking'"),
     (["auto", "--task", "rating", "--families", "ease"], "Unknown rating families ['ease']"),
     (["auto", "--task", "rating", "--jobs", "0"], "The '--jobs' option must be an int >= 1"),
+    (["auto", "--task", "rating", "--seed", "-1"], "The '--seed' option must be an int in [0, 2**32)"),
     (["auto", "--task", "rating", "--families", " , "], "The '--families' option names no family; got ' , '"),
 ])
 def test_auto_mistakes(capsys, files, tmp_path, args, phrase):

@@ -14,3 +14,4 @@ from autorecs.exceptions import ConfigError
 def test_unknown_keys_of_every_config_are_a_config_error_naming_the_valid_ones(make, owner):
     with pytest.raises(ConfigError, match=rf"{owner} has no parameter\(s\) \['factorz'\]; valid names are \["):
         make()
+

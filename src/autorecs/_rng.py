@@ -18,6 +18,18 @@ def as_generator(seed: int | np.random.Generator | None) -> np.random.Generator:
     raise ConfigError(f"The 'seed' parameter must be an int >= 0, a numpy Generator or None; got {seed!r}.")
 
 
+def check_seed(seed, owner: str) -> None:
+    """A seed every sampler takes (Optuna's need [0, 2**32)), checked where a run starts, before anything is written."""
+    if seed is None or isinstance(seed, np.random.Generator):
+        return
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and 0 <= seed < 2**32:
+        return
+    from .exceptions import ConfigError
+
+    raise ConfigError(f"The 'seed' parameter of {owner} must be an int in [0, 2**32) (in Python also a numpy Generator or None); got {seed!r}.",
+                      param="seed", owner=owner)
+
+
 def torch_generator(rng: np.random.Generator) -> torch.Generator:
     """A torch CPU generator seeded from (and advancing) the NumPy generator."""
     g = torch.Generator()

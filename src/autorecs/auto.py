@@ -41,6 +41,8 @@ from pathlib import Path
 import numpy as np
 
 from ._progress import logger, warn
+from ._rng import check_seed
+from .config import json_text
 from .data.interactions import Interactions
 from .data.splits import random_split, temporal_user_split
 from .evaluation import evaluate
@@ -893,10 +895,14 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
     if task not in FAMILIES:
         raise ConfigError(f"The 'task' must be 'rating' or 'ranking'; got {task!r}.")
     seconds = parse_budget(budget)
-    metric = metric.strip().lower() if isinstance(metric, str) and metric.strip() else ("rmse" if task == "rating" else "topk.ndcg@50")
+    check_seed(seed, "auto")
+    if metric is not None and not isinstance(metric, str):
+        raise ConfigError(f"The 'metric' parameter of auto must be a metric name such as 'rmse' or 'topk.ndcg@50'; got {metric!r}.",
+                          param="metric", owner="auto")
+    metric = metric.strip().lower() if metric and metric.strip() else ("rmse" if task == "rating" else "topk.ndcg@50")
     if task == "ranking" and metric in ("rmse", "mae"):
-        raise ConfigError(f"The 'metric' {metric!r} scores ratings, not rankings; give a ranking metric such as 'topk.ndcg@50', "
-                          "or use task='rating' (--task rating).", param="monitor", owner="auto")
+        raise ConfigError(f"The 'metric' parameter of auto must be a ranking metric for a ranking run, such as 'topk.ndcg@50'; got "
+                          f"{metric!r}, which scores ratings (for ratings: task='rating', --task rating).", param="metric", owner="auto")
     if task == "ranking" and "." not in metric:  # a bare metric is the conventional family's: say so everywhere
         metric = f"topk.{metric}"
     known = {f.name: f for f in FAMILIES[task]}
@@ -1031,7 +1037,7 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
         (out / "leaderboard.jsonl").write_text("".join(json.dumps(asdict(t)) + "\n" for t in ranked))
         result.out_dir = str(out)
         result.report = str(write_auto_report(result, out / "report.html"))
-        (out / "result.json").write_text(json.dumps(result.to_dict(), indent=2, default=str))
+        (out / "result.json").write_text(json_text(result.to_dict(), indent=2))
         run.save_clock()
     return result
 

@@ -26,7 +26,7 @@ from . import __version__
 from .data import DATASETS, Columns, fetch, list_datasets, load, read_frame, read_interactions, split, write_frame, write_interactions
 from .data.readers import check_table_path
 from .data.splits import protocol_shares
-from .config import parse_key_values, read_config_file
+from .config import json_text, parse_key_values, read_config_file
 from .evaluation import evaluate
 from .exceptions import AutorecsError, ConfigError, DataError, check_output_dir, check_writable
 from .models import MODELS, Recommender
@@ -61,29 +61,7 @@ DEFAULT_MODEL = {"rating": "biased-mf", "ranking": "bpr-mf"}
 
 def _emit_json(obj) -> None:
     """One JSON object on stdout; NaN and infinities (not JSON) are written as null."""
-    sys.stdout.write(json.dumps(_finite(obj), indent=2, default=_json_default, allow_nan=False) + "\n")
-
-
-def _finite(obj):
-    if isinstance(obj, float) or isinstance(obj, np.floating):
-        return float(obj) if np.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _finite(obj.tolist())
-    return obj
-
-
-def _json_default(o):
-    if isinstance(o, (np.integer,)):
-        return int(o)
-    if isinstance(o, (np.floating,)):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    return str(o)
+    sys.stdout.write(json_text(obj, indent=2) + "\n")
 
 
 @dataclass(frozen=True)
@@ -635,10 +613,13 @@ def tune_cmd(
     data = [_read(train, cols, need_ratings=task == "rating"), _read(valid, cols, flag="--valid", need_ratings=task == "rating"),
             _read(test, cols, flag="--test") if test else None]
     budget = Budget(trials, seconds, epochs) if any(v is not None for v in (trials, seconds, epochs)) else None
-    rep = tune(name, sp, *data, strategies=[s.strip() for s in strategy.split(",") if s.strip()], budget=budget,
-               fixed=parse_key_values(param), storage=storage, study=study, seed=seed, prune=prune, n_jobs=jobs, backend=backend,
-               ray_address=ray_address, device=device, test_all=test_all, out_dir=out_dir, report_dir=report,
-               on_trial=None if as_json else _show_trial)
+    try:
+        rep = tune(name, sp, *data, strategies=[s.strip() for s in strategy.split(",") if s.strip()], budget=budget,
+                   fixed=parse_key_values(param), storage=storage, study=study, seed=seed, prune=prune, n_jobs=jobs, backend=backend,
+                   ray_address=ray_address, device=device, test_all=test_all, out_dir=out_dir, report_dir=report,
+                   on_trial=None if as_json else _show_trial)
+    except ConfigError as exc:
+        raise exc.as_option({"seed": "--seed", "n_jobs": "--jobs", "backend": "--backend"}) from None
     if as_json:
         return _emit_json(rep.to_dict())
     table = Table("strategy", "trials", "best valid", "test", "train s", "epochs", "wall s", title=f"{name} on {sp.name}")
@@ -702,7 +683,7 @@ def auto_cmd(
         check_output_dir(out_dir, overwrite=overwrite, what="output directory", flag="--out")
     else:
         check_writable(out_dir, "The '--out' output directory")
-    flags = {"budget": "--budget", "monitor": "--metric", "n_jobs": "--jobs", "backend": "--backend"}
+    flags = {"budget": "--budget", "monitor": "--metric", "metric": "--metric", "n_jobs": "--jobs", "backend": "--backend", "seed": "--seed"}
     try:
         seconds = parse_budget(budget)
         names = [f.strip() for f in families.split(",") if f.strip()] if families is not None else None
@@ -837,7 +818,7 @@ def search_ifc_cmd(
             report = search_tensor_ifc(tr, va, te, dims=sizes, strategy=strategy, seed=seed, out_dir=out_dir, progress=not as_json,
                                        search_epochs=epochs or 10, biases=biases, retrain_epochs=retrain_epochs, overwrite=overwrite)
         except ConfigError as exc:
-            raise exc.as_option({"epochs": "--epochs"}) from None
+            raise exc.as_option({"epochs": "--epochs", "seed": "--seed"}) from None
         kind = "one-shot proximal" if strategy == "sif" else "successive halving"
         return _print_ifc(report, as_json, lambda e: e["interaction"], f"three-way SIF ({kind})")
     strategy = strategy or "sif"
@@ -852,7 +833,7 @@ def search_ifc_cmd(
                             biases=biases, retrain_epochs=retrain_epochs, overwrite=overwrite, **({"epochs": epochs} if epochs else {}),
                             **({"predictor": predictor} if predictor != "linear" else {}))
     except ConfigError as exc:
-        raise exc.as_option({"epochs": "--epochs"}) from None
+        raise exc.as_option({"epochs": "--epochs", "seed": "--seed"}) from None
     report["figures"] = [str(p) for p in plot_sif_search(report, out_dir)]
     _print_ifc(report, as_json, lambda e: e["arch"]["interaction"], None)
     if not as_json:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Iterable
 
@@ -54,3 +55,25 @@ def parse_key_values(items: Iterable[str], *, flag: str = "--param") -> dict:
         except json.JSONDecodeError:
             out[key.strip().replace("-", "_")] = value
     return out
+
+
+def _finite(obj):
+    """``obj`` with NaN and infinities as None and NumPy values as Python's (what strict JSON can hold)."""
+    if hasattr(obj, "dtype") and getattr(obj, "ndim", 0) > 0:  # a NumPy array
+        obj = obj.tolist()
+    elif hasattr(obj, "item") and hasattr(obj, "dtype"):  # a NumPy scalar
+        obj = obj.item()
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def json_text(obj, indent: int | None = None) -> str:
+    """Strict JSON of a report (NaN and infinities written as null, which every parser reads; NumPy values as
+    numbers, anything else as its text): for the files and outputs people and their tools read."""
+    return json.dumps(_finite(obj), indent=indent, default=str, allow_nan=False)
+

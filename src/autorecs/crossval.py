@@ -9,6 +9,7 @@ metrics and their mean and standard deviation.
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -56,16 +57,20 @@ def cross_validate(make_model: Callable[[], object], data: Interactions, *, fold
     probe = make_model()
     task = probe.task
     rows, times = [], []
-    try:
-        splits = kfold(data, folds, by="rows" if task == "rating" else "user", seed=seed)
-    except DataError as exc:
-        raise DataError(f"{len(data)} row(s) are too few for {folds} folds: a fold's training part is empty; give more data or "
-                        "fewer folds (--folds).") from exc
+    with warnings.catch_warnings(record=True) as caught:  # shown below unless this function refuses the folds itself
+        warnings.simplefilter("always")
+        try:
+            splits = kfold(data, folds, by="rows" if task == "rating" else "user", seed=seed)
+        except DataError as exc:
+            raise DataError(f"{len(data)} row(s) are too few for {folds}-fold cross-validation (a fold's training part is "
+                            "empty); give more data.") from exc
     for f, part in enumerate(splits):
-        if len(part.test) == 0 or len(part.train) == 0:  # every test row was cold: its user or item only in that fold
-            raise DataError(f"Fold {f + 1} of {folds} leaves its {'test' if len(part.train) else 'training'} part empty "
-                            f"({len(data)} rows: its rows' users or items occur in no other fold); give more data or fewer folds "
-                            "(--folds).")
+        if len(part.test) == 0:  # every test row was cold: its user or item in none of the training folds
+            raise DataError(f"Fold {f + 1} of {folds} leaves its test part empty ({len(data)} rows: their users or items are in "
+                            "none of the training folds); give more data, or more folds (--folds) so that more of it trains.")
+    for w in caught:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    for f, part in enumerate(splits):
         t0 = time.perf_counter()
         model = make_model().fit(part.train, part.valid, seed=seed + f, progress=progress)
         times.append(time.perf_counter() - t0)

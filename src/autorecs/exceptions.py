@@ -130,11 +130,11 @@ def check_output_dir(path, *, overwrite: bool, what: str = "output directory", f
 
 def prepare_run_dir(out, identity: dict, *, overwrite: bool, files, kind: str, run: str, words: dict | None = None):
     """A resumable run's output directory: a new one (``run.json`` written with ``identity`` and ``kind``), the same
-    run continued (its ``run.json`` holds ``identity``), or with ``overwrite`` an earlier run's ``files`` (names or
-    glob patterns) removed first.  Refused: a directory holding another run (``run`` names this one in the message,
-    e.g. "an auto run"; ``words`` the identity's keys) or files of its own.  A directory whose ``run.json`` is all it
-    holds (a run refused before it wrote anything) starts afresh; one that holds only ``files`` but no ``run.json``
-    (written before run.json was) is taken as this run's."""
+    run continued (its ``run.json`` holds ``identity``), or with ``overwrite`` an earlier run of this kind replaced
+    (its ``files``, names or glob patterns, removed first).  Refused: a directory holding another command's run (even
+    with ``overwrite``, which removes only this kind's files), this kind's run with another identity (``words`` names
+    its keys; ``run`` this run, e.g. "an auto run"), or other files.  A directory whose ``run.json`` is all it holds
+    (a run refused before it wrote anything) starts afresh."""
     import fnmatch
     import json
     import shutil
@@ -144,33 +144,31 @@ def prepare_run_dir(out, identity: dict, *, overwrite: bool, files, kind: str, r
     identity = json.loads(json.dumps(identity, default=str))  # as it reads back (tuples as lists)
     marker = out / "run.json"
     entries = list(out.iterdir()) if out.is_dir() else []
-    known = None
+    if marker.is_file() and not [p for p in entries if p.name != "run.json"]:  # nothing but the marker: nothing to continue
+        marker.unlink()
+        entries = []
     if marker.is_file():
         try:
             known = json.loads(marker.read_text())
         except ValueError:
-            known = {}
-    if known is not None and not overwrite:
-        known_kind = known.pop("kind", "auto")  # a run.json written before kinds were recorded is an auto run's
-        if not [p for p in entries if p.name != "run.json"]:  # nothing but the marker: nothing to continue
-            marker.unlink()
-            entries = []
-        elif known_kind != kind:
+            known = None
+        if not isinstance(known, dict):
+            raise ConfigError(f"The output directory '{out}' holds an unreadable run.json, so what ran there is unknown; give "
+                              "another output directory.")
+        # run.json written before kinds were recorded: auto's identity has a 'task', search-ifc's a 'search'
+        known_kind = known.pop("kind", "search-ifc" if "search" in known else "auto")
+        if known_kind != kind:
             raise ConfigError(f"The output directory '{out}' holds another command's run ({known_kind}), not {run}; give another "
                               "output directory.")
-        elif known != identity:
-            differs = sorted((words or {}).get(k, k) for k in identity if known.get(k) != identity[k])
-            raise ConfigError(f"The output directory '{out}' holds {run} with other {', '.join(differs) or 'settings'}; "
-                              "give another output directory, or start again there (--overwrite; overwrite=True in Python).")
-        else:
+        if not overwrite:
+            if known != identity:
+                differs = sorted((words or {}).get(k, k) for k in identity if known.get(k) != identity[k])
+                raise ConfigError(f"The output directory '{out}' holds {run} with other {', '.join(differs) or 'settings'}; "
+                                  "give another output directory, or start again there (--overwrite; overwrite=True in Python).")
             return out
-    ours = lambda p: any(fnmatch.fnmatch(p.name, pattern) for pattern in files)  # noqa: E731
     if overwrite:
-        for target in filter(ours, entries):
+        for target in (p for p in entries if any(fnmatch.fnmatch(p.name, pattern) for pattern in files)):
             shutil.rmtree(target) if target.is_dir() else target.unlink()
-    elif known is None and entries and all(map(ours, entries)):  # an earlier run of this kind, without run.json
-        marker.write_text(json.dumps({**identity, "kind": kind}, indent=1))
-        return out
     check_output_dir(out, overwrite=overwrite, what="output directory")
     out.mkdir(parents=True, exist_ok=True)
     marker.write_text(json.dumps({**identity, "kind": kind}, indent=1))

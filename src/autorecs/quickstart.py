@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 from ._progress import progress_bar
+from .config import json_text
 from .data import load, split
 from .evaluation import evaluate
 from .models import BPRMF, BiasedMF, ImplicitALS
@@ -87,7 +87,7 @@ def run_quickstart(*, dataset: str = "ml-100k", out_dir: Path = Path("autorecs-o
     results_file = out_dir / "results.json"
     payload = {"dataset": dataset, "seed": seed, "results": results, "comparison": lambdaopt_vs_grid(results), "figure": str(figure),
                "results_file": str(results_file)}
-    results_file.write_text(json.dumps(payload, indent=2, default=str))
+    results_file.write_text(json_text(payload, indent=2))
     return payload
 
 

@@ -377,6 +377,9 @@ def test_an_ensemble_of_fitted_models_needs_no_weights_or_task(ratings_data, imp
     blend = Ensemble([a, b])
     assert blend.task == "ranking" and blend.get_params()["weights"] == [1.0, 1.0]
     np.testing.assert_array_equal(blend.recommend([0], n=3).items, Ensemble([a, b], weights=[2, 2], task="ranking").recommend([0], n=3).items)
+    assert Ensemble([a, b], weights=np.array([0.5, 0.5])).get_params()["weights"] == [0.5, 0.5]  # an array, as a list
+    with pytest.raises(ConfigError, match="some positive"):
+        Ensemble([a], weights=np.array([0.0]))  # given weights are kept, not replaced by the default
     with pytest.raises(ConfigError, match="Every member of an Ensemble must be a ranking model; BiasedMF is for rating"):
         Ensemble([a, BiasedMF(factors=2, epochs=1).fit(ratings_data, progress=False)])
 
@@ -406,3 +409,6 @@ def test_switches_refuse_text():
                 checked += 1
     assert checked >= 10
     assert BiasedMF(clip=np.bool_(False)).get_params()["clip"] is False  # NumPy's bools are bools
+    assert BiasedMF(clip=0).get_params()["clip"] is False and BiasedMF(clip=np.int64(1)).get_params()["clip"] is True  # 0/1 too
+    with pytest.raises(ConfigError, match="must be True or False; got 2"):
+        BiasedMF(clip=2)

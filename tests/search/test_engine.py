@@ -347,3 +347,14 @@ def test_a_small_trial_budget_reaches_tpe(parts, tmp_path):
     tpe = Tuner("biased-mf", space, strategy="tpe", storage=tmp_path / "t.journal", **kw).run(parts.train, parts.valid)
     points = lambda res: [tuple(sorted(t.params.items())) for t in sorted(res.trials, key=lambda t: t.number)]  # noqa: E731
     assert points(tpe)[:3] == points(rand)[:3] and points(tpe)[3:] != points(rand)[3:]  # 3 start-up points, then TPE's own
+
+
+def test_a_negative_seed_is_refused_before_the_search(parts, tmp_path):
+    """`tune --seed -1` ended in Optuna's ValueError ("Seed must be between 0 and 2**32 - 1") inside the search."""
+    with pytest.raises(ConfigError, match=r"The 'seed' parameter of Tuner must be an int in \[0, 2\*\*32\)"):
+        Tuner("biased-mf", builtin_space("mf-tpe", FIELDS), seed=-1, storage=tmp_path / "s.journal")
+    from autorecs.sif.pipeline import search_ifc
+
+    with pytest.raises(ConfigError, match="The 'seed' parameter of search_ifc"):
+        search_ifc(parts.train, parts.valid, dims=(2,), seed=-1, out_dir=tmp_path / "sif", progress=False)
+    assert not (tmp_path / "sif").exists()  # refused before the directory was claimed

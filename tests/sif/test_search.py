@@ -199,13 +199,26 @@ def test_a_search_directory_holds_one_search(tmp_path):
         search_ifc(s.train, s.valid, dims=(2,), strategy="sif", progress=False, out_dir=tmp_path / "p", epochs=2)
     assert not (tmp_path / "p").exists()
     (tmp_path / "p").mkdir()
-    (tmp_path / "p" / "run.json").write_text('{"search": "sif", "kind": "search-ifc"}')  # as an older refused run left it
+    (tmp_path / "p" / "run.json").write_text('{"search": "sif"}')  # as an older refused run left it (no kind recorded then)
     search_ifc(s.train, s.valid, dims=(2,), strategy="sif", progress=False, out_dir=tmp_path / "p", epochs=4, retrain_epochs=1)
-    # a directory of an earlier version (its files, no run.json) continues; an auto run's directory is named as such
-    (tmp_path / "o" / "run.json").unlink()
-    search_ifc(s.train, s.valid, dims=(2,), **kw)
+    # an older run.json (no kind) of another search-ifc: named as such, not as an auto run
+    kindless = json.loads((tmp_path / "o" / "run.json").read_text())
+    del kindless["kind"]
+    (tmp_path / "o" / "run.json").write_text(json.dumps(kindless))
+    search_ifc(s.train, s.valid, dims=(2,), **kw)  # the same search: continues
+    with pytest.raises(ConfigError, match=r"holds a search-ifc run with other dims"):
+        search_ifc(s.train, s.valid, dims=(4,), **kw)
+    # an auto run's directory is named as such, and not touched even with overwrite (which removes only its own files)
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "run.json").write_text('{"task": "rating"}')
     (tmp_path / "a" / "trials.jsonl").write_text("")
-    with pytest.raises(ConfigError, match=r"holds another command's run \(auto\), not a search-ifc run; give another output directory"):
+    for overwrite in (False, True):
+        with pytest.raises(ConfigError, match=r"holds another command's run \(auto\), not a search-ifc run; give another output directory"):
+            search_ifc(s.train, s.valid, dims=(2,), **{**kw, "out_dir": tmp_path / "a", "overwrite": overwrite})
+    (tmp_path / "a" / "run.json").write_text("{trunc")
+    with pytest.raises(ConfigError, match="holds an unreadable run.json"):
         search_ifc(s.train, s.valid, dims=(2,), **{**kw, "out_dir": tmp_path / "a"})
+    # files of an earlier version without run.json are not taken over (their sizes or data may differ): --overwrite
+    (tmp_path / "o" / "run.json").unlink()
+    with pytest.raises(ConfigError, match="already exists and is not empty"):
+        search_ifc(s.train, s.valid, dims=(2,), **kw)

@@ -63,9 +63,17 @@ def test_a_tensor_model_saves_and_loads(tmp_path):
         Recommender.load(tmp_path / "cp")
     with pytest.raises(DataError, match="is not a saved TensorIFC"):
         TensorIFC.load(tmp_path)
-    (tmp_path / "cp" / "weights.npz").write_bytes(b"garbage")
-    with pytest.raises(DataError, match="is damaged"):
-        TensorIFC.load(tmp_path / "cp")
+    import shutil
+
+    weights = (tmp_path / "cp" / "weights.npz").read_bytes()
+    for damage in (b"garbage", weights[: len(weights) // 2], (tmp_path / "tucker" / "weights.npz").read_bytes()):  # truncated; another's
+        (tmp_path / "cp" / "weights.npz").write_bytes(damage)
+        with pytest.raises(DataError, match="is damaged"):
+            TensorIFC.load(tmp_path / "cp")
+    shutil.copytree(tmp_path / "tucker", tmp_path / "meta")
+    (tmp_path / "meta" / "model.json").write_text("[1, 2]")
+    with pytest.raises(DataError, match="not a TensorIFC"):
+        TensorIFC.load(tmp_path / "meta")
 
 
 def test_tensor_errors():

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import time
+import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -306,7 +307,7 @@ class AutoCross:
             ac.granularities_, ac.base_valid_auc_, ac.valid_auc_ = meta["granularities"], meta["base_valid_auc"], meta["valid_auc"]
             ac.search_seconds_, ac.interrupted_ = meta["search_seconds"], meta["interrupted"]
             ac.history_ = [CrossStep(**h) for h in meta["history"]]
-        except (OSError, ValueError, KeyError, TypeError) as exc:  # a damaged file: missing, truncated, another format
+        except (OSError, EOFError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:  # missing, truncated, another format
             raise DataError(f"The AutoCross model directory '{path}' is damaged ({damage_reason(exc)}); run `autorecs cross` "
                             "again or restore the directory from a copy.") from exc
         return ac

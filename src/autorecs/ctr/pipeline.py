@@ -5,8 +5,8 @@ Used by ``autorecs cross`` and by the benchmark, so both report the same figures
 
 from __future__ import annotations
 
-import json
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +14,7 @@ import pandas as pd
 
 from ..data.builtin import DATASETS, load_table
 from ..data.readers import read_frame, write_frame
+from ..config import json_text
 from ..exceptions import DataError, damage_reason
 from ..metrics.classification import classification_metrics
 from .autocross import AutoCross, split_frame
@@ -83,7 +84,7 @@ class CrossLR:
             with np.load(Path(path) / "lr.npz", allow_pickle=False) as d:
                 lr = FieldLogisticRegression(float(d["l2"]), field_scale=d["field_scale"].tolist() if "field_scale" in d else None)
                 lr.coef_, lr.intercept_, lr.cardinalities_ = d["coef"], float(d["intercept"]), d["cardinalities"].tolist()
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as exc:
             raise DataError(f"The AutoCross model directory '{path}' is damaged ({damage_reason(exc)}); run `autorecs cross` "
                             "again or restore the directory from a copy.") from exc
         if len(lr.cardinalities_) != len(ac.cardinalities_) or len(lr.coef_) != sum(ac.cardinalities_):
@@ -171,5 +172,5 @@ def search_and_fit(train: pd.DataFrame, valid: pd.DataFrame | None, test: pd.Dat
 
 def save_report(report: dict, out_dir: str | Path) -> Path:
     path = Path(out_dir) / "report.json"
-    path.write_text(json.dumps(report, indent=1))
+    path.write_text(json_text(report, indent=1))
     return path

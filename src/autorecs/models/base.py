@@ -82,7 +82,11 @@ class FitConfig:
             check_int(owner, name, getattr(self, name))
         for f in dataclasses.fields(self):  # a switch given as text ("maybe", "no") was taken as True
             value = getattr(self, f.name)
-            if f.type in ("bool", bool) and not isinstance(value, (bool, np.bool_)):
+            if f.type not in ("bool", bool) or isinstance(value, bool):
+                continue
+            if isinstance(value, (np.bool_, int, np.integer)) and value in (0, 1):  # 0/1 (a config file's, a saved model's)
+                setattr(self, f.name, bool(value))
+            else:
                 check_param(False, owner, f.name, value, "True or False", f"On the command line: -p {f.name}=true or -p {f.name}=false.")
 
     @classmethod
@@ -111,10 +115,13 @@ def check_monitor(owner: str, task: str, monitor: str) -> None:
 def _id_array(ids, owner: str, name: str, flat: bool = True) -> np.ndarray:
     """Raw ids as an array without coercing mixed types (``[1, "x"]`` stays ``[1, "x"]``); ``flat``: one id per
     entry (``recommend``, ``similar_*``), else any shape (``predict``'s pairs)."""
-    bad = ConfigError(f"The '{name}' argument of {owner} must be ids: one id, or a list or 1-D array of them; got "
-                      f"{type(ids).__name__ if ids is None or not hasattr(ids, '__len__') else repr(ids)[:60]}.", param=name, owner=owner)
+    def bad() -> ConfigError:  # built only when raised (a repr of a million ids is not free)
+        shown = type(ids).__name__ if ids is None or not hasattr(ids, "__len__") else " ".join(repr(ids)[:80].split())[:60]
+        kinds = "a list or 1-D array of them" if flat else "a list or array of them"
+        return ConfigError(f"The '{name}' argument of {owner} must be ids: one id, or {kinds}; got {shown}.", param=name, owner=owner)
+
     if ids is None:
-        raise bad
+        raise bad()
     if isinstance(ids, np.ndarray):
         arr = ids
     elif np.isscalar(ids):
@@ -123,11 +130,11 @@ def _id_array(ids, owner: str, name: str, flat: bool = True) -> np.ndarray:
         try:
             arr = pd.Index(list(ids)).to_numpy()
         except TypeError:  # not iterable, or nested lists (unhashable)
-            raise bad from None
+            raise bad() from None
     nested = (arr.dtype == object and pd.api.types.infer_dtype(arr.ravel(), skipna=True).startswith("mixed")  # C-speed first
               and any(isinstance(v, (list, tuple, dict, set, np.ndarray)) for v in arr.flat))
     if (flat and arr.ndim > 1) or nested:
-        raise bad
+        raise bad()
     return arr
 
 

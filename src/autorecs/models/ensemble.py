@@ -38,9 +38,14 @@ class Ensemble(Recommender):
 
     def __init__(self, members=(), **params):
         members = list(members)
+        if params.get("weights") is not None:  # an array, a tuple: stored (and saved) as a list of floats
+            try:
+                params["weights"] = [float(w) for w in np.asarray(params["weights"], np.float64).ravel()]
+            except (TypeError, ValueError):
+                raise ConfigError(f"The 'weights' of an Ensemble must be numbers, one per member; got {params['weights']!r}.") from None
         if members:  # by default the members' task and equal weights
             params.setdefault("task", members[0].task)
-            if not params.get("weights"):
+            if params.get("weights") is None:
                 params["weights"] = [1.0] * len(members)
         self.config = self.Config.from_dict(params)  # the task (a parameter here) is needed by the checks
         super().__init__(**params)

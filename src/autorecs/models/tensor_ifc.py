@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import time
+import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -187,19 +188,20 @@ class TensorIFC:
         except (OSError, ValueError) as exc:
             raise DataError(f"'{path}' is not a saved TensorIFC (no readable model.json); give the directory TensorIFC.save or "
                             "`autorecs search-ifc --context-col ...` wrote.") from exc
-        if meta.get("model") != "tensor-ifc":
-            raise DataError(f"'{path}' holds a {meta.get('model')!r} model, not a TensorIFC; load it with Recommender.load.")
+        if not isinstance(meta, dict) or meta.get("model") != "tensor-ifc":
+            found = meta.get("model") if isinstance(meta, dict) else None
+            raise DataError(f"'{path}' holds a {found!r} model, not a TensorIFC; load it with Recommender.load.")
         try:
             model = cls(**meta["params"])
             with np.load(path / "ids.npz", allow_pickle=False) as ids:
                 model.vocabs_ = tuple(Vocabulary(ids[m]) for m in cls.MODES)
             with np.load(path / "weights.npz", allow_pickle=False) as w:
                 state = {k: torch.from_numpy(w[k]) for k in w.files}
-        except (OSError, KeyError, ValueError) as exc:
+            model.range_, model.train_std_ = tuple(meta["range"]), meta["train_std"]
+            model.net = _Net(model.config, tuple(len(v) for v in model.vocabs_), 0.0, torch.Generator())
+            model._set_state(state)  # tables of another shape: a RuntimeError
+        except (OSError, EOFError, KeyError, TypeError, ValueError, RuntimeError, zipfile.BadZipFile) as exc:
             raise DataError(f"The TensorIFC directory '{path}' is damaged ({damage_reason(exc)}); search or fit it again.") from exc
-        model.range_, model.train_std_ = tuple(meta["range"]), meta["train_std"]
-        model.net = _Net(model.config, tuple(len(v) for v in model.vocabs_), 0.0, torch.Generator())
-        model._set_state(state)
         return model
 
 

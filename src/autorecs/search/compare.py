@@ -8,14 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
+from ..config import json_text
 from ..data.interactions import Interactions
 from .engine import Budget, Tuner, TuneResult
 from .space import SearchSpace
-
-
-def _plain(o):
-    """JSON for NumPy scalars and arrays (and text for anything else)."""
-    return o.tolist() if hasattr(o, "tolist") else str(o)
 
 
 def fit_command(model: str, task: str, params: dict, seed: int) -> str:
@@ -105,5 +101,5 @@ def tune(model: str, space: SearchSpace, train: Interactions, valid: Interaction
         folder = Path(report_dir)
         folder.mkdir(parents=True, exist_ok=True)
         report.figure = str(plot_search_cost(results, folder / "search_cost.png", title=f"{model}: {space.name}"))
-        (folder / "results.json").write_text(json.dumps(report.to_dict(), indent=2, default=_plain))
+        (folder / "results.json").write_text(json_text(report.to_dict(), indent=2))
     return report

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar
 
 from .._progress import logger, warn
-from .._rng import sampler_seed
+from .._rng import check_seed, sampler_seed
 from ..data.interactions import Interactions
 from ..exceptions import ConfigError, DataError
 from ..executor import BACKENDS
@@ -340,6 +340,7 @@ class Tuner:
             check_storage_path(storage)
         self._study_arg, self._storage_arg = study, storage
         self.study, self.storage = study, storage  # resolved by run(): the default name includes the data's fingerprint
+        check_seed(seed, "Tuner")
         self.fixed, self.seed, self.prune = fixed, seed, prune
         self.n_jobs, self.backend, self.ray_address = n_jobs, backend, ray_address
         probe = klass(**{**space.fixed, **fixed})  # validate the fixed hyperparameters now

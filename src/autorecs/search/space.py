@@ -105,6 +105,10 @@ class SearchSpace:
             nameless = [p for p in table if not isinstance(p, dict) or not isinstance(p.get("name"), str)]
             if nameless:
                 raise ConfigError(f"Each entry of a 'params' list must be a table with a 'name'; got {nameless[0]!r}.")
+            names = [p["name"] for p in table]
+            twice = sorted({n for n in names if names.count(n) > 1})
+            if twice:
+                raise ConfigError(f"The 'params' list names {twice} more than once; give each search parameter once.")
             table = {p["name"]: p for p in table}
         if not isinstance(table, dict) or not isinstance(spec.get("fixed", {}), dict):
             raise ConfigError("A search space's 'params' must be a table of parameters (or a list of them, each with a 'name') "

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from .._progress import logger
+from .._rng import check_seed
+from ..config import json_text
 from ..evaluation import evaluate
 from ..exceptions import ConfigError, build_config, prepare_run_dir
 from .baselines import STRATEGIES as BASELINES
@@ -102,6 +104,7 @@ def search_ifc(train, valid, test=None, *, dims=(8,), strategy: str = "sif", bud
     """
     if strategy not in STRATEGIES:
         raise ConfigError(f"The '--strategy' option must be one of {STRATEGIES}; got {strategy!r}.")
+    check_seed(seed, "search_ifc")
     one_shot = strategy in ("sif", "sif-halving")
     if not one_shot:  # the baselines train each trial trial_epochs epochs; the search epochs are the sif strategies'
         search_options = {k: v for k, v in search_options.items() if k != "epochs"}
@@ -146,7 +149,7 @@ def search_ifc(train, valid, test=None, *, dims=(8,), strategy: str = "sif", bud
             (out / f"arch-K{k}.json").write_text(json.dumps({**arch, "reg": info["reg"]}, indent=1))
             model.save(out / f"model-K{k}")
     if out is not None:
-        (out / "report.json").write_text(json.dumps(report, indent=1))
+        (out / "report.json").write_text(json_text(report, indent=1))
     return report
 
 
@@ -165,6 +168,7 @@ def search_tensor_ifc(train, valid, test=None, *, dims=(8,), strategy: str = "si
 
     if strategy not in ("sif", "sif-halving"):
         raise ConfigError(f"Three-way data support --strategy sif or sif-halving; got {strategy!r}.")
+    check_seed(seed, "search_tensor_ifc")
     shared = {f: v for f, v in config.items() if f in ("biases", "reg_exponent", "init_std", "batch_size", "learning_rate")}
     searches = {int(k): TensorSIFSearch(ops=ops, factors=int(k), epochs=search_epochs, **shared)  # checked before the directory
                 for k in dims} if strategy == "sif" else {}
@@ -200,5 +204,5 @@ def search_tensor_ifc(train, valid, test=None, *, dims=(8,), strategy: str = "si
             (out / f"arch-K{k}.json").write_text(json.dumps({"interaction": found["interaction"], "reg": best.config.reg}, indent=1))
             best.save(out / f"model-K{k}")
     if out is not None:
-        (out / "report.json").write_text(json.dumps(report, indent=1))
+        (out / "report.json").write_text(json_text(report, indent=1))
     return report
