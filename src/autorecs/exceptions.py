@@ -71,6 +71,24 @@ def check_param(ok: bool, owner: str, name: str, value, constraint: str, fix: st
         raise ConfigError(msg, param=name, owner=owner)
 
 
+def check_switches(config, owner: str) -> None:
+    """A config dataclass's bool fields hold bools: 0/1 (a config file's, an older saved model's) become False/True,
+    anything else is refused (text such as "no" was taken as True)."""
+    import dataclasses
+
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if f.type not in ("bool", bool) or isinstance(value, bool):
+            continue
+        if type(value).__module__ == "numpy" and str(getattr(value, "dtype", "")) == "bool":
+            setattr(config, f.name, bool(value))
+        elif isinstance(value, int) or (type(value).__module__ == "numpy" and hasattr(value, "item") and isinstance(value.item(), int)):
+            check_param(value in (0, 1), owner, f.name, value, "True or False", f"On the command line: -p {f.name}=true or false.")
+            setattr(config, f.name, bool(value))
+        else:
+            check_param(False, owner, f.name, value, "True or False", f"On the command line: -p {f.name}=true or false.")
+
+
 def build_config(cls, params: dict, owner: str):
     """``cls(**params)`` for a config dataclass, with unknown keys refused in the library's wording
     (naming them and the valid ones) instead of Python's ``TypeError``."""

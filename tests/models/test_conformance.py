@@ -412,3 +412,9 @@ def test_switches_refuse_text():
     assert BiasedMF(clip=0).get_params()["clip"] is False and BiasedMF(clip=np.int64(1)).get_params()["clip"] is True  # 0/1 too
     with pytest.raises(ConfigError, match="must be True or False; got 2"):
         BiasedMF(clip=2)
+    from autorecs.models.tensor_ifc import TensorIFC
+    from autorecs.sif.search import SIFSearch
+
+    for make in (lambda: TensorIFC(biases="no"), lambda: SIFSearch(biases="no")):  # configs outside the model protocol too
+        with pytest.raises(ConfigError, match="'biases' parameter of \\w+ must be True or False; got 'no'"):
+            make()

@@ -35,7 +35,8 @@ from .._rng import as_generator, torch_generator
 from ..data.interactions import Interactions
 from ..data.vocab import Vocabulary
 from ..device import resolve_device
-from ..exceptions import AutorecsError, ConfigError, DataError, NotFittedError, check_int, check_output_dir, check_param, damage_reason
+from ..exceptions import (AutorecsError, ConfigError, DataError, NotFittedError, check_int, check_output_dir, check_param, check_switches,
+                          damage_reason)
 from ..metrics.registry import RANKING_METRICS, RATING_METRICS, is_known, lower_is_better
 from ..training import Callback, History, train_loop
 
@@ -80,14 +81,7 @@ class FitConfig:
         owner = type(self).__qualname__.removesuffix("Config")
         for name in ("epochs", "patience", "n_init"):
             check_int(owner, name, getattr(self, name))
-        for f in dataclasses.fields(self):  # a switch given as text ("maybe", "no") was taken as True
-            value = getattr(self, f.name)
-            if f.type not in ("bool", bool) or isinstance(value, bool):
-                continue
-            if isinstance(value, (np.bool_, int, np.integer)) and value in (0, 1):  # 0/1 (a config file's, a saved model's)
-                setattr(self, f.name, bool(value))
-            else:
-                check_param(False, owner, f.name, value, "True or False", f"On the command line: -p {f.name}=true or -p {f.name}=false.")
+        check_switches(self, owner)
 
     @classmethod
     def from_dict(cls, params: dict) -> "FitConfig":

@@ -29,7 +29,7 @@ from .._progress import progress_bar
 from .._rng import as_generator, torch_generator
 from ..data.tensor import TensorRatings
 from ..data.vocab import Vocabulary
-from ..exceptions import DataError, NotFittedError, build_config, check_float, check_int, check_output_dir, check_param, damage_reason
+from ..exceptions import DataError, NotFittedError, build_config, check_float, check_int, check_output_dir, check_param, check_switches, damage_reason
 from ..metrics.rating import rating_metrics, rmse
 from ..halving import successive_halving
 from .ops import TRIPLE_OPS, apply_triple, triple_width
@@ -54,6 +54,7 @@ class TensorIFCConfig:
 
     def validate(self) -> None:
         owner = "TensorIFC"
+        check_switches(self, owner)
         ok = self.interaction in TRIPLE_OPS or self.interaction in ALIASES or self.interaction == "tucker"
         check_param(ok, owner, "interaction", self.interaction, "cp, tucker or a name of autorecs.models.ops.TRIPLE_OPS",
                     "e.g. 'multiply(max(u,v),s)'.")

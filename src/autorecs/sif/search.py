@@ -35,7 +35,7 @@ import torch
 from .._progress import progress_bar
 from .._rng import as_generator, torch_generator
 from ..data.interactions import Interactions
-from ..exceptions import ConfigError, DataError, build_config, check_float, check_int, check_param
+from ..exceptions import ConfigError, DataError, build_config, check_float, check_int, check_param, check_switches
 from ..metrics.rating import rmse
 from ..optim import make_optimizer
 from ..models.ifc import IFCConfig, IFCNet
@@ -102,6 +102,7 @@ class SearchConfig:
 
     def validate(self) -> None:
         owner = "SIFSearch"
+        check_switches(self, owner)
         if self.ops is None:
             self.ops = NONADDITIVE_OPS if self.biases else SEARCH_OPS
         self.ops = tuple(self.ops)

@@ -35,7 +35,7 @@ from torch import nn
 from .._progress import progress_bar
 from .._rng import as_generator, torch_generator
 from ..data.tensor import TensorRatings
-from ..exceptions import ConfigError, DataError, build_config, check_float, check_int, check_param
+from ..exceptions import ConfigError, DataError, build_config, check_float, check_int, check_param, check_switches
 from ..metrics.rating import rmse
 from ..optim import make_optimizer
 from ..training import BatchLoss, minibatch_epoch
@@ -62,6 +62,7 @@ class TensorSearchConfig:
 
     def validate(self) -> None:
         owner = "TensorSIFSearch"
+        check_switches(self, owner)
         self.ops = tuple(TRIPLE_OPS) if self.ops is None else tuple(self.ops)
         bad = [o for o in self.ops if o not in TRIPLE_OPS]
         check_param(not bad and len(self.ops) >= 1, owner, "ops", list(self.ops), "a non-empty list of TRIPLE_OPS names",
