@@ -443,3 +443,13 @@ def test_a_metric_in_capitals_is_the_metric(rating_parts, tmp_path):
     res = auto(rating_parts.train, rating_parts.valid, task="rating", budget=2, metric=" MAE ", families=["baseline"], ensemble=False,
                progress=False)
     assert res.metric == "mae"
+
+
+def test_a_data_frame_is_refused_before_the_budget_is_spent(rating_parts):
+    """auto(test=<DataFrame>) failed in evaluate() after the whole budget; auto(df) died on '.timestamps'."""
+    t0 = time.perf_counter()
+    with pytest.raises(DataError, match=r"auto\(\) takes autorecs Interactions \(or None\) as 'test'; got DataFrame"):
+        auto(rating_parts.train, rating_parts.valid, test=rating_parts.test.to_frame(), task="rating", budget=30, progress=False)
+    with pytest.raises(DataError, match=r"auto\(\) takes autorecs Interactions as 'train'; got DataFrame"):
+        auto(rating_parts.train.to_frame(), task="rating", budget=30, progress=False)
+    assert time.perf_counter() - t0 < 5

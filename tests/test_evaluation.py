@@ -50,7 +50,7 @@ def test_a_few_repeated_pairs_are_not_warned_about(ratings_data):
     (lambda m, d: evaluate(m, d, task="ranking", ks=[0]), r"The 'ks' parameter of evaluate must be positive whole cutoffs .*got \[0\]"),
     (lambda m, d: evaluate(m, d, task="ranking", ks=[10.5]), r"got \[10.5\]"),
     (lambda m, d: evaluate(m, d, families="x"), r"The 'families' parameter of evaluate must name some of \['lambdaopt', 'topk'\]"),
-    (lambda m, d: evaluate(m, d, exclude=[d.to_frame()]), "takes autorecs Interactions in 'exclude'; got DataFrame"),
+    (lambda m, d: evaluate(m, d, exclude=[d.to_frame()]), "takes autorecs Interactions as 'exclude'; got DataFrame"),
 ])
 def test_wrong_arguments_get_one_sentence(ratings_data, call, message):
     from autorecs.exceptions import AutorecsError

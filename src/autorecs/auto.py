@@ -43,7 +43,7 @@ import numpy as np
 from ._progress import logger, warn
 from ._rng import check_seed
 from .config import json_text
-from .data.interactions import Interactions
+from .data.interactions import Interactions, check_interactions
 from .data.splits import random_split, temporal_user_split
 from .evaluation import evaluate
 from .exceptions import AutorecsError, ConfigError, DataError, prepare_run_dir
@@ -896,6 +896,9 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
         raise ConfigError(f"The 'task' must be 'rating' or 'ranking'; got {task!r}.")
     seconds = parse_budget(budget)
     check_seed(seed, "auto")
+    check_interactions(train, "auto()", "train")
+    check_interactions(valid, "auto()", "valid", optional=True)
+    check_interactions(test, "auto()", "test", optional=True)  # checked now, not after the budget is spent
     if metric is not None and not isinstance(metric, str):
         raise ConfigError(f"The 'metric' parameter of auto must be a metric name such as 'rmse' or 'topk.ndcg@50'; got {metric!r}.",
                           param="metric", owner="auto")

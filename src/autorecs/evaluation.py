@@ -13,7 +13,7 @@ import scipy.sparse as sp
 import torch
 
 from ._progress import warn
-from .data.interactions import Interactions
+from .data.interactions import Interactions, check_interactions
 from .exceptions import ConfigError, DataError
 from .metrics import FAMILIES, ranking_metrics, rating_metrics
 
@@ -154,8 +154,7 @@ def _checked_arguments(model, test, task, exclude, ks, families):
     if not (hasattr(model, "_check_fitted") and hasattr(model, "_score_codes")):  # a Recommender (models/ sit above this layer)
         swapped = " (the order is evaluate(model, test))" if isinstance(model, Interactions) else ""
         raise DataError(f"evaluate() takes a fitted autorecs model as 'model'; got {type(model).__name__}{swapped}.")
-    if not isinstance(test, Interactions):
-        raise DataError(f"evaluate() takes autorecs Interactions as 'test'; got {type(test).__name__}, so build them with Interactions.from_frame(df).")
+    check_interactions(test, "evaluate()", "test")
     if len(test) == 0:
         raise DataError("The evaluation data 'test' is empty; give at least one interaction.")
     if task not in (None, "rating", "ranking"):
@@ -166,9 +165,7 @@ def _checked_arguments(model, test, task, exclude, ks, families):
                           "task='ranking' (or None, the model's).", param="task", owner="evaluate")
     exclude = [exclude] if isinstance(exclude, Interactions) else list(exclude or ())
     for part in exclude:
-        if not isinstance(part, Interactions):
-            raise DataError(f"evaluate() takes autorecs Interactions in 'exclude'; got {type(part).__name__}, so build them with "
-                            "Interactions.from_frame(df).")
+        check_interactions(part, "evaluate()", "exclude")
     ks = DEFAULT_KS if ks is None else [ks] if isinstance(ks, (int, np.integer)) else list(ks) if hasattr(ks, "__iter__") else [ks]
     if not ks or any(isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1 for k in ks):
         raise ConfigError(f"The 'ks' parameter of evaluate must be positive whole cutoffs such as (10, 50); got {ks!r}.",

@@ -36,6 +36,18 @@ def test_duplicates_keep_last_by_timestamp_and_warn_with_count():
     assert len(d) == 2
     row = d.to_frame().set_index("user").loc[1]
     assert row["rating"] == 4.0 and row["timestamp"] == 30
+    implicit = f.drop(columns="rating")  # repeats of implicit feedback: the warning says what "last" does to a temporal split
+    with pytest.warns(UserWarning, match=r"a temporal split then makes a repeat a test item .* duplicates='first'"):
+        Interactions.from_frame(implicit)
+
+
+def test_concat_on_an_instance_joins_it_too():
+    """`train.concat(valid)` (a classmethod called on an instance) silently returned valid alone."""
+    a = Interactions.from_frame(frame(user=[1, 2], item=[1, 2]))
+    b = Interactions.from_frame(frame(user=[3], item=[3]))
+    assert len(a.concat(b)) == 3 and len(Interactions.concat(a, b)) == 3
+    with pytest.raises(DataError, match=r"concat\(\) takes autorecs Interactions as 'parts'; got DataFrame"):
+        a.concat(b.to_frame())
 
 
 def test_concat_keeps_raw_ids_and_resolves_a_pair_in_both_parts():
@@ -382,3 +394,8 @@ def test_a_time_column_under_another_name_is_pointed_at():
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             Interactions.from_frame(frame.head(0))
+
+
+def test_read_interactions_of_a_data_frame_points_at_from_frame():
+    with pytest.raises(DataError, match=r"read_interactions\(\) reads a file .* use Interactions.from_frame\(df, columns\)"):
+        read_interactions(frame(user=[1], item=[2]))

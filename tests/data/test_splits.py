@@ -117,3 +117,5 @@ def test_a_split_indexes_like_its_triple_and_refuses_a_negative_seed(ratings_dat
     assert train is parts.train and valid is parts.valid and parts[-1] is parts.test and len(parts) == 3
     with pytest.raises(ConfigError, match=r"The 'seed' parameter must be an int >= 0, a numpy Generator or None; got -1"):
         split(ratings_data, "random-50-25-25", seed=-1)
+    with pytest.raises(DataError, match=r"split\(\) takes autorecs Interactions as 'data'; got DataFrame"):
+        split(ratings_data.to_frame(), "random-50-25-25")

@@ -418,3 +418,17 @@ def test_switches_refuse_text():
     for make in (lambda: TensorIFC(biases="no"), lambda: SIFSearch(biases="no")):  # configs outside the model protocol too
         with pytest.raises(ConfigError, match="'biases' parameter of \\w+ must be True or False; got 'no'"):
             make()
+
+
+def test_recommendations_know_their_queries_and_name_their_columns(implicit_data):
+    """similar_items(...).to_frame(q, query_name="item") wrote the neighbours over the query column; to_frame() needed the
+    queries again (a list in another order mislabelled rows silently)."""
+    m = ImplicitALS(factors=2, epochs=1).fit(implicit_data, progress=False)
+    items = implicit_data.item_vocab.ids(np.arange(2))
+    frame = m.similar_items(items, n=2).to_frame()
+    assert list(frame.columns[:3]) == ["item", "rank", "similar_item"] and list(frame["item"]) == list(np.repeat(items, 2))
+    users = implicit_data.user_vocab.ids(np.arange(3))
+    assert list(m.recommend(users, n=2).to_frame().columns[:3]) == ["user", "rank", "item"]
+    assert list(m.similar_users(users[:1], n=2).to_frame().columns[:3]) == ["user", "rank", "similar_user"]
+    with pytest.raises(ConfigError, match="to_frame\\(\\) got 2 queries for 3 rows"):
+        m.recommend(users, n=2).to_frame(users[:2])

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from autorecs.data import split, write_interactions
-from autorecs.exceptions import ConfigError
+from autorecs.exceptions import ConfigError, DataError
 from autorecs.models import BiasedMF
 from autorecs.search import Budget, Param, SearchSpace, Tuner, builtin_space
 
@@ -358,3 +358,37 @@ def test_a_negative_seed_is_refused_before_the_search(parts, tmp_path):
     with pytest.raises(ConfigError, match="The 'seed' parameter of search_ifc"):
         search_ifc(parts.train, parts.valid, dims=(2,), seed=-1, out_dir=tmp_path / "sif", progress=False)
     assert not (tmp_path / "sif").exists()  # refused before the directory was claimed
+
+
+def test_notebook_mistakes_are_refused_before_any_trial(parts, implicit_data, tmp_path):
+    """A rating model on implicit data spent the budget on failed trials (best=none); a dict space crashed; NumPy values in
+    a space crashed the study's JSON; a DataFrame as train died on 'fingerprint'."""
+    import numpy as np
+
+    from autorecs.models import ImplicitALS
+
+    from autorecs.data import Columns, Interactions
+
+    clicks = Interactions.from_frame(implicit_data.to_frame(), Columns(rating=None))
+    with pytest.raises(DataError, match="BiasedMF predicts ratings, but the training data has no rating column"):
+        Tuner("biased-mf", builtin_space("mf-tpe", FIELDS), storage=tmp_path / "a.journal").run(clicks, clicks)
+    with pytest.raises(DataError, match=r"Tuner.run\(\) takes autorecs Interactions as 'train'; got DataFrame"):
+        Tuner("biased-mf", builtin_space("mf-tpe", FIELDS), storage=tmp_path / "b.journal").run(parts.train.to_frame(), parts.valid)
+    space = {"fixed": {"epochs": np.int64(2)}, "params": {"factors": {"type": "categorical", "choices": list(np.array([2, 4]))}}}
+    res = Tuner(ImplicitALS, space, budget=Budget(trials=2), storage=tmp_path / "c.journal").run(implicit_data, implicit_data)
+    assert len(res.trials) == 2 and {t.params["factors"] for t in res.trials} <= {2, 4}
+    with pytest.raises(ConfigError, match="has no 'type'"):
+        Tuner(ImplicitALS, {"params": {"factors": {"low": 8, "high": 64}}})
+
+
+def test_a_ranking_tune_scores_its_test_without_the_validation_items(tmp_path):
+    """Tuner.run left each user's validation items among the test candidates (auto and `autorecs tune` leave them out)."""
+    from autorecs import evaluate
+    from autorecs.data.synthetic import low_rank_ratings
+    from autorecs.models import ImplicitALS
+
+    data = low_rank_ratings(80, 60, 2400, factors=2, seed=0)
+    tr, va, te = split(data, "random-60-20-20", seed=0)
+    space = SearchSpace((Param("factors", "categorical", choices=(2,)),), fixed={"epochs": 2})
+    res = Tuner(ImplicitALS, space, budget=Budget(trials=1), storage=tmp_path / "r.journal").run(tr, va, te)
+    assert res.test["topk"]["ndcg@50"] == pytest.approx(evaluate(res.model, te, exclude=[va])["topk"]["ndcg@50"])

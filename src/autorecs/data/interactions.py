@@ -226,14 +226,17 @@ class Interactions:
             out["timestamp"] = self.timestamps
         return pd.DataFrame(out)
 
-    @classmethod
-    def concat(cls, *parts: "Interactions", duplicates: str = "last") -> "Interactions":
-        """The parts as one data set (raw ids; e.g. train + validation for a refit).  A (user, item) pair
-        in several parts is resolved by ``duplicates`` as in :meth:`from_frame` (``"last"``: the latest by
-        timestamp, else the later part's row)."""
+    def concat(self, *others: "Interactions", duplicates: str = "last") -> "Interactions":
+        """This data and ``others`` as one data set (raw ids; e.g. train + validation for a refit):
+        ``train.concat(valid)`` or ``Interactions.concat(train, valid)``.  A (user, item) pair in several parts is
+        resolved by ``duplicates`` as in :meth:`from_frame` (``"last"``: the latest by timestamp, else the later
+        part's row)."""
+        parts = (self, *others)
+        for p in parts:
+            check_interactions(p, "concat()", "parts")
         frame = pd.concat([p.to_frame() for p in parts], ignore_index=True)
         cols = Columns(rating="rating" if "rating" in frame else None, timestamp="timestamp" if "timestamp" in frame else None)
-        return cls.from_frame(frame, cols, duplicates=duplicates)
+        return Interactions.from_frame(frame, cols, duplicates=duplicates)
 
     def subset(self, rows: np.ndarray, *, compact: bool = True) -> "Interactions":
         """The interactions at ``rows`` (indices or boolean mask).
@@ -436,7 +439,17 @@ def _deduplicate(df: pd.DataFrame, policy: str, source: str) -> pd.DataFrame:
         out = df.groupby(["user", "item"], sort=False, as_index=False).agg(agg) if agg else df.drop_duplicates(["user", "item"])
     else:
         out = df.drop_duplicates(["user", "item"], keep=policy)
-    warn(
-        f"{source}: {n_extra} duplicated (user, item) rows resolved by policy duplicates={policy!r}."
-    )
+    hint = ("  Implicit feedback keeps each pair's latest time so, and a temporal split then makes a repeat a test item although "
+            "the user chose it before; duplicates='first' (--duplicates first) keeps when they first chose it."
+            if policy == "last" and "timestamp" in df and "rating" not in df else "")
+    warn(f"{source}: {n_extra} duplicated (user, item) rows resolved by policy duplicates={policy!r}.{hint}")
     return out.sort_index(kind="stable").reset_index(drop=True) if policy != "mean" else out.reset_index(drop=True)
+
+
+def check_interactions(obj, owner: str, name: str, *, optional: bool = False) -> None:
+    """One sentence when ``obj``, ``owner``'s argument ``name``, is not Interactions (a DataFrame, most often)."""
+    if isinstance(obj, Interactions) or (optional and obj is None):
+        return
+    raise DataError(f"{owner} takes autorecs Interactions{' (or None)' if optional else ''} as '{name}'; got {type(obj).__name__}, "
+                    "so build them with Interactions.from_frame(df).")
+

@@ -19,7 +19,7 @@ import numpy as np
 from .._progress import logger, warn
 from .._rng import as_generator
 from ..exceptions import ConfigError, DataError
-from .interactions import Interactions
+from .interactions import Interactions, check_interactions
 
 COLD_RULES = ("drop", "keep")
 
@@ -174,6 +174,7 @@ def protocol_shares(protocol: str) -> tuple[str, tuple[float, float, float] | No
 
 def split(data: Interactions, protocol: str, *, seed=None, cold: str = "drop") -> Split:
     """Split by protocol name: ``random-50-25-25``, ``temporal-60-20-20``, ``leave-last-out``, ``global-time-80-10-10``."""
+    check_interactions(data, "split()", "data")
     kind, fr = protocol_shares(protocol)
     if kind == "temporal-60-20-20":
         return temporal_user_split(data, cold=cold)

@@ -32,7 +32,7 @@ import torch
 
 from .._progress import logger, warn
 from .._rng import as_generator, torch_generator
-from ..data.interactions import Interactions
+from ..data.interactions import Interactions, check_interactions
 from ..data.vocab import Vocabulary
 from ..device import resolve_device
 from ..exceptions import (AutorecsError, ConfigError, DataError, NotFittedError, check_int, check_output_dir, check_param, check_switches,
@@ -135,14 +135,18 @@ def _id_array(ids, owner: str, name: str, flat: bool = True) -> np.ndarray:
 class Recommendations:
     """Result of :meth:`Recommender.recommend`: unpacks as ``items, scores``.
 
-    ``items`` and ``scores`` are ``(n_users, n)`` arrays (raw item ids);
+    ``items`` and ``scores`` are ``(n_users, n)`` arrays (raw item ids; users for ``similar_users``);
     ``fallback[k]`` is True where user ``k`` was unknown and got the popularity
     ranking instead (its ``scores`` are then training interaction counts, not model
     scores).  A score of ``-inf`` marks padding (fewer than ``n`` unseen items remain).
+    ``queries``: the ids asked for, a row each (``query_name``: what they are; ``result_name``: what the
+    rows hold).
     """
 
-    def __init__(self, items: np.ndarray, scores: np.ndarray, fallback: np.ndarray):
+    def __init__(self, items: np.ndarray, scores: np.ndarray, fallback: np.ndarray, queries=None, query_name: str = "user",
+                 result_name: str = "item"):
         self.items, self.scores, self.fallback = items, scores, fallback
+        self.queries, self.query_name, self.result_name = queries, query_name, result_name
 
     def __iter__(self):
         return iter((self.items, self.scores))
@@ -155,18 +159,28 @@ class Recommendations:
         # a row per query: users for recommend, items or users for similar_*
         return f"Recommendations({self.items.shape[0]} rows x {self.items.shape[1]} items, {int(self.fallback.sum())} fallback)"
 
-    def to_frame(self, queries, query_name: str = "user") -> pd.DataFrame:
-        """One row per (query, rank): ``query_name``, ``rank`` (1 = best), ``item``, ``score`` (the
-        model's), ``popularity`` (training interactions, for fallback rows only, whose ``score`` is
-        empty) and ``fallback``; padding (score ``-inf``) left out.  ``queries``: the ids asked for."""
-        queries = np.asarray(queries, dtype=object if np.asarray(queries).dtype.kind not in "iuf" else None)
+    def to_frame(self, queries=None, query_name: str | None = None) -> pd.DataFrame:
+        """One row per (query, rank): the query (column ``query_name``: ``user`` for recommend and similar_users,
+        ``item`` for similar_items), ``rank`` (1 = best), the result (``item``; ``similar_item`` / ``similar_user``
+        for similar_*), ``score`` (the model's), ``popularity`` (training interactions, for fallback rows only, whose
+        ``score`` is empty) and ``fallback``; padding (score ``-inf``) left out.  ``queries``: the ids asked for
+        (default: those the recommendations were made for)."""
+        queries = self.queries if queries is None else queries
+        if queries is None:
+            raise ConfigError("to_frame() needs the ids these recommendations were made for (queries=...).")
+        queries = np.asarray(queries, dtype=object if np.asarray(queries).dtype.kind not in "iuf" else None).reshape(-1)
         n_q, n = self.items.shape
+        if len(queries) != n_q:
+            raise ConfigError(f"to_frame() got {len(queries)} queries for {n_q} rows of recommendations; give the ids they were made "
+                              "for, in their order (or none: the object knows them).")
+        query_name = query_name or self.query_name
+        result = self.result_name if self.result_name != query_name else f"similar_{self.result_name}"  # one column each
         values = self.scores.reshape(-1).astype(np.float64)
         fallback = np.repeat(self.fallback, n)
         frame = pd.DataFrame({
             query_name: np.repeat(queries, n),
             "rank": np.tile(np.arange(1, n + 1), n_q),
-            "item": self.items.reshape(-1),
+            result: self.items.reshape(-1),
             "score": np.where(fallback, np.nan, values),
             "popularity": np.where(fallback, values, np.nan),
             "fallback": fallback,
@@ -281,11 +295,8 @@ class Recommender:
 
         ``device``: ``"cpu"`` (default), ``"cuda"`` or ``"auto"`` (see :mod:`autorecs.device`); a
         run-time option, not saved with the model."""
-        if not isinstance(train, Interactions):
-            raise DataError(f"fit() takes autorecs Interactions as 'train'; got {type(train).__name__}, so build them with Interactions.from_frame(df).")
-        if valid is not None and not isinstance(valid, Interactions):
-            raise DataError(f"fit() takes autorecs Interactions (or None) as 'valid'; got {type(valid).__name__}, so build them with "
-                            "Interactions.from_frame(df).")
+        check_interactions(train, "fit()", "train")
+        check_interactions(valid, "fit()", "valid", optional=True)
         if len(train) == 0:
             raise DataError("The training data is empty; give at least one interaction.")
         if self.task == "rating" and train.ratings is None:
@@ -449,7 +460,7 @@ class Recommender:
                     scores[torch.from_numpy(r), torch.from_numpy(seen.indices.astype(np.int64))] = float("-inf")
                 top = scores.topk(n, dim=1)
                 out_idx[rows], out_scores[rows] = top.indices.numpy(), top.values.numpy()
-        return Recommendations(self.item_vocab_.ids(out_idx), out_scores, fallback)
+        return Recommendations(self.item_vocab_.ids(out_idx), out_scores, fallback, queries=users)
 
     # ---------------------------------------------------------- similarities
     def _factors(self, side: str) -> torch.Tensor | None:
@@ -495,7 +506,8 @@ class Recommender:
             sims = sims.float().clone()
             sims[torch.arange(len(q)), q] = float("-inf")  # not itself
             top = sims.topk(max(n, 0), dim=1)
-        return Recommendations(vocab.ids(top.indices.numpy()), top.values.numpy(), np.zeros(len(ids), bool))
+        return Recommendations(vocab.ids(top.indices.numpy()), top.values.numpy(), np.zeros(len(ids), bool), queries=ids,
+                               query_name=side, result_name=side)
 
     # ------------------------------------------------------------ persistence
     def save(self, path: str | Path, *, overwrite: bool = True) -> Path:

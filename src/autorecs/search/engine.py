@@ -31,7 +31,7 @@ from typing import Any, Callable, ClassVar
 
 from .._progress import logger, warn
 from .._rng import check_seed, sampler_seed
-from ..data.interactions import Interactions
+from ..data.interactions import Interactions, check_interactions
 from ..exceptions import ConfigError, DataError
 from ..executor import BACKENDS
 from ..trials import Budget, OptunaStrategy, TrialResult, quiet_optuna, run_trials
@@ -325,6 +325,11 @@ class Tuner:
             raise ConfigError(f"{klass.__name__} trains on the CPU only; got device={device!r}. Use device='cpu'.")
         self.device = None if device is None else str(device)
         fields = {f for f in klass.Config.__dataclass_fields__}
+        if isinstance(space, dict):  # a space written as a dict (TOML/JSON's shape): read as SearchSpace.from_dict reads it
+            space = SearchSpace.from_dict(space)
+        elif not isinstance(space, SearchSpace):
+            raise ConfigError(f"The 'space' of Tuner must be a SearchSpace (or a dict in its format, or builtin_space(...)); got "
+                              f"{type(space).__name__}.")
         space.check_model(fields, klass.__name__)
         fixed = dict(fixed or {})
         bad = sorted(set(fixed) - fields)
@@ -360,9 +365,13 @@ class Tuner:
         text = json.dumps(parts, sort_keys=True, default=str)
         return {**json.loads(text), "digest": hashlib.blake2b(text.encode(), digest_size=8).hexdigest()}
 
-    def run(self, train: Interactions, valid: Interactions, test: Interactions | None = None, *, exclude=(), test_all: bool = False,
+    def run(self, train: Interactions, valid: Interactions, test: Interactions | None = None, *, exclude=None, test_all: bool = False,
             on_trial=None, refit: bool = False) -> TuneResult:
         """Run (or continue) the search; evaluate the best trial's model on ``test`` once.
+
+        ``exclude``: interactions left out of the test ranking besides the training ones; default for ranking models
+        ``[valid]`` (as ``autorecs tune`` and ``auto`` score: a user's validation items are not test candidates), for
+        rating models none.
 
         With ``test`` or ``refit``, the best trial's model is trained again (same seed, same
         data) and returned as ``result.model``, e.g. to save it.
@@ -377,6 +386,16 @@ class Tuner:
         from ..evaluation import evaluate
 
         t0 = time.time()
+        check_interactions(train, "Tuner.run()", "train")
+        check_interactions(valid, "Tuner.run()", "valid")
+        check_interactions(test, "Tuner.run()", "test", optional=True)
+        exclude = ([valid] if self.klass.task == "ranking" else []) if exclude is None else \
+            [exclude] if isinstance(exclude, Interactions) else list(exclude)
+        for part in exclude:
+            check_interactions(part, "Tuner.run()", "exclude")
+        if self.klass.task == "rating" and train.ratings is None:  # every trial would fail, the budget spent on nothing
+            raise DataError(f"{self.klass.__name__} predicts ratings, but the training data has no rating column; add one or tune a "
+                            "ranking model.")
         if test is not None and len(test) == 0:  # refused before any trial, not when the test is scored
             raise DataError("The test data given to Tuner.run is empty; give test rows, or leave 'test' out (--test).")
         identity = self._identity(train, valid, exclude)

@@ -34,6 +34,15 @@ from ..exceptions import ConfigError
 PARAM_TYPES = ("float", "int", "categorical")
 
 
+def _plain(value):
+    """NumPy values (a grid built with NumPy) as Python's, which the study's JSON records can hold."""
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value.item() if type(value).__module__ == "numpy" and hasattr(value, "item") else value
+
+
 @dataclass(frozen=True)
 class Param:
     """One searched parameter."""
@@ -120,7 +129,9 @@ class SearchSpace:
             unknown = set(p) - {f.name for f in dataclasses.fields(Param)} - {"name"}
             if unknown:
                 raise ConfigError(f"Search parameter '{pname}' has unknown keys {sorted(unknown)}; use type, low, high, log, choices, apply_to, when.")
-            kw = {k: v for k, v in p.items() if k != "name"}
+            if "type" not in p:
+                raise ConfigError(f"Search parameter '{pname}' has no 'type'; give type = float, int or categorical.")
+            kw = {k: _plain(v) for k, v in p.items() if k != "name"}
             if "choices" in kw:
                 kw["choices"] = tuple(kw["choices"])
             if "apply_to" in kw:
@@ -131,7 +142,7 @@ class SearchSpace:
             if "when" in kw:
                 kw["when"] = {k: tuple(v) if isinstance(v, (list, tuple)) else (v,) for k, v in kw["when"].items()}
             params.append(Param(name=pname, **kw))
-        return cls(tuple(params), dict(spec.get("fixed", {})), spec.get("name", name))
+        return cls(tuple(params), {k: _plain(v) for k, v in spec.get("fixed", {}).items()}, spec.get("name", name))
 
     @classmethod
     def from_file(cls, path: str | Path) -> "SearchSpace":
