@@ -71,22 +71,22 @@ def check_param(ok: bool, owner: str, name: str, value, constraint: str, fix: st
         raise ConfigError(msg, param=name, owner=owner)
 
 
-def check_switches(config, owner: str) -> None:
-    """A config dataclass's bool fields hold bools: 0/1 (a config file's, an older saved model's) become False/True,
-    anything else is refused (text such as "no" was taken as True)."""
+def check_switches(config, owner: str, *, cli: bool = True) -> None:
+    """A config dataclass's bool fields hold bools: 0/1 (a config file's, an older saved model's; NumPy scalars too)
+    become False/True, anything else is refused (text such as "no" was taken as True).  ``cli``: the config is set
+    with ``-p`` on the command line (the message says how)."""
     import dataclasses
 
     for f in dataclasses.fields(config):
         value = getattr(config, f.name)
         if f.type not in ("bool", bool) or isinstance(value, bool):
             continue
-        if type(value).__module__ == "numpy" and str(getattr(value, "dtype", "")) == "bool":
-            setattr(config, f.name, bool(value))
-        elif isinstance(value, int) or (type(value).__module__ == "numpy" and hasattr(value, "item") and isinstance(value.item(), int)):
-            check_param(value in (0, 1), owner, f.name, value, "True or False", f"On the command line: -p {f.name}=true or false.")
-            setattr(config, f.name, bool(value))
-        else:
-            check_param(False, owner, f.name, value, "True or False", f"On the command line: -p {f.name}=true or false.")
+        scalar = type(value).__module__ == "numpy" and getattr(value, "ndim", 1) == 0  # not an array
+        plain = value.item() if scalar else value
+        fix = f"On the command line: -p {f.name}=true or false." if cli else ""
+        ok = isinstance(plain, bool) or (isinstance(plain, int) and plain in (0, 1))
+        check_param(ok, owner, f.name, value, "True or False", fix)
+        setattr(config, f.name, bool(plain))
 
 
 def build_config(cls, params: dict, owner: str):

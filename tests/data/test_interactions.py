@@ -37,7 +37,7 @@ def test_duplicates_keep_last_by_timestamp_and_warn_with_count():
     row = d.to_frame().set_index("user").loc[1]
     assert row["rating"] == 4.0 and row["timestamp"] == 30
     implicit = f.drop(columns="rating")  # repeats of implicit feedback: the warning says what "last" does to a temporal split
-    with pytest.warns(UserWarning, match=r"a temporal split then makes a repeat a test item .* duplicates='first'"):
+    with pytest.warns(UserWarning, match=r"a temporal split can put a repeat into test .* duplicates='first'"):
         Interactions.from_frame(implicit)
 
 
@@ -48,6 +48,16 @@ def test_concat_on_an_instance_joins_it_too():
     assert len(a.concat(b)) == 3 and len(Interactions.concat(a, b)) == 3
     with pytest.raises(DataError, match=r"concat\(\) takes autorecs Interactions as 'parts'; got DataFrame"):
         a.concat(b.to_frame())
+    with pytest.raises(DataError, match=r"Interactions.concat\(\*parts\) for a list"):
+        Interactions.concat([a, b])
+    import warnings
+
+    t1 = Interactions.from_frame(frame(user=[1], item=[1], timestamp=[10]))
+    t2 = Interactions.from_frame(frame(user=[1], item=[1], timestamp=[20]))
+    with warnings.catch_warnings(record=True) as caught:  # joined parts (auto's refit): the count, not the split advice
+        warnings.simplefilter("always")
+        t1.concat(t2)
+    assert caught and "the joined parts (concat): 1 duplicated" in str(caught[0].message) and "temporal split" not in str(caught[0].message)
 
 
 def test_concat_keeps_raw_ids_and_resolves_a_pair_in_both_parts():
@@ -399,3 +409,17 @@ def test_a_time_column_under_another_name_is_pointed_at():
 def test_read_interactions_of_a_data_frame_points_at_from_frame():
     with pytest.raises(DataError, match=r"read_interactions\(\) reads a file .* use Interactions.from_frame\(df, columns\)"):
         read_interactions(frame(user=[1], item=[2]))
+
+
+def test_read_interactions_takes_any_path_like(tmp_path):
+    import os
+
+    frame(user=[1, 2], item=[3, 4]).to_csv(tmp_path / "d.csv", index=False)
+
+    class P(os.PathLike):
+        def __fspath__(self):
+            return str(tmp_path / "d.csv")
+
+    assert len(read_interactions(P())) == 2
+    with pytest.raises(DataError, match=r"takes its path; got int\.$"):
+        read_interactions(5)

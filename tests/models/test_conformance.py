@@ -432,3 +432,6 @@ def test_recommendations_know_their_queries_and_name_their_columns(implicit_data
     assert list(m.similar_users(users[:1], n=2).to_frame().columns[:3]) == ["user", "rank", "similar_user"]
     with pytest.raises(ConfigError, match="to_frame\\(\\) got 2 queries for 3 rows"):
         m.recommend(users, n=2).to_frame(users[:2])
+    assert list(m.recommend(users, n=2).to_frame(query_name="customer").columns[:3]) == ["customer", "rank", "item"]
+    with pytest.raises(ConfigError, match="query_name 'item' is the name of another of its columns"):
+        m.recommend(users, n=2).to_frame(query_name="item")

@@ -392,3 +392,18 @@ def test_a_ranking_tune_scores_its_test_without_the_validation_items(tmp_path):
     space = SearchSpace((Param("factors", "categorical", choices=(2,)),), fixed={"epochs": 2})
     res = Tuner(ImplicitALS, space, budget=Budget(trials=1), storage=tmp_path / "r.journal").run(tr, va, te)
     assert res.test["topk"]["ndcg@50"] == pytest.approx(evaluate(res.model, te, exclude=[va])["topk"]["ndcg@50"])
+
+
+def test_numpy_grids_and_the_ranking_study_identity(implicit_data, tmp_path):
+    """choices=np.logspace(...) crashed ('can only convert an array of size 1'); the default exclude=[valid] of a ranking
+    run changed the study's identity, so an existing study no longer continued."""
+    import numpy as np
+
+    from autorecs.models import ImplicitALS
+
+    space = SearchSpace.from_dict({"params": {"reg": {"type": "categorical", "choices": np.logspace(-1, 1, 3)}}, "fixed": {"epochs": 1}})
+    assert space.params[0].choices == (0.1, 1.0, 10.0)
+    kw = dict(storage=tmp_path / "s.journal", study="s")
+    Tuner(ImplicitALS, space, budget=Budget(trials=1), **kw).run(implicit_data, implicit_data, exclude=())  # as before the default changed
+    again = Tuner(ImplicitALS, space, budget=Budget(trials=2), **kw).run(implicit_data, implicit_data)  # the default: the same study
+    assert len(again.trials) == 2

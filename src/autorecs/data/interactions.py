@@ -233,10 +233,12 @@ class Interactions:
         part's row)."""
         parts = (self, *others)
         for p in parts:
+            if isinstance(p, (list, tuple)):
+                raise DataError("concat() takes the parts one by one: Interactions.concat(*parts) for a list of them.")
             check_interactions(p, "concat()", "parts")
         frame = pd.concat([p.to_frame() for p in parts], ignore_index=True)
         cols = Columns(rating="rating" if "rating" in frame else None, timestamp="timestamp" if "timestamp" in frame else None)
-        return Interactions.from_frame(frame, cols, duplicates=duplicates)
+        return Interactions.from_frame(frame, cols, duplicates=duplicates, source=JOINED)
 
     def subset(self, rows: np.ndarray, *, compact: bool = True) -> "Interactions":
         """The interactions at ``rows`` (indices or boolean mask).
@@ -425,6 +427,10 @@ def _warn_if_ties(fine: np.ndarray, seconds: np.ndarray, col: str, source: str) 
                       "splits, the latest duplicate): scale the column to whole units first (e.g. milliseconds, or days x 86400).")
 
 
+#: The source named by :meth:`Interactions.concat` (parts already read: the split hint of the duplicates warning is not theirs).
+JOINED = "the joined parts (concat)"
+
+
 def _deduplicate(df: pd.DataFrame, policy: str, source: str) -> pd.DataFrame:
     dup = df.duplicated(["user", "item"], keep=False)
     if not dup.any():
@@ -439,9 +445,9 @@ def _deduplicate(df: pd.DataFrame, policy: str, source: str) -> pd.DataFrame:
         out = df.groupby(["user", "item"], sort=False, as_index=False).agg(agg) if agg else df.drop_duplicates(["user", "item"])
     else:
         out = df.drop_duplicates(["user", "item"], keep=policy)
-    hint = ("  Implicit feedback keeps each pair's latest time so, and a temporal split then makes a repeat a test item although "
-            "the user chose it before; duplicates='first' (--duplicates first) keeps when they first chose it."
-            if policy == "last" and "timestamp" in df and "rating" not in df else "")
+    hint = ("  On implicit feedback 'last' keeps each pair's latest time, so a temporal split can put a repeat into test although "
+            "the user chose the item before; duplicates='first' (--duplicates first) keeps the first time."
+            if policy == "last" and "timestamp" in df and "rating" not in df and source != JOINED else "")
     warn(f"{source}: {n_extra} duplicated (user, item) rows resolved by policy duplicates={policy!r}.{hint}")
     return out.sort_index(kind="stable").reset_index(drop=True) if policy != "mean" else out.reset_index(drop=True)
 

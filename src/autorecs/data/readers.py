@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -67,9 +68,10 @@ def read_interactions(
 
     ``ids``: ``"auto"`` reads user and item ids as pandas does (``007`` is the number 7); ``"text"`` keeps
     them as written (``"007"``, ``"7"`` two ids), e.g. for codes with leading zeros."""
-    if not isinstance(path, (str, Path)):  # a data frame, most often (read_interactions(df) ended in pathlib's TypeError)
-        raise DataError(f"read_interactions() reads a file and takes its path; got {type(path).__name__}, so for a data frame use "
-                        "Interactions.from_frame(df, columns).")
+    if not isinstance(path, (str, os.PathLike)):  # a data frame, most often (read_interactions(df) ended in pathlib's TypeError)
+        frame = isinstance(path, pd.DataFrame) or hasattr(path, "to_pandas")
+        raise DataError(f"read_interactions() reads a file and takes its path; got {type(path).__name__}"
+                        + (", so for a data frame use Interactions.from_frame(df, columns)." if frame else "."))
     check_ids_option(ids)
     frame = read_frame(path, sep=sep, text=ids == "text")
     return Interactions.from_frame(frame, columns, duplicates=duplicates, source=f"'{path}'", ids=ids)

@@ -147,6 +147,7 @@ class Recommendations:
                  result_name: str = "item"):
         self.items, self.scores, self.fallback = items, scores, fallback
         self.queries, self.query_name, self.result_name = queries, query_name, result_name
+        self.similar = False  # set by similar_*: the rows are neighbours (columns similar_item / similar_user)
 
     def __iter__(self):
         return iter((self.items, self.scores))
@@ -174,7 +175,9 @@ class Recommendations:
             raise ConfigError(f"to_frame() got {len(queries)} queries for {n_q} rows of recommendations; give the ids they were made "
                               "for, in their order (or none: the object knows them).")
         query_name = query_name or self.query_name
-        result = self.result_name if self.result_name != query_name else f"similar_{self.result_name}"  # one column each
+        result = f"similar_{self.result_name}" if self.similar else self.result_name
+        if query_name in (result, "rank", "score", "popularity", "fallback"):
+            raise ConfigError(f"to_frame()'s query_name {query_name!r} is the name of another of its columns; choose another.")
         values = self.scores.reshape(-1).astype(np.float64)
         fallback = np.repeat(self.fallback, n)
         frame = pd.DataFrame({
@@ -506,8 +509,10 @@ class Recommender:
             sims = sims.float().clone()
             sims[torch.arange(len(q)), q] = float("-inf")  # not itself
             top = sims.topk(max(n, 0), dim=1)
-        return Recommendations(vocab.ids(top.indices.numpy()), top.values.numpy(), np.zeros(len(ids), bool), queries=ids,
-                               query_name=side, result_name=side)
+        out = Recommendations(vocab.ids(top.indices.numpy()), top.values.numpy(), np.zeros(len(ids), bool), queries=ids,
+                              query_name=side, result_name=side)
+        out.similar = True
+        return out
 
     # ------------------------------------------------------------ persistence
     def save(self, path: str | Path, *, overwrite: bool = True) -> Path:

@@ -54,7 +54,7 @@ class TensorIFCConfig:
 
     def validate(self) -> None:
         owner = "TensorIFC"
-        check_switches(self, owner)
+        check_switches(self, owner, cli=False)
         ok = self.interaction in TRIPLE_OPS or self.interaction in ALIASES or self.interaction == "tucker"
         check_param(ok, owner, "interaction", self.interaction, "cp, tucker or a name of autorecs.models.ops.TRIPLE_OPS",
                     "e.g. 'multiply(max(u,v),s)'.")

@@ -389,6 +389,8 @@ class Tuner:
         check_interactions(train, "Tuner.run()", "train")
         check_interactions(valid, "Tuner.run()", "valid")
         check_interactions(test, "Tuner.run()", "test", optional=True)
+        if exclude is not None and not isinstance(exclude, (Interactions, list, tuple)):  # a data frame: list() gave its columns
+            check_interactions(exclude, "Tuner.run()", "exclude")
         exclude = ([valid] if self.klass.task == "ranking" else []) if exclude is None else \
             [exclude] if isinstance(exclude, Interactions) else list(exclude)
         for part in exclude:
@@ -398,7 +400,7 @@ class Tuner:
                             "ranking model.")
         if test is not None and len(test) == 0:  # refused before any trial, not when the test is scored
             raise DataError("The test data given to Tuner.run is empty; give test rows, or leave 'test' out (--test).")
-        identity = self._identity(train, valid, exclude)
+        identity = self._identity(train, valid, exclude if test_all else [])  # exclude touches trials only with test_all
         self.study = self._study_arg or f"{self.model}-{self.space.name}-{self.strategy}-{identity['digest'][:8]}"
         storage = self._storage_arg
         if storage is None or "://" not in str(storage):  # absolute, so that worker processes find it

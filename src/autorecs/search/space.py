@@ -40,7 +40,9 @@ def _plain(value):
         return type(value)(_plain(v) for v in value)
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
-    return value.item() if type(value).__module__ == "numpy" and hasattr(value, "item") else value
+    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
+        return _plain(value.tolist()) if getattr(value, "ndim", 0) else value.item()  # an array (np.logspace(...)) or a scalar
+    return value
 
 
 @dataclass(frozen=True)

@@ -102,7 +102,7 @@ class SearchConfig:
 
     def validate(self) -> None:
         owner = "SIFSearch"
-        check_switches(self, owner)
+        check_switches(self, owner, cli=False)
         if self.ops is None:
             self.ops = NONADDITIVE_OPS if self.biases else SEARCH_OPS
         self.ops = tuple(self.ops)

@@ -62,7 +62,7 @@ class TensorSearchConfig:
 
     def validate(self) -> None:
         owner = "TensorSIFSearch"
-        check_switches(self, owner)
+        check_switches(self, owner, cli=False)
         self.ops = tuple(TRIPLE_OPS) if self.ops is None else tuple(self.ops)
         bad = [o for o in self.ops if o not in TRIPLE_OPS]
         check_param(not bad and len(self.ops) >= 1, owner, "ops", list(self.ops), "a non-empty list of TRIPLE_OPS names",
