@@ -199,10 +199,10 @@ def split_cmd(
         raise ConfigError(f"The '--format' option must be csv or parquet; got {fmt!r}.")
     check_output_dir(out_dir, overwrite=overwrite, what="split directory", flag="--out")
     _, shares = protocol_shares(protocol)  # a bad name refused before the data is read
-    given = dict(zip(("train", "valid", "test"), shares or (1, 1, 1)))
-    if [name for name, share in given.items() if share == 0]:
-        raise ConfigError(f"The '--protocol' option {protocol!r} gives {' and '.join(n for n, v in given.items() if v == 0)} 0%, "
-                          "so that file would be empty; give every part a share, e.g. random-80-10-10.")
+    empty = [name for name, share in zip(("train", "valid", "test"), shares or ()) if share == 0]
+    if empty:
+        raise ConfigError(f"The '--protocol' option {protocol!r} gives {' and '.join(empty)} 0%, so that file would be empty; "
+                          "give every part a share, e.g. random-80-10-10.")
     table = _read(data, _columns(user_col, item_col, rating_col, timestamp_col, duplicates, ids), flag="DATA")
     with warnings.catch_warnings():  # an empty part is refused below, in the command's own words
         warnings.filterwarnings("ignore", message="Split .* left the")

@@ -144,10 +144,10 @@ class Recommendations:
     """
 
     def __init__(self, items: np.ndarray, scores: np.ndarray, fallback: np.ndarray, queries=None, query_name: str = "user",
-                 result_name: str = "item"):
+                 result_name: str = "item", similar: bool = False):
         self.items, self.scores, self.fallback = items, scores, fallback
         self.queries, self.query_name, self.result_name = queries, query_name, result_name
-        self.similar = False  # set by similar_*: the rows are neighbours (columns similar_item / similar_user)
+        self.similar = similar  # similar_*: the rows are neighbours (columns similar_item / similar_user)
 
     def __iter__(self):
         return iter((self.items, self.scores))
@@ -509,10 +509,8 @@ class Recommender:
             sims = sims.float().clone()
             sims[torch.arange(len(q)), q] = float("-inf")  # not itself
             top = sims.topk(max(n, 0), dim=1)
-        out = Recommendations(vocab.ids(top.indices.numpy()), top.values.numpy(), np.zeros(len(ids), bool), queries=ids,
-                              query_name=side, result_name=side)
-        out.similar = True
-        return out
+        return Recommendations(vocab.ids(top.indices.numpy()), top.values.numpy(), np.zeros(len(ids), bool), queries=ids,
+                               query_name=side, result_name=side, similar=True)
 
     # ------------------------------------------------------------ persistence
     def save(self, path: str | Path, *, overwrite: bool = True) -> Path:
