@@ -934,7 +934,7 @@ def auto(train: Interactions, valid: Interactions | None = None, *, task: str, b
         holdout = ("each user's latest 20% of the given training data" if task == "ranking" and train.timestamps is not None
                    else "a seeded random 20% of the given training data")
     data_info = {name: {"rows": len(d), "users": d.n_users, "items": d.n_items} for name, d in (("train", train), ("valid", valid))}
-    data_info["validation"] = holdout or "given (--valid)"
+    data_info["validation"] = holdout or "given (valid=..., --valid)"
     data_info["seed"] = seed
     if len(valid) == 0:
         raise DataError("The validation data is empty (e.g. every user has too few interactions for a split); give --valid "
