@@ -57,12 +57,20 @@ def parse_key_values(items: Iterable[str], *, flag: str = "--param") -> dict:
     return out
 
 
+def python_values(obj):
+    """``obj`` with NumPy (and pandas) arrays and scalars as Python lists and numbers, in the same containers: what
+    JSON records (a study's, a report's) can hold."""
+    if hasattr(obj, "dtype") and hasattr(obj, "tolist"):  # an array (np.logspace(...)) or a scalar: tolist() gives Python's
+        return python_values(obj.tolist())
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(python_values(v) for v in obj)
+    if isinstance(obj, dict):
+        return {k: python_values(v) for k, v in obj.items()}
+    return obj
+
+
 def _finite(obj):
-    """``obj`` with NaN and infinities as None and NumPy values as Python's (what strict JSON can hold)."""
-    if hasattr(obj, "dtype") and getattr(obj, "ndim", 0) > 0:  # a NumPy array
-        obj = obj.tolist()
-    elif hasattr(obj, "item") and hasattr(obj, "dtype"):  # a NumPy scalar
-        obj = obj.item()
+    """``obj`` (Python values) with NaN and infinities as None (what strict JSON can hold)."""
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else None
     if isinstance(obj, dict):
@@ -75,5 +83,5 @@ def _finite(obj):
 def json_text(obj, indent: int | None = None) -> str:
     """Strict JSON of a report (NaN and infinities written as null, which every parser reads; NumPy values as
     numbers, anything else as its text): for the files and outputs people and their tools read."""
-    return json.dumps(_finite(obj), indent=indent, default=str, allow_nan=False)
+    return json.dumps(_finite(python_values(obj)), indent=indent, default=str, allow_nan=False)
 

@@ -29,20 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..config import python_values
 from ..exceptions import ConfigError
 
 PARAM_TYPES = ("float", "int", "categorical")
-
-
-def _plain(value):
-    """NumPy values (a grid built with NumPy) as Python's, which the study's JSON records can hold."""
-    if isinstance(value, (list, tuple)):
-        return type(value)(_plain(v) for v in value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
-        return _plain(value.tolist()) if getattr(value, "ndim", 0) else value.item()  # an array (np.logspace(...)) or a scalar
-    return value
 
 
 @dataclass(frozen=True)
@@ -133,7 +123,7 @@ class SearchSpace:
                 raise ConfigError(f"Search parameter '{pname}' has unknown keys {sorted(unknown)}; use type, low, high, log, choices, apply_to, when.")
             if "type" not in p:
                 raise ConfigError(f"Search parameter '{pname}' has no 'type'; give type = float, int or categorical.")
-            kw = {k: _plain(v) for k, v in p.items() if k != "name"}
+            kw = {k: python_values(v) for k, v in p.items() if k != "name"}
             if "choices" in kw:
                 kw["choices"] = tuple(kw["choices"])
             if "apply_to" in kw:
@@ -144,7 +134,7 @@ class SearchSpace:
             if "when" in kw:
                 kw["when"] = {k: tuple(v) if isinstance(v, (list, tuple)) else (v,) for k, v in kw["when"].items()}
             params.append(Param(name=pname, **kw))
-        return cls(tuple(params), {k: _plain(v) for k, v in spec.get("fixed", {}).items()}, spec.get("name", name))
+        return cls(tuple(params), {k: python_values(v) for k, v in spec.get("fixed", {}).items()}, spec.get("name", name))
 
     @classmethod
     def from_file(cls, path: str | Path) -> "SearchSpace":
